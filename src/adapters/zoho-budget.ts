@@ -1,0 +1,113 @@
+import { Problem } from '../errors.js'
+
+/**
+ * The per-organization allowance of Zoho calls. Zoho blocks the whole organization, its people
+ * included, past 100 calls a minute: every call leaves only with a slot from here.
+ */
+export interface ZohoBudget {
+  /** Takes a slot (waiting briefly for one in flight to finish); returns its release. */
+  acquire(org: string): Promise<() => void>
+  /** Zoho answered 429: no calls for this organization for the given seconds. */
+  pause(org: string, seconds: number): Promise<void>
+}
+
+export interface BudgetLimits {
+  readonly requestsPerMinute: number
+  readonly maxConcurrency: number
+  /** How long acquire() waits for a concurrency slot before giving up. */
+  readonly waitMs: number
+}
+
+export const WINDOW_MS = 60_000
+
+export const budgetSpent = (org: string, retryAfterMs: number, why: string) =>
+  new Problem('upstream_unavailable', `no Zoho call for organization ${org}: ${why}`, {
+    retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
+  })
+
+/** The answer of one budget check: a slot, or how long until one may exist and why. */
+export type BudgetVerdict = { ok: true } | { ok: false; retryAfterMs: number; why: string; busy: boolean }
+
+/**
+ * Waits for a concurrency slot while `check` says "busy", up to limits.waitMs. Shared by the
+ * in-process and the Redis budget: they differ only in where the counting happens.
+ */
+export async function acquireWith(
+  org: string,
+  limits: BudgetLimits,
+  check: () => Promise<BudgetVerdict>,
+  waitForRelease: (ms: number) => Promise<void>,
+): Promise<void> {
+  const deadline = Date.now() + limits.waitMs
+  for (;;) {
+    const verdict = await check()
+    if (verdict.ok) return
+    const left = deadline - Date.now()
+    if (!verdict.busy || left <= 0) throw budgetSpent(org, verdict.retryAfterMs, verdict.why)
+    await waitForRelease(Math.min(left, 50))
+  }
+}
+
+interface OrgState {
+  calls: number[]
+  inFlight: number
+  pausedUntil: number
+}
+
+export function createLocalBudget(limits: BudgetLimits): ZohoBudget {
+  const orgs = new Map<string, OrgState>()
+  const released = new EventTarget()
+  const state = (org: string) => {
+    const found = orgs.get(org)
+    if (found) return found
+    const created: OrgState = { calls: [], inFlight: 0, pausedUntil: 0 }
+    orgs.set(org, created)
+    return created
+  }
+  const waitForRelease = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        released.removeEventListener('release', done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      released.addEventListener('release', done)
+    })
+  return {
+    async acquire(org) {
+      const s = state(org)
+      await acquireWith(org, limits, async () => localVerdict(s, limits, Date.now()), waitForRelease)
+      let open = true
+      return () => {
+        if (!open) return
+        open = false
+        s.inFlight--
+        released.dispatchEvent(new Event('release'))
+      }
+    },
+    async pause(org, seconds) {
+      const s = state(org)
+      s.pausedUntil = Math.max(s.pausedUntil, Date.now() + seconds * 1000)
+    },
+  }
+}
+
+function localVerdict(s: OrgState, limits: BudgetLimits, now: number): BudgetVerdict {
+  if (now < s.pausedUntil) return { ok: false, retryAfterMs: s.pausedUntil - now, why: 'Zoho asked us to back off', busy: false }
+  while (s.calls.length > 0 && (s.calls[0] as number) <= now - WINDOW_MS) s.calls.shift()
+  if (s.calls.length >= limits.requestsPerMinute) {
+    return {
+      ok: false,
+      retryAfterMs: (s.calls[0] as number) + WINDOW_MS - now,
+      why: `the budget of ${limits.requestsPerMinute} calls per minute is spent`,
+      busy: false,
+    }
+  }
+  if (s.inFlight >= limits.maxConcurrency) {
+    return { ok: false, retryAfterMs: 1000, why: `${limits.maxConcurrency} calls are already in flight`, busy: true }
+  }
+  s.calls.push(now)
+  s.inFlight++
+  return { ok: true }
+}

@@ -1,0 +1,227 @@
+import { randomUUID } from 'node:crypto'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod'
+import pino, { type DestinationStream } from 'pino'
+import { type ContactCache, createMemoryCache } from './adapters/contact-cache.js'
+import { type ContactSource, createZohoBooks } from './adapters/zoho-books.js'
+import { createLocalBudget } from './adapters/zoho-budget.js'
+import { createLocalTokens, createTokenMinter } from './adapters/zoho-token.js'
+import type { Config } from './config.js'
+import { isProblem, PROBLEMS, Problem, type ProblemCode, problemType } from './errors.js'
+import { loggerOptions } from './logging.js'
+import { addOpenApiExamples } from './openapi-examples.js'
+import { createAuth, SECURITY_SCHEMES } from './routes/auth.js'
+import { healthRoutes } from './routes/health.js'
+import { riskRoutes } from './routes/risk.js'
+import type { ProblemBody } from './routes/schemas.js'
+import { EvaluationError } from './rules/evaluate.js'
+import { loadRuleSet, type RuleSet } from './rules/rule-set.js'
+import { SANDBOX_CREDENTIALS } from './sandbox/contacts.js'
+import { createSandbox } from './sandbox/sandbox.js'
+import { createContactService } from './services/contacts.js'
+import { createDecisionService } from './services/decisions.js'
+
+export interface AppDeps {
+  /** Replaces the Zoho adapter (tests of everything above it). */
+  contactSource: ContactSource
+  cache: ContactCache
+  ruleSet: RuleSet
+}
+
+export interface BuildOptions {
+  config: Config
+  deps?: Partial<AppDeps>
+  /** Where log lines go (tests capture them); default stdout. */
+  logStream?: DestinationStream
+}
+
+export const API_VERSION = '1.0.0'
+
+/** Problems a rule-set load reports at start-up, one line each. */
+export class StartupError extends Error {
+  override name = 'StartupError'
+}
+
+/** The composition root: real adapters from config unless a test hands others in. */
+export async function buildApp({ config, deps = {}, logStream }: BuildOptions): Promise<FastifyInstance> {
+  const logger: FastifyBaseLogger = pino(loggerOptions(config.logLevel), logStream ?? pino.destination(1))
+  const app = Fastify({
+    loggerInstance: logger,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID()
+    },
+    bodyLimit: 64 * 1024,
+    forceCloseConnections: true,
+    routerOptions: { maxParamLength: 200 },
+  })
+  // JSON only: fastify's default text/plain parser would let a mislabelled body through.
+  app.removeContentTypeParser('text/plain')
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id)
+  })
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
+
+  const ruleSet = deps.ruleSet ?? (await loadRulesOrThrow(config.rulesDir))
+  const zoho = await zohoEndpoints(app, config)
+  const budget = createLocalBudget({
+    requestsPerMinute: config.zoho.requestsPerMinute,
+    maxConcurrency: config.zoho.maxConcurrency,
+    waitMs: config.zoho.timeoutMs,
+  })
+  const tokens = createLocalTokens(
+    createTokenMinter({ accountsUrl: zoho.accountsUrl, credentials: zoho.credentials, timeoutMs: config.zoho.timeoutMs }),
+  )
+  const source =
+    deps.contactSource ??
+    createZohoBooks({
+      apiBaseUrl: zoho.apiBaseUrl,
+      timeoutMs: config.zoho.timeoutMs,
+      tokens,
+      budget,
+      log: app.log.child({ component: 'zoho' }),
+    })
+  if (!deps.cache && !config.redisUrl) app.log.warn('REDIS_URL is not set: contacts are cached in this process only')
+  const cache = deps.cache ?? createMemoryCache()
+  const contacts = createContactService({
+    cache,
+    source,
+    ttlSeconds: config.cache.ttlSeconds,
+    staleTtlSeconds: config.cache.staleTtlSeconds,
+    log: app.log.child({ component: 'contacts' }),
+  })
+  const decisions = createDecisionService({ contacts, rules: () => ruleSet, failMode: config.failMode })
+
+  if (config.apiKeys.length === 0) {
+    app.log.warn('API_KEYS is not set: the decision API is open to anyone who can reach it')
+  }
+  app.addHook('onRequest', createAuth(config.apiKeys, config.adminApiKeys))
+
+  app.setNotFoundHandler((req, reply) => {
+    sendProblem(reply, new Problem('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`), req.id)
+  })
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const problem = toProblem(err)
+    if (problem.status >= 500 && problem.code !== 'upstream_unavailable') req.log.error({ err }, 'request failed')
+    else req.log.info({ code: problem.code, detail: problem.detail }, 'request refused')
+    sendProblem(reply, problem, req.id)
+  })
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'creditgate',
+        version: API_VERSION,
+        description:
+          'Credit-risk decisions for order systems whose receivables live in Zoho Books: may this customer place a new order now? Answers `allow`, `review` or `block` with the reasons and alerts behind it.',
+      },
+      tags: [
+        { name: 'risk', description: 'Credit decisions' },
+        { name: 'operations', description: 'Health and readiness' },
+      ],
+      components: { securitySchemes: SECURITY_SCHEMES },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: (doc) => addOpenApiExamples(jsonSchemaTransformObject(doc)),
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true, persistAuthorization: true } })
+
+  await app.register(healthRoutes, {
+    shuttingDown: () => closing,
+    checks: async () => ({
+      rules: { ok: true, detail: `${ruleSet.rules.length} rules, ${ruleSet.version}` },
+      redis: { ok: true, detail: config.redisUrl ? 'configured' : 'not configured: in-process cache' },
+      zoho: { ok: true, detail: zoho.sandbox ? 'bundled sandbox' : `data centre ${config.zoho.dc}` },
+    }),
+  })
+  await app.register(riskRoutes, {
+    decisions,
+    defaultOrganization: config.zoho.organizationId,
+    organizations: config.zoho.organizationIds,
+  })
+
+  return app
+}
+
+async function loadRulesOrThrow(dir: string): Promise<RuleSet> {
+  const loaded = await loadRuleSet(dir)
+  if (loaded.ok) return loaded.ruleSet
+  throw new StartupError(`invalid rules in ${dir}:\n${loaded.errors.map((e) => `  ${e.file} ${e.path}: ${e.message}`).join('\n')}`)
+}
+
+/** Zoho for real, or (no credentials) the bundled sandbox started in-process on loopback. */
+async function zohoEndpoints(app: FastifyInstance, config: Config) {
+  if (config.zoho.credentials) {
+    return { ...config.zoho, credentials: config.zoho.credentials, sandbox: false }
+  }
+  const sandbox = createSandbox()
+  const url = await sandbox.listen(0, '127.0.0.1')
+  app.addHook('onClose', () => sandbox.close())
+  app.log.warn({ sandbox: url }, 'no Zoho credentials configured: using the bundled Zoho Books sandbox')
+  return { accountsUrl: url, apiBaseUrl: sandbox.apiBaseUrl, credentials: SANDBOX_CREDENTIALS, sandbox: true }
+}
+
+type ReplyLike = {
+  code(n: number): ReplyLike
+  header(k: string, v: string): ReplyLike
+  type(t: string): ReplyLike
+  send(b: string): unknown
+}
+
+export function sendProblem(reply: unknown, problem: Problem, requestId: string): void {
+  const r = reply as ReplyLike
+  const body: ProblemBody = {
+    type: problemType(problem.code),
+    title: PROBLEMS[problem.code].title,
+    status: problem.status,
+    detail: problem.detail,
+    code: problem.code,
+    request_id: requestId,
+  }
+  if (problem.retryAfterSeconds !== undefined) r.header('retry-after', String(problem.retryAfterSeconds))
+  if (problem.status === 401) r.header('www-authenticate', 'Bearer')
+  r.code(problem.status).type('application/problem+json').send(JSON.stringify(body))
+}
+
+const FASTIFY_CODES: Record<string, ProblemCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_request',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_request',
+}
+
+/** Everything a handler can throw, as one of the catalogue's problems. */
+export function toProblem(err: FastifyError): Problem {
+  if (isProblem(err)) return err
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const context = err.validationContext ?? 'request'
+    const first = err.validation[0]
+    const field = [context, ...(first?.instancePath ?? '').split('/').filter(Boolean)].join('.')
+    const detail =
+      first?.message?.endsWith('received null') && field === 'body'
+        ? 'body: send a JSON object'
+        : `${field}: ${first?.message ?? 'invalid'}`
+    return new Problem(context === 'params' ? 'invalid_contact_id' : 'invalid_request', detail)
+  }
+  if (err instanceof EvaluationError)
+    return new Problem('evaluation_failed', 'the rules could not be evaluated completely; no decision was made', { cause: err })
+  const mapped = err.code ? FASTIFY_CODES[err.code] : undefined
+  if (mapped) return new Problem(mapped, err.message)
+  if (err.statusCode === 429) return new Problem('rate_limited', err.message, { retryAfterSeconds: 60 })
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new Problem('invalid_request', err.message)
+  return new Problem('internal_error', 'an unexpected error occurred; the log has the details under this request_id', { cause: err })
+}

@@ -1,0 +1,200 @@
+import { z } from 'zod'
+
+/** Zoho data centres: accounts server and Books API base (ZOHO.md). */
+export const DATA_CENTRES = {
+  com: { accounts: 'https://accounts.zoho.com', api: 'https://www.zohoapis.com/books/v3' },
+  eu: { accounts: 'https://accounts.zoho.eu', api: 'https://www.zohoapis.eu/books/v3' },
+  in: { accounts: 'https://accounts.zoho.in', api: 'https://www.zohoapis.in/books/v3' },
+  'com.au': { accounts: 'https://accounts.zoho.com.au', api: 'https://www.zohoapis.com.au/books/v3' },
+  jp: { accounts: 'https://accounts.zoho.jp', api: 'https://www.zohoapis.jp/books/v3' },
+  ca: { accounts: 'https://accounts.zohocloud.ca', api: 'https://www.zohoapis.ca/books/v3' },
+  'com.cn': { accounts: 'https://accounts.zoho.com.cn', api: 'https://www.zohoapis.com.cn/books/v3' },
+  sa: { accounts: 'https://accounts.zoho.sa', api: 'https://www.zohoapis.sa/books/v3' },
+} as const
+
+export type DataCentre = keyof typeof DATA_CENTRES
+
+/** The organization the bundled sandbox serves when no Zoho credentials are configured. */
+export const SANDBOX_ORGANIZATION_ID = '10234695'
+
+const ZOHO_ID = /^\d{1,19}$/
+
+export interface ApiKey {
+  readonly name: string
+  readonly key: string
+}
+
+const blankIsUnset = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value)
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blankIsUnset, schema.optional())
+const withDefault = <T extends z.ZodType>(schema: T, fallback: z.input<T>) => z.preprocess(blankIsUnset, schema.default(fallback as never))
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).transform((url) => url.replace(/\/+$/, ''))
+
+const keyList = optional(
+  z.string().transform((text, ctx) => {
+    const keys: ApiKey[] = []
+    for (const item of text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
+      const at = item.indexOf(':')
+      const name = at > 0 ? item.slice(0, at) : ''
+      const key = at > 0 ? item.slice(at + 1) : ''
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name) || key.length < 16) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `entry ${keys.length + 1} must be name:key with a name of letters, digits, _ . - and a key of at least 16 characters`,
+        })
+        return z.NEVER
+      }
+      if (keys.some((k) => k.name === name)) {
+        ctx.addIssue({ code: 'custom', message: `the name "${name}" is used twice` })
+        return z.NEVER
+      }
+      keys.push({ name, key })
+    }
+    return keys
+  }),
+)
+
+const EnvSchema = z.object({
+  NODE_ENV: optional(z.string()),
+  PORT: withDefault(integer(0, 65535), 3000),
+  HOST: withDefault(z.string(), '127.0.0.1'),
+  LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
+  REDIS_URL: optional(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })),
+  ZOHO_DC: withDefault(z.enum(Object.keys(DATA_CENTRES) as [DataCentre, ...DataCentre[]]), 'com'),
+  ZOHO_ACCOUNTS_URL: optional(httpUrl),
+  ZOHO_API_BASE_URL: optional(httpUrl),
+  ZOHO_CLIENT_ID: optional(z.string()),
+  ZOHO_CLIENT_SECRET: optional(z.string()),
+  ZOHO_REFRESH_TOKEN: optional(z.string()),
+  ZOHO_ORGANIZATION_ID: optional(z.string().regex(ZOHO_ID, 'must be 1 to 19 digits')),
+  ZOHO_ORGANIZATION_IDS: optional(
+    z
+      .string()
+      .transform((text) =>
+        text
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(ZOHO_ID, 'must be a comma list of 1 to 19 digit ids')).min(1)),
+  ),
+  ZOHO_TIMEOUT_MS: withDefault(integer(100, 120_000), 5000),
+  ZOHO_REQUESTS_PER_MINUTE: withDefault(integer(1, 100), 90),
+  ZOHO_MAX_CONCURRENCY: withDefault(integer(1, 10), 8),
+  CONTACT_CACHE_TTL_SECONDS: withDefault(integer(0, 86_400), 300),
+  CONTACT_STALE_TTL_SECONDS: withDefault(integer(0, 30 * 86_400), 86_400),
+  RULES_DIR: withDefault(z.string(), './rules'),
+  API_KEYS: keyList,
+  ADMIN_API_KEYS: keyList,
+  WEBHOOK_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
+  FAIL_MODE: withDefault(z.enum(['closed', 'review']), 'closed'),
+})
+
+export type Env = Record<string, string | undefined>
+
+export interface ZohoCredentials {
+  readonly clientId: string
+  readonly clientSecret: string
+  readonly refreshToken: string
+}
+
+export interface Config {
+  readonly port: number
+  readonly host: string
+  readonly logLevel: string
+  readonly production: boolean
+  readonly redisUrl: string | undefined
+  readonly zoho: {
+    readonly dc: DataCentre
+    readonly accountsUrl: string
+    readonly apiBaseUrl: string
+    /** Undefined: no credentials configured, the bundled sandbox answers instead. */
+    readonly credentials: ZohoCredentials | undefined
+    readonly organizationId: string
+    readonly organizationIds: readonly string[]
+    readonly timeoutMs: number
+    readonly requestsPerMinute: number
+    readonly maxConcurrency: number
+  }
+  readonly cache: { readonly ttlSeconds: number; readonly staleTtlSeconds: number }
+  readonly rulesDir: string
+  readonly apiKeys: readonly ApiKey[]
+  readonly adminApiKeys: readonly ApiKey[]
+  readonly webhookSecret: string | undefined
+  readonly failMode: 'closed' | 'review'
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** Parses the environment once. Throws ConfigError with one line naming the variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const parsed = EnvSchema.safeParse(env)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new ConfigError(`invalid configuration: ${String(issue?.path[0] ?? 'environment')} ${issue?.message ?? ''}`.trim())
+  }
+  const e = parsed.data
+  const credentialNames = ['ZOHO_CLIENT_ID', 'ZOHO_CLIENT_SECRET', 'ZOHO_REFRESH_TOKEN'] as const
+  const present = credentialNames.filter((name) => e[name] !== undefined)
+  if (present.length > 0 && present.length < credentialNames.length) {
+    const missing = credentialNames.find((name) => e[name] === undefined)
+    throw new ConfigError(`invalid configuration: ${missing} is required when ${present.join(' and ')} is set`)
+  }
+  const credentials =
+    e.ZOHO_CLIENT_ID && e.ZOHO_CLIENT_SECRET && e.ZOHO_REFRESH_TOKEN
+      ? { clientId: e.ZOHO_CLIENT_ID, clientSecret: e.ZOHO_CLIENT_SECRET, refreshToken: e.ZOHO_REFRESH_TOKEN }
+      : undefined
+  if (credentials && !e.ZOHO_ORGANIZATION_ID) {
+    throw new ConfigError('invalid configuration: ZOHO_ORGANIZATION_ID is required with Zoho credentials')
+  }
+  const organizationId = e.ZOHO_ORGANIZATION_ID ?? SANDBOX_ORGANIZATION_ID
+  const organizationIds = e.ZOHO_ORGANIZATION_IDS ?? [organizationId]
+  if (!organizationIds.includes(organizationId)) {
+    throw new ConfigError(`invalid configuration: ZOHO_ORGANIZATION_IDS must include ZOHO_ORGANIZATION_ID (${organizationId})`)
+  }
+  if (e.CONTACT_STALE_TTL_SECONDS < e.CONTACT_CACHE_TTL_SECONDS) {
+    throw new ConfigError('invalid configuration: CONTACT_STALE_TTL_SECONDS must not be less than CONTACT_CACHE_TTL_SECONDS')
+  }
+  const production = e.NODE_ENV === 'production'
+  if (production && !e.API_KEYS) {
+    throw new ConfigError('invalid configuration: API_KEYS is required when NODE_ENV=production')
+  }
+  const dc = DATA_CENTRES[e.ZOHO_DC]
+  return deepFreeze({
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    production,
+    redisUrl: e.REDIS_URL,
+    zoho: {
+      dc: e.ZOHO_DC,
+      accountsUrl: e.ZOHO_ACCOUNTS_URL ?? dc.accounts,
+      apiBaseUrl: e.ZOHO_API_BASE_URL ?? dc.api,
+      credentials,
+      organizationId,
+      organizationIds,
+      timeoutMs: e.ZOHO_TIMEOUT_MS,
+      requestsPerMinute: e.ZOHO_REQUESTS_PER_MINUTE,
+      maxConcurrency: e.ZOHO_MAX_CONCURRENCY,
+    },
+    cache: { ttlSeconds: e.CONTACT_CACHE_TTL_SECONDS, staleTtlSeconds: e.CONTACT_STALE_TTL_SECONDS },
+    rulesDir: e.RULES_DIR,
+    apiKeys: e.API_KEYS ?? [],
+    adminApiKeys: e.ADMIN_API_KEYS ?? [],
+    webhookSecret: e.WEBHOOK_SECRET,
+    failMode: e.FAIL_MODE,
+  })
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}

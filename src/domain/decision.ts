@@ -1,0 +1,82 @@
+import { z } from 'zod'
+import { EVENT_TYPES } from '../rules/catalogue.js'
+import { DecisionFactsSchema } from './contact.js'
+
+/** The answer's shapes. One zod schema each: TypeScript type, response validation and OpenAPI. */
+
+export const DECISIONS = ['allow', 'review', 'block'] as const
+export type Decision = (typeof DECISIONS)[number]
+
+export const ReasonSchema = z
+  .object({
+    rule: z.string().describe('The rule that fired'),
+    code: z.string().describe('Stable code, e.g. OUTSTANDING_OVER_LIMIT; CONTACT_UNAVAILABLE when FAIL_MODE=review answered'),
+    severity: z.enum(['block', 'review']),
+    message: z.string().describe('For people; amounts formatted'),
+  })
+  .meta({ id: 'Reason' })
+
+export const AlertSchema = z
+  .object({
+    rule: z.string(),
+    code: z.string().describe('Stable code, e.g. APPLY_CREDITS_FIRST'),
+    message: z.string(),
+  })
+  .meta({ id: 'Alert' })
+
+export const TraceConditionSchema = z
+  .object({
+    at: z.string().describe('Where the condition sits in the rule, e.g. "all[0]"'),
+    fact: z.string(),
+    path: z.string().optional(),
+    operator: z.string(),
+    value: z.unknown().describe('The threshold as written, or {"fact": …} naming another fact'),
+    fact_value: z.unknown().describe('The value the fact had'),
+    compared_with: z.unknown().describe('What the fact was compared with'),
+    result: z.boolean().nullable().describe('null: not evaluated'),
+    text: z.string().describe('The comparison in words, e.g. "outstanding_bcy (62,400.00) greaterThan 50,000.00 → true"'),
+  })
+  .meta({ id: 'TraceCondition' })
+
+export const TraceRuleSchema = z
+  .object({
+    rule: z.string(),
+    file: z.string(),
+    type: z.enum(EVENT_TYPES),
+    fired: z.boolean(),
+    conditions: z.array(TraceConditionSchema),
+  })
+  .meta({ id: 'TraceRule' })
+
+export type Reason = z.output<typeof ReasonSchema>
+export type Alert = z.output<typeof AlertSchema>
+export type TraceCondition = z.output<typeof TraceConditionSchema>
+export type TraceRule = z.output<typeof TraceRuleSchema>
+
+export const ContactSourceSchema = z
+  .object({
+    source: z
+      .enum(['zoho', 'cache', 'stale'])
+      .describe('zoho: fetched now; cache: a fresh copy; stale: Zoho could not answer, an older copy was used'),
+    fetched_at: z.string().describe('When the contact data was fetched from Zoho (ISO 8601)'),
+    age_seconds: z.number().int().min(0),
+  })
+  .meta({ id: 'ContactSource' })
+
+export const RiskDecisionSchema = z
+  .object({
+    decision_id: z.string().describe('Unique id of this decision; it is in the decision log'),
+    decision: z.enum(DECISIONS).describe('block if any block rule fired, else review if any review rule fired, else allow'),
+    contact_id: z.string().describe('Zoho contact id, a string of 1 to 19 digits'),
+    organization_id: z.string(),
+    reasons: z.array(ReasonSchema).describe('The block and review rules that fired'),
+    alerts: z.array(AlertSchema).describe('Alert rules that fired; they never change the decision'),
+    facts: DecisionFactsSchema.nullable().describe('The facts the rules saw; null when no contact data was available'),
+    rules_version: z.string().describe('Content hash of the rule set that made the decision'),
+    contact: ContactSourceSchema.nullable().describe('Where the contact data came from; null when none was available'),
+    evaluated_at: z.string(),
+    trace: z.array(TraceRuleSchema).optional().describe('With explain: every rule, every condition, its values and result'),
+  })
+  .meta({ id: 'RiskDecision' })
+
+export type RiskDecision = z.output<typeof RiskDecisionSchema>

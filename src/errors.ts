@@ -1,0 +1,123 @@
+/**
+ * The coded error catalogue. Every error a caller can see is one of these, rendered as
+ * application/problem+json by the single error handler in app.ts. `cause` and `fix` feed the
+ * problem pages served under /problems/{code}.
+ */
+export const PROBLEMS = {
+  invalid_request: {
+    status: 400,
+    title: 'Invalid request',
+    cause: 'A query parameter, header or body field is missing, of the wrong type, out of range, or not allowed.',
+    fix: 'Read `detail`: it names the field. Amounts are numbers ≥ 0 in the base currency; unknown fields are rejected so that a typo never goes unnoticed.',
+  },
+  invalid_contact_id: {
+    status: 400,
+    title: 'Invalid contact id',
+    cause: 'The contact id in the path is not 1 to 19 decimal digits. Zoho was not called.',
+    fix: 'Send the Zoho Books `contact_id` exactly as Zoho returns it, as a string of digits (it can exceed 2^53: never pass it through a float).',
+  },
+  unauthorized: {
+    status: 401,
+    title: 'Unauthorized',
+    cause: 'No API key, an unknown API key, or (webhooks) a wrong shared secret.',
+    fix: 'Send `Authorization: Bearer <key>` or `X-API-Key: <key>` with a key from API_KEYS (ADMIN_API_KEYS for admin routes).',
+  },
+  forbidden: {
+    status: 403,
+    title: 'Forbidden',
+    cause: 'The key is valid but may not use this route, the organization is not in ZOHO_ORGANIZATION_IDS, or the feature is disabled.',
+    fix: 'Use an admin key for admin routes, ask for an allowed organization, or enable the feature (ADMIN_API_KEYS, WEBHOOK_SECRET).',
+  },
+  not_found: {
+    status: 404,
+    title: 'Not found',
+    cause: 'No route matches this method and path.',
+    fix: 'See /docs for the routes creditgate serves.',
+  },
+  contact_not_found: {
+    status: 404,
+    title: 'Contact not found',
+    cause: 'Zoho Books answered that the contact does not exist in this organization (Zoho code 1002 or 2), or it was deleted.',
+    fix: 'Check the contact id and the organization_id. A not-found answer is cached briefly; purge it with DELETE /contacts/{id}/cache after creating the contact.',
+  },
+  method_not_allowed: {
+    status: 405,
+    title: 'Method not allowed',
+    cause: 'The route exists but not with this HTTP method.',
+    fix: 'See /docs for the methods each route accepts.',
+  },
+  payload_too_large: {
+    status: 413,
+    title: 'Payload too large',
+    cause: 'The request body is larger than creditgate accepts.',
+    fix: 'Send only the documented fields; bodies are small JSON documents.',
+  },
+  unsupported_media_type: {
+    status: 415,
+    title: 'Unsupported media type',
+    cause: 'The body is not sent as application/json (or, for webhooks, form data).',
+    fix: 'Set `Content-Type: application/json` and send JSON.',
+  },
+  rate_limited: {
+    status: 429,
+    title: 'Too many requests',
+    cause: 'This API key sent more requests than its per-minute allowance.',
+    fix: 'Wait for the number of seconds in `Retry-After` before retrying; cache decisions on your side where you can.',
+  },
+  internal_error: {
+    status: 500,
+    title: 'Internal error',
+    cause: 'creditgate failed unexpectedly; the details are in its log under the request_id.',
+    fix: 'Retry once; if it persists, give the request_id to the operators.',
+  },
+  evaluation_failed: {
+    status: 500,
+    title: 'Rule evaluation failed',
+    cause: 'The rules could not be evaluated completely, so no decision was made (creditgate never allows on a partial evaluation).',
+    fix: 'Retry; if it persists, the operators find the rule and the error in the log under the request_id.',
+  },
+  upstream_error: {
+    status: 502,
+    title: 'Zoho Books error',
+    cause:
+      'Zoho Books refused our credentials (code 57/14 after a token refresh), the organization is not accessible with them (code 6041/6024), or it sent a body that cannot be read.',
+    fix: 'Operators: check ZOHO_CLIENT_ID/SECRET/REFRESH_TOKEN, the scope ZohoBooks.contacts.READ, ZOHO_DC and the organization id. Callers: retrying will not help until that is fixed.',
+  },
+  upstream_unavailable: {
+    status: 503,
+    title: 'Zoho Books unavailable',
+    cause:
+      'Zoho Books is down, timed out, rate limited us (code 44/45/1070), or creditgate’s own Zoho budget (ZOHO_REQUESTS_PER_MINUTE, ZOHO_MAX_CONCURRENCY) is spent, and no usable cached copy of the contact exists.',
+    fix: 'Retry after the number of seconds in `Retry-After`. Operators may set FAIL_MODE=review to answer `review` instead of 503.',
+  },
+  not_ready: {
+    status: 503,
+    title: 'Not ready',
+    cause: 'creditgate is starting, shutting down, or has no usable rules.',
+    fix: 'Wait and retry; a load balancer should route to another instance.',
+  },
+} as const satisfies Record<string, { status: number; title: string; cause: string; fix: string }>
+
+export type ProblemCode = keyof typeof PROBLEMS
+
+export const problemType = (code: ProblemCode) => `/problems/${code}`
+
+export class Problem extends Error {
+  override name = 'Problem'
+  readonly status: number
+  constructor(
+    readonly code: ProblemCode,
+    readonly detail: string,
+    readonly options: { retryAfterSeconds?: number; cause?: unknown; extra?: Record<string, unknown> } = {},
+  ) {
+    super(detail, { cause: options.cause })
+    this.status = PROBLEMS[code].status
+  }
+
+  get retryAfterSeconds(): number | undefined {
+    return this.options.retryAfterSeconds
+  }
+}
+
+export const isProblem = (err: unknown, code?: ProblemCode): err is Problem =>
+  err instanceof Problem && (code === undefined || err.code === code)

@@ -1,0 +1,81 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
+import type { ApiKey } from '../config.js'
+import { Problem } from '../errors.js'
+
+export type AuthLevel = 'none' | 'caller' | 'admin'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route; the onRequest hook below enforces it. Default: none. */
+    auth?: AuthLevel
+  }
+  interface FastifyRequest {
+    /** The name of the key that authenticated the request (never the key). */
+    caller?: string
+  }
+}
+
+/** OpenAPI security requirement for routes behind API keys. */
+export const CALLER_SECURITY: { [scheme: string]: string[] }[] = [{ bearerAuth: [] }, { apiKey: [] }]
+export const SECURITY_SCHEMES = {
+  bearerAuth: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <key> with a key from API_KEYS (or ADMIN_API_KEYS)' },
+  apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The same key in the X-API-Key header' },
+} as const
+
+const digest = (key: string) => createHash('sha256').update(key).digest()
+
+/** The presented key: "Authorization: Bearer …" or "X-API-Key: …". */
+export function presentedKey(req: FastifyRequest): string | undefined {
+  const authorization = req.headers.authorization
+  if (authorization) return /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] ?? ''
+  const header = req.headers['x-api-key']
+  return typeof header === 'string' ? header : undefined
+}
+
+/**
+ * Finds the name of the key in a list, comparing digests in constant time and always walking
+ * the whole list, so timing says nothing about which key (or how much of one) matched.
+ */
+function match(keys: readonly { name: string; digest: Buffer }[], presented: string): string | undefined {
+  const candidate = digest(presented)
+  let found: string | undefined
+  for (const key of keys) {
+    if (timingSafeEqual(key.digest, candidate) && found === undefined) found = key.name
+  }
+  return found
+}
+
+export function createAuth(apiKeys: readonly ApiKey[], adminKeys: readonly ApiKey[]) {
+  const callers = apiKeys.map((k) => ({ name: k.name, digest: digest(k.key) }))
+  const admins = adminKeys.map((k) => ({ name: k.name, digest: digest(k.key) }))
+  const open = callers.length === 0
+
+  return async function authenticate(req: FastifyRequest): Promise<void> {
+    const level = req.routeOptions.config.auth ?? 'none'
+    if (level === 'none') return
+    const presented = presentedKey(req)
+    if (level === 'admin' && admins.length === 0) {
+      throw new Problem('forbidden', 'admin endpoints are disabled: set ADMIN_API_KEYS to enable them')
+    }
+    if (presented === undefined) {
+      if (level === 'caller' && open) {
+        req.caller = 'anonymous'
+        return
+      }
+      throw new Problem('unauthorized', 'send an API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"')
+    }
+    const admin = match(admins, presented)
+    const caller = match(callers, presented)
+    if (level === 'admin') {
+      if (admin) req.caller = admin
+      else if (caller) throw new Problem('forbidden', `the key "${caller}" may not use admin endpoints`)
+      else throw new Problem('unauthorized', 'the API key is not valid')
+      return
+    }
+    const name = caller ?? admin
+    if (name) req.caller = name
+    else if (open) req.caller = 'anonymous'
+    else throw new Problem('unauthorized', 'the API key is not valid')
+  }
+}

@@ -1,0 +1,85 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { RiskDecisionSchema } from '../domain/decision.js'
+import { Problem } from '../errors.js'
+import type { DecisionService } from '../services/decisions.js'
+import { CALLER_SECURITY } from './auth.js'
+import { ContactParamsSchema, problemResponses, RiskBodySchema, RiskQuerySchema } from './schemas.js'
+
+export interface RiskRouteOptions {
+  decisions: DecisionService
+  defaultOrganization: string
+  organizations: readonly string[]
+}
+
+const DESCRIPTION = `Fetches the contact from Zoho Books (through the cache), evaluates every rule, and answers
+\`allow\`, \`review\` or \`block\` with the reasons and alerts behind it.
+
+- \`block\` if any block rule fires, else \`review\` if any review rule fires, else \`allow\`. Alerts never change the decision.
+- \`contact.source\` says where the data came from: \`zoho\` (fetched now), \`cache\` (fresh copy), \`stale\` (Zoho could not answer; an older copy was used).
+- Invalid input is rejected before Zoho is called.`
+
+export const riskRoutes: FastifyPluginAsyncZod<RiskRouteOptions> = async (app, options) => {
+  const allowed = new Set(options.organizations)
+  const organization = (requested: string | undefined) => {
+    const org = requested ?? options.defaultOrganization
+    if (!allowed.has(org)) throw new Problem('forbidden', `organization ${org} is not one this service may ask about`)
+    return org
+  }
+  const errors = problemResponses(400, 401, 403, 404, 429, 500, 502, 503)
+  const decisionResponse = {
+    description: 'The decision, with the reasons and alerts behind it',
+    content: { 'application/json': { schema: RiskDecisionSchema } },
+  }
+
+  app.get(
+    '/contacts/:contact_id/risk',
+    {
+      config: { auth: 'caller' },
+      schema: {
+        operationId: 'getContactRisk',
+        summary: 'May this customer place a new order now?',
+        description: `${DESCRIPTION}\n\nThe order amount, if any, goes in the query string.`,
+        tags: ['risk'],
+        security: CALLER_SECURITY,
+        params: ContactParamsSchema,
+        querystring: RiskQuerySchema,
+        response: { 200: decisionResponse, ...errors },
+      },
+    },
+    async (req) => {
+      const { organization_id, order_amount, explain } = req.query
+      return options.decisions.decide({
+        org: organization(organization_id),
+        contactId: req.params.contact_id,
+        order: order_amount === undefined ? undefined : { amount: order_amount },
+        explain,
+      })
+    },
+  )
+
+  app.post(
+    '/contacts/:contact_id/risk',
+    {
+      config: { auth: 'caller' },
+      schema: {
+        operationId: 'postContactRisk',
+        summary: 'May this customer place this order?',
+        description: `${DESCRIPTION}\n\nThe order goes in the JSON body; its \`currency\` and \`reference\` are logged with the decision.`,
+        tags: ['risk'],
+        security: CALLER_SECURITY,
+        params: ContactParamsSchema,
+        body: RiskBodySchema,
+        response: { 200: decisionResponse, ...errors },
+      },
+    },
+    async (req) => {
+      const { organization_id, order, explain } = req.body
+      return options.decisions.decide({
+        org: organization(organization_id),
+        contactId: req.params.contact_id,
+        order,
+        explain,
+      })
+    },
+  )
+}

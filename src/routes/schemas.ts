@@ -1,0 +1,74 @@
+import { z } from 'zod'
+import { PROBLEMS, type ProblemCode } from '../errors.js'
+
+/** Request and error shapes shared by the routes. One zod schema each; OpenAPI is generated. */
+
+export const ZohoIdSchema = z
+  .string()
+  .regex(/^\d{1,19}$/, 'must be 1 to 19 decimal digits')
+  .describe('A Zoho id: 1 to 19 decimal digits, as a string (real ids exceed 2^53)')
+
+export const ContactParamsSchema = z.object({
+  contact_id: ZohoIdSchema.meta({ description: 'Zoho Books contact id: 1 to 19 decimal digits, as a string', example: '460000000026049' }),
+})
+
+const amountText = z
+  .string()
+  .regex(/^(0|[1-9]\d{0,14})(\.\d{1,4})?$/, 'must be an amount ≥ 0 like 1000 or 1000.50 (no sign, no separators)')
+  .transform(Number)
+
+const booleanText = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')
+
+export const RiskQuerySchema = z.strictObject({
+  organization_id: ZohoIdSchema.optional().describe('Zoho organization; default ZOHO_ORGANIZATION_ID. Must be in ZOHO_ORGANIZATION_IDS'),
+  order_amount: amountText.optional().describe('Amount of the order being placed, in the organization’s base currency'),
+  explain: booleanText.optional().describe('true: add a trace of every rule and condition'),
+})
+
+export const OrderSchema = z
+  .strictObject({
+    amount: z.number().min(0).max(1e15).describe('Order amount in the organization’s base currency, ≥ 0'),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as INR')
+      .optional()
+      .describe('Informational: logged with the decision. The amount must already be in base currency'),
+    reference: z.string().min(1).max(200).optional().describe('Your order reference; logged with the decision'),
+  })
+  .meta({ id: 'Order' })
+
+export const RiskBodySchema = z.strictObject({
+  organization_id: ZohoIdSchema.optional().describe('Zoho organization; default ZOHO_ORGANIZATION_ID. Must be in ZOHO_ORGANIZATION_IDS'),
+  order: OrderSchema.optional(),
+  explain: z.boolean().optional().describe('true: add a trace of every rule and condition'),
+})
+
+const PROBLEM_CODES = Object.keys(PROBLEMS) as [ProblemCode, ...ProblemCode[]]
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().describe('URI of a page explaining the problem: /problems/{code}'),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().describe('What went wrong in this request'),
+    code: z.enum(PROBLEM_CODES).describe('Stable machine-readable code'),
+    request_id: z.string().describe('Also in the X-Request-Id header and the log'),
+  })
+  .meta({ id: 'Problem' })
+
+export type ProblemBody = z.output<typeof ProblemSchema>
+
+/** Response entries for the given error statuses, as application/problem+json. */
+export function problemResponses(...statuses: number[]) {
+  const out: Record<number, { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }> = {}
+  for (const status of statuses) {
+    const codes = Object.entries(PROBLEMS)
+      .filter(([, p]) => p.status === status)
+      .map(([code]) => code)
+    out[status] = {
+      description: codes.map((c) => `\`${c}\``).join(', '),
+      content: { 'application/problem+json': { schema: ProblemSchema } },
+    }
+  }
+  return out
+}

@@ -1,0 +1,84 @@
+import type { Facts } from '../domain/contact.js'
+import { ZOHO_CONTACT_EXAMPLE } from '../domain/zoho-contact-example.js'
+
+/**
+ * The fact catalogue: every name a rule may use, its kind, and what it means. rules/README.md
+ * documents the same list for operations staff; a test keeps the two in step.
+ */
+export type FactKind = 'amount' | 'number' | 'string' | 'object'
+
+export interface FactInfo {
+  readonly kind: FactKind
+  readonly nullable: boolean
+  readonly description: string
+}
+
+export const FACTS: { readonly [K in keyof Facts]: FactInfo } = {
+  contact: { kind: 'object', nullable: false, description: 'the Zoho Books contact as fetched; use with `path`, e.g. "$.payment_terms"' },
+  contact_id: { kind: 'string', nullable: false, description: 'the Zoho contact id (a string of digits)' },
+  contact_name: { kind: 'string', nullable: false, description: 'the contact’s display name' },
+  contact_type: { kind: 'string', nullable: true, description: '"customer" or "vendor"' },
+  status: { kind: 'string', nullable: false, description: '"active" or "inactive"' },
+  currency_code: {
+    kind: 'string',
+    nullable: true,
+    description: 'the contact’s currency, e.g. "INR" (amounts below are in the base currency)',
+  },
+  outstanding_bcy: { kind: 'amount', nullable: false, description: 'outstanding receivables, base currency' },
+  unused_credits_bcy: {
+    kind: 'amount',
+    nullable: false,
+    description: 'unused credits (credit notes, excess payments), base currency; 0 when none',
+  },
+  credit_limit: { kind: 'amount', nullable: true, description: 'the contact’s credit limit; null when Zoho sends none or 0 (no limit)' },
+  order_amount: { kind: 'amount', nullable: false, description: 'the amount of the order being placed; 0 when the caller sent none' },
+  exposure_bcy: { kind: 'amount', nullable: false, description: 'outstanding_bcy + order_amount' },
+  available_credit_bcy: {
+    kind: 'amount',
+    nullable: true,
+    description: 'credit_limit − outstanding_bcy; null when there is no credit limit',
+  },
+  payment_terms: { kind: 'number', nullable: true, description: 'payment terms in days; null when unset' },
+  contact_age_seconds: { kind: 'number', nullable: false, description: 'how old the contact data is, in seconds (0 when fetched now)' },
+  custom_fields: { kind: 'object', nullable: false, description: 'custom fields by api_name; use with `path`, e.g. "$.cf_credit_hold"' },
+}
+
+export type FactName = keyof Facts
+export const FACT_NAMES = Object.keys(FACTS) as [FactName, ...FactName[]]
+
+/** The operators a rule may use, each with how it treats its two sides. */
+export type OperatorShape = 'same' | 'numeric' | 'list' | 'member'
+
+export const OPERATORS = {
+  equal: { shape: 'same', description: 'the fact equals the value' },
+  notEqual: { shape: 'same', description: 'the fact differs from the value' },
+  lessThan: { shape: 'numeric', description: 'fact < value (false when either side is missing)' },
+  lessThanInclusive: { shape: 'numeric', description: 'fact ≤ value (false when either side is missing)' },
+  greaterThan: { shape: 'numeric', description: 'fact > value (false when either side is missing)' },
+  greaterThanInclusive: { shape: 'numeric', description: 'fact ≥ value (false when either side is missing)' },
+  in: { shape: 'list', description: 'the fact is one of the values in a list' },
+  notIn: { shape: 'list', description: 'the fact is none of the values in a list' },
+  contains: { shape: 'member', description: 'the fact (a list, e.g. a contact’s tags) contains the value' },
+  doesNotContain: { shape: 'member', description: 'the fact (a list) does not contain the value' },
+} as const satisfies Record<string, { shape: OperatorShape; description: string }>
+
+export type OperatorName = keyof typeof OPERATORS
+export const OPERATOR_NAMES = Object.keys(OPERATORS) as [OperatorName, ...OperatorName[]]
+
+export const EVENT_TYPES = ['block', 'review', 'alert'] as const
+export type EventType = (typeof EVENT_TYPES)[number]
+
+/**
+ * Top-level contact keys a `path` on the `contact` fact may start with: the keys of a real
+ * contact plus documented ones it happens not to carry.
+ */
+export const CONTACT_FIELDS: ReadonlySet<string> = new Set([
+  ...Object.keys(ZOHO_CONTACT_EXAMPLE),
+  'credit_limit',
+  'is_portal_enabled',
+  'vat_treatment',
+  'tax_exemption_id',
+  'tax_authority_id',
+  'created_date',
+  'last_modified_time',
+])

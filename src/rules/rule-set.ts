@@ -1,0 +1,252 @@
+import { createHash } from 'node:crypto'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { z } from 'zod'
+import { deepFreeze } from '../config.js'
+import { CONTACT_FIELDS, type EventType, FACTS, type FactName, OPERATORS, type OperatorName } from './catalogue.js'
+import { type ConditionLeaf, type ConditionNode, type RuleFile, RuleFileSchema } from './schema.js'
+
+/** A problem with a rule file, as operators need to see it: which file, where in it, what. */
+export interface RuleError {
+  readonly file: string
+  readonly path: string
+  readonly message: string
+}
+
+export interface LoadedRule {
+  readonly file: string
+  readonly definition: RuleFile
+  readonly type: EventType
+}
+
+/** An immutable, validated set of rules. Evaluations share it; nothing mutates it. */
+export interface RuleSet {
+  readonly version: string
+  readonly loadedAt: string
+  readonly rules: readonly LoadedRule[]
+  /** The facts any rule or message reads: what a decision depends on. */
+  readonly facts: readonly FactName[]
+}
+
+/** A candidate rule file: its name and either its text or its parsed JSON. */
+export interface RuleSource {
+  readonly file: string
+  readonly content: string | unknown
+}
+
+export type Compiled = { ok: true; ruleSet: RuleSet } | { ok: false; errors: RuleError[] }
+
+export const RULE_FILE = /^[^.].*\.json$/
+const IGNORED_FILES = new Set(['rule.schema.json'])
+export const PLACEHOLDER = /\{\{\s*([A-Za-z_]+)\s*\}\}/g
+
+/** Reads every *.json rule file directly in dir (not rules/tests/, not the schema). */
+export async function readRuleSources(dir: string): Promise<RuleSource[]> {
+  const entries = await readdir(dir, { withFileTypes: true })
+  const files = entries
+    .filter((e) => e.isFile() && RULE_FILE.test(e.name) && !IGNORED_FILES.has(e.name))
+    .map((e) => e.name)
+    .sort()
+  return Promise.all(files.map(async (file) => ({ file, content: await readFile(join(dir, file), 'utf8') })))
+}
+
+export async function loadRuleSet(dir: string): Promise<Compiled> {
+  let sources: RuleSource[]
+  try {
+    sources = await readRuleSources(dir)
+  } catch (err) {
+    return { ok: false, errors: [{ file: dir, path: '$', message: `cannot read the rules folder: ${(err as Error).message}` }] }
+  }
+  return compileRuleSet(sources)
+}
+
+/** Validates a whole candidate set; returns it frozen and versioned, or every error found. */
+export function compileRuleSet(sources: readonly RuleSource[], now = new Date()): Compiled {
+  const errors: RuleError[] = []
+  const rules: LoadedRule[] = []
+  if (sources.length === 0) {
+    errors.push({ file: '(rules)', path: '$', message: 'the set has no rules; an empty set would allow every order' })
+  }
+  for (const source of sources) {
+    const parsed = parseJson(source)
+    if ('error' in parsed) {
+      errors.push(parsed.error)
+      continue
+    }
+    const result = RuleFileSchema.safeParse(parsed.value)
+    if (!result.success) {
+      errors.push(...zodErrors(source.file, result.error.issues))
+      continue
+    }
+    const found = checkRule(source.file, result.data)
+    if (found.length > 0) errors.push(...found)
+    else rules.push({ file: source.file, definition: result.data, type: result.data.event.type })
+  }
+  const seen = new Map<string, string>()
+  for (const rule of rules) {
+    const other = seen.get(rule.definition.name)
+    if (other) errors.push({ file: rule.file, path: '$.name', message: `rule name "${rule.definition.name}" is also used by ${other}` })
+    seen.set(rule.definition.name, rule.file)
+  }
+  if (errors.length > 0) return { ok: false, errors }
+
+  const facts = new Set<FactName>()
+  for (const rule of rules) collectFacts(rule.definition, facts)
+  const version = `sha256:${createHash('sha256')
+    .update(JSON.stringify(rules.map((r) => [r.file, r.definition])))
+    .digest('hex')}`
+  return { ok: true, ruleSet: deepFreeze({ version, loadedAt: now.toISOString(), rules, facts: [...facts].sort() }) }
+}
+
+function parseJson(source: RuleSource): { value: unknown } | { error: RuleError } {
+  if (typeof source.content !== 'string') return { value: source.content }
+  try {
+    return { value: JSON.parse(source.content) }
+  } catch (err) {
+    return { error: { file: source.file, path: '$', message: `not valid JSON: ${jsonErrorWhere(source.content, err as Error)}` } }
+  }
+}
+
+/** "Unexpected token } in JSON at position 120" → "… (line 7, column 3)" */
+function jsonErrorWhere(text: string, err: Error): string {
+  const position = /position (\d+)/.exec(err.message)?.[1]
+  if (position === undefined) return err.message
+  const before = text.slice(0, Number(position))
+  const line = before.split('\n').length
+  const column = Number(position) - before.lastIndexOf('\n')
+  return `${err.message.replace(/ in JSON at position \d+.*$/, '')} (line ${line}, column ${column})`
+}
+
+export const jsonPath = (path: readonly PropertyKey[]) =>
+  `$${path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`
+
+/**
+ * Turns zod issues into operator-readable errors. For a union (a condition is a comparison or a
+ * group), report the branch that got furthest: that is the one the author meant.
+ */
+function zodErrors(file: string, issues: readonly z.core.$ZodIssue[], base: PropertyKey[] = []): RuleError[] {
+  const out: RuleError[] = []
+  for (const issue of issues) {
+    const at = [...base, ...issue.path]
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      const branches = issue.errors.map((branch) => zodErrors(file, branch, at))
+      const depth = (errs: RuleError[]) => Math.max(...errs.map((e) => e.path.length))
+      branches.sort((a, b) => depth(b) - depth(a) || a.length - b.length)
+      out.push(...(branches[0] ?? []))
+    } else if (issue.code === 'unrecognized_keys') {
+      out.push({
+        file,
+        path: jsonPath(at),
+        message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`,
+      })
+    } else {
+      out.push({ file, path: jsonPath(at), message: issue.message })
+    }
+  }
+  return out
+}
+
+type ValueType = 'number' | 'string' | 'boolean' | 'any' | 'object'
+
+/** What a fact (with its path) yields: a number, a string, or anything (a field inside an object). */
+function factType(fact: FactName, path: string | undefined): { type: ValueType; nullable: boolean } | string {
+  const info = FACTS[fact]
+  if (info.kind === 'object') {
+    if (!path)
+      return `the fact "${fact}" is an object: add a "path", e.g. ${fact === 'contact' ? '"$.payment_terms"' : '"$.cf_credit_hold"'}`
+    const first = /^\$\.([A-Za-z_][A-Za-z0-9_]*)/.exec(path)?.[1] ?? ''
+    if (fact === 'contact' && !CONTACT_FIELDS.has(first)) return `unknown contact field "${first}" in path "${path}"`
+    if (fact === 'custom_fields' && !first.startsWith('cf_')) return `custom field names start with "cf_": "${first}" in path "${path}"`
+    return { type: 'any', nullable: true }
+  }
+  if (path) return `the fact "${fact}" is a single value and takes no "path"`
+  return { type: info.kind === 'string' ? 'string' : 'number', nullable: info.nullable }
+}
+
+const typeOf = (value: unknown): ValueType =>
+  value === null
+    ? 'any'
+    : typeof value === 'number'
+      ? 'number'
+      : typeof value === 'string'
+        ? 'string'
+        : typeof value === 'boolean'
+          ? 'boolean'
+          : 'object'
+
+function checkCondition(c: ConditionLeaf): { path: string; message: string }[] {
+  const left = factType(c.fact, c.path)
+  if (typeof left === 'string') return [{ path: c.path ? '.path' : '.fact', message: left }]
+  const op: OperatorName = c.operator
+  const shape = OPERATORS[op].shape
+  const isRef = typeof c.value === 'object' && c.value !== null && !Array.isArray(c.value)
+  let right: { type: ValueType; nullable: boolean }
+  if (isRef) {
+    const ref = c.value as { fact: FactName; path?: string }
+    const resolved = factType(ref.fact, ref.path)
+    if (typeof resolved === 'string') return [{ path: '.value', message: resolved }]
+    right = resolved
+  } else {
+    right = { type: Array.isArray(c.value) ? 'object' : typeOf(c.value), nullable: c.value === null }
+  }
+  const fits = (a: ValueType, b: ValueType) => a === 'any' || b === 'any' || a === b
+  switch (shape) {
+    case 'numeric':
+      if (!fits(left.type, 'number')) return [{ path: '.operator', message: `${op} compares numbers, but "${c.fact}" is a ${left.type}` }]
+      if (c.value === null || !fits(right.type, 'number') || right.type === 'object')
+        return [{ path: '.value', message: `${op} needs a number to compare with, e.g. 50000 (no quotes, no thousands separators)` }]
+      return []
+    case 'same':
+      if (Array.isArray(c.value))
+        return [{ path: '.value', message: `${op} compares with one value; to compare with a list use "in" or "notIn"` }]
+      if (c.value === null && !left.nullable && left.type !== 'any') return [{ path: '.value', message: `"${c.fact}" is never null` }]
+      if (!fits(left.type, right.type))
+        return [{ path: '.value', message: `"${c.fact}" is a ${left.type}, but the value is a ${right.type}` }]
+      return []
+    case 'list': {
+      if (!Array.isArray(c.value)) return [{ path: '.value', message: `${op} needs a list of values, e.g. ["active", "inactive"]` }]
+      const wrong = c.value.findIndex((v) => !fits(left.type, typeOf(v)))
+      return wrong >= 0
+        ? [{ path: `.value[${wrong}]`, message: `"${c.fact}" is a ${left.type}, but this value is a ${typeOf(c.value[wrong])}` }]
+        : []
+    }
+    case 'member':
+      if (left.type !== 'any')
+        return [
+          { path: '.fact', message: `${op} looks inside a list, e.g. fact "contact" with path "$.tags"; "${c.fact}" is a ${left.type}` },
+        ]
+      if (Array.isArray(c.value) || isRef) return [{ path: '.value', message: `${op} needs one value to look for` }]
+      return []
+  }
+}
+
+function checkRule(file: string, rule: RuleFile): RuleError[] {
+  const errors: RuleError[] = []
+  walkConditions(rule.conditions, '$.conditions', (leaf, at) => {
+    for (const e of checkCondition(leaf)) errors.push({ file, path: at + e.path, message: e.message })
+  })
+  for (const [, name] of rule.event.params.message.matchAll(PLACEHOLDER)) {
+    const info = FACTS[name as FactName] as (typeof FACTS)[FactName] | undefined
+    if (!info || info.kind === 'object') {
+      errors.push({ file, path: '$.event.params.message', message: `{{${name}}} is not a fact the message can quote` })
+    }
+  }
+  return errors
+}
+
+/** Visits every comparison of a condition tree with where it sits ("all[0].not", after `at`). */
+export function walkConditions(node: ConditionNode, at: string, visit: (leaf: ConditionLeaf, at: string) => void): void {
+  const step = (name: string) => (at ? `${at}.${name}` : name)
+  if ('all' in node) for (const [i, child] of node.all.entries()) walkConditions(child, step(`all[${i}]`), visit)
+  else if ('any' in node) for (const [i, child] of node.any.entries()) walkConditions(child, step(`any[${i}]`), visit)
+  else if ('not' in node) walkConditions(node.not, step('not'), visit)
+  else visit(node, at)
+}
+
+function collectFacts(rule: RuleFile, into: Set<FactName>): void {
+  walkConditions(rule.conditions, '', (leaf) => {
+    into.add(leaf.fact)
+    if (typeof leaf.value === 'object' && leaf.value !== null && !Array.isArray(leaf.value)) into.add(leaf.value.fact)
+  })
+  for (const [, name] of rule.event.params.message.matchAll(PLACEHOLDER)) into.add(name as FactName)
+}

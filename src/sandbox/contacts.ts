@@ -1,0 +1,164 @@
+import { SANDBOX_ORGANIZATION_ID } from '../config.js'
+import { ZOHO_CONTACT_EXAMPLE } from '../domain/zoho-contact-example.js'
+
+/** A second organization the sandbox serves, to show ZOHO_ORGANIZATION_IDS at work. */
+export const SANDBOX_SECOND_ORGANIZATION_ID = '10234696'
+
+/** Credentials the sandbox's token endpoint accepts (a self-client of the sandbox's own). */
+export const SANDBOX_CREDENTIALS = {
+  clientId: '1000.SANDBOXCLIENT0000000000000000',
+  clientSecret: 'sandbox-client-secret-not-a-real-one',
+  refreshToken: '1000.sandbox-refresh-token.not-a-real-one',
+} as const
+
+export interface SampleContact {
+  readonly id: string
+  readonly shows: string
+  readonly contact: Record<string, unknown>
+}
+
+/**
+ * Builds a contact the way Zoho sends one: the 95 keys of a real contact, string ids, "" for
+ * unset values, amounts as numbers (and their _bcy twins), plus the overrides given.
+ */
+export function zohoContact(id: string, name: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const base = structuredClone(ZOHO_CONTACT_EXAMPLE) as Record<string, unknown>
+  const outstanding = (overrides.outstanding_receivable_amount_bcy as number | undefined) ?? 0
+  const credits = (overrides.unused_credits_receivable_amount_bcy as number | undefined) ?? 0
+  const contact: Record<string, unknown> = {
+    ...base,
+    contact_id: id,
+    contact_name: name,
+    company_name: name,
+    primary_contact_id: `${id.slice(0, -3)}101`,
+    currency_id: '460000000000099',
+    currency_code: 'INR',
+    has_transaction: true,
+    payment_terms: 30,
+    payment_terms_label: 'Net 30',
+    outstanding_receivable_amount: outstanding,
+    outstanding_receivable_amount_bcy: outstanding,
+    unused_credits_receivable_amount: credits,
+    unused_credits_receivable_amount_bcy: credits,
+    credit_limit: 0,
+    billing_address: { ...(base.billing_address as object), address_id: `${id.slice(0, -3)}201`, city: 'Chennai', state: 'Tamil Nadu' },
+    shipping_address: { ...(base.shipping_address as object), address_id: `${id.slice(0, -3)}202` },
+    created_time: '2024-02-11T10:12:44+0530',
+    last_modified_time: '2026-11-20T16:03:19+0530',
+    ...overrides,
+  }
+  return contact
+}
+
+const withoutCreditLimit = (contact: Record<string, unknown>) => {
+  const { credit_limit: _, ...rest } = contact
+  return rest
+}
+
+/** A dozen contacts, one per situation a rule cares about (README shows each). */
+export const SAMPLE_CONTACTS: readonly SampleContact[] = [
+  {
+    id: '460000000026049',
+    shows: 'block: outstanding 62,400.00 over 50,000, with unused credits (alert)',
+    contact: zohoContact('460000000026049', 'Acme Retail Pvt Ltd', {
+      outstanding_receivable_amount_bcy: 62400,
+      unused_credits_receivable_amount_bcy: 1369.66,
+    }),
+  },
+  {
+    id: '460000000031001',
+    shows: 'allow: a customer in good standing',
+    contact: zohoContact('460000000031001', 'Bright Foods', { outstanding_receivable_amount_bcy: 12000 }),
+  },
+  {
+    id: '460000000031002',
+    shows: 'allow with alert APPLY_CREDITS_FIRST: 1,369.66 of unused credits',
+    contact: zohoContact('460000000031002', 'Cedar Textiles', {
+      outstanding_receivable_amount_bcy: 8000,
+      unused_credits_receivable_amount_bcy: 1369.66,
+    }),
+  },
+  {
+    id: '460000000031003',
+    shows: 'block: inactive contact',
+    contact: zohoContact('460000000031003', 'Dormant Traders', { status: 'inactive', outstanding_receivable_amount_bcy: 0 }),
+  },
+  {
+    id: '460000000031004',
+    shows: 'allow, but block with an order over 5,000: credit limit 100,000 with 95,000 used',
+    contact: zohoContact('460000000031004', 'Eastern Hardware', { outstanding_receivable_amount_bcy: 95000, credit_limit: 100000 }),
+  },
+  {
+    id: '460000000031005',
+    shows: 'allow: credit limit 0 means no limit',
+    contact: zohoContact('460000000031005', 'Fern Pharma', { outstanding_receivable_amount_bcy: 20000, credit_limit: 0 }),
+  },
+  {
+    id: '460000000031006',
+    shows: 'allow: no credit_limit field at all',
+    contact: withoutCreditLimit(zohoContact('460000000031006', 'Granite Works', { outstanding_receivable_amount_bcy: 30000 })),
+  },
+  {
+    id: '4600000000000310071',
+    shows: 'allow: a 19-digit id beyond 2^53',
+    contact: zohoContact('4600000000000310071', 'Harbor Logistics', { outstanding_receivable_amount_bcy: 1500 }),
+  },
+  {
+    id: '460000000031008',
+    shows: 'allow: exactly 50,000.00 outstanding is not over 50,000',
+    contact: zohoContact('460000000031008', 'Indigo Apparel', { outstanding_receivable_amount_bcy: 50000 }),
+  },
+  {
+    id: '460000000031009',
+    shows: 'block: already over its credit limit of 30,000',
+    contact: zohoContact('460000000031009', 'Jade Electricals', { outstanding_receivable_amount_bcy: 35000, credit_limit: 30000 }),
+  },
+  {
+    id: '460000000031010',
+    shows: 'block: a USD customer whose 900.00 USD is 75,150.00 in base currency',
+    contact: zohoContact('460000000031010', 'Keystone Imports LLC', {
+      currency_code: 'USD',
+      currency_symbol: '$',
+      exchange_rate: 83.5,
+      outstanding_receivable_amount: 900,
+      outstanding_receivable_amount_bcy: 75150,
+    }),
+  },
+  {
+    id: '460000000031011',
+    shows: 'allow: custom fields set (cf_credit_hold false, cf_segment "wholesale")',
+    contact: zohoContact('460000000031011', 'Lotus Stores', {
+      outstanding_receivable_amount_bcy: 4000,
+      custom_fields: [
+        {
+          api_name: 'cf_credit_hold',
+          label: 'Credit hold',
+          value: false,
+          data_type: 'check_box',
+          index: 1,
+          customfield_id: '460000000040001',
+        },
+        { api_name: 'cf_segment', label: 'Segment', value: 'wholesale', data_type: 'string', index: 2, customfield_id: '460000000040002' },
+      ],
+      custom_field_hash: {
+        cf_credit_hold: 'false',
+        cf_credit_hold_unformatted: false,
+        cf_segment: 'wholesale',
+        cf_segment_unformatted: 'wholesale',
+      },
+    }),
+  },
+]
+
+/** Contacts per organization: the sample set in the default one, two in the second. */
+export function sampleOrganizations(): Map<string, Map<string, Record<string, unknown>>> {
+  const first = new Map(SAMPLE_CONTACTS.map((c) => [c.id, structuredClone(c.contact)]))
+  const second = new Map([
+    ['470000000010001', zohoContact('470000000010001', 'Northwind Branch', { outstanding_receivable_amount_bcy: 2500 })],
+    ['470000000010002', zohoContact('470000000010002', 'Northwind Overdue', { outstanding_receivable_amount_bcy: 51000 })],
+  ])
+  return new Map([
+    [SANDBOX_ORGANIZATION_ID, first],
+    [SANDBOX_SECOND_ORGANIZATION_ID, second],
+  ])
+}

@@ -1,0 +1,212 @@
+import { randomBytes } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import formbody from '@fastify/formbody'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
+import { MINT_WINDOW_MS, MINTS_PER_WINDOW } from '../adapters/zoho-token.js'
+import { SANDBOX_CREDENTIALS, sampleOrganizations } from './contacts.js'
+
+/**
+ * A Zoho Books stand-in that behaves like Zoho for the two calls creditgate makes: the OAuth
+ * refresh-token grant and Get Contact. Same status codes, error codes, string ids and "" fields;
+ * Zoho's limits (100 calls/minute and 10 in flight per organization, 10 token mints per 10
+ * minutes); and faults a test can inject.
+ */
+
+/** One injected answer to a contact call, used instead of the real one. */
+export type ContactFault = { status: number; body?: unknown; headers?: Record<string, string> } | { hang: true } | { destroy: true }
+
+/** One injected answer to a token call. */
+export type TokenFault = { status?: number; body: unknown }
+
+export interface SandboxOptions {
+  organizations?: Map<string, Map<string, Record<string, unknown>>>
+  credentials?: { clientId: string; clientSecret: string; refreshToken: string }
+  tokenTtlSeconds?: number
+  requestsPerMinute?: number
+  maxConcurrency?: number
+  mintsPerWindow?: number
+  logger?: FastifyBaseLogger | boolean
+}
+
+export interface SandboxStats {
+  tokenCalls: number
+  contactCalls: number
+  /** Contact calls per contact id. */
+  byContact: Map<string, number>
+  /** Answers by HTTP status. */
+  byStatus: Map<number, number>
+  maxInFlight: number
+}
+
+export interface Sandbox {
+  readonly app: FastifyInstance
+  readonly stats: SandboxStats
+  readonly faults: { contact: ContactFault[]; token: TokenFault[]; latencyMs: number; down: boolean }
+  readonly organizations: Map<string, Map<string, Record<string, unknown>>>
+  /** Accounts URL and Books API base URL once listening. */
+  readonly accountsUrl: string
+  readonly apiBaseUrl: string
+  listen(port?: number, host?: string): Promise<string>
+  /** Every access token issued so far stops working (as after a revocation). */
+  revokeTokens(): void
+  resetStats(): void
+  close(): Promise<void>
+}
+
+const NOT_AUTHORIZED = { code: 57, message: 'You are not authorized to perform this operation' }
+
+export function createSandbox(options: SandboxOptions = {}): Sandbox {
+  const organizations = options.organizations ?? sampleOrganizations()
+  const credentials = options.credentials ?? SANDBOX_CREDENTIALS
+  const tokenTtl = options.tokenTtlSeconds ?? 3600
+  const perMinute = options.requestsPerMinute ?? 100
+  const maxConcurrency = options.maxConcurrency ?? 10
+  const mintsPerWindow = options.mintsPerWindow ?? MINTS_PER_WINDOW
+  const tokens = new Map<string, number>()
+  const mints: number[] = []
+  const calls = new Map<string, number[]>()
+  const inFlight = new Map<string, number>()
+  const pending = new Set<FastifyReply>()
+  const stats: SandboxStats = { tokenCalls: 0, contactCalls: 0, byContact: new Map(), byStatus: new Map(), maxInFlight: 0 }
+  const faults: Sandbox['faults'] = { contact: [], token: [], latencyMs: 0, down: false }
+  let baseUrl = ''
+
+  const app = Fastify({ logger: options.logger ?? false, forceCloseConnections: true })
+  app.register(formbody)
+  app.addHook('onSend', async (_req, reply, payload) => {
+    stats.byStatus.set(reply.statusCode, (stats.byStatus.get(reply.statusCode) ?? 0) + 1)
+    return payload
+  })
+
+  app.post('/oauth/v2/token', async (req) => {
+    stats.tokenCalls++
+    const fault = faults.token.shift()
+    if (fault) return fault.body
+    const params = { ...(req.query as Record<string, string>), ...((req.body as Record<string, string> | undefined) ?? {}) }
+    if (params.grant_type !== 'refresh_token') return { error: 'unsupported_grant_type' }
+    if (params.client_id !== credentials.clientId || params.client_secret !== credentials.clientSecret) {
+      return { error: 'invalid_client' }
+    }
+    if (params.refresh_token !== credentials.refreshToken) return { error: 'invalid_code' }
+    const now = Date.now()
+    while (mints.length > 0 && (mints[0] as number) <= now - MINT_WINDOW_MS) mints.shift()
+    if (mints.length >= mintsPerWindow) {
+      return {
+        error: 'Access Denied',
+        error_description: 'You have made too many requests continuously. Please try again after some time.',
+      }
+    }
+    mints.push(now)
+    const token = `1000.${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}`
+    tokens.set(token, now + tokenTtl * 1000)
+    return { access_token: token, api_domain: baseUrl, token_type: 'Bearer', expires_in: tokenTtl }
+  })
+
+  app.get<{ Params: { id: string }; Querystring: { organization_id?: string } }>('/books/v3/contacts/:id', async (req, reply) => {
+    stats.contactCalls++
+    stats.byContact.set(req.params.id, (stats.byContact.get(req.params.id) ?? 0) + 1)
+    const org = req.query.organization_id ?? ''
+    const running = (inFlight.get(org) ?? 0) + 1
+    inFlight.set(org, running)
+    stats.maxInFlight = Math.max(stats.maxInFlight, running)
+    try {
+      if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs))
+      return await answerContact(req.params.id, org, req.headers.authorization, running, reply)
+    } finally {
+      inFlight.set(org, (inFlight.get(org) ?? 1) - 1)
+    }
+  })
+
+  async function answerContact(id: string, org: string, authorization: string | undefined, running: number, reply: FastifyReply) {
+    const fault = faults.contact.shift()
+    if (fault) {
+      if ('hang' in fault) {
+        pending.add(reply)
+        return new Promise(() => {})
+      }
+      if ('destroy' in fault) {
+        reply.raw.destroy()
+        return reply
+      }
+      return reply
+        .code(fault.status)
+        .headers(fault.headers ?? {})
+        .type('application/json;charset=UTF-8')
+        .send(typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body ?? { code: 1000, message: 'Internal Error' }))
+    }
+    if (faults.down) return reply.code(503).type('text/html').send('<html><body>Service Unavailable</body></html>')
+    const token = /^Zoho-oauthtoken (\S+)$/.exec(authorization ?? '')?.[1]
+    const expiresAt = token ? tokens.get(token) : undefined
+    if (!expiresAt || expiresAt < Date.now()) return reply.code(401).send(NOT_AUTHORIZED)
+    const now = Date.now()
+    const window = (calls.get(org) ?? []).filter((t) => t > now - 60_000)
+    window.push(now)
+    calls.set(org, window)
+    if (window.length > perMinute) {
+      return reply.code(429).send({ code: 44, message: 'You have made too many requests per minute. Please try again after some time.' })
+    }
+    if (running > maxConcurrency) {
+      return reply.code(429).send({ code: 1070, message: 'You have exceeded the maximum number of concurrent API calls.' })
+    }
+    if (!/^\d+$/.test(org)) return reply.code(400).send({ code: 2, message: 'Invalid value passed for organization_id' })
+    const contacts = organizations.get(org)
+    if (!contacts) {
+      return reply.code(400).send({ code: 6041, message: `This user is not associated with the CompanyID/CompanyName:${org}.` })
+    }
+    if (!/^\d+$/.test(id)) return reply.code(400).send({ code: 2, message: 'Invalid value passed for contact_id' })
+    const contact = contacts.get(id)
+    if (!contact) return reply.code(404).send({ code: 1002, message: 'Contact does not exist.' })
+    return reply
+      .type('application/json;charset=UTF-8')
+      .send({ code: 0, message: 'success', contact, instrumentation: { response_write_time: 3, total_time: 41 } })
+  }
+
+  // A small control surface for processes that cannot reach the object (benchmarks, compose).
+  app.get('/__sandbox/stats', async () => ({
+    token_calls: stats.tokenCalls,
+    contact_calls: stats.contactCalls,
+    max_in_flight: stats.maxInFlight,
+    by_status: Object.fromEntries(stats.byStatus),
+  }))
+  app.post<{ Body: { latency_ms?: number; down?: boolean; reset_stats?: boolean } }>('/__sandbox/faults', async (req) => {
+    if (typeof req.body?.latency_ms === 'number') faults.latencyMs = req.body.latency_ms
+    if (typeof req.body?.down === 'boolean') faults.down = req.body.down
+    if (req.body?.reset_stats) resetStats()
+    return { latency_ms: faults.latencyMs, down: faults.down }
+  })
+
+  function resetStats() {
+    stats.tokenCalls = 0
+    stats.contactCalls = 0
+    stats.byContact.clear()
+    stats.byStatus.clear()
+    stats.maxInFlight = 0
+  }
+
+  return {
+    app,
+    stats,
+    faults,
+    organizations,
+    get accountsUrl() {
+      return baseUrl
+    },
+    get apiBaseUrl() {
+      return `${baseUrl}/books/v3`
+    },
+    async listen(port = 0, host = '127.0.0.1') {
+      await app.listen({ port, host })
+      const address = app.server.address() as AddressInfo
+      baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`
+      return baseUrl
+    },
+    revokeTokens() {
+      tokens.clear()
+    },
+    resetStats,
+    async close() {
+      for (const reply of pending) reply.raw.destroy()
+      await app.close()
+    },
+  }
+}

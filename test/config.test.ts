@@ -1,0 +1,148 @@
+import { spawnSync } from 'node:child_process'
+import t from 'tap'
+import { ConfigError, DATA_CENTRES, loadConfig } from '../src/config.js'
+
+t.test('defaults are the ones in DESIGN.md', async (t) => {
+  const config = loadConfig({})
+  t.match(config, {
+    port: 3000,
+    host: '127.0.0.1',
+    logLevel: 'info',
+    redisUrl: undefined,
+    zoho: {
+      dc: 'com',
+      accountsUrl: 'https://accounts.zoho.com',
+      apiBaseUrl: 'https://www.zohoapis.com/books/v3',
+      credentials: undefined,
+      organizationId: '10234695',
+      organizationIds: ['10234695'],
+      timeoutMs: 5000,
+      requestsPerMinute: 90,
+      maxConcurrency: 8,
+    },
+    cache: { ttlSeconds: 300, staleTtlSeconds: 86400 },
+    rulesDir: './rules',
+    apiKeys: [],
+    adminApiKeys: [],
+    webhookSecret: undefined,
+    failMode: 'closed',
+  })
+  t.ok(Object.isFrozen(config.zoho), 'frozen')
+})
+
+t.test('all eight data centres pick their accounts and API hosts', async (t) => {
+  t.same(Object.keys(DATA_CENTRES).sort(), ['ca', 'com', 'com.au', 'com.cn', 'eu', 'in', 'jp', 'sa'])
+  const expected: Record<string, [string, string]> = {
+    com: ['https://accounts.zoho.com', 'https://www.zohoapis.com/books/v3'],
+    eu: ['https://accounts.zoho.eu', 'https://www.zohoapis.eu/books/v3'],
+    in: ['https://accounts.zoho.in', 'https://www.zohoapis.in/books/v3'],
+    'com.au': ['https://accounts.zoho.com.au', 'https://www.zohoapis.com.au/books/v3'],
+    jp: ['https://accounts.zoho.jp', 'https://www.zohoapis.jp/books/v3'],
+    ca: ['https://accounts.zohocloud.ca', 'https://www.zohoapis.ca/books/v3'],
+    'com.cn': ['https://accounts.zoho.com.cn', 'https://www.zohoapis.com.cn/books/v3'],
+    sa: ['https://accounts.zoho.sa', 'https://www.zohoapis.sa/books/v3'],
+  }
+  for (const [dc, [accounts, api]] of Object.entries(expected)) {
+    const config = loadConfig({ ZOHO_DC: dc })
+    t.equal(config.zoho.accountsUrl, accounts, dc)
+    t.equal(config.zoho.apiBaseUrl, api, dc)
+  }
+  const overridden = loadConfig({
+    ZOHO_DC: 'eu',
+    ZOHO_ACCOUNTS_URL: 'http://127.0.0.1:4555/',
+    ZOHO_API_BASE_URL: 'http://127.0.0.1:4555/books/v3',
+  })
+  t.equal(overridden.zoho.accountsUrl, 'http://127.0.0.1:4555')
+  t.equal(overridden.zoho.apiBaseUrl, 'http://127.0.0.1:4555/books/v3')
+})
+
+t.test('credentials, organizations and keys parse', async (t) => {
+  const config = loadConfig({
+    ZOHO_CLIENT_ID: 'id',
+    ZOHO_CLIENT_SECRET: 'secret',
+    ZOHO_REFRESH_TOKEN: 'refresh',
+    ZOHO_ORGANIZATION_ID: '60001234567',
+    ZOHO_ORGANIZATION_IDS: '60001234567, 60007654321',
+    API_KEYS: 'shop:0123456789abcdef0123, erp:fedcba9876543210fedc',
+    ADMIN_API_KEYS: 'ops:ops-key-0123456789abcdef',
+    FAIL_MODE: 'review',
+  })
+  t.same(config.zoho.credentials, { clientId: 'id', clientSecret: 'secret', refreshToken: 'refresh' })
+  t.same(config.zoho.organizationIds, ['60001234567', '60007654321'])
+  t.same(
+    config.apiKeys.map((k) => k.name),
+    ['shop', 'erp'],
+  )
+  t.equal(config.apiKeys[0]?.key, '0123456789abcdef0123')
+  t.equal(config.failMode, 'review')
+  t.equal(loadConfig({ PORT: '' }).port, 3000, 'an empty variable counts as unset')
+})
+
+t.test('a wrong value stops start-up with one line naming the variable', async (t) => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ PORT: 'abc' }, /^invalid configuration: PORT /],
+    [{ PORT: '70000' }, /PORT/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ REDIS_URL: 'http://localhost:6379' }, /REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
+    [{ ZOHO_DC: 'us' }, /ZOHO_DC/],
+    [{ ZOHO_ACCOUNTS_URL: 'ftp://x' }, /ZOHO_ACCOUNTS_URL must be an http\(s\) URL/],
+    [{ ZOHO_ORGANIZATION_ID: '12ab' }, /ZOHO_ORGANIZATION_ID must be 1 to 19 digits/],
+    [{ ZOHO_ORGANIZATION_IDS: '1,x' }, /ZOHO_ORGANIZATION_IDS/],
+    [{ ZOHO_ORGANIZATION_ID: '5', ZOHO_ORGANIZATION_IDS: '6,7' }, /ZOHO_ORGANIZATION_IDS must include ZOHO_ORGANIZATION_ID/],
+    [{ ZOHO_TIMEOUT_MS: '-1' }, /ZOHO_TIMEOUT_MS/],
+    [{ ZOHO_REQUESTS_PER_MINUTE: '150' }, /ZOHO_REQUESTS_PER_MINUTE/],
+    [{ ZOHO_MAX_CONCURRENCY: '0' }, /ZOHO_MAX_CONCURRENCY/],
+    [{ CONTACT_CACHE_TTL_SECONDS: 'soon' }, /CONTACT_CACHE_TTL_SECONDS/],
+    [{ CONTACT_CACHE_TTL_SECONDS: '600', CONTACT_STALE_TTL_SECONDS: '60' }, /CONTACT_STALE_TTL_SECONDS must not be less/],
+    [{ API_KEYS: 'nocolon' }, /API_KEYS entry 1 must be name:key/],
+    [{ API_KEYS: 'shop:short' }, /API_KEYS .*at least 16 characters/],
+    [{ API_KEYS: 'a:0123456789abcdef,a:0123456789abcdeg' }, /API_KEYS the name "a" is used twice/],
+    [{ ADMIN_API_KEYS: 'ops' }, /ADMIN_API_KEYS/],
+    [{ WEBHOOK_SECRET: 'short' }, /WEBHOOK_SECRET must be at least 16/],
+    [{ FAIL_MODE: 'open' }, /FAIL_MODE/],
+    [{ ZOHO_CLIENT_ID: 'id' }, /ZOHO_CLIENT_SECRET is required when ZOHO_CLIENT_ID is set/],
+    [{ ZOHO_CLIENT_ID: 'id', ZOHO_CLIENT_SECRET: 's', ZOHO_REFRESH_TOKEN: 'r' }, /ZOHO_ORGANIZATION_ID is required/],
+    [{ NODE_ENV: 'production' }, /API_KEYS is required when NODE_ENV=production/],
+  ]
+  for (const [env, message] of cases) {
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
+  }
+  try {
+    loadConfig({ API_KEYS: 'shop:secret-key-that-is-long-enough,broken' })
+    t.fail('expected a ConfigError')
+  } catch (err) {
+    t.ok(err instanceof ConfigError)
+    t.notMatch((err as Error).message, 'secret-key-that-is-long-enough', 'never the key itself')
+    t.equal((err as Error).message.split('\n').length, 1, 'one line')
+  }
+})
+
+t.test('the server exits 1 with that line and nothing else', async (t) => {
+  const run = spawnSync(process.execPath, ['dist/server.js'], { env: { ...process.env, PORT: 'abc' }, encoding: 'utf8', timeout: 20_000 })
+  t.equal(run.status, 1)
+  t.match(run.stderr, /^creditgate: invalid configuration: PORT .*\n$/)
+  t.equal(run.stderr.trim().split('\n').length, 1)
+  t.equal(run.stdout, '')
+})
+
+t.test('a bad rule file stops start-up with the file and JSON path', async (t) => {
+  const dir = t.testdir({
+    'good.json': JSON.stringify({
+      name: 'good',
+      conditions: { all: [{ fact: 'outstanding_bcy', operator: 'greaterThan', value: 1 }] },
+      event: { type: 'block', params: { code: 'GOOD', message: 'ok' } },
+    }),
+    'typo.json': JSON.stringify({
+      name: 'typo',
+      conditions: { all: [{ fact: 'outstandng_bcy', operator: 'greaterThan', value: 1 }] },
+      event: { type: 'block', params: { code: 'TYPO', message: 'ok' } },
+    }),
+  })
+  const run = spawnSync(process.execPath, ['dist/server.js'], {
+    env: { ...process.env, RULES_DIR: dir, PORT: '0' },
+    encoding: 'utf8',
+    timeout: 20_000,
+  })
+  t.equal(run.status, 1)
+  t.match(run.stderr, /typo\.json \$\.conditions\.all\[0\]\.fact: unknown fact "outstandng_bcy"/)
+})

@@ -1,0 +1,79 @@
+import { Writable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import { type AppDeps, buildApp } from '../../src/app.js'
+import { type Config, type Env, loadConfig, SANDBOX_ORGANIZATION_ID } from '../../src/config.js'
+import { SANDBOX_CREDENTIALS, SANDBOX_SECOND_ORGANIZATION_ID } from '../../src/sandbox/contacts.js'
+import { createSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.js'
+
+interface Teardown {
+  teardown(fn: () => unknown): void
+}
+
+export const ORG = SANDBOX_ORGANIZATION_ID
+export const ORG2 = SANDBOX_SECOND_ORGANIZATION_ID
+
+/** A Zoho Books sandbox on a free loopback port, closed when the test ends. */
+export async function startSandbox(t: Teardown, options: SandboxOptions = {}): Promise<Sandbox> {
+  const sandbox = createSandbox(options)
+  await sandbox.listen(0)
+  t.teardown(() => sandbox.close())
+  return sandbox
+}
+
+/** Configuration pointing the real Zoho adapter at the sandbox, as an operator would. */
+export function sandboxEnv(sandbox: Sandbox, env: Env = {}): Env {
+  return {
+    ZOHO_ACCOUNTS_URL: sandbox.accountsUrl,
+    ZOHO_API_BASE_URL: sandbox.apiBaseUrl,
+    ZOHO_CLIENT_ID: SANDBOX_CREDENTIALS.clientId,
+    ZOHO_CLIENT_SECRET: SANDBOX_CREDENTIALS.clientSecret,
+    ZOHO_REFRESH_TOKEN: SANDBOX_CREDENTIALS.refreshToken,
+    ZOHO_ORGANIZATION_ID: ORG,
+    ZOHO_ORGANIZATION_IDS: `${ORG},${ORG2}`,
+    LOG_LEVEL: 'silent',
+    ...env,
+  }
+}
+
+/** Collects every log line the app writes, parsed. */
+export function logCapture() {
+  const lines: Record<string, unknown>[] = []
+  const raw: string[] = []
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) {
+        raw.push(line)
+        lines.push(JSON.parse(line))
+      }
+      done()
+    },
+  })
+  return { stream, lines, raw }
+}
+
+export interface TestApp {
+  app: FastifyInstance
+  config: Config
+}
+
+/** The real app against a sandbox, closed when the test ends. */
+export async function startApp(
+  t: Teardown,
+  sandbox: Sandbox,
+  options: { env?: Env; deps?: Partial<AppDeps>; logs?: ReturnType<typeof logCapture> } = {},
+): Promise<TestApp> {
+  const config = loadConfig(sandboxEnv(sandbox, options.env))
+  const app = await buildApp({ config, deps: options.deps, logStream: options.logs?.stream })
+  t.teardown(() => app.close())
+  await app.ready()
+  return { app, config }
+}
+
+/** Polls until check() is true, or fails after the deadline. No fixed sleeps. */
+export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}

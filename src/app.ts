@@ -10,7 +10,12 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod'
 import pino, { type DestinationStream } from 'pino'
-import { type ContactCache, createMemoryCache } from './adapters/contact-cache.js'
+import { type CacheEntry, type ContactCache, createMemoryCache } from './adapters/contact-cache.js'
+import { connectRedis } from './adapters/redis.js'
+import { createRedisBudget } from './adapters/redis-budget.js'
+import { createRedisCache, createResilientCache } from './adapters/redis-cache.js'
+import { createRedisFlight } from './adapters/redis-flight.js'
+import { createSharedTokens } from './adapters/redis-tokens.js'
 import { type ContactSource, createZohoBooks } from './adapters/zoho-books.js'
 import { createLocalBudget } from './adapters/zoho-budget.js'
 import { createLocalTokens, createTokenMinter } from './adapters/zoho-token.js'
@@ -19,6 +24,7 @@ import { isProblem, PROBLEMS, Problem, type ProblemCode, problemType } from './e
 import { loggerOptions } from './logging.js'
 import { addOpenApiExamples } from './openapi-examples.js'
 import { createAuth, SECURITY_SCHEMES } from './routes/auth.js'
+import { cacheRoutes } from './routes/cache.js'
 import { healthRoutes } from './routes/health.js'
 import { riskRoutes } from './routes/risk.js'
 import type { ProblemBody } from './routes/schemas.js'
@@ -77,14 +83,27 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
 
   const ruleSet = deps.ruleSet ?? (await loadRulesOrThrow(config.rulesDir))
   const zoho = await zohoEndpoints(app, config)
-  const budget = createLocalBudget({
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, app.log.child({ component: 'redis' })) : undefined
+  if (redis) app.addHook('onClose', () => redis.close())
+  else if (!deps.cache) app.log.warn('REDIS_URL is not set: contacts are cached in this process only')
+
+  const limits = {
     requestsPerMinute: config.zoho.requestsPerMinute,
     maxConcurrency: config.zoho.maxConcurrency,
     waitMs: config.zoho.timeoutMs,
-  })
-  const tokens = createLocalTokens(
-    createTokenMinter({ accountsUrl: zoho.accountsUrl, credentials: zoho.credentials, timeoutMs: config.zoho.timeoutMs }),
-  )
+  }
+  const budget = redis ? createRedisBudget(redis, limits) : createLocalBudget(limits)
+  const mint = createTokenMinter({ accountsUrl: zoho.accountsUrl, credentials: zoho.credentials, timeoutMs: config.zoho.timeoutMs })
+  const localTokens = createLocalTokens(mint)
+  const tokens = redis
+    ? createSharedTokens({
+        link: redis,
+        mint,
+        local: localTokens,
+        credentialId: `${zoho.accountsUrl} ${zoho.credentials.clientId} ${zoho.credentials.refreshToken}`,
+        log: app.log.child({ component: 'zoho-token' }),
+      })
+    : localTokens
   const source =
     deps.contactSource ??
     createZohoBooks({
@@ -94,14 +113,20 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
       budget,
       log: app.log.child({ component: 'zoho' }),
     })
-  if (!deps.cache && !config.redisUrl) app.log.warn('REDIS_URL is not set: contacts are cached in this process only')
-  const cache = deps.cache ?? createMemoryCache()
+  const memory = createMemoryCache()
+  // A refilled copy keeps what is left of its stale horizon.
+  const remainingTtl = (entry: CacheEntry) =>
+    Math.max(1, config.cache.staleTtlSeconds - Math.floor((Date.now() - Date.parse(entry.fetched_at)) / 1000))
+  const cache =
+    deps.cache ?? (redis ? createResilientCache(redis, createRedisCache(redis, app.log), memory, app.log, remainingTtl) : memory)
   const contacts = createContactService({
     cache,
     source,
     ttlSeconds: config.cache.ttlSeconds,
     staleTtlSeconds: config.cache.staleTtlSeconds,
     log: app.log.child({ component: 'contacts' }),
+    flight: redis ? createRedisFlight(redis, app.log) : undefined,
+    flightWaitMs: config.zoho.timeoutMs * 3 + 5000,
   })
   const decisions = createDecisionService({ contacts, rules: () => ruleSet, failMode: config.failMode })
 
@@ -130,6 +155,7 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
       },
       tags: [
         { name: 'risk', description: 'Credit decisions' },
+        { name: 'cache', description: 'Cache invalidation: admin purge and the Zoho webhook' },
         { name: 'operations', description: 'Health and readiness' },
       ],
       components: { securitySchemes: SECURITY_SCHEMES },
@@ -143,10 +169,15 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
     shuttingDown: () => closing,
     checks: async () => ({
       rules: { ok: true, detail: `${ruleSet.rules.length} rules, ${ruleSet.version}` },
-      redis: { ok: true, detail: config.redisUrl ? 'configured' : 'not configured: in-process cache' },
+      redis: !redis
+        ? { ok: true, detail: 'not configured: in-process cache' }
+        : redis.up
+          ? { ok: true, detail: `connected; ${redis.instances} instance${redis.instances === 1 ? '' : 's'} sharing it` }
+          : { ok: true, degraded: true, detail: 'unreachable: serving from the in-process cache and budget' },
       zoho: { ok: true, detail: zoho.sandbox ? 'bundled sandbox' : `data centre ${config.zoho.dc}` },
     }),
   })
+  await app.register(cacheRoutes, { contacts, organizations: config.zoho.organizationIds, webhookSecret: config.webhookSecret })
   await app.register(riskRoutes, {
     decisions,
     defaultOrganization: config.zoho.organizationId,

@@ -1,28 +1,8 @@
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { loadRuleSet, type RuleSet } from '../src/rules/rule-set.js'
-import { ORG, ORG2, startApp, startSandbox } from './helpers/app.js'
-
-const PROBLEM_KEYS = ['code', 'detail', 'request_id', 'status', 'title', 'type']
-
-/** Asserts a problem+json answer and returns its body. */
-export function problem(
-  t: Test,
-  res: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
-  status: number,
-  code: string,
-) {
-  t.equal(res.statusCode, status, `status ${status}`)
-  t.match(res.headers['content-type'], /^application\/problem\+json/)
-  const body = res.json() as Record<string, unknown>
-  t.same(Object.keys(body).sort(), PROBLEM_KEYS)
-  t.equal(body.code, code)
-  t.equal(body.status, status)
-  t.equal(body.type, `/problems/${code}`)
-  t.equal(body.request_id, res.headers['x-request-id'])
-  return body
-}
+import { ORG, ORG2, problem, startApp, startSandbox } from './helpers/app.js'
 
 t.test('decisions for sandbox contacts', async (t) => {
   const sandbox = await startSandbox(t)

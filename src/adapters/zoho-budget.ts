@@ -54,7 +54,11 @@ interface OrgState {
   pausedUntil: number
 }
 
-export function createLocalBudget(limits: BudgetLimits): ZohoBudget {
+/**
+ * The in-process budget: the whole budget without Redis; while Redis is down, `share` gives
+ * this instance's part of it (see redis-budget.ts).
+ */
+export function createLocalBudget(limits: BudgetLimits, share?: (org: string) => { perMinute: number; concurrency: number }): ZohoBudget {
   const orgs = new Map<string, OrgState>()
   const released = new EventTarget()
   const state = (org: string) => {
@@ -77,7 +81,13 @@ export function createLocalBudget(limits: BudgetLimits): ZohoBudget {
   return {
     async acquire(org) {
       const s = state(org)
-      await acquireWith(org, limits, async () => localVerdict(s, limits, Date.now()), waitForRelease)
+      await acquireWith(
+        org,
+        limits,
+        async () =>
+          localVerdict(s, share?.(org) ?? { perMinute: limits.requestsPerMinute, concurrency: limits.maxConcurrency }, Date.now()),
+        waitForRelease,
+      )
       let open = true
       return () => {
         if (!open) return
@@ -93,19 +103,19 @@ export function createLocalBudget(limits: BudgetLimits): ZohoBudget {
   }
 }
 
-function localVerdict(s: OrgState, limits: BudgetLimits, now: number): BudgetVerdict {
+function localVerdict(s: OrgState, limit: { perMinute: number; concurrency: number }, now: number): BudgetVerdict {
   if (now < s.pausedUntil) return { ok: false, retryAfterMs: s.pausedUntil - now, why: 'Zoho asked us to back off', busy: false }
   while (s.calls.length > 0 && (s.calls[0] as number) <= now - WINDOW_MS) s.calls.shift()
-  if (s.calls.length >= limits.requestsPerMinute) {
+  if (s.calls.length >= limit.perMinute) {
     return {
       ok: false,
-      retryAfterMs: (s.calls[0] as number) + WINDOW_MS - now,
-      why: `the budget of ${limits.requestsPerMinute} calls per minute is spent`,
+      retryAfterMs: s.calls.length > 0 ? (s.calls[0] as number) + WINDOW_MS - now : WINDOW_MS,
+      why: `the budget of ${limit.perMinute} calls per minute is spent`,
       busy: false,
     }
   }
-  if (s.inFlight >= limits.maxConcurrency) {
-    return { ok: false, retryAfterMs: 1000, why: `${limits.maxConcurrency} calls are already in flight`, busy: true }
+  if (s.inFlight >= limit.concurrency) {
+    return { ok: false, retryAfterMs: 1000, why: `${limit.concurrency} calls are already in flight`, busy: true }
   }
   s.calls.push(now)
   s.inFlight++

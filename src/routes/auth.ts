@@ -21,6 +21,7 @@ export const CALLER_SECURITY: { [scheme: string]: string[] }[] = [{ bearerAuth: 
 export const SECURITY_SCHEMES = {
   bearerAuth: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <key> with a key from API_KEYS (or ADMIN_API_KEYS)' },
   apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The same key in the X-API-Key header' },
+  webhookSecret: { type: 'apiKey', in: 'header', name: 'X-Webhook-Secret', description: 'WEBHOOK_SECRET (or the query parameter secret)' },
 } as const
 
 const digest = (key: string) => createHash('sha256').update(key).digest()

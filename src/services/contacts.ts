@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { CacheEntry, ContactCache } from '../adapters/contact-cache.js'
+import { type CacheEntry, type ContactCache, contactKey } from '../adapters/contact-cache.js'
+import type { FlightCoordinator } from '../adapters/redis-flight.js'
 import type { ContactSource } from '../adapters/zoho-books.js'
 import type { ZohoContact } from '../domain/contact.js'
 import { isProblem, Problem } from '../errors.js'
@@ -25,6 +26,10 @@ export interface ContactServiceOptions {
   /** How long "Zoho says it does not exist" is believed. */
   notFoundTtlSeconds?: number
   log: FastifyBaseLogger
+  /** Cross-instance single flight (Redis); without it, single flight is per process. */
+  flight?: FlightCoordinator | undefined
+  /** How long a follower waits for another instance's fetch. */
+  flightWaitMs?: number
   onLookup?: (result: 'hit' | 'miss' | 'stale' | 'not_found') => void
 }
 
@@ -58,6 +63,53 @@ export function createContactService(options: ContactServiceOptions): ContactSer
     }
   }
 
+  /** A copy another instance stored since `since` (or a fresh one): the flight's result. */
+  async function readFilled(org: string, contactId: string, since: number): Promise<LoadedContact | undefined> {
+    const entry = await options.cache.get(org, contactId)
+    if (!entry) return undefined
+    const fetchedAt = Date.parse(entry.fetched_at)
+    if (fetchedAt < since - 1000 && Date.now() - fetchedAt >= options.ttlSeconds * 1000) return undefined
+    if ('not_found' in entry) throw notFound(org, contactId)
+    return { contact: entry.contact, source: 'cache', fetchedAt: new Date(fetchedAt) }
+  }
+
+  /** One Zoho call for a contact across all instances: lead and fetch, or follow and read. */
+  async function fetchShared(org: string, contactId: string): Promise<LoadedContact> {
+    const flight = options.flight
+    if (!flight) return fetchAndStore(org, contactId)
+    const key = contactKey(org, contactId)
+    const startedAt = Date.now()
+    const deadline = startedAt + (options.flightWaitMs ?? 20_000)
+    for (;;) {
+      const leadership = await flight.lead(key)
+      if (leadership) {
+        try {
+          const result = (await readFilled(org, contactId, startedAt)) ?? (await fetchAndStore(org, contactId))
+          await leadership.finish()
+          return result
+        } catch (err) {
+          const failure = isProblem(err)
+            ? { code: err.code, detail: err.detail, retryAfterSeconds: err.retryAfterSeconds, at: Date.now() }
+            : undefined
+          await leadership.finish(failure)
+          throw err
+        }
+      }
+      await flight.wait(key, 250)
+      const filled = await readFilled(org, contactId, startedAt)
+      if (filled) return filled
+      const failure = await flight.failure(key)
+      if (failure && failure.at >= startedAt) {
+        throw new Problem(failure.code, failure.detail, { retryAfterSeconds: failure.retryAfterSeconds })
+      }
+      if (Date.now() > deadline) {
+        throw new Problem('upstream_unavailable', 'another instance is fetching this contact and has not finished', {
+          retryAfterSeconds: 2,
+        })
+      }
+    }
+  }
+
   return {
     async load(org, contactId) {
       const entry = await options.cache.get(org, contactId)
@@ -74,7 +126,7 @@ export function createContactService(options: ContactServiceOptions): ContactSer
       const key = `${org}:${contactId}`
       let flight = flights.get(key)
       if (!flight) {
-        flight = fetchAndStore(org, contactId).finally(() => flights.delete(key))
+        flight = fetchShared(org, contactId).finally(() => flights.delete(key))
         flights.set(key, flight)
       }
       try {

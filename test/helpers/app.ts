@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
+import type { Test } from 'tap'
 import { type AppDeps, buildApp } from '../../src/app.js'
 import { type Config, type Env, loadConfig, SANDBOX_ORGANIZATION_ID } from '../../src/config.js'
 import { SANDBOX_CREDENTIALS, SANDBOX_SECOND_ORGANIZATION_ID } from '../../src/sandbox/contacts.js'
@@ -76,4 +77,24 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 10))
   }
+}
+
+const PROBLEM_KEYS = ['code', 'detail', 'request_id', 'status', 'title', 'type']
+
+/** Asserts a problem+json answer and returns its body. */
+export function problem(
+  t: Test,
+  res: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
+  status: number,
+  code: string,
+) {
+  t.equal(res.statusCode, status, `status ${status}`)
+  t.match(res.headers['content-type'], /^application\/problem\+json/)
+  const body = res.json() as Record<string, unknown>
+  t.same(Object.keys(body).sort(), PROBLEM_KEYS)
+  t.equal(body.code, code)
+  t.equal(body.status, status)
+  t.equal(body.type, `/problems/${code}`)
+  t.equal(body.request_id, res.headers['x-request-id'])
+  return body
 }

@@ -1,0 +1,192 @@
+import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import type { FastifyBaseLogger } from 'fastify'
+import { Redis } from 'ioredis'
+
+/**
+ * The Redis connection creditgate shares between its cache, Zoho budget, token and locks, and
+ * whether it is usable. Redis failing must never fail a request: commands fail fast (no offline
+ * queue, a short command timeout) and every user of Redis falls back to an in-process twin while
+ * `up` is false, returning to Redis when it is back.
+ */
+export interface RedisLink {
+  readonly client: Redis
+  /** True while Redis answers. A failed command takes it down for a second, then Redis is tried again. */
+  readonly up: boolean
+  /** Reports a failed command: the link goes down, and its users fall back. */
+  failed(err: unknown): void
+  /** Publishes an event to every instance. */
+  publish(event: RedisEvent): Promise<void>
+  /** Listens to events from every instance (this one included). */
+  onEvent(listener: (event: RedisEvent) => void): () => void
+  /** Listens to up/down changes. */
+  onChange(listener: (up: boolean) => void): void
+  /** Live instances sharing this Redis, as last seen (1 until seen): degraded budgets split by it. */
+  readonly instances: number
+  /** When Redis was last found to have lost its data (restarted empty), or 0. */
+  readonly dataLostAt: number
+  close(): Promise<void>
+}
+
+/** What instances tell each other. */
+export type RedisEvent =
+  | { type: 'flight_done'; key: string }
+  | { type: 'invalidated'; org: string; contactId: string }
+  | { type: 'token_minted'; key: string }
+
+export const EVENTS_CHANNEL = 'creditgate:v1:events'
+
+/** A command that takes longer is a failure: callers would rather use their fallback. */
+export const COMMAND_TIMEOUT_MS = 500
+const DOWN_AFTER_FAILURE_MS = 1000
+const HEARTBEAT_MS = 2000
+const INSTANCES_KEY = 'creditgate:v1:instances'
+/** Written once; if it is gone after a reconnect, Redis restarted without its data. */
+const EPOCH_KEY = 'creditgate:v1:epoch'
+
+/** Marks this instance alive and counts the live ones. */
+const HEARTBEAT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return redis.call('ZCARD', KEYS[1])
+`
+
+export async function connectRedis(url: string, log: FastifyBaseLogger): Promise<RedisLink> {
+  const options = {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    connectTimeout: 2000,
+    retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000) + Math.floor(Math.random() * 100),
+  }
+  const client = new Redis(url, options)
+  // The subscriber may queue its SUBSCRIBE until connected, and resubscribes after a reconnect.
+  const subscriber = new Redis(url, { ...options, enableOfflineQueue: true, commandTimeout: undefined })
+  const listeners = new Set<(event: RedisEvent) => void>()
+  const changeListeners = new Set<(up: boolean) => void>()
+  let downUntil = 0
+  let wasUp = false
+  let instances = 1
+  let epoch: string | undefined
+  let dataLostAt = 0
+  const instanceId = randomUUID()
+  const checkEpoch = async () => {
+    try {
+      await client.set(EPOCH_KEY, randomUUID(), 'NX')
+      const now = (await client.get(EPOCH_KEY)) ?? undefined
+      if (epoch !== undefined && now !== epoch) {
+        dataLostAt = Date.now()
+        log.warn('redis came back without its data: refilling it from this instance')
+      }
+      epoch = now
+    } catch (err) {
+      link.failed(err)
+    }
+  }
+  const heartbeat = async () => {
+    if (!isUp()) return
+    try {
+      instances = Math.max(1, Number(await client.eval(HEARTBEAT, 1, INSTANCES_KEY, instanceId, HEARTBEAT_MS * 3)))
+    } catch (err) {
+      link.failed(err)
+    }
+  }
+  const beat = setInterval(() => void heartbeat(), HEARTBEAT_MS)
+  beat.unref()
+
+  const isUp = () => client.status === 'ready' && Date.now() >= downUntil
+  const notify = async () => {
+    const up = isUp()
+    if (up === wasUp) return
+    wasUp = up
+    if (up) await checkEpoch()
+    if (up) log.info('redis reachable: using the shared cache, budget and token')
+    else log.warn('redis unreachable: degraded to the in-process cache, budget and token')
+    for (const listener of changeListeners) listener(up)
+  }
+  client.on('ready', () => void notify())
+  client.on('close', () => void notify())
+  client.on('error', (err) => log.debug({ err }, 'redis connection error'))
+  subscriber.on('error', (err) => log.debug({ err }, 'redis subscriber error'))
+  subscriber.on('message', (_channel: string, message: string) => {
+    let event: RedisEvent
+    try {
+      event = JSON.parse(message) as RedisEvent
+    } catch {
+      return
+    }
+    for (const listener of listeners) listener(event)
+  })
+  void subscriber.subscribe(EVENTS_CHANNEL).catch((err) => log.warn({ err }, 'redis subscribe failed'))
+
+  // Give Redis a moment at start; without it the service starts degraded and recovers later.
+  if (client.status !== 'ready') {
+    await Promise.race([once(client, 'ready'), new Promise((r) => setTimeout(r, 2000).unref())]).catch(() => {})
+  }
+  await notify()
+  if (wasUp) await heartbeat()
+  if (!wasUp) log.warn({ redis: redactRedisUrl(url) }, 'redis not reachable at start: serving degraded until it is')
+
+  const link: RedisLink = {
+    client,
+    get up() {
+      return isUp()
+    },
+    get instances() {
+      return instances
+    },
+    get dataLostAt() {
+      return dataLostAt
+    },
+    failed(err) {
+      log.warn({ err: { message: (err as Error).message } }, 'redis command failed')
+      downUntil = Date.now() + DOWN_AFTER_FAILURE_MS
+      void notify()
+      // Come back up after the pause if the connection is still ready.
+      setTimeout(() => void notify(), DOWN_AFTER_FAILURE_MS + 10).unref()
+    },
+    async publish(event) {
+      if (!isUp()) return
+      try {
+        await client.publish(EVENTS_CHANNEL, JSON.stringify(event))
+      } catch (err) {
+        link.failed(err)
+      }
+    },
+    onEvent(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    onChange(listener) {
+      changeListeners.add(listener)
+    },
+    async close() {
+      clearInterval(beat)
+      await client.zrem(INSTANCES_KEY, instanceId).catch(() => {})
+      await Promise.all([client.quit().catch(() => client.disconnect()), subscriber.quit().catch(() => subscriber.disconnect())])
+    },
+  }
+  return link
+}
+
+/** redis://user:password@host → redis://user:***@host */
+export const redactRedisUrl = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
+
+/**
+ * Runs a Redis operation while the link is up, else (or when it fails) the in-process fallback.
+ * The single place where "Redis failing is never a 5xx" is decided.
+ */
+export async function viaRedis<T>(link: RedisLink, primary: () => Promise<T>, fallback: () => Promise<T>): Promise<T> {
+  if (link.up) {
+    try {
+      return await primary()
+    } catch (err) {
+      link.failed(err)
+    }
+  }
+  return fallback()
+}

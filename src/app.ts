@@ -27,9 +27,11 @@ import { createAuth, SECURITY_SCHEMES } from './routes/auth.js'
 import { cacheRoutes } from './routes/cache.js'
 import { healthRoutes } from './routes/health.js'
 import { riskRoutes } from './routes/risk.js'
+import { rulesRoutes } from './routes/rules.js'
 import type { ProblemBody } from './routes/schemas.js'
 import { EvaluationError } from './rules/evaluate.js'
-import { loadRuleSet, type RuleSet } from './rules/rule-set.js'
+import { createRulesManager, type RulesManager } from './rules/manager.js'
+import type { RuleSet } from './rules/rule-set.js'
 import { SANDBOX_CREDENTIALS } from './sandbox/contacts.js'
 import { createSandbox } from './sandbox/sandbox.js'
 import { createContactService } from './services/contacts.js'
@@ -51,9 +53,11 @@ export interface BuildOptions {
 
 export const API_VERSION = '1.0.0'
 
-/** Problems a rule-set load reports at start-up, one line each. */
-export class StartupError extends Error {
-  override name = 'StartupError'
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The active rules; server.ts reloads them on SIGHUP. */
+    rules: RulesManager
+  }
 }
 
 /** The composition root: real adapters from config unless a test hands others in. */
@@ -81,7 +85,11 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
     closing = true
   })
 
-  const ruleSet = deps.ruleSet ?? (await loadRulesOrThrow(config.rulesDir))
+  const rules: RulesManager = deps.ruleSet
+    ? fixedRules(deps.ruleSet)
+    : await createRulesManager({ dir: config.rulesDir, log: app.log.child({ component: 'rules' }) })
+  app.addHook('onClose', async () => rules.close())
+  app.decorate('rules', rules)
   const zoho = await zohoEndpoints(app, config)
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, app.log.child({ component: 'redis' })) : undefined
   if (redis) app.addHook('onClose', () => redis.close())
@@ -128,7 +136,7 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
     flight: redis ? createRedisFlight(redis, app.log) : undefined,
     flightWaitMs: config.zoho.timeoutMs * 3 + 5000,
   })
-  const decisions = createDecisionService({ contacts, rules: () => ruleSet, failMode: config.failMode })
+  const decisions = createDecisionService({ contacts, rules: rules.current, failMode: config.failMode })
 
   if (config.apiKeys.length === 0) {
     app.log.warn('API_KEYS is not set: the decision API is open to anyone who can reach it')
@@ -155,6 +163,7 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
       },
       tags: [
         { name: 'risk', description: 'Credit decisions' },
+        { name: 'rules', description: 'Rule operations: the active set, validation, reload and dry runs' },
         { name: 'cache', description: 'Cache invalidation: admin purge and the Zoho webhook' },
         { name: 'operations', description: 'Health and readiness' },
       ],
@@ -168,7 +177,11 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
   await app.register(healthRoutes, {
     shuttingDown: () => closing,
     checks: async () => ({
-      rules: { ok: true, detail: `${ruleSet.rules.length} rules, ${ruleSet.version}` },
+      rules: {
+        ok: true,
+        degraded: rules.lastError !== undefined,
+        detail: `${rules.current().rules.length} rules, ${rules.current().version}${rules.lastError ? '; the last change was rejected: see GET /rules' : ''}`,
+      },
       redis: !redis
         ? { ok: true, detail: 'not configured: in-process cache' }
         : redis.up
@@ -177,6 +190,7 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
       zoho: { ok: true, detail: zoho.sandbox ? 'bundled sandbox' : `data centre ${config.zoho.dc}` },
     }),
   })
+  await app.register(rulesRoutes, { rules, rulesDir: config.rulesDir })
   await app.register(cacheRoutes, { contacts, organizations: config.zoho.organizationIds, webhookSecret: config.webhookSecret })
   await app.register(riskRoutes, {
     decisions,
@@ -187,10 +201,15 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
   return app
 }
 
-async function loadRulesOrThrow(dir: string): Promise<RuleSet> {
-  const loaded = await loadRuleSet(dir)
-  if (loaded.ok) return loaded.ruleSet
-  throw new StartupError(`invalid rules in ${dir}:\n${loaded.errors.map((e) => `  ${e.file} ${e.path}: ${e.message}`).join('\n')}`)
+/** A rule set that never changes (tests hand one in). */
+function fixedRules(ruleSet: RuleSet): RulesManager {
+  return {
+    current: () => ruleSet,
+    lastError: undefined,
+    fixtures: { passed: 0, failures: [] },
+    reload: async () => ({ result: 'unchanged', version: ruleSet.version, fixtures: { passed: 0, failures: [] } }),
+    close: () => {},
+  }
 }
 
 /** Zoho for real, or (no credentials) the bundled sandbox started in-process on loopback. */

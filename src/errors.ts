@@ -58,6 +58,12 @@ export const PROBLEMS = {
     cause: 'The body is not sent as application/json (or, for webhooks, form data).',
     fix: 'Set `Content-Type: application/json` and send JSON.',
   },
+  invalid_rules: {
+    status: 422,
+    title: 'Invalid rules',
+    cause: 'The candidate rule set sent with the request does not validate.',
+    fix: 'Check it with POST /rules/validate, which lists every error with its file and JSON path.',
+  },
   rate_limited: {
     status: 429,
     title: 'Too many requests',

@@ -121,6 +121,7 @@ const PROBLEM_DETAILS: Record<ProblemCode, string> = {
   method_not_allowed: 'use GET or POST',
   payload_too_large: 'Request body is too large',
   unsupported_media_type: 'Unsupported Media Type: text/plain; send application/json',
+  invalid_rules: '1 error(s) in the candidate rules: my-rule.json $.conditions.all[0].fact: unknown fact "outstandng_bcy"',
   rate_limited: 'Rate limit exceeded, retry in 1 minute',
   internal_error: 'an unexpected error occurred; the log has the details under this request_id',
   evaluation_failed: 'the rules could not be evaluated completely; no decision was made',

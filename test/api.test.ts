@@ -1,7 +1,8 @@
 import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
-import { loadRuleSet, type RuleSet } from '../src/rules/rule-set.js'
+import { prepareRuleSetFrom } from '../src/rules/fixtures.js'
+import type { RuleSet } from '../src/rules/rule-set.js'
 import { ORG, ORG2, problem, startApp, startSandbox } from './helpers/app.js'
 
 t.test('decisions for sandbox contacts', async (t) => {
@@ -229,7 +230,7 @@ t.test('FAIL_MODE=review answers review instead of 503', async (t) => {
 
 t.test('an incomplete evaluation is a 500, never a decision', async (t) => {
   const sandbox = await startSandbox(t)
-  const loaded = await loadRuleSet('rules')
+  const loaded = await prepareRuleSetFrom('rules')
   if (!loaded.ok) throw new Error('rules')
   const [first, ...rest] = loaded.ruleSet.rules
   if (!first) throw new Error('no rules')

@@ -1,11 +1,12 @@
 import t from 'tap'
 import { buildFacts, type Facts, parseContact } from '../src/domain/contact.js'
 import { createEngine, type Evaluation, EvaluationError, evaluate, summarise } from '../src/rules/evaluate.js'
-import { compileRuleSet, loadRuleSet, type RuleSet } from '../src/rules/rule-set.js'
+import { prepareRuleSetFrom } from '../src/rules/fixtures.js'
+import { compileRuleSet, type RuleSet } from '../src/rules/rule-set.js'
 import { SAMPLE_CONTACTS, zohoContact } from '../src/sandbox/contacts.js'
 
 const shipped = async (): Promise<RuleSet> => {
-  const loaded = await loadRuleSet('rules')
+  const loaded = await prepareRuleSetFrom('rules')
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors))
   return loaded.ruleSet
 }

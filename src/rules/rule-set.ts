@@ -1,17 +1,21 @@
 import { createHash } from 'node:crypto'
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { z } from 'zod'
+import { z } from 'zod'
 import { deepFreeze } from '../config.js'
 import { CONTACT_FIELDS, type EventType, FACTS, type FactName, OPERATORS, type OperatorName } from './catalogue.js'
 import { type ConditionLeaf, type ConditionNode, type RuleFile, RuleFileSchema } from './schema.js'
 
 /** A problem with a rule file, as operators need to see it: which file, where in it, what. */
-export interface RuleError {
-  readonly file: string
-  readonly path: string
-  readonly message: string
-}
+export const RuleErrorSchema = z
+  .object({
+    file: z.string(),
+    path: z.string().describe('JSON path in the file, e.g. $.conditions.all[0].fact'),
+    message: z.string(),
+  })
+  .meta({ id: 'RuleError' })
+
+export type RuleError = z.output<typeof RuleErrorSchema>
 
 export interface LoadedRule {
   readonly file: string
@@ -37,27 +41,23 @@ export interface RuleSource {
 export type Compiled = { ok: true; ruleSet: RuleSet } | { ok: false; errors: RuleError[] }
 
 export const RULE_FILE = /^[^.].*\.json$/
-const IGNORED_FILES = new Set(['rule.schema.json'])
 export const PLACEHOLDER = /\{\{\s*([A-Za-z_]+)\s*\}\}/g
 
-/** Reads every *.json rule file directly in dir (not rules/tests/, not the schema). */
+/** Files in the rules folder that are not rules. */
+export const NOT_RULES = new Set(['rule.schema.json', 'fixture.schema.json'])
+
+/** Reads every *.json rule file directly in dir (not rules/tests/, not the schemas). Follows symlinks. */
 export async function readRuleSources(dir: string): Promise<RuleSource[]> {
   const entries = await readdir(dir, { withFileTypes: true })
-  const files = entries
-    .filter((e) => e.isFile() && RULE_FILE.test(e.name) && !IGNORED_FILES.has(e.name))
-    .map((e) => e.name)
-    .sort()
-  return Promise.all(files.map(async (file) => ({ file, content: await readFile(join(dir, file), 'utf8') })))
-}
-
-export async function loadRuleSet(dir: string): Promise<Compiled> {
-  let sources: RuleSource[]
-  try {
-    sources = await readRuleSources(dir)
-  } catch (err) {
-    return { ok: false, errors: [{ file: dir, path: '$', message: `cannot read the rules folder: ${(err as Error).message}` }] }
+  const candidates = entries.filter((e) => RULE_FILE.test(e.name) && !NOT_RULES.has(e.name))
+  const files: string[] = []
+  for (const entry of candidates) {
+    // Kubernetes ConfigMaps mount files as symlinks.
+    const isFile = entry.isFile() || (entry.isSymbolicLink() && (await stat(join(dir, entry.name)).catch(() => undefined))?.isFile())
+    if (isFile) files.push(entry.name)
   }
-  return compileRuleSet(sources)
+  files.sort()
+  return Promise.all(files.map(async (file) => ({ file, content: await readFile(join(dir, file), 'utf8') })))
 }
 
 /** Validates a whole candidate set; returns it frozen and versioned, or every error found. */

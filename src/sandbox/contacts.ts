@@ -1,5 +1,5 @@
 import { SANDBOX_ORGANIZATION_ID } from '../config.js'
-import { ZOHO_CONTACT_EXAMPLE } from '../domain/zoho-contact-example.js'
+import { zohoContact } from '../domain/zoho-contact-example.js'
 
 /** A second organization the sandbox serves, to show ZOHO_ORGANIZATION_IDS at work. */
 export const SANDBOX_SECOND_ORGANIZATION_ID = '10234696'
@@ -11,43 +11,12 @@ export const SANDBOX_CREDENTIALS = {
   refreshToken: '1000.sandbox-refresh-token.not-a-real-one',
 } as const
 
+export { zohoContact }
+
 export interface SampleContact {
   readonly id: string
   readonly shows: string
   readonly contact: Record<string, unknown>
-}
-
-/**
- * Builds a contact the way Zoho sends one: the 95 keys of a real contact, string ids, "" for
- * unset values, amounts as numbers (and their _bcy twins), plus the overrides given.
- */
-export function zohoContact(id: string, name: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const base = structuredClone(ZOHO_CONTACT_EXAMPLE) as Record<string, unknown>
-  const outstanding = (overrides.outstanding_receivable_amount_bcy as number | undefined) ?? 0
-  const credits = (overrides.unused_credits_receivable_amount_bcy as number | undefined) ?? 0
-  const contact: Record<string, unknown> = {
-    ...base,
-    contact_id: id,
-    contact_name: name,
-    company_name: name,
-    primary_contact_id: `${id.slice(0, -3)}101`,
-    currency_id: '460000000000099',
-    currency_code: 'INR',
-    has_transaction: true,
-    payment_terms: 30,
-    payment_terms_label: 'Net 30',
-    outstanding_receivable_amount: outstanding,
-    outstanding_receivable_amount_bcy: outstanding,
-    unused_credits_receivable_amount: credits,
-    unused_credits_receivable_amount_bcy: credits,
-    credit_limit: 0,
-    billing_address: { ...(base.billing_address as object), address_id: `${id.slice(0, -3)}201`, city: 'Chennai', state: 'Tamil Nadu' },
-    shipping_address: { ...(base.shipping_address as object), address_id: `${id.slice(0, -3)}202` },
-    created_time: '2024-02-11T10:12:44+0530',
-    last_modified_time: '2026-11-20T16:03:19+0530',
-    ...overrides,
-  }
-  return contact
 }
 
 const withoutCreditLimit = (contact: Record<string, unknown>) => {

@@ -1,0 +1,215 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { buildFacts, DecisionFactsSchema } from '../domain/contact.js'
+import { AlertSchema, DECISIONS, ReasonSchema, TraceRuleSchema } from '../domain/decision.js'
+import { Problem } from '../errors.js'
+import { evaluate } from '../rules/evaluate.js'
+import { FixtureReportSchema, fixtureContact, prepareRuleSet, readFixtureSources } from '../rules/fixtures.js'
+import type { RulesManager } from '../rules/manager.js'
+import { compileRuleSet, RuleErrorSchema, type RuleSet } from '../rules/rule-set.js'
+import { CALLER_SECURITY } from './auth.js'
+import { OrderSchema, problemResponses } from './schemas.js'
+
+export interface RulesRouteOptions {
+  rules: RulesManager
+  rulesDir: string
+}
+
+const RuleSetStatusSchema = z
+  .object({
+    version: z.string().describe('Content hash of the active set; every decision carries it'),
+    loaded_at: z.string(),
+    rules: z.array(
+      z.object({
+        file: z.string(),
+        name: z.string(),
+        description: z.string().optional(),
+        type: z.enum(['block', 'review', 'alert']),
+        code: z.string(),
+        message: z.string(),
+        priority: z.number().int(),
+        conditions: z.unknown(),
+      }),
+    ),
+    fixtures: FixtureReportSchema,
+    last_error: z
+      .object({ at: z.string(), trigger: z.string(), errors: z.array(RuleErrorSchema) })
+      .nullable()
+      .describe('Why the last change to the rules folder was not activated; null when the last change went live'),
+  })
+  .meta({ id: 'RuleSetStatus' })
+
+const CandidateSchema = z
+  .array(
+    z.strictObject({
+      file: z.string().regex(/^[A-Za-z0-9._-]{1,100}\.json$/, 'a file name such as "my-rule.json"'),
+      content: z.unknown().describe('The file: a JSON object, or its text'),
+    }),
+  )
+  .max(500)
+  .describe('A whole candidate set: every rule file, as it would be in the rules folder')
+
+const ValidationSchema = z
+  .object({
+    valid: z.boolean().describe('true: this set would go live'),
+    version: z.string().nullable(),
+    errors: z.array(RuleErrorSchema),
+    fixtures: FixtureReportSchema,
+  })
+  .meta({ id: 'RuleValidation' })
+
+const ReloadSchema = z
+  .object({
+    result: z.enum(['activated', 'unchanged', 'rejected']),
+    version: z.string().describe('The version active after the reload'),
+    errors: z.array(RuleErrorSchema).optional(),
+    fixtures: FixtureReportSchema,
+  })
+  .meta({ id: 'RuleReload' })
+
+const DryRunSchema = z
+  .object({
+    decision: z.enum(DECISIONS),
+    reasons: z.array(ReasonSchema),
+    alerts: z.array(AlertSchema),
+    facts: DecisionFactsSchema,
+    rules_version: z.string().describe('The active set, or the candidate’s version'),
+    evaluated_at: z.string(),
+    trace: z.array(TraceRuleSchema).optional(),
+  })
+  .meta({ id: 'DryRunDecision' })
+
+const toStatus = (ruleSet: RuleSet, rules: RulesManager) => ({
+  version: ruleSet.version,
+  loaded_at: ruleSet.loadedAt,
+  rules: ruleSet.rules.map((r) => ({
+    file: r.file,
+    name: r.definition.name,
+    ...(r.definition.description ? { description: r.definition.description } : {}),
+    type: r.type,
+    code: r.definition.event.params.code,
+    message: r.definition.event.params.message,
+    priority: r.definition.priority ?? 1,
+    conditions: r.definition.conditions,
+  })),
+  fixtures: rules.fixtures,
+  last_error: rules.lastError ?? null,
+})
+
+export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app, options) => {
+  const { rules } = options
+
+  app.get(
+    '/rules',
+    {
+      config: { auth: 'caller' },
+      schema: {
+        operationId: 'getRules',
+        summary: 'The active rule set, and why the last change was refused',
+        description:
+          'Version, load time, every rule with its file, the fixture results, and `last_error`: the files, JSON paths and messages (or failing fixtures) that kept the last change to the rules folder from going live.',
+        tags: ['rules'],
+        security: CALLER_SECURITY,
+        response: { 200: RuleSetStatusSchema, ...problemResponses(401, 429, 500) },
+      },
+    },
+    async () => toStatus(rules.current(), rules),
+  )
+
+  app.post(
+    '/rules/validate',
+    {
+      config: { auth: 'admin' },
+      bodyLimit: 1024 * 1024,
+      schema: {
+        operationId: 'validateRules',
+        summary: 'Check a candidate rule set without activating it',
+        description:
+          'Validates the whole candidate set as the service would before activating it, and runs the fixture tests of the rules folder (or `fixtures`, if given) against it. Nothing is activated.',
+        tags: ['rules'],
+        security: CALLER_SECURITY,
+        body: z.strictObject({
+          rules: CandidateSchema,
+          fixtures: CandidateSchema.optional().describe('Fixture files to run instead of those in rules/tests/'),
+        }),
+        response: { 200: ValidationSchema, ...problemResponses(400, 401, 403, 413, 429, 500) },
+      },
+    },
+    async (req) => {
+      const fixtures = req.body.fixtures?.map((f) => ({ ...f, file: `tests/${f.file}` })) ?? (await readFixtureSources(options.rulesDir))
+      const prepared = await prepareRuleSet(req.body.rules, fixtures)
+      return {
+        valid: prepared.ok,
+        version: prepared.ruleSet?.version ?? null,
+        errors: prepared.ok ? [] : prepared.errors,
+        fixtures: prepared.fixtures,
+      }
+    },
+  )
+
+  app.post(
+    '/rules/reload',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        operationId: 'reloadRules',
+        summary: 'Reload the rules folder now',
+        description:
+          'What a file change or SIGHUP does: read, validate and test the folder, and activate it if all passes. A rejected set leaves the last good one active (`result: rejected`, with the errors).',
+        tags: ['rules'],
+        security: CALLER_SECURITY,
+        response: { 200: ReloadSchema, ...problemResponses(401, 403, 429, 500) },
+      },
+    },
+    async (req) => rules.reload(`POST /rules/reload by ${req.caller ?? 'unknown'}`),
+  )
+
+  app.post(
+    '/risk/evaluate',
+    {
+      config: { auth: 'admin' },
+      bodyLimit: 1024 * 1024,
+      schema: {
+        operationId: 'evaluateRisk',
+        summary: 'Dry run: the decision for a contact you supply',
+        description:
+          'Evaluates the active rules (or a candidate set in `rules`) against the contact and order in the body. Contact fields left out are those of an active customer with nothing outstanding. No Zoho call, no cache.',
+        tags: ['rules'],
+        security: CALLER_SECURITY,
+        body: z.strictObject({
+          contact: z
+            .record(z.string(), z.unknown())
+            .describe('Zoho Books contact fields, e.g. {"outstanding_receivable_amount_bcy": 62400}'),
+          order: OrderSchema.optional(),
+          rules: CandidateSchema.optional(),
+          explain: z.boolean().optional(),
+        }),
+        response: { 200: DryRunSchema, ...problemResponses(400, 401, 403, 413, 422, 429, 500) },
+      },
+    },
+    async (req) => {
+      let ruleSet = rules.current()
+      if (req.body.rules) {
+        const compiled = compileRuleSet(req.body.rules)
+        if (!compiled.ok) {
+          const first = compiled.errors.slice(0, 3).map((e) => `${e.file} ${e.path}: ${e.message}`)
+          throw new Problem('invalid_rules', `${compiled.errors.length} error(s) in the candidate rules: ${first.join('; ')}`)
+        }
+        ruleSet = compiled.ruleSet
+      }
+      const contact = fixtureContact(req.body.contact)
+      if (!contact.ok) throw new Problem('invalid_request', `body.contact: ${contact.problem}`)
+      const { contact: _, ...facts } = buildFacts(contact.contact, req.body.order, 0)
+      const result = await evaluate(ruleSet, { contact: contact.contact, ...facts }, { explain: req.body.explain })
+      return {
+        decision: result.decision,
+        reasons: result.reasons,
+        alerts: result.alerts,
+        facts,
+        rules_version: ruleSet.version,
+        evaluated_at: new Date().toISOString(),
+        ...(result.trace ? { trace: result.trace } : {}),
+      }
+    },
+  )
+}

@@ -1,0 +1,161 @@
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { buildFacts, parseContact } from '../domain/contact.js'
+import { DECISIONS } from '../domain/decision.js'
+import { zohoContact } from '../domain/zoho-contact-example.js'
+import { evaluate } from './evaluate.js'
+import {
+  type Compiled,
+  compileRuleSet,
+  jsonPath,
+  RULE_FILE,
+  type RuleError,
+  type RuleSet,
+  type RuleSource,
+  readRuleSources,
+} from './rule-set.js'
+
+/**
+ * Fixture tests: named cases of contact fields (+ an order) and the decision they must get.
+ * A rule change goes live only when every case in rules/tests/ still passes.
+ */
+
+const codes = z.array(z.string()).describe('Codes expected, in any order; [] for none. Omit to not check.')
+
+export const FixtureCaseSchema = z.strictObject({
+  name: z.string().min(1).describe('What the case shows, e.g. "exactly 50,000.00 is not over 50,000"'),
+  contact: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .describe('Zoho contact fields; the rest are those of an active customer with nothing outstanding'),
+  order: z.strictObject({ amount: z.number().min(0) }).optional(),
+  expect: z.strictObject({
+    decision: z.enum(DECISIONS),
+    reasons: codes.optional(),
+    alerts: codes.optional(),
+  }),
+})
+
+export const FixtureFileSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    description: z.string().optional(),
+    cases: z.array(FixtureCaseSchema).min(1),
+  })
+  .describe('creditgate rule fixtures')
+
+export type FixtureCase = z.output<typeof FixtureCaseSchema>
+
+export const FixtureReportSchema = z
+  .object({
+    passed: z.number().int().describe('Cases that passed'),
+    failures: z.array(z.object({ file: z.string(), case: z.string(), message: z.string() })),
+  })
+  .meta({ id: 'FixtureReport' })
+
+export type FixtureReport = z.output<typeof FixtureReportSchema>
+export type FixtureFailure = FixtureReport['failures'][number]
+
+/** A validated set and its fixture report: the set may go live only if `ok`. */
+export type Prepared =
+  | { ok: true; ruleSet: RuleSet; fixtures: FixtureReport }
+  | { ok: false; errors: RuleError[]; fixtures: FixtureReport; ruleSet?: RuleSet }
+
+export const FIXTURE_DIR = 'tests'
+const NO_FIXTURES: FixtureReport = { passed: 0, failures: [] }
+
+/** Reads rules/tests/*.json; no such folder means no fixtures. */
+export async function readFixtureSources(rulesDir: string): Promise<RuleSource[]> {
+  const dir = join(rulesDir, FIXTURE_DIR)
+  const exists = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  )
+  if (!exists) return []
+  const files = (await readdir(dir)).filter((f) => RULE_FILE.test(f)).sort()
+  return Promise.all(files.map(async (file) => ({ file: `${FIXTURE_DIR}/${file}`, content: await readFile(join(dir, file), 'utf8') })))
+}
+
+/** Reads, validates and tests the set in a rules folder. Nothing is activated here. */
+export async function prepareRuleSetFrom(dir: string): Promise<Prepared> {
+  let rules: RuleSource[]
+  let fixtures: RuleSource[]
+  try {
+    ;[rules, fixtures] = await Promise.all([readRuleSources(dir), readFixtureSources(dir)])
+  } catch (err) {
+    return {
+      ok: false,
+      errors: [{ file: dir, path: '$', message: `cannot read the rules folder: ${(err as Error).message}` }],
+      fixtures: NO_FIXTURES,
+    }
+  }
+  return prepareRuleSet(rules, fixtures)
+}
+
+export async function prepareRuleSet(rules: readonly RuleSource[], fixtures: readonly RuleSource[]): Promise<Prepared> {
+  const compiled: Compiled = compileRuleSet(rules)
+  if (!compiled.ok) return { ok: false, errors: compiled.errors, fixtures: NO_FIXTURES }
+  const report = await runFixtures(compiled.ruleSet, fixtures)
+  if (report.failures.length > 0) {
+    return {
+      ok: false,
+      ruleSet: compiled.ruleSet,
+      fixtures: report,
+      errors: report.failures.map((f) => ({ file: f.file, path: `case "${f.case}"`, message: f.message })),
+    }
+  }
+  return { ok: true, ruleSet: compiled.ruleSet, fixtures: report }
+}
+
+/** A contact for a case: the fields given on top of an active customer with nothing outstanding. */
+export function fixtureContact(fields: Record<string, unknown>) {
+  return parseContact(zohoContact('460000000000001', 'Fixture Customer', fields))
+}
+
+export async function runFixtures(ruleSet: RuleSet, sources: readonly RuleSource[]): Promise<FixtureReport> {
+  let passed = 0
+  const failures: FixtureFailure[] = []
+  for (const source of sources) {
+    let value: unknown = source.content
+    if (typeof value === 'string') {
+      try {
+        value = JSON.parse(value)
+      } catch (err) {
+        failures.push({ file: source.file, case: '(file)', message: `not valid JSON: ${(err as Error).message}` })
+        continue
+      }
+    }
+    const parsed = FixtureFileSchema.safeParse(value)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      failures.push({ file: source.file, case: '(file)', message: `${jsonPath(issue?.path ?? [])}: ${issue?.message ?? 'invalid'}` })
+      continue
+    }
+    for (const c of parsed.data.cases) {
+      const message = await checkCase(ruleSet, c)
+      if (message) failures.push({ file: source.file, case: c.name, message })
+      else passed++
+    }
+  }
+  return { passed, failures }
+}
+
+const sameCodes = (a: readonly string[], b: readonly string[]) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort())
+
+async function checkCase(ruleSet: RuleSet, c: FixtureCase): Promise<string | undefined> {
+  const contact = fixtureContact(c.contact)
+  if (!contact.ok) return `the contact is not one Zoho could send: ${contact.problem}`
+  const result = await evaluate(ruleSet, buildFacts(contact.contact, c.order, 0))
+  const reasons = result.reasons.map((r) => r.code)
+  const alerts = result.alerts.map((a) => a.code)
+  const problems: string[] = []
+  if (result.decision !== c.expect.decision) problems.push(`decision ${result.decision}, expected ${c.expect.decision}`)
+  if (c.expect.reasons && !sameCodes(reasons, c.expect.reasons)) {
+    problems.push(`reasons [${reasons.join(', ')}], expected [${c.expect.reasons.join(', ')}]`)
+  }
+  if (c.expect.alerts && !sameCodes(alerts, c.expect.alerts)) {
+    problems.push(`alerts [${alerts.join(', ')}], expected [${c.expect.alerts.join(', ')}]`)
+  }
+  return problems.length > 0 ? problems.join('; ') : undefined
+}

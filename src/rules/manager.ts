@@ -1,0 +1,121 @@
+import { type FSWatcher, watch } from 'node:fs'
+import type { FastifyBaseLogger } from 'fastify'
+import { type FixtureReport, type Prepared, prepareRuleSetFrom } from './fixtures.js'
+import type { RuleError, RuleSet } from './rule-set.js'
+
+export interface ReloadFailure {
+  readonly at: string
+  readonly trigger: string
+  readonly errors: RuleError[]
+}
+
+export type ReloadResult =
+  | { result: 'activated' | 'unchanged'; version: string; fixtures: FixtureReport }
+  | { result: 'rejected'; version: string; errors: RuleError[]; fixtures: FixtureReport }
+
+/**
+ * The active rule set, and how it changes: a change to the folder (debounced: editors write in
+ * several steps) is read as a whole set, validated, and its fixtures run; only then does it
+ * replace the active set, in one assignment. Evaluations that started keep the set they read.
+ * Anything wrong leaves the last good set active and is kept for GET /rules.
+ */
+export interface RulesManager {
+  current(): RuleSet
+  readonly lastError: ReloadFailure | undefined
+  readonly fixtures: FixtureReport
+  reload(trigger: string): Promise<ReloadResult>
+  close(): void
+}
+
+export class RulesStartupError extends Error {
+  override name = 'RulesStartupError'
+}
+
+export const formatRuleErrors = (errors: readonly RuleError[]) => errors.map((e) => `  ${e.file} ${e.path}: ${e.message}`).join('\n')
+
+export async function createRulesManager(options: {
+  dir: string
+  log: FastifyBaseLogger
+  watch?: boolean
+  debounceMs?: number
+  onReload?: (result: ReloadResult['result']) => void
+}): Promise<RulesManager> {
+  const { dir, log } = options
+  const first = await prepareRuleSetFrom(dir)
+  if (!first.ok) throw new RulesStartupError(`invalid rules in ${dir}:\n${formatRuleErrors(first.errors)}`)
+  let active: RuleSet = first.ruleSet
+  let fixtures: FixtureReport = first.fixtures
+  let lastError: ReloadFailure | undefined
+  let running: Promise<ReloadResult> | undefined
+  let again = false
+
+  async function reloadOnce(trigger: string): Promise<ReloadResult> {
+    const prepared: Prepared = await prepareRuleSetFrom(dir)
+    if (!prepared.ok) {
+      lastError = { at: new Date().toISOString(), trigger, errors: prepared.errors }
+      log.error(
+        { trigger, errors: prepared.errors, activeVersion: active.version },
+        'rule change rejected; the last good rules stay active',
+      )
+      options.onReload?.('rejected')
+      return { result: 'rejected', version: active.version, errors: prepared.errors, fixtures: prepared.fixtures }
+    }
+    lastError = undefined
+    fixtures = prepared.fixtures
+    if (prepared.ruleSet.version === active.version) {
+      log.info({ trigger, version: active.version }, 'rules unchanged')
+      options.onReload?.('unchanged')
+      return { result: 'unchanged', version: active.version, fixtures }
+    }
+    const previous = active.version
+    active = prepared.ruleSet
+    log.info({ trigger, previous, version: active.version, rules: active.rules.length, fixtures: fixtures.passed }, 'rules reloaded')
+    options.onReload?.('activated')
+    return { result: 'activated', version: active.version, fixtures }
+  }
+
+  /** One reload at a time; a change during one triggers another after it. */
+  function reload(trigger: string): Promise<ReloadResult> {
+    if (running) {
+      again = true
+      return running
+    }
+    running = reloadOnce(trigger).finally(() => {
+      running = undefined
+      if (again) {
+        again = false
+        void reload(`${trigger} (again)`)
+      }
+    })
+    return running
+  }
+
+  let watcher: FSWatcher | undefined
+  let timer: NodeJS.Timeout | undefined
+  if (options.watch !== false) {
+    try {
+      watcher = watch(dir, { recursive: true }, (_event, file) => {
+        clearTimeout(timer)
+        timer = setTimeout(() => void reload(`file change${file ? `: ${file}` : ''}`), options.debounceMs ?? 250)
+      })
+      watcher.on('error', (err) => log.error({ err }, 'watching the rules folder failed; use SIGHUP or POST /rules/reload'))
+    } catch (err) {
+      log.error({ err }, 'cannot watch the rules folder; use SIGHUP or POST /rules/reload')
+    }
+  }
+
+  return {
+    current: () => active,
+    get lastError() {
+      return lastError
+    },
+    get fixtures() {
+      return fixtures
+    },
+    reload,
+    close() {
+      clearTimeout(timer)
+      watcher?.close()
+    },
+  }
+}

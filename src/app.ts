@@ -1,17 +1,13 @@
 import { randomUUID } from 'node:crypto'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
-import {
-  hasZodFastifySchemaValidationErrors,
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
-  serializerCompiler,
-  validatorCompiler,
-} from 'fastify-type-provider-zod'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import pino, { type DestinationStream } from 'pino'
 import { type CacheEntry, type ContactCache, createMemoryCache } from './adapters/contact-cache.js'
-import { connectRedis } from './adapters/redis.js'
+import { connectRedis, type RedisLink } from './adapters/redis.js'
 import { createRedisBudget } from './adapters/redis-budget.js'
 import { createRedisCache, createResilientCache } from './adapters/redis-cache.js'
 import { createRedisFlight } from './adapters/redis-flight.js'
@@ -20,16 +16,16 @@ import { type ContactSource, createZohoBooks } from './adapters/zoho-books.js'
 import { createLocalBudget } from './adapters/zoho-budget.js'
 import { createLocalTokens, createTokenMinter } from './adapters/zoho-token.js'
 import type { Config } from './config.js'
-import { isProblem, PROBLEMS, Problem, type ProblemCode, problemType } from './errors.js'
+import { Problem } from './errors.js'
 import { loggerOptions } from './logging.js'
+import { createMetrics, type Metrics } from './metrics.js'
 import { addOpenApiExamples } from './openapi-examples.js'
+import { frameworkErrors, installProblemHandling, requireUtf8 } from './problem-handling.js'
 import { createAuth, SECURITY_SCHEMES } from './routes/auth.js'
 import { cacheRoutes } from './routes/cache.js'
 import { healthRoutes } from './routes/health.js'
-import { riskRoutes } from './routes/risk.js'
+import { type DecisionRecorder, riskRoutes } from './routes/risk.js'
 import { rulesRoutes } from './routes/rules.js'
-import type { ProblemBody } from './routes/schemas.js'
-import { EvaluationError } from './rules/evaluate.js'
 import { createRulesManager, type RulesManager } from './rules/manager.js'
 import type { RuleSet } from './rules/rule-set.js'
 import { SANDBOX_CREDENTIALS } from './sandbox/contacts.js'
@@ -53,6 +49,9 @@ export interface BuildOptions {
 
 export const API_VERSION = '1.0.0'
 
+/** Routes that stay open and unthrottled: probes, metrics and the docs. */
+const OPEN_ROUTES = /^\/(healthz|readyz|metrics|docs)(\/|$)/
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** The active rules; server.ts reloads them on SIGHUP. */
@@ -70,30 +69,46 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID()
     },
     bodyLimit: 64 * 1024,
-    forceCloseConnections: true,
     routerOptions: { maxParamLength: 200 },
+    frameworkErrors,
   })
   // JSON only: fastify's default text/plain parser would let a mislabelled body through.
   app.removeContentTypeParser('text/plain')
   app.setValidatorCompiler(validatorCompiler)
   app.setSerializerCompiler(serializerCompiler)
-  app.addHook('onRequest', async (req, reply) => {
-    reply.header('x-request-id', req.id)
-  })
+  installProblemHandling(app)
+  // Shutting down: requests in flight finish, and their keep-alive connections close after them.
   let closing = false
   app.addHook('preClose', async () => {
     closing = true
   })
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close')
+    return payload
+  })
 
+  const metrics = createMetrics()
   const rules: RulesManager = deps.ruleSet
     ? fixedRules(deps.ruleSet)
-    : await createRulesManager({ dir: config.rulesDir, log: app.log.child({ component: 'rules' }) })
+    : await createRulesManager({
+        dir: config.rulesDir,
+        log: app.log.child({ component: 'rules' }),
+        onReload: (result) => {
+          metrics.ruleReloads.inc({ result })
+          metrics.rulesInfo.reset()
+          metrics.rulesInfo.set({ version: rules.current().version }, 1)
+        },
+      })
+  metrics.rulesInfo.set({ version: rules.current().version }, 1)
   app.addHook('onClose', async () => rules.close())
   app.decorate('rules', rules)
+
   const zoho = await zohoEndpoints(app, config)
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, app.log.child({ component: 'redis' })) : undefined
-  if (redis) app.addHook('onClose', () => redis.close())
-  else if (!deps.cache) app.log.warn('REDIS_URL is not set: contacts are cached in this process only')
+  if (redis) {
+    app.addHook('onClose', () => redis.close())
+    watchRedis(redis, metrics)
+  } else if (!deps.cache) app.log.warn('REDIS_URL is not set: contacts are cached in this process only')
 
   const limits = {
     requestsPerMinute: config.zoho.requestsPerMinute,
@@ -120,6 +135,11 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
       tokens,
       budget,
       log: app.log.child({ component: 'zoho' }),
+      onCall: (outcome, seconds) => {
+        metrics.zohoCalls.inc({ outcome })
+        metrics.zohoDuration.observe({ outcome }, seconds)
+      },
+      onBudgetRefusal: (reason) => metrics.budgetRejections.inc({ reason }),
     })
   const memory = createMemoryCache()
   // A refilled copy keeps what is left of its stale horizon.
@@ -135,23 +155,44 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
     log: app.log.child({ component: 'contacts' }),
     flight: redis ? createRedisFlight(redis, app.log) : undefined,
     flightWaitMs: config.zoho.timeoutMs * 3 + 5000,
+    onLookup: (result) => metrics.contactLookups.inc({ result }),
   })
   const decisions = createDecisionService({ contacts, rules: rules.current, failMode: config.failMode })
 
-  if (config.apiKeys.length === 0) {
-    app.log.warn('API_KEYS is not set: the decision API is open to anyone who can reach it')
-  }
+  // Requests: id, authentication, the caller's name on every log line, throttling, timing.
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id)
+  })
+  if (config.apiKeys.length === 0) app.log.warn('API_KEYS is not set: the decision API is open to anyone who can reach it')
   app.addHook('onRequest', createAuth(config.apiKeys, config.adminApiKeys))
+  app.addHook('onRequest', requireUtf8)
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.caller) req.log = reply.log = req.log.child({ caller: req.caller })
+  })
+  if (config.rateLimitPerMinute > 0) {
+    await app.register(rateLimit, {
+      max: config.rateLimitPerMinute,
+      timeWindow: 60_000,
+      keyGenerator: (req) => req.caller ?? `ip:${req.ip}`,
+      allowList: (req) => OPEN_ROUTES.test(req.url),
+      ...(redis ? { redis: redis.client, nameSpace: 'creditgate:v1:ratelimit:', skipOnError: true } : {}),
+      errorResponseBuilder: (_req, context) =>
+        new Problem('rate_limited', `more than ${context.max} requests per minute for this key`, {
+          retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)),
+        }),
+    })
+  }
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.httpDuration.observe(
+      { route: req.routeOptions.url ?? 'unknown', method: req.method, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    )
+  })
+  // Security headers. API answers forbid everything; Swagger UI sets its own policy (below).
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: { 'default-src': ["'none'"], 'frame-ancestors': ["'none'"] } },
+  })
 
-  app.setNotFoundHandler((req, reply) => {
-    sendProblem(reply, new Problem('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`), req.id)
-  })
-  app.setErrorHandler((err: FastifyError, req, reply) => {
-    const problem = toProblem(err)
-    if (problem.status >= 500 && problem.code !== 'upstream_unavailable') req.log.error({ err }, 'request failed')
-    else req.log.info({ code: problem.code, detail: problem.detail }, 'request refused')
-    sendProblem(reply, problem, req.id)
-  })
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -165,17 +206,24 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
         { name: 'risk', description: 'Credit decisions' },
         { name: 'rules', description: 'Rule operations: the active set, validation, reload and dry runs' },
         { name: 'cache', description: 'Cache invalidation: admin purge and the Zoho webhook' },
-        { name: 'operations', description: 'Health and readiness' },
+        { name: 'operations', description: 'Health, readiness and metrics' },
       ],
       components: { securitySchemes: SECURITY_SCHEMES },
     },
     transform: jsonSchemaTransform,
     transformObject: (doc) => addOpenApiExamples(jsonSchemaTransformObject(doc)),
   })
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true, persistAuthorization: true } })
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { deepLinking: true, persistAuthorization: true, validatorUrl: null },
+    staticCSP: true,
+    // Served over plain http on loopback too: do not ask browsers to upgrade asset requests.
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, '').replace(' validator.swagger.io', ''),
+  })
 
   await app.register(healthRoutes, {
     shuttingDown: () => closing,
+    metrics,
     checks: async () => ({
       rules: {
         ok: true,
@@ -196,9 +244,48 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
     decisions,
     defaultOrganization: config.zoho.organizationId,
     organizations: config.zoho.organizationIds,
+    record: decisionRecorder(metrics),
   })
-
   return app
+}
+
+/**
+ * The decision log: one line per decision with what it takes to audit and reproduce it
+ * (the facts and the rules version), and the metrics by outcome and rule.
+ */
+function decisionRecorder(metrics: Metrics): DecisionRecorder {
+  return (req, reply, decision, order) => {
+    metrics.decisions.inc({ decision: decision.decision })
+    for (const r of decision.reasons) metrics.rulesFired.inc({ rule: r.rule, type: r.severity })
+    for (const a of decision.alerts) metrics.rulesFired.inc({ rule: a.rule, type: 'alert' })
+    req.log.info(
+      {
+        decision_id: decision.decision_id,
+        contact_id: decision.contact_id,
+        organization_id: decision.organization_id,
+        decision: decision.decision,
+        reasons: decision.reasons.map((r) => r.code),
+        alerts: decision.alerts.map((a) => a.code),
+        rules_version: decision.rules_version,
+        contact_source: decision.contact?.source ?? null,
+        contact_age_seconds: decision.contact?.age_seconds ?? null,
+        facts: decision.facts,
+        order: order ?? null,
+        caller: req.caller,
+        latency_ms: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'decision',
+    )
+  }
+}
+
+function watchRedis(redis: RedisLink, metrics: Metrics): void {
+  metrics.redisDegraded.set(redis.up ? 0 : 1)
+  if (!redis.up) metrics.redisDegradations.inc()
+  redis.onChange((up) => {
+    metrics.redisDegraded.set(up ? 0 : 1)
+    if (!up) metrics.redisDegradations.inc()
+  })
 }
 
 /** A rule set that never changes (tests hand one in). */
@@ -222,56 +309,4 @@ async function zohoEndpoints(app: FastifyInstance, config: Config) {
   app.addHook('onClose', () => sandbox.close())
   app.log.warn({ sandbox: url }, 'no Zoho credentials configured: using the bundled Zoho Books sandbox')
   return { accountsUrl: url, apiBaseUrl: sandbox.apiBaseUrl, credentials: SANDBOX_CREDENTIALS, sandbox: true }
-}
-
-type ReplyLike = {
-  code(n: number): ReplyLike
-  header(k: string, v: string): ReplyLike
-  type(t: string): ReplyLike
-  send(b: string): unknown
-}
-
-export function sendProblem(reply: unknown, problem: Problem, requestId: string): void {
-  const r = reply as ReplyLike
-  const body: ProblemBody = {
-    type: problemType(problem.code),
-    title: PROBLEMS[problem.code].title,
-    status: problem.status,
-    detail: problem.detail,
-    code: problem.code,
-    request_id: requestId,
-  }
-  if (problem.retryAfterSeconds !== undefined) r.header('retry-after', String(problem.retryAfterSeconds))
-  if (problem.status === 401) r.header('www-authenticate', 'Bearer')
-  r.code(problem.status).type('application/problem+json').send(JSON.stringify(body))
-}
-
-const FASTIFY_CODES: Record<string, ProblemCode> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_request',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_request',
-}
-
-/** Everything a handler can throw, as one of the catalogue's problems. */
-export function toProblem(err: FastifyError): Problem {
-  if (isProblem(err)) return err
-  if (hasZodFastifySchemaValidationErrors(err)) {
-    const context = err.validationContext ?? 'request'
-    const first = err.validation[0]
-    const field = [context, ...(first?.instancePath ?? '').split('/').filter(Boolean)].join('.')
-    const detail =
-      first?.message?.endsWith('received null') && field === 'body'
-        ? 'body: send a JSON object'
-        : `${field}: ${first?.message ?? 'invalid'}`
-    return new Problem(context === 'params' ? 'invalid_contact_id' : 'invalid_request', detail)
-  }
-  if (err instanceof EvaluationError)
-    return new Problem('evaluation_failed', 'the rules could not be evaluated completely; no decision was made', { cause: err })
-  const mapped = err.code ? FASTIFY_CODES[err.code] : undefined
-  if (mapped) return new Problem(mapped, err.message)
-  if (err.statusCode === 429) return new Problem('rate_limited', err.message, { retryAfterSeconds: 60 })
-  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new Problem('invalid_request', err.message)
-  return new Problem('internal_error', 'an unexpected error occurred; the log has the details under this request_id', { cause: err })
 }

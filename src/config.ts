@@ -91,6 +91,7 @@ const EnvSchema = z.object({
   ADMIN_API_KEYS: keyList,
   WEBHOOK_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
   FAIL_MODE: withDefault(z.enum(['closed', 'review']), 'closed'),
+  RATE_LIMIT_PER_MINUTE: withDefault(integer(0, 1_000_000), 3000),
 })
 
 export type Env = Record<string, string | undefined>
@@ -125,6 +126,8 @@ export interface Config {
   readonly adminApiKeys: readonly ApiKey[]
   readonly webhookSecret: string | undefined
   readonly failMode: 'closed' | 'review'
+  /** Requests per minute per API key (per address without keys); 0: no limit. */
+  readonly rateLimitPerMinute: number
 }
 
 export class ConfigError extends Error {
@@ -188,6 +191,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminApiKeys: e.ADMIN_API_KEYS ?? [],
     webhookSecret: e.WEBHOOK_SECRET,
     failMode: e.FAIL_MODE,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
   })
 }
 

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isProblem } from '../errors.js'
 import type { RedisLink } from './redis.js'
-import { acquireWith, type BudgetLimits, type BudgetVerdict, createLocalBudget, WINDOW_MS, type ZohoBudget } from './zoho-budget.js'
+import {
+  acquireWith,
+  type BudgetLimits,
+  type BudgetRefusal,
+  type BudgetVerdict,
+  createLocalBudget,
+  WINDOW_MS,
+  type ZohoBudget,
+} from './zoho-budget.js'
 
 /**
  * Checks and takes a slot in one step, so that instances racing for the last call of the minute
@@ -95,12 +103,9 @@ export function createRedisBudget(link: RedisLink, limits: BudgetLimits): ZohoBu
       lastSeen.set(org, { count: ok === 1 ? Number(count) : limits.requestsPerMinute, at: Date.now() })
     }
     if (ok === 1) return { ok: true }
-    const reasons: Record<string, string> = {
-      paused: 'Zoho asked us to back off',
-      spent: `the budget of ${limits.requestsPerMinute} calls per minute is spent`,
-      busy: `${limits.maxConcurrency} calls are already in flight`,
-    }
-    return { ok: false, retryAfterMs: wait, why: reasons[why] ?? why, busy: why === 'busy' }
+    const reason = why as BudgetRefusal
+    const limit = reason === 'busy' ? limits.maxConcurrency : limits.requestsPerMinute
+    return { ok: false, retryAfterMs: wait, reason, limit }
   }
   return {
     async acquire(org) {

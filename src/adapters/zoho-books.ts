@@ -23,6 +23,8 @@ export interface ZohoBooksOptions {
   backoffMs?: number
   /** Called once per HTTP call to Zoho, for metrics. */
   onCall?: (outcome: ZohoOutcome, seconds: number) => void
+  /** Called when the budget keeps a call from leaving. */
+  onBudgetRefusal?: (reason: string) => void
 }
 
 const NOT_AUTHORIZED = new Set([57, 14])
@@ -44,7 +46,10 @@ export function createZohoBooks(options: ZohoBooksOptions): ContactSource {
 
   async function attempt(org: string, contactId: string): Promise<Attempt> {
     const token = await options.tokens.get()
-    const release = await options.budget.acquire(org)
+    const release = await options.budget.acquire(org).catch((err: unknown) => {
+      if (err instanceof Problem && typeof err.options.extra?.budget === 'string') options.onBudgetRefusal?.(err.options.extra.budget)
+      throw err
+    })
     const started = performance.now()
     let status: number
     let text: string

@@ -20,13 +20,22 @@ export interface BudgetLimits {
 
 export const WINDOW_MS = 60_000
 
-export const budgetSpent = (org: string, retryAfterMs: number, why: string) =>
-  new Problem('upstream_unavailable', `no Zoho call for organization ${org}: ${why}`, {
-    retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
-  })
+export type BudgetRefusal = 'spent' | 'paused' | 'busy'
 
 /** The answer of one budget check: a slot, or how long until one may exist and why. */
-export type BudgetVerdict = { ok: true } | { ok: false; retryAfterMs: number; why: string; busy: boolean }
+export type BudgetVerdict = { ok: true } | { ok: false; retryAfterMs: number; reason: BudgetRefusal; limit: number }
+
+const REFUSALS: Record<BudgetRefusal, (limit: number) => string> = {
+  spent: (limit) => `the budget of ${limit} calls per minute is spent`,
+  paused: () => 'Zoho asked us to back off',
+  busy: (limit) => `${limit} calls are already in flight`,
+}
+
+export const budgetSpent = (org: string, verdict: Extract<BudgetVerdict, { ok: false }>) =>
+  new Problem('upstream_unavailable', `no Zoho call for organization ${org}: ${REFUSALS[verdict.reason](verdict.limit)}`, {
+    retryAfterSeconds: Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)),
+    extra: { budget: verdict.reason },
+  })
 
 /**
  * Waits for a concurrency slot while `check` says "busy", up to limits.waitMs. Shared by the
@@ -43,7 +52,7 @@ export async function acquireWith(
     const verdict = await check()
     if (verdict.ok) return
     const left = deadline - Date.now()
-    if (!verdict.busy || left <= 0) throw budgetSpent(org, verdict.retryAfterMs, verdict.why)
+    if (verdict.reason !== 'busy' || left <= 0) throw budgetSpent(org, verdict)
     await waitForRelease(Math.min(left, 50))
   }
 }
@@ -104,18 +113,18 @@ export function createLocalBudget(limits: BudgetLimits, share?: (org: string) =>
 }
 
 function localVerdict(s: OrgState, limit: { perMinute: number; concurrency: number }, now: number): BudgetVerdict {
-  if (now < s.pausedUntil) return { ok: false, retryAfterMs: s.pausedUntil - now, why: 'Zoho asked us to back off', busy: false }
+  if (now < s.pausedUntil) return { ok: false, retryAfterMs: s.pausedUntil - now, reason: 'paused', limit: 0 }
   while (s.calls.length > 0 && (s.calls[0] as number) <= now - WINDOW_MS) s.calls.shift()
   if (s.calls.length >= limit.perMinute) {
     return {
       ok: false,
       retryAfterMs: s.calls.length > 0 ? (s.calls[0] as number) + WINDOW_MS - now : WINDOW_MS,
-      why: `the budget of ${limit.perMinute} calls per minute is spent`,
-      busy: false,
+      reason: 'spent',
+      limit: limit.perMinute,
     }
   }
   if (s.inFlight >= limit.concurrency) {
-    return { ok: false, retryAfterMs: 1000, why: `${limit.concurrency} calls are already in flight`, busy: true }
+    return { ok: false, retryAfterMs: 1000, reason: 'busy', limit: limit.concurrency }
   }
   s.calls.push(now)
   s.inFlight++

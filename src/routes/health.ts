@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import type { Metrics } from '../metrics.js'
 
 export interface ReadinessCheck {
   readonly ok: boolean
@@ -11,6 +12,7 @@ export interface ReadinessCheck {
 export interface HealthRouteOptions {
   checks: () => Promise<Record<string, ReadinessCheck>>
   shuttingDown: () => boolean
+  metrics: Metrics
 }
 
 const CheckSchema = z.object({ ok: z.boolean(), degraded: z.boolean().optional(), detail: z.string() })
@@ -56,6 +58,28 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (ap
       const values = Object.values(checks)
       const status = values.some((c) => !c.ok) ? 'not_ready' : values.some((c) => c.degraded) ? 'degraded' : 'ready'
       return reply.code(status === 'not_ready' ? 503 : 200).send({ status, checks })
+    },
+  )
+
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        operationId: 'getMetrics',
+        summary: 'Prometheus metrics',
+        description:
+          'Request durations by route and status; decisions by outcome and rule fired; contact cache hits, misses and stale copies; Zoho calls by outcome and latency; budget refusals; rule reloads; Redis degraded state; the active rules version; process metrics.',
+        tags: ['operations'],
+        security: [],
+        produces: ['text/plain'],
+        response: {
+          200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': { schema: z.string() } } },
+        },
+      },
+    },
+    async (_req, reply) => {
+      reply.type(options.metrics.contentType)
+      return options.metrics.text()
     },
   )
 }

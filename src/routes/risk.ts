@@ -1,14 +1,20 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import { RiskDecisionSchema } from '../domain/decision.js'
+import type { Order } from '../domain/contact.js'
+import { type RiskDecision, RiskDecisionSchema } from '../domain/decision.js'
 import { Problem } from '../errors.js'
 import type { DecisionService } from '../services/decisions.js'
 import { CALLER_SECURITY } from './auth.js'
 import { ContactParamsSchema, problemResponses, RiskBodySchema, RiskQuerySchema } from './schemas.js'
 
+/** Logs and counts a decision once it is made. */
+export type DecisionRecorder = (req: FastifyRequest, reply: FastifyReply, decision: RiskDecision, order: Order | undefined) => void
+
 export interface RiskRouteOptions {
   decisions: DecisionService
   defaultOrganization: string
   organizations: readonly string[]
+  record: DecisionRecorder
 }
 
 const DESCRIPTION = `Fetches the contact from Zoho Books (through the cache), evaluates every rule, and answers
@@ -46,14 +52,17 @@ export const riskRoutes: FastifyPluginAsyncZod<RiskRouteOptions> = async (app, o
         response: { 200: decisionResponse, ...errors },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { organization_id, order_amount, explain } = req.query
-      return options.decisions.decide({
+      const order = order_amount === undefined ? undefined : { amount: order_amount }
+      const decision = await options.decisions.decide({
         org: organization(organization_id),
         contactId: req.params.contact_id,
-        order: order_amount === undefined ? undefined : { amount: order_amount },
+        order,
         explain,
       })
+      options.record(req, reply, decision, order)
+      return decision
     },
   )
 
@@ -72,14 +81,16 @@ export const riskRoutes: FastifyPluginAsyncZod<RiskRouteOptions> = async (app, o
         response: { 200: decisionResponse, ...errors },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { organization_id, order, explain } = req.body
-      return options.decisions.decide({
+      const decision = await options.decisions.decide({
         org: organization(organization_id),
         contactId: req.params.contact_id,
         order,
         explain,
       })
+      options.record(req, reply, decision, order)
+      return decision
     },
   )
 }

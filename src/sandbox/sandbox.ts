@@ -49,6 +49,8 @@ export interface Sandbox {
   listen(port?: number, host?: string): Promise<string>
   /** Every access token issued so far stops working (as after a revocation). */
   revokeTokens(): void
+  /** Every access token ever issued (tests look for them where they must not be). */
+  readonly issuedTokens: readonly string[]
   resetStats(): void
   close(): Promise<void>
 }
@@ -63,6 +65,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const maxConcurrency = options.maxConcurrency ?? 10
   const mintsPerWindow = options.mintsPerWindow ?? MINTS_PER_WINDOW
   const tokens = new Map<string, number>()
+  const issuedTokens: string[] = []
   const mints: number[] = []
   const calls = new Map<string, number[]>()
   const inFlight = new Map<string, number>()
@@ -99,6 +102,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     mints.push(now)
     const token = `1000.${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}`
     tokens.set(token, now + tokenTtl * 1000)
+    issuedTokens.push(token)
     return { access_token: token, api_domain: baseUrl, token_type: 'Bearer', expires_in: tokenTtl }
   })
 
@@ -203,6 +207,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     revokeTokens() {
       tokens.clear()
     },
+    issuedTokens,
     resetStats,
     async close() {
       for (const reply of pending) reply.raw.destroy()

@@ -1,0 +1,85 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
+import { isProblem, PROBLEMS, Problem, type ProblemCode, problemType } from './errors.js'
+import type { ProblemBody } from './routes/schemas.js'
+import { EvaluationError } from './rules/evaluate.js'
+
+/**
+ * The one place errors become answers: every error, whoever throws it, is rendered as
+ * application/problem+json from the catalogue in errors.ts. 5xx details go to the log.
+ */
+export function installProblemHandling(app: FastifyInstance): void {
+  app.setNotFoundHandler((req, reply) => {
+    sendProblem(reply, new Problem('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`), req.id)
+  })
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const problem = toProblem(err)
+    if (problem.status >= 500 && problem.code !== 'upstream_unavailable') req.log.error({ err }, 'request failed')
+    else req.log.info({ code: problem.code, detail: problem.detail }, 'request refused')
+    sendProblem(reply, problem, req.id)
+  })
+}
+
+/**
+ * For fastify's own URL errors, which come before routing (bad percent-encoding, an over-long
+ * path parameter): on a contact route it is a bad contact id.
+ */
+export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const code = req.url.startsWith('/contacts/') ? 'invalid_contact_id' : 'invalid_request'
+  sendProblem(reply, new Problem(code, `the URL cannot be read: ${err.message.slice(0, 200)}`), req.id)
+}
+
+/** Bodies must be UTF-8 (JSON's only encoding); a declared other charset is refused. */
+export async function requireUtf8(req: FastifyRequest): Promise<void> {
+  const type = req.headers['content-type']
+  const charset = type ? /;\s*charset="?([^";]+)"?/i.exec(type)?.[1] : undefined
+  if (charset && charset.toLowerCase() !== 'utf-8' && charset.toLowerCase() !== 'utf8') {
+    throw new Problem('unsupported_media_type', `charset ${charset} is not supported: send UTF-8`)
+  }
+}
+
+export function sendProblem(reply: FastifyReply, problem: Problem, requestId: string): void {
+  const body: ProblemBody = {
+    type: problemType(problem.code),
+    title: PROBLEMS[problem.code].title,
+    status: problem.status,
+    detail: problem.detail,
+    code: problem.code,
+    request_id: requestId,
+  }
+  reply.header('x-request-id', requestId)
+  if (problem.retryAfterSeconds !== undefined) reply.header('retry-after', String(problem.retryAfterSeconds))
+  if (problem.status === 401) reply.header('www-authenticate', 'Bearer')
+  // A string body skips the response schemas: an error answer can never fail serialization.
+  reply.code(problem.status).type('application/problem+json').send(JSON.stringify(body))
+}
+
+const FASTIFY_CODES: Record<string, ProblemCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_request',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_request',
+}
+
+/** Everything a handler can throw, as one of the catalogue's problems. */
+export function toProblem(err: FastifyError): Problem {
+  if (isProblem(err)) return err
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const context = err.validationContext ?? 'request'
+    const first = err.validation[0]
+    const field = [context, ...(first?.instancePath ?? '').split('/').filter(Boolean)].join('.')
+    const detail =
+      first?.message?.endsWith('received null') && field === 'body'
+        ? 'body: send a JSON object'
+        : `${field}: ${first?.message ?? 'invalid'}`
+    return new Problem(context === 'params' ? 'invalid_contact_id' : 'invalid_request', detail)
+  }
+  if (err instanceof EvaluationError) {
+    return new Problem('evaluation_failed', 'the rules could not be evaluated completely; no decision was made', { cause: err })
+  }
+  const mapped = err.code ? FASTIFY_CODES[err.code] : undefined
+  if (mapped) return new Problem(mapped, err.message)
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new Problem('invalid_request', err.message)
+  return new Problem('internal_error', 'an unexpected error occurred; the log has the details under this request_id', { cause: err })
+}

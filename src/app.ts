@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
 import pino, { type DestinationStream } from 'pino'
-import { type CacheEntry, type ContactCache, createMemoryCache } from './adapters/contact-cache.js'
+import { type CacheEntry, type ContactCache, createMemoryCache, fetchedAtMs } from './adapters/contact-cache.js'
+import { createBatchedStore } from './adapters/rate-limit-store.js'
 import { connectRedis, type RedisLink } from './adapters/redis.js'
 import { createRedisBudget } from './adapters/redis-budget.js'
 import { createRedisCache, createResilientCache } from './adapters/redis-cache.js'
@@ -17,10 +17,10 @@ import { createLocalBudget } from './adapters/zoho-budget.js'
 import { createLocalTokens, createTokenMinter } from './adapters/zoho-token.js'
 import type { Config } from './config.js'
 import { Problem } from './errors.js'
-import { loggerOptions } from './logging.js'
+import { loggerOptions, RequestLog } from './logging.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { addOpenApiExamples } from './openapi-examples.js'
-import { frameworkErrors, installProblemHandling, requireUtf8 } from './problem-handling.js'
+import { frameworkErrors, installProblemHandling, utf8Problem } from './problem-handling.js'
 import { createAuth, SECURITY_SCHEMES } from './routes/auth.js'
 import { cacheRoutes } from './routes/cache.js'
 import { healthRoutes } from './routes/health.js'
@@ -30,6 +30,7 @@ import { createRulesManager, type RulesManager } from './rules/manager.js'
 import type { RuleSet } from './rules/rule-set.js'
 import { SANDBOX_CREDENTIALS } from './sandbox/contacts.js'
 import { createSandbox } from './sandbox/sandbox.js'
+import { API_HEADERS, helmetHeaders } from './security-headers.js'
 import { createContactService } from './services/contacts.js'
 import { createDecisionService } from './services/decisions.js'
 
@@ -51,6 +52,8 @@ export const API_VERSION = '1.0.0'
 
 /** Routes that stay open and unthrottled: probes, metrics and the docs. */
 const OPEN_ROUTES = /^\/(healthz|readyz|metrics|docs)(\/|$)/
+/** HTML pages, which get browser security headers. */
+const PAGES = /^\/docs(\/|$)/
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -61,9 +64,11 @@ declare module 'fastify' {
 
 /** The composition root: real adapters from config unless a test hands others in. */
 export async function buildApp({ config, deps = {}, logStream }: BuildOptions): Promise<FastifyInstance> {
-  const logger: FastifyBaseLogger = pino(loggerOptions(config.logLevel), logStream ?? pino.destination(1))
+  // Asynchronous writes (flushed on exit): a decision never waits for stdout.
+  const logger: FastifyBaseLogger = pino(loggerOptions(config.logLevel), logStream ?? pino.destination({ dest: 1, sync: false }))
   const app = Fastify({
     loggerInstance: logger,
+    logController: new RequestLog(),
     genReqId: (req) => {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID()
@@ -82,9 +87,9 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
   app.addHook('preClose', async () => {
     closing = true
   })
-  app.addHook('onSend', async (_req, reply, payload) => {
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (closing) reply.header('connection', 'close')
-    return payload
+    done(null, payload)
   })
 
   const metrics = createMetrics()
@@ -144,9 +149,15 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
   const memory = createMemoryCache()
   // A refilled copy keeps what is left of its stale horizon.
   const remainingTtl = (entry: CacheEntry) =>
-    Math.max(1, config.cache.staleTtlSeconds - Math.floor((Date.now() - Date.parse(entry.fetched_at)) / 1000))
+    Math.max(1, config.cache.staleTtlSeconds - Math.floor((Date.now() - fetchedAtMs(entry)) / 1000))
   const cache =
-    deps.cache ?? (redis ? createResilientCache(redis, createRedisCache(redis, app.log), memory, app.log, remainingTtl) : memory)
+    deps.cache ??
+    (redis
+      ? createResilientCache(redis, createRedisCache(redis, app.log), memory, app.log, {
+          freshSeconds: config.cache.ttlSeconds,
+          staleSeconds: remainingTtl,
+        })
+      : memory)
   const contacts = createContactService({
     cache,
     source,
@@ -159,38 +170,39 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
   })
   const decisions = createDecisionService({ contacts, rules: rules.current, failMode: config.failMode })
 
-  // Requests: id, authentication, the caller's name on every log line, throttling, timing.
-  app.addHook('onRequest', async (req, reply) => {
+  // Requests: id and security headers, UTF-8 bodies, authentication, throttling, timing.
+  // Security headers are worked out once. JSON answers get the few that matter for an API (no
+  // sniffing, no framing, no caching of decisions, HTTPS only); pages (Swagger UI) get helmet's
+  // full set, and Swagger UI its own content security policy (below).
+  const pageHeaders = helmetHeaders({})
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id)
+    reply.headers(PAGES.test(req.url) ? pageHeaders : API_HEADERS)
+    done(utf8Problem(req))
   })
   if (config.apiKeys.length === 0) app.log.warn('API_KEYS is not set: the decision API is open to anyone who can reach it')
   app.addHook('onRequest', createAuth(config.apiKeys, config.adminApiKeys))
-  app.addHook('onRequest', requireUtf8)
-  app.addHook('onRequest', async (req, reply) => {
-    if (req.caller) req.log = reply.log = req.log.child({ caller: req.caller })
-  })
   if (config.rateLimitPerMinute > 0) {
     await app.register(rateLimit, {
       max: config.rateLimitPerMinute,
       timeWindow: 60_000,
       keyGenerator: (req) => req.caller ?? `ip:${req.ip}`,
+      // The limits are documented; the headers come with a 429 (and Retry-After), not on every answer.
+      addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
       allowList: (req) => OPEN_ROUTES.test(req.url),
-      ...(redis ? { redis: redis.client, nameSpace: 'creditgate:v1:ratelimit:', skipOnError: true } : {}),
+      store: createBatchedStore(redis, 'creditgate:v1:ratelimit:'),
       errorResponseBuilder: (_req, context) =>
         new Problem('rate_limited', `more than ${context.max} requests per minute for this key`, {
           retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)),
         }),
     })
   }
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     metrics.httpDuration.observe(
       { route: req.routeOptions.url ?? 'unknown', method: req.method, status_code: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     )
-  })
-  // Security headers. API answers forbid everything; Swagger UI sets its own policy (below).
-  await app.register(helmet, {
-    contentSecurityPolicy: { useDefaults: false, directives: { 'default-src': ["'none'"], 'frame-ancestors': ["'none'"] } },
+    done()
   })
 
   await app.register(swagger, {
@@ -255,6 +267,7 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
  */
 function decisionRecorder(metrics: Metrics): DecisionRecorder {
   return (req, reply, decision, order) => {
+    req.decisionLogged = true
     metrics.decisions.inc({ decision: decision.decision })
     for (const r of decision.reasons) metrics.rulesFired.inc({ rule: r.rule, type: r.severity })
     for (const a of decision.alerts) metrics.rulesFired.inc({ rule: a.rule, type: 'alert' })

@@ -1,3 +1,4 @@
+import { type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import type { LoggerOptions } from 'pino'
 
 /** Query parameters whose values never reach a log line (the webhook secret may come as ?secret=). */
@@ -5,9 +6,17 @@ const SECRET_QUERY = /([?&](?:secret|token|key|api_key|access_token|refresh_toke
 
 export const redactUrl = (url: string) => url.replace(SECRET_QUERY, '$1[redacted]')
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The decision log line already described this request. */
+    decisionLogged?: boolean
+  }
+}
+
 /**
- * pino options for the service: keys, tokens and secrets are redacted wherever they would
- * appear (headers, URLs, error objects). Tests read every line to prove it.
+ * pino options for the service. creditgate never logs a key, token or secret itself; these paths
+ * are the net under it (headers, URLs). Plain paths, no wildcards: redaction runs on every line.
+ * Tests read every line of a full flow to prove nothing slips through.
  */
 export function loggerOptions(level: string): LoggerOptions {
   return {
@@ -19,21 +28,45 @@ export function loggerOptions(level: string): LoggerOptions {
         'req.headers["x-webhook-secret"]',
         'req.headers.cookie',
         'headers.authorization',
-        '*.access_token',
-        '*.refresh_token',
-        '*.client_secret',
-        '*.token',
-        '*.secret',
+        'headers["x-api-key"]',
+        'access_token',
+        'refresh_token',
+        'client_secret',
+        'token',
+        'secret',
       ],
       censor: '[redacted]',
     },
     serializers: {
-      req: (req: { method: string; url: string; hostname?: string; ip?: string; id?: string }) => ({
+      req: (req: { method: string; url: string; hostname?: string; ip?: string }) => ({
         method: req.method,
         url: redactUrl(req.url),
         host: req.hostname,
         remoteAddress: req.ip,
       }),
     },
+  }
+}
+
+/**
+ * One line per request at info: decisions write the decision line (with latency and caller),
+ * everything else "request completed". "incoming request" only at debug.
+ */
+export class RequestLog extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, 'incoming request')
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (request.decisionLogged && !error) return
+    const line = {
+      method: request.method,
+      url: redactUrl(request.url),
+      statusCode: reply.statusCode,
+      responseTime: reply.elapsedTime,
+      caller: request.caller,
+    }
+    if (error) reply.log.error({ ...line, err: error }, 'request errored')
+    else reply.log.info(line, 'request completed')
   }
 }

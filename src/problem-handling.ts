@@ -14,8 +14,8 @@ export function installProblemHandling(app: FastifyInstance): void {
   })
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const problem = toProblem(err)
-    if (problem.status >= 500 && problem.code !== 'upstream_unavailable') req.log.error({ err }, 'request failed')
-    else req.log.info({ code: problem.code, detail: problem.detail }, 'request refused')
+    if (problem.status >= 500 && problem.code !== 'upstream_unavailable') req.log.error({ err, caller: req.caller }, 'request failed')
+    else req.log.info({ code: problem.code, detail: problem.detail, caller: req.caller }, 'request refused')
     sendProblem(reply, problem, req.id)
   })
 }
@@ -30,12 +30,13 @@ export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: F
 }
 
 /** Bodies must be UTF-8 (JSON's only encoding); a declared other charset is refused. */
-export async function requireUtf8(req: FastifyRequest): Promise<void> {
+export function utf8Problem(req: FastifyRequest): Problem | undefined {
   const type = req.headers['content-type']
   const charset = type ? /;\s*charset="?([^";]+)"?/i.exec(type)?.[1] : undefined
   if (charset && charset.toLowerCase() !== 'utf-8' && charset.toLowerCase() !== 'utf8') {
-    throw new Problem('unsupported_media_type', `charset ${charset} is not supported: send UTF-8`)
+    return new Problem('unsupported_media_type', `charset ${charset} is not supported: send UTF-8`)
   }
+  return undefined
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem, requestId: string): void {

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import { RiskDecisionSchema } from '../src/domain/decision.js'
 import { prepareRuleSetFrom } from '../src/rules/fixtures.js'
 import type { RuleSet } from '../src/rules/rule-set.js'
 import { ORG, ORG2, problem, startApp, startSandbox } from './helpers/app.js'
@@ -47,6 +48,7 @@ t.test('decisions for sandbox contacts', async (t) => {
     contact: { source: 'zoho', age_seconds: 0 },
   })
   t.notOk('trace' in decision, 'no trace unless asked')
+  t.ok(RiskDecisionSchema.safeParse(decision).success, 'the answer matches the documented schema')
   t.notOk('contact' in decision.facts, 'the raw contact is not echoed')
 
   const again = (await app.inject({ url: '/contacts/460000000026049/risk' })).json()
@@ -81,6 +83,7 @@ t.test('decisions for sandbox contacts', async (t) => {
     facts: { credit_limit: 100000, available_credit_bcy: 5000 },
   })
   t.equal(limited.trace.length, 4, 'explain traces every rule')
+  t.ok(RiskDecisionSchema.safeParse(limited).success, 'with its trace, too')
   t.match(
     limited.trace.find((r: { rule: string }) => r.rule === 'credit-limit-exceeded'),
     {
@@ -224,6 +227,7 @@ t.test('FAIL_MODE=review answers review instead of 503', async (t) => {
     facts: null,
     contact: null,
   })
+  t.ok(RiskDecisionSchema.safeParse(res.json()).success, 'a documented shape')
   sandbox.faults.down = false
   problem(t, await app.inject({ url: '/contacts/460000000099999/risk' }), 404, 'contact_not_found')
 })

@@ -55,6 +55,21 @@ t.test('with Redis the rate limit is shared by the instances', async (t) => {
     t.equal((await a.app.inject({ url: '/contacts/460000000031001/risk', headers })).statusCode, 200)
     t.equal((await b.app.inject({ url: '/contacts/460000000031001/risk', headers })).statusCode, 200)
   }
+  // Each instance adds its count to the shared one every 100 ms, not on every request, and
+  // learns the others' counts then: the limit holds to within one flush of each instance.
+  await redis.client.connect()
+  const shared = async () => Number(await redis.client.get('creditgate:v1:ratelimit:shop'))
+  await eventually(async () => (await shared()) === 6, 'both counts in Redis')
+  let extra = 0
+  for (const instance of [a, b, a, b]) {
+    const res = await instance.app.inject({ url: '/contacts/460000000031001/risk', headers })
+    if (res.statusCode === 200) {
+      extra++
+      const expected = 6 + extra
+      await eventually(async () => (await shared()) === expected, 'the extra request to reach Redis')
+    } else problem(t, res, 429, 'rate_limited')
+  }
+  t.ok(extra <= 1, `${extra} request(s) over the shared limit of 6, while one instance had not yet heard of the other's`)
   problem(t, await a.app.inject({ url: '/contacts/460000000031001/risk', headers }), 429, 'rate_limited')
   problem(t, await b.app.inject({ url: '/contacts/460000000031001/risk', headers }), 429, 'rate_limited')
 })
@@ -101,13 +116,19 @@ t.test('/metrics in Prometheus format', async (t) => {
 t.test('security headers, and Swagger UI still works under its own policy', async (t) => {
   const sandbox = await startSandbox(t)
   const { app } = await startApp(t, sandbox)
-  const api = await app.inject({ url: '/contacts/460000000031001/risk' })
-  t.equal(api.headers['content-security-policy'], "default-src 'none';frame-ancestors 'none'")
-  t.equal(api.headers['x-content-type-options'], 'nosniff')
-  t.equal(api.headers['x-frame-options'], 'SAMEORIGIN')
-  t.ok(api.headers['strict-transport-security'])
-  t.notOk(api.headers['x-powered-by'])
+  for (const url of ['/contacts/460000000031001/risk', '/contacts/abc/risk', '/nope']) {
+    const api = await app.inject({ url })
+    t.equal(api.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'", url)
+    t.equal(api.headers['x-content-type-options'], 'nosniff')
+    t.equal(api.headers['x-frame-options'], 'DENY')
+    t.equal(api.headers['cache-control'], 'no-store', 'no proxy keeps a decision')
+    t.match(api.headers['strict-transport-security'], /max-age=\d+/)
+    t.notOk(api.headers['x-powered-by'])
+  }
   const ui = await app.inject({ url: '/docs/' })
+  for (const header of ['x-content-type-options', 'cross-origin-opener-policy', 'referrer-policy', 'strict-transport-security']) {
+    t.ok(ui.headers[header], `the page has helmet's ${header}`)
+  }
   const csp = String(ui.headers['content-security-policy'])
   t.match(csp, /script-src 'self'/, 'the UI’s own scripts only')
   t.notMatch(csp, /validator\.swagger\.io/, 'no call to the online validator')
@@ -178,7 +199,7 @@ t.test('one decision log line per decision, and no secret in any log line', asyn
     ...sandbox.issuedTokens,
   ]
   t.ok(sandbox.issuedTokens.length >= 2, 'tokens were minted and rejected along the way')
-  t.ok(logs.raw.length > 40, `${logs.raw.length} log lines read`)
+  t.ok(logs.raw.length > 25, `${logs.raw.length} log lines read`)
   for (const line of logs.raw) {
     for (const secret of secrets) {
       if (line.includes(secret)) t.fail(`a secret in the log: ${line.slice(0, 300)}`)

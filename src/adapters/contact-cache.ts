@@ -13,6 +13,18 @@ export interface ContactCache {
   delete(org: string, contactId: string): Promise<void>
 }
 
+const parsedTimes = new WeakMap<CacheEntry, number>()
+
+/** When the entry was fetched, in ms; entries are immutable, so it is parsed once per entry. */
+export function fetchedAtMs(entry: CacheEntry): number {
+  let ms = parsedTimes.get(entry)
+  if (ms === undefined) {
+    ms = Date.parse(entry.fetched_at)
+    parsedTimes.set(entry, ms)
+  }
+  return ms
+}
+
 /** The contract's cache key: creditgate:v1:{org}:contact:{id}. */
 export const contactKey = (org: string, contactId: string) => `creditgate:v1:${org}:contact:${contactId}`
 

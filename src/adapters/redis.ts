@@ -25,6 +25,13 @@ export interface RedisLink {
   readonly instances: number
   /** When Redis was last found to have lost its data (restarted empty), or 0. */
   readonly dataLostAt: number
+  /**
+   * Whether events from other instances reach this one now, and a counter that moves each time
+   * they may have been missed (the subscriber lost its connection). Copies kept on the strength
+   * of events are trusted only within one epoch.
+   */
+  readonly eventsLive: boolean
+  readonly eventsEpoch: number
   close(): Promise<void>
 }
 
@@ -56,6 +63,8 @@ return redis.call('ZCARD', KEYS[1])
 
 export async function connectRedis(url: string, log: FastifyBaseLogger): Promise<RedisLink> {
   const options = {
+    // Commands issued in the same tick go out in one write.
+    enableAutoPipelining: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
@@ -73,6 +82,10 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
   let instances = 1
   let epoch: string | undefined
   let dataLostAt = 0
+  let eventsEpoch = 0
+  subscriber.on('close', () => {
+    eventsEpoch++
+  })
   const instanceId = randomUUID()
   const checkEpoch = async () => {
     try {
@@ -141,6 +154,12 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
     },
     get dataLostAt() {
       return dataLostAt
+    },
+    get eventsLive() {
+      return subscriber.status === 'ready'
+    },
+    get eventsEpoch() {
+      return eventsEpoch
     },
     failed(err) {
       log.warn({ err: { message: (err as Error).message } }, 'redis command failed')

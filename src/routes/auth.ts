@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { hash, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import type { ApiKey } from '../config.js'
 import { Problem } from '../errors.js'
@@ -24,7 +24,23 @@ export const SECURITY_SCHEMES = {
   webhookSecret: { type: 'apiKey', in: 'header', name: 'X-Webhook-Secret', description: 'WEBHOOK_SECRET (or the query parameter secret)' },
 } as const
 
-const digest = (key: string) => createHash('sha256').update(key).digest()
+const sha256 = (key: string) => hash('sha256', key, 'buffer') as unknown as Buffer
+
+/**
+ * Digests of recently presented keys, so that a caller's key is hashed once, not per request.
+ * Comparison stays constant-time on the digests; that a string was presented before tells
+ * nothing about any configured key.
+ */
+const seen = new Map<string, Buffer>()
+const digest = (key: string) => {
+  let d = seen.get(key)
+  if (!d) {
+    if (seen.size >= 1000) seen.clear()
+    d = sha256(key)
+    seen.set(key, d)
+  }
+  return d
+}
 
 /** The presented key: "Authorization: Bearer …" or "X-API-Key: …". */
 export function presentedKey(req: FastifyRequest): string | undefined {

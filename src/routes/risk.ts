@@ -6,6 +6,7 @@ import { Problem } from '../errors.js'
 import type { DecisionService } from '../services/decisions.js'
 import { CALLER_SECURITY } from './auth.js'
 import { ContactParamsSchema, problemResponses, RiskBodySchema, RiskQuerySchema } from './schemas.js'
+import { compiledSerializer } from './serialization.js'
 
 /** Logs and counts a decision once it is made. */
 export type DecisionRecorder = (req: FastifyRequest, reply: FastifyReply, decision: RiskDecision, order: Order | undefined) => void
@@ -41,6 +42,7 @@ export const riskRoutes: FastifyPluginAsyncZod<RiskRouteOptions> = async (app, o
     '/contacts/:contact_id/risk',
     {
       config: { auth: 'caller' },
+      serializerCompiler: compiledSerializer,
       schema: {
         operationId: 'getContactRisk',
         summary: 'May this customer place a new order now?',
@@ -70,6 +72,7 @@ export const riskRoutes: FastifyPluginAsyncZod<RiskRouteOptions> = async (app, o
     '/contacts/:contact_id/risk',
     {
       config: { auth: 'caller' },
+      serializerCompiler: compiledSerializer,
       schema: {
         operationId: 'postContactRisk',
         summary: 'May this customer place this order?',

@@ -79,7 +79,10 @@ export function createEngine(ruleSet: RuleSet): Engine {
 
 /** Evaluates every rule of the set against the facts, with an engine of its own. */
 export async function evaluate(ruleSet: RuleSet, facts: Facts, options: { explain?: boolean | undefined } = {}): Promise<Evaluation> {
-  const { results, failureResults } = await createEngine(ruleSet).run(facts as unknown as Record<string, unknown>)
+  // Only the facts the rules read: the engine hashes every fact it is given, on every run.
+  const needed: Record<string, unknown> = {}
+  for (const { fact } of ruleSet.inputs) needed[fact] = facts[fact]
+  const { results, failureResults } = await createEngine(ruleSet).run(needed)
   return summarise(ruleSet, facts, [...results, ...failureResults], options)
 }
 

@@ -28,14 +28,22 @@ export interface RuleSet {
   readonly version: string
   readonly loadedAt: string
   readonly rules: readonly LoadedRule[]
-  /** The facts any rule or message reads: what a decision depends on. */
-  readonly facts: readonly FactName[]
+  /**
+   * Everything any condition or message reads (fact, and path into it): the only inputs a
+   * decision depends on. Two evaluations with equal inputs under one version are equal.
+   */
+  readonly inputs: readonly RuleInput[]
 }
 
 /** A candidate rule file: its name and either its text or its parsed JSON. */
 export interface RuleSource {
   readonly file: string
   readonly content: string | unknown
+}
+
+export interface RuleInput {
+  readonly fact: FactName
+  readonly path?: string | undefined
 }
 
 export type Compiled = { ok: true; ruleSet: RuleSet } | { ok: false; errors: RuleError[] }
@@ -90,12 +98,20 @@ export function compileRuleSet(sources: readonly RuleSource[], now = new Date())
   }
   if (errors.length > 0) return { ok: false, errors }
 
-  const facts = new Set<FactName>()
-  for (const rule of rules) collectFacts(rule.definition, facts)
+  const inputs = new Map<string, RuleInput>()
+  for (const rule of rules) collectInputs(rule.definition, inputs)
   const version = `sha256:${createHash('sha256')
     .update(JSON.stringify(rules.map((r) => [r.file, r.definition])))
     .digest('hex')}`
-  return { ok: true, ruleSet: deepFreeze({ version, loadedAt: now.toISOString(), rules, facts: [...facts].sort() }) }
+  return {
+    ok: true,
+    ruleSet: deepFreeze({
+      version,
+      loadedAt: now.toISOString(),
+      rules,
+      inputs: [...inputs.keys()].sort().map((k) => inputs.get(k) as RuleInput),
+    }),
+  }
 }
 
 function parseJson(source: RuleSource): { value: unknown } | { error: RuleError } {
@@ -243,10 +259,11 @@ export function walkConditions(node: ConditionNode, at: string, visit: (leaf: Co
   else visit(node, at)
 }
 
-function collectFacts(rule: RuleFile, into: Set<FactName>): void {
+function collectInputs(rule: RuleFile, into: Map<string, RuleInput>): void {
+  const add = (fact: FactName, path?: string) => into.set(`${fact}${path ?? ''}`, path ? { fact, path } : { fact })
   walkConditions(rule.conditions, '', (leaf) => {
-    into.add(leaf.fact)
-    if (typeof leaf.value === 'object' && leaf.value !== null && !Array.isArray(leaf.value)) into.add(leaf.value.fact)
+    add(leaf.fact, leaf.path)
+    if (typeof leaf.value === 'object' && leaf.value !== null && !Array.isArray(leaf.value)) add(leaf.value.fact, leaf.value.path)
   })
-  for (const [, name] of rule.event.params.message.matchAll(PLACEHOLDER)) into.add(name as FactName)
+  for (const [, name] of rule.event.params.message.matchAll(PLACEHOLDER)) add(name as FactName)
 }

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { type CacheEntry, type ContactCache, contactKey } from '../adapters/contact-cache.js'
+import { type CacheEntry, type ContactCache, contactKey, fetchedAtMs } from '../adapters/contact-cache.js'
 import type { FlightCoordinator } from '../adapters/redis-flight.js'
 import type { ContactSource } from '../adapters/zoho-books.js'
 import type { ZohoContact } from '../domain/contact.js'
@@ -10,7 +10,9 @@ export type ContactOrigin = 'zoho' | 'cache' | 'stale'
 export interface LoadedContact {
   readonly contact: ZohoContact
   readonly source: ContactOrigin
-  readonly fetchedAt: Date
+  /** ISO 8601, as stored. */
+  readonly fetchedAt: string
+  readonly fetchedAtMs: number
 }
 
 export interface ContactService {
@@ -47,17 +49,24 @@ export function createContactService(options: ContactServiceOptions): ContactSer
   const onLookup = options.onLookup ?? (() => {})
   const flights = new Map<string, Promise<LoadedContact>>()
 
-  const ageMs = (entry: CacheEntry, now: number) => now - Date.parse(entry.fetched_at)
+  const ageMs = (entry: CacheEntry, now: number) => now - fetchedAtMs(entry)
+  const fromEntry = (entry: CacheEntry & { contact: ZohoContact }, source: ContactOrigin): LoadedContact => ({
+    contact: entry.contact,
+    source,
+    fetchedAt: entry.fetched_at,
+    fetchedAtMs: fetchedAtMs(entry),
+  })
 
   async function fetchAndStore(org: string, contactId: string): Promise<LoadedContact> {
-    const fetchedAt = new Date()
+    const fetchedAtMs = Date.now()
+    const fetchedAt = new Date(fetchedAtMs).toISOString()
     try {
       const contact = await options.source.fetchContact(org, contactId)
-      await options.cache.set(org, contactId, { fetched_at: fetchedAt.toISOString(), contact }, options.staleTtlSeconds)
-      return { contact, source: 'zoho', fetchedAt }
+      await options.cache.set(org, contactId, { fetched_at: fetchedAt, contact }, options.staleTtlSeconds)
+      return { contact, source: 'zoho', fetchedAt, fetchedAtMs }
     } catch (err) {
       if (isProblem(err, 'contact_not_found')) {
-        await options.cache.set(org, contactId, { fetched_at: fetchedAt.toISOString(), not_found: true }, notFoundTtl)
+        await options.cache.set(org, contactId, { fetched_at: fetchedAt, not_found: true }, notFoundTtl)
       }
       throw err
     }
@@ -67,10 +76,10 @@ export function createContactService(options: ContactServiceOptions): ContactSer
   async function readFilled(org: string, contactId: string, since: number): Promise<LoadedContact | undefined> {
     const entry = await options.cache.get(org, contactId)
     if (!entry) return undefined
-    const fetchedAt = Date.parse(entry.fetched_at)
+    const fetchedAt = fetchedAtMs(entry)
     if (fetchedAt < since - 1000 && Date.now() - fetchedAt >= options.ttlSeconds * 1000) return undefined
     if ('not_found' in entry) throw notFound(org, contactId)
-    return { contact: entry.contact, source: 'cache', fetchedAt: new Date(fetchedAt) }
+    return fromEntry(entry, 'cache')
   }
 
   /** One Zoho call for a contact across all instances: lead and fetch, or follow and read. */
@@ -120,7 +129,7 @@ export function createContactService(options: ContactServiceOptions): ContactSer
           throw notFound(org, contactId)
         }
         onLookup('hit')
-        return { contact: entry.contact, source: 'cache', fetchedAt: new Date(entry.fetched_at) }
+        return fromEntry(entry, 'cache')
       }
       onLookup('miss')
       const key = `${org}:${contactId}`
@@ -135,7 +144,7 @@ export function createContactService(options: ContactServiceOptions): ContactSer
         if (isProblem(err, 'upstream_unavailable') && entry && 'contact' in entry && ageMs(entry, now) < options.staleTtlSeconds * 1000) {
           onLookup('stale')
           options.log.warn({ org, contactId, fetchedAt: entry.fetched_at, why: err.detail }, 'zoho unavailable; serving a stale contact')
-          return { contact: entry.contact, source: 'stale', fetchedAt: new Date(entry.fetched_at) }
+          return fromEntry(entry, 'stale')
         }
         throw err
       }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { buildFacts, type Order } from '../domain/contact.js'
+import { deepFreeze } from '../config.js'
+import { buildFacts, type Facts, type Order } from '../domain/contact.js'
 import type { RiskDecision } from '../domain/decision.js'
 import { isProblem } from '../errors.js'
-import { type Evaluation, evaluate } from '../rules/evaluate.js'
+import { type Evaluation, evaluate, resolvePath } from '../rules/evaluate.js'
 import type { RuleSet } from '../rules/rule-set.js'
 import type { ContactService } from './contacts.js'
 
@@ -22,11 +23,41 @@ export interface DecisionServiceOptions {
   /** The active rule set; read once per decision so a swap never splits one. */
   rules: () => RuleSet
   failMode: 'closed' | 'review'
-  evaluator?: typeof evaluate
+  /** Evaluations remembered per rule set (0: none). */
+  memoSize?: number
+}
+
+/**
+ * Remembers evaluations by their inputs. Reusing an evaluation is allowed only for identical
+ * facts under the same rules version (DESIGN.md): the key is the version and the value of every
+ * fact (and path) a rule or message of that version reads; nothing else can change the result.
+ */
+function createMemo(size: number) {
+  let version = ''
+  const entries = new Map<string, Evaluation>()
+  return {
+    async evaluate(ruleSet: RuleSet, facts: Facts): Promise<Evaluation> {
+      if (size === 0) return evaluate(ruleSet, facts)
+      if (ruleSet.version !== version) {
+        entries.clear()
+        version = ruleSet.version
+      }
+      const key = JSON.stringify(ruleSet.inputs.map(({ fact, path }) => (path ? resolvePath(facts[fact], path) : facts[fact])))
+      const known = entries.get(key)
+      if (known) return known
+      const evaluation = deepFreeze(await evaluate(ruleSet, facts))
+      if (ruleSet.version === version) {
+        entries.set(key, evaluation)
+        // A Map iterates in insertion order: the first key is the oldest.
+        if (entries.size > size) entries.delete(entries.keys().next().value as string)
+      }
+      return evaluation
+    },
+  }
 }
 
 export function createDecisionService(options: DecisionServiceOptions): DecisionService {
-  const run = options.evaluator ?? evaluate
+  const memo = createMemo(options.memoSize ?? 10_000)
   return {
     async decide({ org, contactId, order, explain }) {
       const ruleSet = options.rules()
@@ -56,16 +87,19 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
         throw err
       }
       const now = Date.now()
-      const ageSeconds = loaded.source === 'zoho' ? 0 : Math.max(0, Math.floor((now - loaded.fetchedAt.getTime()) / 1000))
+      const ageSeconds = loaded.source === 'zoho' ? 0 : Math.max(0, Math.floor((now - loaded.fetchedAtMs) / 1000))
       const { contact, ...facts } = buildFacts(loaded.contact, order, ageSeconds)
-      const evaluation: Evaluation = await run(ruleSet, { contact, ...facts }, { explain })
+      // A trace describes one run: explained decisions are always evaluated afresh.
+      const evaluation = explain
+        ? await evaluate(ruleSet, { contact, ...facts }, { explain })
+        : await memo.evaluate(ruleSet, { contact, ...facts })
       return {
         ...base,
         decision: evaluation.decision,
         reasons: evaluation.reasons,
         alerts: evaluation.alerts,
         facts,
-        contact: { source: loaded.source, fetched_at: loaded.fetchedAt.toISOString(), age_seconds: ageSeconds },
+        contact: { source: loaded.source, fetched_at: loaded.fetchedAt, age_seconds: ageSeconds },
         evaluated_at: new Date(now).toISOString(),
         ...(evaluation.trace ? { trace: evaluation.trace } : {}),
       }

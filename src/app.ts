@@ -24,6 +24,7 @@ import { frameworkErrors, installProblemHandling, utf8Problem } from './problem-
 import { createAuth, SECURITY_SCHEMES } from './routes/auth.js'
 import { cacheRoutes } from './routes/cache.js'
 import { healthRoutes } from './routes/health.js'
+import { problemRoutes } from './routes/problems.js'
 import { type DecisionRecorder, riskRoutes } from './routes/risk.js'
 import { rulesRoutes } from './routes/rules.js'
 import { createRulesManager, type RulesManager } from './rules/manager.js'
@@ -51,9 +52,9 @@ export interface BuildOptions {
 export const API_VERSION = '1.0.0'
 
 /** Routes that stay open and unthrottled: probes, metrics and the docs. */
-const OPEN_ROUTES = /^\/(healthz|readyz|metrics|docs)(\/|$)/
+const OPEN_ROUTES = /^\/(healthz|readyz|metrics|docs|problems)(\/|$)/
 /** HTML pages, which get browser security headers. */
-const PAGES = /^\/docs(\/|$)/
+const PAGES = /^\/(docs|problems)(\/|$)/
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -219,7 +220,9 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
         { name: 'rules', description: 'Rule operations: the active set, validation, reload and dry runs' },
         { name: 'cache', description: 'Cache invalidation: admin purge and the Zoho webhook' },
         { name: 'operations', description: 'Health, readiness and metrics' },
+        { name: 'errors', description: 'The pages behind every problem type' },
       ],
+      servers: [{ url: '/', description: 'This creditgate' }],
       components: { securitySchemes: SECURITY_SCHEMES },
     },
     transform: jsonSchemaTransform,
@@ -228,9 +231,12 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     uiConfig: { deepLinking: true, persistAuthorization: true, validatorUrl: null },
-    staticCSP: true,
-    // Served over plain http on loopback too: do not ask browsers to upgrade asset requests.
-    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, '').replace(' validator.swagger.io', ''),
+    // Everything from creditgate itself: no CDN, no online validator. Inline styles only (Swagger
+    // UI sets some); scripts only from files. No upgrade-insecure-requests: it also runs on plain
+    // http on loopback.
+    staticCSP:
+      "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; form-action 'self'; frame-ancestors 'self'; " +
+      "img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' 'unsafe-inline'",
   })
 
   await app.register(healthRoutes, {
@@ -250,6 +256,7 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
       zoho: { ok: true, detail: zoho.sandbox ? 'bundled sandbox' : `data centre ${config.zoho.dc}` },
     }),
   })
+  await app.register(problemRoutes)
   await app.register(rulesRoutes, { rules, rulesDir: config.rulesDir })
   await app.register(cacheRoutes, { contacts, organizations: config.zoho.organizationIds, webhookSecret: config.webhookSecret })
   await app.register(riskRoutes, {

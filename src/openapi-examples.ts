@@ -144,20 +144,171 @@ export function problemExample(code: ProblemCode): Example {
   }
 }
 
-/** Extra examples by operationId and status, for operations beyond the risk pair. */
+const ex = (summary: string, value: unknown): Example => ({ summary, value })
+
+const RULE_ERROR = {
+  file: 'outstanding-over-50000.json',
+  path: '$.conditions.all[0].fact',
+  message: 'unknown fact "outstandng_bcy"; see the fact catalogue in rules/README.md',
+}
+const FIXTURES = { passed: 17, failures: [] }
+const CANDIDATE_RULE = {
+  file: 'large-order-review.json',
+  content: {
+    name: 'large-order-review',
+    conditions: { all: [{ fact: 'order_amount', operator: 'greaterThan', value: 250000 }] },
+    event: { type: 'review', params: { code: 'LARGE_ORDER', message: 'Order {{order_amount}} needs a second look' } },
+  },
+}
+const INVALIDATED = { invalidated: [{ organization_id: '10234695', contact_id: '460000000026049' }] }
+
+/** Examples by operationId and status (one media type each). */
 const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>> = {
   getContactRisk: { '200': DECISION_EXAMPLES },
   postContactRisk: { '200': DECISION_EXAMPLES },
+  getHealth: { '200': { ok: ex('the process runs', { status: 'ok' }) } },
+  getReadiness: {
+    '200': {
+      ready: ex('ready', {
+        status: 'ready',
+        checks: {
+          rules: { ok: true, degraded: false, detail: `4 rules, ${RULES_VERSION}` },
+          redis: { ok: true, detail: 'connected; 3 instances sharing it' },
+          zoho: { ok: true, detail: 'data centre eu' },
+        },
+      }),
+      degraded: ex('serving, with Redis unreachable', {
+        status: 'degraded',
+        checks: {
+          rules: { ok: true, degraded: false, detail: `4 rules, ${RULES_VERSION}` },
+          redis: { ok: true, degraded: true, detail: 'unreachable: serving from the in-process cache and budget' },
+          zoho: { ok: true, detail: 'data centre eu' },
+        },
+      }),
+    },
+    '503': {
+      not_ready: ex('shutting down', {
+        status: 'not_ready',
+        checks: { rules: { ok: true, detail: `4 rules, ${RULES_VERSION}` }, shutdown: { ok: false, detail: 'shutting down' } },
+      }),
+    },
+  },
+  getMetrics: {
+    '200': {
+      metrics: ex(
+        'an excerpt',
+        '# HELP creditgate_decisions_total Decisions by outcome\n# TYPE creditgate_decisions_total counter\ncreditgate_decisions_total{decision="block"} 12\ncreditgate_decisions_total{decision="allow"} 230\n',
+      ),
+    },
+  },
+  getRules: {
+    '200': {
+      active: ex('the active set; the last change was refused', {
+        version: RULES_VERSION,
+        loaded_at: '2026-11-24T09:00:00.000Z',
+        rules: [
+          {
+            file: 'outstanding-over-50000.json',
+            name: 'outstanding-over-50000',
+            description: 'Customers who owe more than 50,000 (base currency) may not place new orders until they pay.',
+            type: 'block',
+            code: 'OUTSTANDING_OVER_LIMIT',
+            message: 'Outstanding receivables {{outstanding_bcy}} exceed 50,000.00',
+            priority: 10,
+            conditions: { all: [{ fact: 'outstanding_bcy', operator: 'greaterThan', value: 50000 }] },
+          },
+        ],
+        fixtures: FIXTURES,
+        last_error: { at: '2026-11-24T10:15:00.000Z', trigger: 'file change: outstanding-over-50000.json', errors: [RULE_ERROR] },
+      }),
+    },
+  },
+  validateRules: {
+    '200': {
+      valid: ex('the set would go live', { valid: true, version: RULES_VERSION, errors: [], fixtures: FIXTURES }),
+      invalid: ex('the set would be refused', { valid: false, version: null, errors: [RULE_ERROR], fixtures: { passed: 0, failures: [] } }),
+    },
+  },
+  reloadRules: {
+    '200': {
+      activated: ex('the folder changed and went live', { result: 'activated', version: RULES_VERSION, fixtures: FIXTURES }),
+      rejected: ex('the folder has an error: the last good set stays', {
+        result: 'rejected',
+        version: RULES_VERSION,
+        errors: [RULE_ERROR],
+        fixtures: { passed: 0, failures: [] },
+      }),
+    },
+  },
+  evaluateRisk: {
+    '200': {
+      block: ex('the active rules would block', {
+        decision: 'block',
+        reasons: [
+          {
+            rule: 'outstanding-over-50000',
+            code: 'OUTSTANDING_OVER_LIMIT',
+            severity: 'block',
+            message: 'Outstanding receivables 62,400.00 exceed 50,000.00',
+          },
+        ],
+        alerts: [],
+        facts: facts({
+          contact_id: '460000000000001',
+          contact_name: 'Fixture Customer',
+          outstanding_bcy: 62400,
+          order_amount: 1000,
+          exposure_bcy: 63400,
+          contact_age_seconds: 0,
+        }),
+        rules_version: RULES_VERSION,
+        evaluated_at: '2026-11-24T10:00:42.120Z',
+      }),
+    },
+  },
+  purgeContactCache: { '200': { purged: ex('forgotten by every instance', INVALIDATED) } },
+  listProblems: { '200': { page: ex('the index (abridged)', '<!doctype html>…<h1>Problems creditgate reports</h1>…') } },
+  getProblem: { '200': { page: ex('/problems/contact_not_found (abridged)', '<!doctype html>…<h1>Contact not found</h1>…') } },
+  zohoWebhook: { '200': { invalidated: ex('invalidated in the organization named', INVALIDATED) } },
 }
 
-const REQUEST_EXAMPLES: Record<string, Record<string, Example>> = {
+const REQUEST_EXAMPLES: Record<string, Record<string, Record<string, Example>>> = {
   postContactRisk: {
-    order: {
-      summary: 'an order of 6,000.00 with your reference',
-      value: { order: { amount: 6000, currency: 'INR', reference: 'SO-1001' } },
+    'application/json': {
+      order: ex('an order of 6,000.00 with your reference', { order: { amount: 6000, currency: 'INR', reference: 'SO-1001' } }),
+      explain: ex('no order, with a trace of every rule', { explain: true }),
+      organization: ex('a contact of another allowed organization', { organization_id: '10234696', order: { amount: 1500 } }),
     },
-    explain: { summary: 'no order, with a trace of every rule', value: { explain: true } },
-    organization: { summary: 'a contact of another allowed organization', value: { organization_id: '10234696', order: { amount: 1500 } } },
+  },
+  validateRules: {
+    'application/json': {
+      candidate: ex('the shipped set plus a new review rule (abridged: send every file)', { rules: [CANDIDATE_RULE] }),
+    },
+  },
+  evaluateRisk: {
+    'application/json': {
+      contact: ex('a customer owing 62,400.00, with a trace', {
+        contact: { outstanding_receivable_amount_bcy: 62400 },
+        order: { amount: 1000 },
+        explain: true,
+      }),
+      candidate: ex('the same customer under a candidate set', {
+        contact: { outstanding_receivable_amount_bcy: 62400 },
+        order: { amount: 300000 },
+        rules: [CANDIDATE_RULE],
+      }),
+    },
+  },
+  zohoWebhook: {
+    'application/json': {
+      contact_id: ex('the contact id', { contact_id: '460000000026049', organization_id: '10234695' }),
+      contact: ex('a contact object (only its id is used)', {
+        contact: { contact_id: '460000000026049', contact_name: 'Acme Retail Pvt Ltd' },
+      }),
+    },
+    'application/x-www-form-urlencoded': {
+      form: ex('a form field', { contact_id: '460000000026049' }),
+    },
   },
 }
 
@@ -166,20 +317,22 @@ export function addOpenApiExamples<T>(document: T): T {
   const doc = document as Doc
   for (const operations of Object.values(doc.paths ?? {})) {
     for (const operation of Object.values(operations)) {
-      const extra = OPERATION_EXAMPLES[operation.operationId ?? ''] ?? {}
+      const id = operation.operationId ?? ''
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         for (const [type, media] of Object.entries(response.content ?? {})) {
           if (type === 'application/problem+json') {
             const codes = (Object.keys(PROBLEMS) as ProblemCode[]).filter((c) => String(PROBLEMS[c].status) === status)
             media.examples = Object.fromEntries(codes.map((c) => [c, problemExample(c)]))
-          } else if (extra[status]) {
-            media.examples = extra[status]
+          } else {
+            const examples = OPERATION_EXAMPLES[id]?.[status]
+            if (examples) media.examples = examples
           }
         }
       }
-      const request = REQUEST_EXAMPLES[operation.operationId ?? '']
-      const json = operation.requestBody?.content?.['application/json']
-      if (request && json) json.examples = request
+      for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) {
+        const examples = REQUEST_EXAMPLES[id]?.[type]
+        if (examples) media.examples = examples
+      }
     }
   }
   pruneUnusedSchemas(doc)

@@ -19,9 +19,9 @@ declare module 'fastify' {
 /** OpenAPI security requirement for routes behind API keys. */
 export const CALLER_SECURITY: { [scheme: string]: string[] }[] = [{ bearerAuth: [] }, { apiKey: [] }]
 export const SECURITY_SCHEMES = {
-  bearerAuth: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <key> with a key from API_KEYS (or ADMIN_API_KEYS)' },
-  apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The same key in the X-API-Key header' },
-  webhookSecret: { type: 'apiKey', in: 'header', name: 'X-Webhook-Secret', description: 'WEBHOOK_SECRET (or the query parameter secret)' },
+  bearerAuth: { type: 'http', scheme: 'bearer', description: '`Authorization: Bearer <key>` with a key from API_KEYS (or ADMIN_API_KEYS)' },
+  apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The same key in the `X-API-Key` header' },
+  webhookSecret: { type: 'apiKey', in: 'header', name: 'X-Webhook-Secret', description: 'WEBHOOK_SECRET, or the query parameter `secret`' },
 } as const
 
 const sha256 = (key: string) => hash('sha256', key, 'buffer') as unknown as Buffer

@@ -15,7 +15,10 @@ export interface CacheRouteOptions {
 }
 
 /** A Zoho id as Zoho's webhook templates may send it: digits as a string, or a (safe) number. */
-const WebhookId = z.union([ZohoIdSchema, z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).transform(String)])
+const WebhookId = z
+  .union([ZohoIdSchema, z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)])
+  .transform(String)
+  .describe('A Zoho id: digits as a string (or a number below 2^53)')
 
 const WebhookBodySchema = z
   .looseObject({
@@ -93,6 +96,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRouteOptions> = async (app,
 Authenticate with the shared secret \`WEBHOOK_SECRET\` in the \`X-Webhook-Secret\` header or the \`secret\` query parameter. Accepts JSON (\`{"contact": {"contact_id": "…"}}\` or \`{"contact_id": "…"}\`) or a form field \`contact_id\`. Idempotent.`,
         tags: ['cache'],
         security: [{ webhookSecret: [] }],
+        consumes: ['application/json', 'application/x-www-form-urlencoded'],
         querystring: z.looseObject({ secret: z.string().optional().describe('The shared secret, if not sent in X-Webhook-Secret') }),
         body: WebhookBodySchema,
         response: { 200: InvalidatedSchema, ...problemResponses(400, 401, 403, 415, 500) },

@@ -14,8 +14,9 @@ export const DATA_CENTRES = {
 
 export type DataCentre = keyof typeof DATA_CENTRES
 
-/** The organization the bundled sandbox serves when no Zoho credentials are configured. */
+/** The organizations the bundled sandbox serves when no Zoho credentials are configured. */
 export const SANDBOX_ORGANIZATION_ID = '10234695'
+export const SANDBOX_SECOND_ORGANIZATION_ID = '10234696'
 
 const ZOHO_ID = /^\d{1,19}$/
 
@@ -156,7 +157,9 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('invalid configuration: ZOHO_ORGANIZATION_ID is required with Zoho credentials')
   }
   const organizationId = e.ZOHO_ORGANIZATION_ID ?? SANDBOX_ORGANIZATION_ID
-  const organizationIds = e.ZOHO_ORGANIZATION_IDS ?? [organizationId]
+  // The sandbox serves two organizations; with it, both may be asked about by default.
+  const sandboxOrganizations = credentials || e.ZOHO_ORGANIZATION_ID ? [] : [SANDBOX_SECOND_ORGANIZATION_ID]
+  const organizationIds = e.ZOHO_ORGANIZATION_IDS ?? [organizationId, ...sandboxOrganizations]
   if (!organizationIds.includes(organizationId)) {
     throw new ConfigError(`invalid configuration: ZOHO_ORGANIZATION_IDS must include ZOHO_ORGANIZATION_ID (${organizationId})`)
   }

@@ -80,7 +80,7 @@ t.test('decisions for sandbox contacts', async (t) => {
   t.match(limited, {
     decision: 'block',
     reasons: [{ code: 'CREDIT_LIMIT_EXCEEDED' }],
-    facts: { credit_limit: 100000, available_credit_bcy: 5000 },
+    facts: { credit_limit: 40000, available_credit_bcy: 2000 },
   })
   t.equal(limited.trace.length, 4, 'explain traces every rule')
   t.ok(RiskDecisionSchema.safeParse(limited).success, 'with its trace, too')
@@ -93,8 +93,8 @@ t.test('decisions for sandbox contacts', async (t) => {
           fact: 'exposure_bcy',
           operator: 'greaterThan',
           value: { fact: 'credit_limit' },
-          fact_value: 101000,
-          compared_with: 100000,
+          fact_value: 44000,
+          compared_with: 40000,
           result: true,
         },
       ],

@@ -59,7 +59,11 @@ t.test("the README's order-system example works as written", async (t) => {
     notes: ['1,369.66 of unused credits: apply them before asking for payment'],
     decisionId: /^[0-9a-f-]{36}$/,
   })
-  t.match(await checkOrder('460000000031004', 6000, 'SO-2'), { accept: false, hold: false, notes: [/credit limit/, /50,000/] })
+  t.match(await checkOrder('460000000031004', 6000, 'SO-2'), {
+    accept: false,
+    hold: false,
+    notes: [/exceeds the credit limit of 40,000.00/],
+  })
   t.match(await checkOrder('460000000099999', 1, 'SO-3'), { accept: false, hold: true, notes: [/^contact_not_found: /] })
   const readme = await readFile('README.md', 'utf8')
   const example = await readFile('src/client/example.ts', 'utf8')

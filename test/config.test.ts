@@ -15,7 +15,7 @@ t.test('defaults are the ones in DESIGN.md', async (t) => {
       apiBaseUrl: 'https://www.zohoapis.com/books/v3',
       credentials: undefined,
       organizationId: '10234695',
-      organizationIds: ['10234695'],
+      organizationIds: ['10234695', '10234696'],
       timeoutMs: 5000,
       requestsPerMinute: 90,
       maxConcurrency: 8,

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { ProblemCode } from '../errors.js'
-import type { RedisLink } from './redis.js'
-import { DELETE_IF } from './redis-tokens.js'
+import { DELETE_IF, type RedisLink } from './redis.js'
 
 /** What a leader that failed leaves for the instances waiting on it. */
 export interface FlightFailure {

@@ -1,14 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { isProblem, Problem } from '../errors.js'
-import type { RedisLink } from './redis.js'
+import { DELETE_IF, type RedisLink } from './redis.js'
 import { type AccessTokens, MINT_WINDOW_MS, MINTS_PER_WINDOW, type MintedToken, type MintToken, mintsExhausted } from './zoho-token.js'
-
-/** Deletes the key only if it still holds this value (a lock we own, a token we saw rejected). */
-export const DELETE_IF = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`
 
 /** Records a mint if fewer than ARGV[1] happened in the window; else the ms until one leaves it. */
 const TAKE_MINT = `

@@ -43,6 +43,12 @@ export type RedisEvent =
 
 export const EVENTS_CHANNEL = 'creditgate:v1:events'
 
+/** Deletes the key only if it still holds this value (a lock we own, a token we saw rejected). */
+export const DELETE_IF = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`
+
 /** A command that takes longer is a failure: callers would rather use their fallback. */
 export const COMMAND_TIMEOUT_MS = 500
 const DOWN_AFTER_FAILURE_MS = 1000

@@ -32,68 +32,68 @@ export const riskRoutes: FastifyPluginAsyncZod<RiskRouteOptions> = async (app, o
     if (!allowed.has(org)) throw new Problem('forbidden', `organization ${org} is not one this service may ask about`)
     return org
   }
-  const errors = problemResponses(400, 401, 403, 404, 429, 500, 502, 503)
-  const decisionResponse = {
-    description: 'The decision, with the reasons and alerts behind it',
-    content: { 'application/json': { schema: RiskDecisionSchema } },
+  const shared = {
+    config: { auth: 'caller' as const },
+    serializerCompiler: compiledSerializer,
+  }
+  const schema = {
+    tags: ['risk'],
+    security: CALLER_SECURITY,
+    params: ContactParamsSchema,
+    response: {
+      200: {
+        description: 'The decision, with the reasons and alerts behind it',
+        content: { 'application/json': { schema: RiskDecisionSchema } },
+      },
+      ...problemResponses(400, 401, 403, 404, 429, 500, 502, 503),
+    },
+  }
+  /** Both routes: decide, log and count the decision, answer it. */
+  const answer = async (
+    req: FastifyRequest<{ Params: { contact_id: string } }>,
+    reply: FastifyReply,
+    input: { organization_id?: string | undefined; order?: Order | undefined; explain?: boolean | undefined },
+  ) => {
+    const decision = await options.decisions.decide({
+      org: organization(input.organization_id),
+      contactId: req.params.contact_id,
+      order: input.order,
+      explain: input.explain,
+    })
+    options.record(req, reply, decision, input.order)
+    return decision
   }
 
   app.get(
     '/contacts/:contact_id/risk',
     {
-      config: { auth: 'caller' },
-      serializerCompiler: compiledSerializer,
+      ...shared,
       schema: {
+        ...schema,
         operationId: 'getContactRisk',
         summary: 'May this customer place a new order now?',
         description: `${DESCRIPTION}\n\nThe order amount, if any, goes in the query string.`,
-        tags: ['risk'],
-        security: CALLER_SECURITY,
-        params: ContactParamsSchema,
         querystring: RiskQuerySchema,
-        response: { 200: decisionResponse, ...errors },
       },
     },
     async (req, reply) => {
       const { organization_id, order_amount, explain } = req.query
-      const order = order_amount === undefined ? undefined : { amount: order_amount }
-      const decision = await options.decisions.decide({
-        org: organization(organization_id),
-        contactId: req.params.contact_id,
-        order,
-        explain,
-      })
-      options.record(req, reply, decision, order)
-      return decision
+      return answer(req, reply, { organization_id, order: order_amount === undefined ? undefined : { amount: order_amount }, explain })
     },
   )
 
   app.post(
     '/contacts/:contact_id/risk',
     {
-      config: { auth: 'caller' },
-      serializerCompiler: compiledSerializer,
+      ...shared,
       schema: {
+        ...schema,
         operationId: 'postContactRisk',
         summary: 'May this customer place this order?',
         description: `${DESCRIPTION}\n\nThe order goes in the JSON body; its \`currency\` and \`reference\` are logged with the decision.`,
-        tags: ['risk'],
-        security: CALLER_SECURITY,
-        params: ContactParamsSchema,
         body: RiskBodySchema,
-        response: { 200: decisionResponse, ...errors },
       },
     },
-    async (req, reply) => {
-      const { organization_id, order, explain } = req.body
-      const decision = await options.decisions.decide({
-        org: organization(organization_id),
-        contactId: req.params.contact_id,
-        order,
-        explain,
-      })
-      options.record(req, reply, decision, order)
-      return decision
-    },
+    async (req, reply) => answer(req, reply, req.body),
   )
 }

@@ -1,8 +1,5 @@
-import { SANDBOX_ORGANIZATION_ID } from '../config.js'
+import { SANDBOX_ORGANIZATION_ID, SANDBOX_SECOND_ORGANIZATION_ID } from '../config.js'
 import { zohoContact } from '../domain/zoho-contact-example.js'
-
-/** A second organization the sandbox serves, to show ZOHO_ORGANIZATION_IDS at work. */
-export const SANDBOX_SECOND_ORGANIZATION_ID = '10234696'
 
 /** Credentials the sandbox's token endpoint accepts (a self-client of the sandbox's own). */
 export const SANDBOX_CREDENTIALS = {
@@ -54,8 +51,8 @@ export const SAMPLE_CONTACTS: readonly SampleContact[] = [
   },
   {
     id: '460000000031004',
-    shows: 'allow, but block with an order over 5,000: credit limit 100,000 with 95,000 used',
-    contact: zohoContact('460000000031004', 'Eastern Hardware', { outstanding_receivable_amount_bcy: 95000, credit_limit: 100000 }),
+    shows: 'allow, but block with an order over 2,000: credit limit 40,000 with 38,000 used',
+    contact: zohoContact('460000000031004', 'Eastern Hardware', { outstanding_receivable_amount_bcy: 38000, credit_limit: 40000 }),
   },
   {
     id: '460000000031005',

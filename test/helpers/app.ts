@@ -2,8 +2,8 @@ import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import { type AppDeps, buildApp } from '../../src/app.js'
-import { type Config, type Env, loadConfig, SANDBOX_ORGANIZATION_ID } from '../../src/config.js'
-import { SANDBOX_CREDENTIALS, SANDBOX_SECOND_ORGANIZATION_ID } from '../../src/sandbox/contacts.js'
+import { type Config, type Env, loadConfig, SANDBOX_ORGANIZATION_ID, SANDBOX_SECOND_ORGANIZATION_ID } from '../../src/config.js'
+import { SANDBOX_CREDENTIALS } from '../../src/sandbox/contacts.js'
 import { createSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.js'
 
 interface Teardown {

@@ -41,7 +41,6 @@ export interface ConditionNodeNot {
 }
 export type ConditionLeaf = z.infer<typeof ConditionSchema>
 export type ConditionNode = ConditionLeaf | ConditionNodeAll | ConditionNodeAny | ConditionNodeNot
-export type ConditionGroup = ConditionNodeAll | ConditionNodeAny | ConditionNodeNot
 
 const groupSchema = (node: z.ZodType<ConditionNode>) =>
   z.union([

@@ -99,7 +99,7 @@ export const mintsExhausted = (seconds: number) =>
   })
 
 /** One token per process: refreshed on expiry or rejection, one refresh at a time. */
-export function createLocalTokens(mint: MintToken, now: () => number = Date.now): AccessTokens & { mints: number[] } {
+export function createLocalTokens(mint: MintToken, now: () => number = Date.now): AccessTokens {
   let current: MintedToken | undefined
   let pending: Promise<string> | undefined
   const mints: number[] = []
@@ -112,7 +112,6 @@ export function createLocalTokens(mint: MintToken, now: () => number = Date.now)
     return current.token
   }
   return {
-    mints,
     get() {
       if (current && now() < current.expiresAt) return Promise.resolve(current.token)
       pending ??= refresh().finally(() => {

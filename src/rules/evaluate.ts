@@ -3,7 +3,7 @@ import { type Facts, formatAmount } from '../domain/contact.js'
 import type { Alert, Decision, Reason, TraceCondition, TraceRule } from '../domain/decision.js'
 import { FACTS, type FactName } from './catalogue.js'
 import { PLACEHOLDER, type RuleSet, walkConditions } from './rule-set.js'
-import type { ConditionLeaf, ConditionNode } from './schema.js'
+import { type ConditionLeaf, type ConditionNode, factReference } from './schema.js'
 
 export interface Evaluation {
   decision: Decision
@@ -146,7 +146,7 @@ function traceConditions(node: ConditionNode, out: TraceCondition[]): void {
   walkConditions(node, '', (condition, at) => {
     // json-rules-engine writes each comparison's outcome onto the result's copy of the condition.
     const leaf = condition as EvaluatedLeaf
-    const ref = typeof leaf.value === 'object' && leaf.value !== null && !Array.isArray(leaf.value) ? leaf.value : undefined
+    const ref = factReference(leaf.value)
     const evaluated = typeof leaf.result === 'boolean'
     const left = `${leaf.fact}${leaf.path ? ` ${leaf.path}` : ''} (${evaluated ? formatFact(leaf.fact, leaf.factResult) : 'not evaluated'})`
     const right = ref

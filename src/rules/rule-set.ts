@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { deepFreeze } from '../config.js'
 import { CONTACT_FIELDS, type EventType, FACTS, type FactName, OPERATORS, type OperatorName } from './catalogue.js'
-import { type ConditionLeaf, type ConditionNode, type RuleFile, RuleFileSchema } from './schema.js'
+import { type ConditionLeaf, type ConditionNode, factReference, type RuleFile, RuleFileSchema } from './schema.js'
 
 /** A problem with a rule file, as operators need to see it: which file, where in it, what. */
 export const RuleErrorSchema = z
@@ -195,10 +195,9 @@ function checkCondition(c: ConditionLeaf): { path: string; message: string }[] {
   if (typeof left === 'string') return [{ path: c.path ? '.path' : '.fact', message: left }]
   const op: OperatorName = c.operator
   const shape = OPERATORS[op].shape
-  const isRef = typeof c.value === 'object' && c.value !== null && !Array.isArray(c.value)
+  const ref = factReference(c.value)
   let right: { type: ValueType; nullable: boolean }
-  if (isRef) {
-    const ref = c.value as { fact: FactName; path?: string }
+  if (ref) {
     const resolved = factType(ref.fact, ref.path)
     if (typeof resolved === 'string') return [{ path: '.value', message: resolved }]
     right = resolved
@@ -231,7 +230,7 @@ function checkCondition(c: ConditionLeaf): { path: string; message: string }[] {
         return [
           { path: '.fact', message: `${op} looks inside a list, e.g. fact "contact" with path "$.tags"; "${c.fact}" is a ${left.type}` },
         ]
-      if (Array.isArray(c.value) || isRef) return [{ path: '.value', message: `${op} needs one value to look for` }]
+      if (Array.isArray(c.value) || ref) return [{ path: '.value', message: `${op} needs one value to look for` }]
       return []
   }
 }
@@ -263,7 +262,8 @@ function collectInputs(rule: RuleFile, into: Map<string, RuleInput>): void {
   const add = (fact: FactName, path?: string) => into.set(`${fact}${path ?? ''}`, path ? { fact, path } : { fact })
   walkConditions(rule.conditions, '', (leaf) => {
     add(leaf.fact, leaf.path)
-    if (typeof leaf.value === 'object' && leaf.value !== null && !Array.isArray(leaf.value)) add(leaf.value.fact, leaf.value.path)
+    const ref = factReference(leaf.value)
+    if (ref) add(ref.fact, ref.path)
   })
   for (const [, name] of rule.event.params.message.matchAll(PLACEHOLDER)) add(name as FactName)
 }

@@ -40,6 +40,11 @@ export interface ConditionNodeNot {
   not: ConditionNode
 }
 export type ConditionLeaf = z.infer<typeof ConditionSchema>
+export type FactReference = z.infer<typeof FactReferenceSchema>
+
+/** The fact a condition's value names, when it compares with another fact instead of a value. */
+export const factReference = (value: ConditionLeaf['value']): FactReference | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined
 export type ConditionNode = ConditionLeaf | ConditionNodeAll | ConditionNodeAny | ConditionNodeNot
 
 const groupSchema = (node: z.ZodType<ConditionNode>) =>

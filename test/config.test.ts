@@ -15,18 +15,18 @@ t.test('defaults are the ones in DESIGN.md', async (t) => {
       apiBaseUrl: 'https://www.zohoapis.com/books/v3',
       credentials: undefined,
       organizationId: '10234695',
-      organizationIds: ['10234695', '10234696'],
       timeoutMs: 5000,
       requestsPerMinute: 90,
       maxConcurrency: 8,
     },
     cache: { ttlSeconds: 300, staleTtlSeconds: 86400 },
     rulesDir: './rules',
-    apiKeys: [],
-    adminApiKeys: [],
     webhookSecret: undefined,
     failMode: 'closed',
   })
+  t.same(config.zoho.organizationIds, ['10234695', '10234696'])
+  t.same(config.apiKeys, [])
+  t.same(config.adminApiKeys, [])
   t.ok(Object.isFrozen(config.zoho), 'frozen')
 })
 

@@ -229,7 +229,11 @@ t.test('every operation answers malformed input with a 4xx problem+json, and sta
   t.equal(sandbox.stats.contactCalls, 0, 'none of it reached Zoho')
   t.equal((await app.inject({ url: '/healthz' })).statusCode, 200, 'still alive')
   const still = await app.inject({ url: `/contacts/460000000026049/risk?organization_id=${ORG}`, headers })
-  t.match(still.json(), { decision: 'block', reasons: [{ code: 'OUTSTANDING_OVER_LIMIT' }] }, 'and still deciding correctly')
+  t.equal(still.json().decision, 'block', 'and still deciding correctly')
+  t.same(
+    still.json().reasons.map((r: { code: string }) => r.code),
+    ['OUTSTANDING_OVER_LIMIT'],
+  )
   t.equal(({} as Record<string, unknown>).isAdmin, undefined, 'no prototype was polluted')
   t.equal(({} as Record<string, unknown>).polluted, undefined)
 })

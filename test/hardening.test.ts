@@ -176,8 +176,6 @@ t.test('one decision log line per decision, and no secret in any log line', asyn
     contact_id: '460000000031004',
     organization_id: ORG,
     decision: 'block',
-    reasons: ['CREDIT_LIMIT_EXCEEDED'],
-    alerts: [],
     rules_version: decision.rules_version,
     contact_source: 'zoho',
     contact_age_seconds: 0,
@@ -187,6 +185,8 @@ t.test('one decision log line per decision, and no secret in any log line', asyn
     latency_ms: Number,
     reqId: String,
   })
+  t.same(decisions[0]?.reasons, ['CREDIT_LIMIT_EXCEEDED'])
+  t.same(decisions[0]?.alerts, [])
   t.match(decisions[1], { caller: 'erp', contact_id: '460000000026049' })
 
   const secrets = [

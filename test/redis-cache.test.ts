@@ -40,39 +40,54 @@ t.test('contacts are cached in Redis under the contract key', async (t) => {
   const second = (await app.inject({ url: '/contacts/460000000026049/risk' })).json()
   t.equal(second.contact.source, 'cache')
   t.equal(sandbox.stats.contactCalls, 1)
+})
 
-  t.test('a corrupt entry is ignored and refetched', async (t) => {
-    for (const corrupt of ['{"fetched_at":"2026-11-24T10:00:00.000Z","contact":{"contact_id":"x"}}', 'not json at all']) {
-      await redis.client.set(key, corrupt)
-      // Another instance: it has no copy of its own and must read Redis.
-      const other = await startApp(t, sandbox, { env: { REDIS_URL: redis.url } })
-      t.equal((await other.app.inject({ url: '/contacts/460000000026049/risk' })).json().contact.source, 'zoho')
-      t.equal(JSON.parse((await redis.client.get(key)) as string).contact.contact_id, '460000000026049', 'overwritten with a good copy')
-    }
-    t.equal(sandbox.stats.contactCalls, 3)
-  })
+t.test('a corrupt entry in Redis is ignored and refetched', async (t) => {
+  const redis = await startRedis(t)
+  const sandbox = await startSandbox(t)
+  await redis.client.connect()
+  const key = contactKey(ORG, '460000000026049')
+  const corrupts = ['{"fetched_at":"2026-11-24T10:00:00.000Z","contact":{"contact_id":"x"}}', 'not json at all']
+  for (const corrupt of corrupts) {
+    await redis.client.set(key, corrupt)
+    // A new instance for each: it has no copy of its own and must read Redis.
+    const other = await startApp(t, sandbox, { env: { REDIS_URL: redis.url } })
+    t.equal((await other.app.inject({ url: '/contacts/460000000026049/risk' })).json().contact.source, 'zoho')
+    t.equal(JSON.parse((await redis.client.get(key)) as string).contact.contact_id, '460000000026049', 'overwritten with a good copy')
+  }
+  t.equal(sandbox.stats.contactCalls, corrupts.length, 'one Zoho call per corrupt entry')
+})
 
-  t.test('the in-process hot copy is trusted only while no purge can have been missed', async (t) => {
-    const url = '/contacts/460000000026049/risk'
-    t.equal((await app.inject({ url })).json().contact.source, 'cache')
-    // Change the shared copy behind the instance's back: its hot copy still answers…
-    const entry = JSON.parse((await redis.client.get(key)) as string)
-    entry.contact.outstanding_receivable_amount_bcy = 1
-    await redis.client.set(key, JSON.stringify(entry), 'EX', 3600)
-    t.equal((await app.inject({ url })).json().facts.outstanding_bcy, 62400, 'served from memory, no Redis round trip')
-    // …until its subscription drops: a purge could have been missed, so Redis is read again.
-    await redis.client.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
-    await eventually(async () => (await app.inject({ url })).json().facts.outstanding_bcy === 1, 'the shared copy to be read')
-    t.equal(sandbox.stats.contactCalls, 3, 'without asking Zoho')
-  })
+t.test('the in-process hot copy is trusted only while no purge can have been missed', async (t) => {
+  const redis = await startRedis(t)
+  const sandbox = await startSandbox(t)
+  const { app } = await startApp(t, sandbox, { env: { REDIS_URL: redis.url } })
+  await redis.client.connect()
+  const url = '/contacts/460000000026049/risk'
+  const key = contactKey(ORG, '460000000026049')
+  t.equal((await app.inject({ url })).json().contact.source, 'zoho')
+  t.equal((await app.inject({ url })).json().contact.source, 'cache')
+  // Change the shared copy behind the instance's back: its hot copy still answers…
+  const entry = JSON.parse((await redis.client.get(key)) as string)
+  entry.contact.outstanding_receivable_amount_bcy = 1
+  await redis.client.set(key, JSON.stringify(entry), 'EX', 3600)
+  t.equal((await app.inject({ url })).json().facts.outstanding_bcy, 62400, 'served from memory, no Redis round trip')
+  // …until its subscription drops: a purge could have been missed, so Redis is read again.
+  await redis.client.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+  await eventually(async () => (await app.inject({ url })).json().facts.outstanding_bcy === 1, 'the shared copy to be read')
+  t.equal(sandbox.stats.contactCalls, 1, 'without asking Zoho again')
+})
 
-  t.test('not-found is cached briefly', async (t) => {
-    problem(t, await app.inject({ url: '/contacts/460000000099999/risk' }), 404, 'contact_not_found')
-    const notFoundKey = contactKey(ORG, '460000000099999')
-    t.match(JSON.parse((await redis.client.get(notFoundKey)) as string), { not_found: true })
-    const ttl = await redis.client.ttl(notFoundKey)
-    t.ok(ttl > 0 && ttl <= 60, `for a minute (ttl ${ttl})`)
-  })
+t.test('not-found is cached briefly in Redis', async (t) => {
+  const redis = await startRedis(t)
+  const sandbox = await startSandbox(t)
+  const { app } = await startApp(t, sandbox, { env: { REDIS_URL: redis.url } })
+  await redis.client.connect()
+  problem(t, await app.inject({ url: '/contacts/460000000099999/risk' }), 404, 'contact_not_found')
+  const notFoundKey = contactKey(ORG, '460000000099999')
+  t.match(JSON.parse((await redis.client.get(notFoundKey)) as string), { not_found: true })
+  const ttl = await redis.client.ttl(notFoundKey)
+  t.ok(ttl > 0 && ttl <= 60, `for a minute (ttl ${ttl})`)
 })
 
 t.test('1,000 concurrent requests over 100 uncached contacts: 100 Zoho calls, 1 token', async (t) => {
@@ -96,27 +111,6 @@ t.test('1,000 concurrent requests over 100 uncached contacts: 100 Zoho calls, 1 
       t.ok(sources.has('zoho'))
     })
   }
-})
-
-t.test('the shared budget: 50 calls a minute for 200 cold contacts across 2 instances', async (t) => {
-  const redis = await startRedis(t)
-  const sandbox = await startSandbox(t)
-  const ids = addContacts(sandbox, 200)
-  const apps = await instances(t, 2, sandbox, { REDIS_URL: redis.url, ZOHO_REQUESTS_PER_MINUTE: '50' })
-  const responses = await Promise.all(ids.map((id, i) => (apps[i % 2] as TestApp).app.inject({ url: `/contacts/${id}/risk` })))
-  t.ok(sandbox.stats.contactCalls <= 50, `the sandbox saw ${sandbox.stats.contactCalls} calls`)
-  t.equal(sandbox.stats.contactCalls, 50, 'and the whole budget was used')
-  t.notOk(sandbox.stats.byStatus.has(429), 'Zoho never answered 429')
-  const ok = responses.filter((r) => r.statusCode === 200).length
-  const refused = responses.filter((r) => r.statusCode === 503)
-  t.equal(ok + refused.length, 200, 'every caller got 200 or 503')
-  t.equal(ok, 50)
-  for (const r of refused) {
-    t.equal(r.json().code, 'upstream_unavailable')
-    const retryAfter = Number(r.headers['retry-after'])
-    if (!(retryAfter >= 1 && retryAfter <= 60)) t.fail(`Retry-After ${r.headers['retry-after']}`)
-  }
-  t.match(refused[0]?.json().detail, /budget of 50 calls per minute is spent/)
 })
 
 t.test("Zoho's 429 pauses the organization for every instance", async (t) => {
@@ -149,12 +143,9 @@ t.test('a stale copy is served, flagged, only when Zoho cannot answer', async (t
   // An instance that holds no copy of its own sees the shared one, past its TTL.
   const stale = await other.app.inject({ url: '/contacts/460000000026049/risk?order_amount=100' })
   t.equal(stale.statusCode, 200)
-  t.match(stale.json(), {
-    decision: fresh.decision,
-    reasons: fresh.reasons,
-    alerts: fresh.alerts,
-    contact: { source: 'stale', age_seconds: 600 },
-  })
+  t.match(stale.json(), { decision: fresh.decision, contact: { source: 'stale', age_seconds: 600 } })
+  t.same(stale.json().reasons, fresh.reasons)
+  t.same(stale.json().alerts, fresh.alerts)
   t.equal(stale.json().facts.contact_age_seconds, 600)
   const uncached = await app.inject({ url: '/contacts/460000000031001/risk' })
   problem(t, uncached, 503, 'upstream_unavailable')
@@ -237,35 +228,6 @@ t.test('Redis killed under load and restarted: no 5xx, no slow request, back on 
   await redis.client.connect()
   await app.inject({ url: `/contacts/460000000031005/risk` })
   t.ok(await redis.client.exists(contactKey(ORG, '460000000031005')), 'new contacts land in Redis again')
-})
-
-t.test('while Redis is down, each instance takes only its share of the budget', async (t) => {
-  const redis = await startRedis(t)
-  const sandbox = await startSandbox(t)
-  const ids = addContacts(sandbox, 120, '50')
-  const apps = await instances(t, 2, sandbox, { REDIS_URL: redis.url, ZOHO_REQUESTS_PER_MINUTE: '90' })
-  for (const { app } of apps) {
-    await eventually(
-      async () => /2 instances/.test((await app.inject({ url: '/readyz' })).json().checks.redis.detail),
-      'both instances see each other',
-    )
-  }
-  // 30 calls of the shared minute are spent while Redis is up…
-  await Promise.all(ids.slice(0, 30).map((id, i) => (apps[i % 2] as TestApp).app.inject({ url: `/contacts/${id}/risk` })))
-  t.equal(sandbox.stats.contactCalls, 30)
-  await redis.kill()
-  for (const { app } of apps) {
-    await eventually(async () => (await app.inject({ url: '/readyz' })).json().status === 'degraded', 'degraded')
-  }
-  // …then both instances, cut off from each other, try 45 new contacts each.
-  const responses = await Promise.all(ids.slice(30).map((id, i) => (apps[i % 2] as TestApp).app.inject({ url: `/contacts/${id}/risk` })))
-  // Each instance's share is (90 − what it last saw spent) / 2: about 30 each. What the other
-  // spent after that last look is unknown to it; the default budget's 10 calls below Zoho's
-  // 100 absorb that.
-  t.ok(sandbox.stats.contactCalls <= 100, `${sandbox.stats.contactCalls} calls in the minute: inside Zoho's limit`)
-  t.ok(sandbox.stats.contactCalls >= 85, 'and each instance used its share')
-  t.same(new Set(responses.map((r) => r.statusCode)), new Set([200, 503]), 'the rest are refused with 503')
-  t.notOk(sandbox.stats.byStatus.has(429))
 })
 
 t.test('Redis down at start: the service starts degraded and recovers', async (t) => {

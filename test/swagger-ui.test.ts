@@ -59,10 +59,16 @@ t.test('Swagger UI: authorize, try the risk operation for a sandbox contact, see
   t.match(body, {
     decision: 'block',
     contact_id: '460000000026049',
-    reasons: [{ code: 'OUTSTANDING_OVER_LIMIT', message: 'Outstanding receivables 62,400.00 exceed 50,000.00' }],
-    alerts: [{ code: 'APPLY_CREDITS_FIRST' }],
     facts: { order_amount: 1000, exposure_bcy: 63400 },
   })
+  t.same(
+    body.reasons?.map((r: { code: string; message: string }) => [r.code, r.message]),
+    [['OUTSTANDING_OVER_LIMIT', 'Outstanding receivables 62,400.00 exceed 50,000.00']],
+  )
+  t.same(
+    body.alerts?.map((a: { code: string }) => a.code),
+    ['APPLY_CREDITS_FIRST'],
+  )
   t.match(await operation.locator('.curl-command, .request-url').first().textContent(), /contacts\/460000000026049\/risk/)
 
   await mkdir('test-artifacts', { recursive: true })

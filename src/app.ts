@@ -27,6 +27,7 @@ import { healthRoutes } from './routes/health.js'
 import { problemRoutes } from './routes/problems.js'
 import { type DecisionRecorder, riskRoutes } from './routes/risk.js'
 import { rulesRoutes } from './routes/rules.js'
+import type { Evaluate } from './rules/evaluate.js'
 import { createRulesManager, type RulesManager } from './rules/manager.js'
 import type { RuleSet } from './rules/rule-set.js'
 import { SANDBOX_CREDENTIALS } from './sandbox/contacts.js'
@@ -40,6 +41,8 @@ export interface AppDeps {
   contactSource: ContactSource
   cache: ContactCache
   ruleSet: RuleSet
+  /** Replaces the rule evaluator (tests of the decision path's own guards). */
+  evaluate: Evaluate
 }
 
 export interface BuildOptions {
@@ -121,7 +124,7 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
     maxConcurrency: config.zoho.maxConcurrency,
     waitMs: config.zoho.timeoutMs,
   }
-  const budget = redis ? createRedisBudget(redis, limits) : createLocalBudget(limits)
+  const budget = redis ? createRedisBudget(redis, limits, config.zoho.organizationIds) : createLocalBudget(limits)
   const mint = createTokenMinter({ accountsUrl: zoho.accountsUrl, credentials: zoho.credentials, timeoutMs: config.zoho.timeoutMs })
   const localTokens = createLocalTokens(mint)
   const tokens = redis
@@ -169,7 +172,7 @@ export async function buildApp({ config, deps = {}, logStream }: BuildOptions): 
     flightWaitMs: config.zoho.timeoutMs * 3 + 5000,
     onLookup: (result) => metrics.contactLookups.inc({ result }),
   })
-  const decisions = createDecisionService({ contacts, rules: rules.current, failMode: config.failMode })
+  const decisions = createDecisionService({ contacts, rules: rules.current, failMode: config.failMode, evaluate: deps.evaluate })
 
   // Requests: id and security headers, UTF-8 bodies, authentication, throttling, timing.
   // Security headers are worked out once. JSON answers get the few that matter for an API (no

@@ -1,3 +1,5 @@
+import { cp, readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import pino from 'pino'
 import t from 'tap'
 import { createMemoryCache } from '../src/adapters/contact-cache.js'
@@ -9,6 +11,7 @@ import { prepareRuleSetFrom } from '../src/rules/fixtures.js'
 import { compileRuleSet, type RuleSet } from '../src/rules/rule-set.js'
 import { createContactService } from '../src/services/contacts.js'
 import { createDecisionService } from '../src/services/decisions.js'
+import { eventually, ORG, startApp, startSandbox } from './helpers/app.js'
 
 /** Decisions over an in-memory cache, with a source that counts nothing: the contacts are cached. */
 async function service(ruleSet: RuleSet, contacts: Record<string, ZohoContact>, fetchedAt: string, memoSize?: number) {
@@ -122,4 +125,53 @@ t.test('a new rules version is never answered from the old version’s memory', 
   const after = await decisions.decide({ org: '1', contactId: '1' })
   t.equal(after.decision, 'allow')
   t.equal(after.rules_version, high.ruleSet.version)
+})
+
+t.test('an evaluation that began under the old rules is not remembered under the new ones', async (t) => {
+  // Ten uncached contacts owing 40,500–44,550: allowed under the shipped rules (block over
+  // 50,000), blocked once the threshold is lowered to 40,000. For each, one decision (order 100)
+  // reads the old rules and waits on Zoho; the new rules go live; a second decision (order 200)
+  // reads them and waits on the same Zoho call. Zoho answers both at once: the old evaluation
+  // runs while the new version's memory starts. What it computed must not be remembered as the
+  // new version's answer for order 100.
+  const dir = t.testdir({})
+  await cp('rules', dir, { recursive: true })
+  await rm(join(dir, 'tests'), { recursive: true })
+  const sandbox = await startSandbox(t)
+  const contacts = sandbox.organizations.get(ORG) as Map<string, Record<string, unknown>>
+  const ids = Array.from({ length: 10 }, (_, i) => {
+    const id = `4900000000${String(i).padStart(5, '0')}`
+    contacts.set(id, zohoContact(id, `Customer ${i}`, { outstanding_receivable_amount_bcy: 40_500 + i * 450 }))
+    return id
+  })
+  const { app } = await startApp(t, sandbox, { env: { RULES_DIR: dir, ZOHO_MAX_CONCURRENCY: '10' } })
+  const decide = async (id: string, amount: number) => (await app.inject({ url: `/contacts/${id}/risk?order_amount=${amount}` })).json()
+  const oldVersion = app.rules.current().version
+
+  const release = sandbox.hold()
+  const underOld = ids.map((id) => decide(id, 100))
+  await eventually(() => sandbox.stats.contactCalls === ids.length, 'every decision to wait on Zoho')
+  const file = join(dir, 'outstanding-over-50000.json')
+  await writeFile(file, (await readFile(file, 'utf8')).replace('"value": 50000', '"value": 40000'))
+  t.equal((await app.rules.reload('test')).result, 'activated')
+  const newVersion = app.rules.current().version
+  const underNew = ids.map((id) => decide(id, 200))
+  release()
+
+  t.same(
+    (await Promise.all(underOld)).map((d) => [d.decision, d.rules_version]),
+    ids.map(() => ['allow', oldVersion]),
+    'decided under the rules they began with',
+  )
+  t.same(
+    (await Promise.all(underNew)).map((d) => [d.decision, d.rules_version]),
+    ids.map(() => ['block', newVersion]),
+  )
+  t.equal(sandbox.stats.contactCalls, ids.length, 'one Zoho call per contact')
+  const again = await Promise.all(ids.map((id) => decide(id, 100)))
+  t.same(
+    again.map((d) => [d.decision, d.rules_version]),
+    ids.map(() => ['block', newVersion]),
+    'asked again with order 100, each is decided under the new rules',
+  )
 })

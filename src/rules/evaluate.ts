@@ -10,7 +10,22 @@ export interface Evaluation {
   reasons: Reason[]
   alerts: Alert[]
   fired: string[]
+  /** Every rule that produced a definite result, in the order of the set: all of them, or the evaluation is void. */
+  evaluated: string[]
   trace?: TraceRule[]
+}
+
+/** Evaluates a rule set against facts: json-rules-engine here; the decision service checks the result is complete. */
+export type Evaluate = (ruleSet: RuleSet, facts: Facts, options?: { explain?: boolean | undefined }) => Promise<Evaluation>
+
+/** Throws EvaluationError unless every rule of the set, and nothing else, produced a result. */
+export function checkComplete(ruleSet: RuleSet, evaluated: readonly string[]): void {
+  const missing = ruleSet.rules.find((rule, i) => evaluated[i] !== rule.definition.name)
+  if (missing || evaluated.length !== ruleSet.rules.length) {
+    throw new EvaluationError(
+      `${evaluated.length} results for ${ruleSet.rules.length} rules${missing ? `; rule ${missing.definition.name} has none` : ''}`,
+    )
+  }
 }
 
 /** A run that did not produce a definite result for every rule. Never turned into an allow. */
@@ -78,7 +93,7 @@ export function createEngine(ruleSet: RuleSet): Engine {
 }
 
 /** Evaluates every rule of the set against the facts, with an engine of its own. */
-export async function evaluate(ruleSet: RuleSet, facts: Facts, options: { explain?: boolean | undefined } = {}): Promise<Evaluation> {
+export const evaluate: Evaluate = async (ruleSet, facts, options = {}) => {
   // Only the facts the rules read: the engine hashes every fact it is given, on every run.
   const needed: Record<string, unknown> = {}
   for (const { fact } of ruleSet.inputs) needed[fact] = facts[fact]
@@ -104,6 +119,7 @@ export function summarise(
   const reasons: Reason[] = []
   const alerts: Alert[] = []
   const fired: string[] = []
+  const evaluated: string[] = []
   const trace: TraceRule[] = []
   for (const rule of ruleSet.rules) {
     const { name, event } = rule.definition
@@ -111,6 +127,7 @@ export function summarise(
     if (!outcome || typeof outcome.result !== 'boolean') {
       throw new EvaluationError(`rule ${name} produced no result (${outcomes.size} of ${ruleSet.rules.length} rules did)`)
     }
+    evaluated.push(name)
     if (outcome.result) {
       fired.push(name)
       const message = renderMessage(event.params.message, facts)
@@ -124,7 +141,7 @@ export function summarise(
     }
   }
   const decision: Decision = reasons.some((r) => r.severity === 'block') ? 'block' : reasons.length > 0 ? 'review' : 'allow'
-  return { decision, reasons, alerts, fired, ...(options.explain ? { trace } : {}) }
+  return { decision, reasons, alerts, fired, evaluated, ...(options.explain ? { trace } : {}) }
 }
 
 /** Shows a fact value the way people read it: amounts as 62,400.00, null as "none". */

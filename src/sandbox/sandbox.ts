@@ -47,6 +47,8 @@ export interface Sandbox {
   readonly accountsUrl: string
   readonly apiBaseUrl: string
   listen(port?: number, host?: string): Promise<string>
+  /** Holds every contact call from now on until the returned function is called (tests order events with it). */
+  hold(): () => void
   /** Every access token issued so far stops working (as after a revocation). */
   revokeTokens(): void
   /** Every access token ever issued (tests look for them where they must not be). */
@@ -73,6 +75,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const stats: SandboxStats = { tokenCalls: 0, contactCalls: 0, byContact: new Map(), byStatus: new Map(), maxInFlight: 0 }
   const faults: Sandbox['faults'] = { contact: [], token: [], latencyMs: 0, down: false }
   let baseUrl = ''
+  let held: Promise<void> | undefined
 
   const app = Fastify({ logger: options.logger ?? false, forceCloseConnections: true })
   app.register(formbody)
@@ -115,6 +118,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     stats.maxInFlight = Math.max(stats.maxInFlight, running)
     try {
       if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs))
+      await held
       return await answerContact(req.params.id, org, req.headers.authorization, running, reply)
     } finally {
       inFlight.set(org, (inFlight.get(org) ?? 1) - 1)
@@ -203,6 +207,16 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       const address = app.server.address() as AddressInfo
       baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`
       return baseUrl
+    },
+    hold() {
+      let release = () => {}
+      held = new Promise((resolve) => {
+        release = () => {
+          held = undefined
+          resolve()
+        }
+      })
+      return release
     },
     revokeTokens() {
       tokens.clear()

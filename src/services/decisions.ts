@@ -3,7 +3,7 @@ import { deepFreeze } from '../config.js'
 import { buildFacts, type Facts, type Order } from '../domain/contact.js'
 import type { RiskDecision } from '../domain/decision.js'
 import { isProblem } from '../errors.js'
-import { type Evaluation, evaluate, resolvePath } from '../rules/evaluate.js'
+import { checkComplete, type Evaluate, type Evaluation, evaluate as evaluateWithEngine, resolvePath } from '../rules/evaluate.js'
 import type { RuleSet } from '../rules/rule-set.js'
 import type { ContactService } from './contacts.js'
 
@@ -25,6 +25,8 @@ export interface DecisionServiceOptions {
   failMode: 'closed' | 'review'
   /** Evaluations remembered per rule set (0: none). */
   memoSize?: number
+  /** The evaluator (default: json-rules-engine). Whatever it is, an evaluation that misses a rule is an error. */
+  evaluate?: Evaluate
 }
 
 /**
@@ -32,7 +34,7 @@ export interface DecisionServiceOptions {
  * facts under the same rules version (DESIGN.md): the key is the version and the value of every
  * fact (and path) a rule or message of that version reads; nothing else can change the result.
  */
-function createMemo(size: number) {
+function createMemo(size: number, evaluate: Evaluate) {
   let version = ''
   const entries = new Map<string, Evaluation>()
   return {
@@ -57,7 +59,13 @@ function createMemo(size: number) {
 }
 
 export function createDecisionService(options: DecisionServiceOptions): DecisionService {
-  const memo = createMemo(options.memoSize ?? 10_000)
+  /** Evaluates with the configured evaluator, and never lets an incomplete evaluation through. */
+  const evaluate: Evaluate = async (ruleSet, facts, evaluateOptions) => {
+    const evaluation = await (options.evaluate ?? evaluateWithEngine)(ruleSet, facts, evaluateOptions)
+    checkComplete(ruleSet, evaluation.evaluated)
+    return evaluation
+  }
+  const memo = createMemo(options.memoSize ?? 10_000, evaluate)
   return {
     async decide({ org, contactId, order, explain }) {
       const ruleSet = options.rules()

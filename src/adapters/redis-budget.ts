@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isProblem } from '../errors.js'
-import type { RedisLink } from './redis.js'
+import { EVENTS_CHANNEL, HEARTBEAT_MS, type RedisLink } from './redis.js'
 import {
   acquireWith,
   type BudgetLimits,
   type BudgetRefusal,
   type BudgetVerdict,
   createLocalBudget,
+  type Share,
   WINDOW_MS,
   type ZohoBudget,
 } from './zoho-budget.js'
@@ -15,6 +16,8 @@ import {
 /**
  * Checks and takes a slot in one step, so that instances racing for the last call of the minute
  * cannot both win. KEYS: calls (sliding minute), in-flight leases, pause. Redis's clock decides.
+ * Every call taken is announced to every instance (a zoho_call event): each keeps its own view
+ * of the shared minute, which it needs if Redis goes away.
  */
 const ACQUIRE = `
 local t = redis.call('TIME')
@@ -33,7 +36,8 @@ redis.call('ZADD', KEYS[1], now, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], window + 1000)
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[4])
 redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[3]) + 1000)
-return {1, 0, 'ok', redis.call('ZCARD', KEYS[1])}
+redis.call('PUBLISH', ARGV[6], '{"type":"zoho_call","org":"' .. ARGV[7] .. '","id":"' .. ARGV[4] .. '","at":' .. string.format('%.0f', now) .. '}')
+return {1, 0, 'ok'}
 `
 
 /** Extends a pause, never shortens one. */
@@ -49,47 +53,137 @@ export const budgetKeys = (org: string) => [
   `creditgate:v1:{${org}}:zoho:paused`,
 ]
 
+/** Without a view of Redis at all, an instance cannot know how many share the budget: it takes this part. */
+export const UNKNOWN_SHARE = 10
+
+/** What an instance knows of an organization's shared minute when Redis is not there to ask. */
+export interface BudgetView {
+  /** Live instances as last seen; undefined when this instance has not reached Redis since it started. */
+  readonly instances: number | undefined
+  /** When Redis went away, and whether this instance's view was fresh then. */
+  readonly outage: { readonly at: number; readonly fresh: boolean }
+  /** The known calls of the shared minute, oldest first (this instance's own degraded calls are counted apart). */
+  readonly spent: readonly number[]
+  readonly now: number
+}
+
 /**
- * The per-organization Zoho budget shared by every instance. While Redis is down each instance
- * falls back to an in-process budget that cannot know what the others spend, so it takes only
- * its share: what was left of the shared minute when Redis was last seen, divided by the number
- * of live instances. Together they stay inside the budget.
+ * This instance's part of the budget while Redis is down. Each of N instances may make
+ * ⌊(B − S) / N⌋ calls in any minute, S being the calls known to be in it: together at most B.
+ * An instance whose view was stale when Redis went away counts the minute as spent until a
+ * minute has passed; one that never saw Redis, not knowing N, takes ⌊B / 10⌋ (at least 1).
  */
-export function createRedisBudget(link: RedisLink, limits: BudgetLimits): ZohoBudget {
-  const leaseMs = limits.waitMs + 5000
-  const lastSeen = new Map<string, { count: number; at: number }>()
-  /** This instance's calls of the last minute, whichever budget let them out. */
-  const own = new Map<string, { id: string; at: number }[]>()
-  const record = (org: string, id: string) => {
-    const calls = (own.get(org) ?? []).filter((c) => c.at > Date.now() - WINDOW_MS)
-    calls.push({ id, at: Date.now() })
-    own.set(org, calls)
+export function degradedShare(limits: Pick<BudgetLimits, 'requestsPerMinute' | 'maxConcurrency'>, view: BudgetView): Share {
+  const instances = view.instances ?? UNKNOWN_SHARE
+  const concurrency = Math.max(1, Math.floor(limits.maxConcurrency / instances))
+  if (view.instances === undefined) return { perMinute: Math.max(1, Math.floor(limits.requestsPerMinute / UNKNOWN_SHARE)), concurrency }
+  if (!view.outage.fresh && view.now < view.outage.at + WINDOW_MS) return { perMinute: 0, concurrency, freesAt: view.outage.at + WINDOW_MS }
+  const oldest = view.spent[0]
+  return {
+    perMinute: Math.max(0, Math.floor((limits.requestsPerMinute - view.spent.length) / instances)),
+    concurrency,
+    freesAt: oldest === undefined ? undefined : oldest + WINDOW_MS,
   }
-  // Back on Redis: put this instance's recent calls (made while it was away, or lost with
-  // Redis's data) into the shared window. ZADD of the same member is idempotent.
+}
+
+/** Calls by id → when, pruned to the sliding minute. */
+class Calls {
+  private readonly byId = new Map<string, number>()
+  add(id: string, at: number) {
+    this.byId.set(id, at)
+  }
+  /** The calls still inside the minute ending now (older ones are forgotten), oldest first. */
+  recent(now: number): number[] {
+    const times: number[] = []
+    for (const [id, at] of this.byId) {
+      if (at <= now - WINDOW_MS) this.byId.delete(id)
+      else times.push(at)
+    }
+    return times.sort((a, b) => a - b)
+  }
+  entries() {
+    return this.byId.entries()
+  }
+}
+
+/**
+ * The per-organization Zoho budget shared by every instance, through Redis.
+ *
+ * While Redis is down, each instance falls back to an in-process budget and takes a share that
+ * keeps all of them inside the budget together: with N instances and S calls of the shared
+ * minute known to be spent, each may make ⌊(B − S) / N⌋ calls in any minute, and more as the
+ * known calls age out of it. Every instance knows S — idle ones too — because every call taken
+ * in Redis is announced to all of them, and each re-reads the shared minutes on every heartbeat.
+ * An instance whose view was not fresh when Redis went away assumes the minute is spent until
+ * a minute has passed; one that has not reached Redis since it started takes ⌊B / 10⌋.
+ * Back on Redis, each instance adds the calls it made meanwhile to the shared minute before
+ * Redis is used again.
+ */
+export function createRedisBudget(link: RedisLink, limits: BudgetLimits, organizations: readonly string[]): ZohoBudget {
+  const leaseMs = limits.waitMs + 5000
+  const callsOf = (map: Map<string, Calls>, org: string) => {
+    let calls = map.get(org)
+    if (!calls) {
+      calls = new Calls()
+      map.set(org, calls)
+    }
+    return calls
+  }
+  /** Every call of each organization's shared minute this instance knows of (Redis's clock). */
+  const known = new Map<string, Calls>()
+  /** This instance's own calls of the last minute, whichever budget let them out. */
+  const own = new Map<string, Calls>()
+  let syncedAt = 0
+  /** Whether events were arriving when the shared minutes were last read. */
+  let syncedLive = false
+  /** When Redis went away, and whether this instance's view of the shared minutes was fresh then. */
+  let outage = { at: 0, fresh: false }
+
+  link.onEvent((event) => {
+    if (event.type === 'zoho_call') callsOf(known, event.org).add(event.id, event.at)
+  })
+  // The events keep the view current; a re-read on every heartbeat makes it complete.
+  link.onBeat(async () => {
+    const live = link.eventsLive
+    const read = await Promise.all(organizations.map((org) => link.client.zrange(budgetKeys(org)[0] as string, '0', '-1', 'WITHSCORES')))
+    read.forEach((pairs, i) => {
+      const calls = callsOf(known, organizations[i] as string)
+      for (let j = 0; j + 1 < pairs.length; j += 2) calls.add(pairs[j] as string, Number(pairs[j + 1]))
+    })
+    syncedAt = Date.now()
+    syncedLive = live
+  })
+  /** Fresh: read within the last heartbeats, and no event missed since but as part of the outage itself. */
+  const fresh = (now: number) =>
+    syncedLive && now - syncedAt < 3 * HEARTBEAT_MS && (link.eventsLostAt <= syncedAt || now - link.eventsLostAt < HEARTBEAT_MS)
+  // Redis is not used again until the calls made meanwhile are in the shared minute (see RedisLink.onChange).
   link.onChange(async (up) => {
-    if (!up) return
+    if (!up) {
+      const now = Date.now()
+      outage = { at: now, fresh: fresh(now) }
+      return
+    }
     for (const [org, calls] of own) {
-      const recent = calls.filter((c) => c.at > Date.now() - WINDOW_MS)
+      const recent = [...calls.entries()].filter(([, at]) => at > Date.now() - WINDOW_MS)
       if (recent.length === 0) continue
       const key = budgetKeys(org)[0] as string
       await link.client
-        .zadd(key, 'NX', ...recent.flatMap((c) => [c.at, c.id]))
+        .zadd(key, 'NX', ...recent.flatMap(([id, at]) => [at, id]))
         .then(() => link.client.pexpire(key, WINDOW_MS + 1000))
         .catch((err) => link.failed(err))
     }
   })
-  const local = createLocalBudget(limits, (org) => {
-    const seen = lastSeen.get(org)
-    const carried = seen && Date.now() - seen.at < WINDOW_MS ? seen.count : 0
-    const instances = Math.max(1, link.instances)
-    return {
-      perMinute: Math.floor(Math.max(0, limits.requestsPerMinute - carried) / instances),
-      concurrency: Math.max(1, Math.floor(limits.maxConcurrency / instances)),
-    }
-  })
+
+  const local = createLocalBudget(limits, (org, now) =>
+    degradedShare(limits, {
+      instances: link.instancesKnown ? link.instances : undefined,
+      outage,
+      spent: callsOf(known, org).recent(now),
+      now,
+    }),
+  )
   const check = async (org: string, id: string): Promise<BudgetVerdict> => {
-    const [ok, wait, why, count] = (await link.client.eval(
+    const [ok, wait, why] = (await link.client.eval(
       ACQUIRE,
       3,
       ...budgetKeys(org),
@@ -98,10 +192,9 @@ export function createRedisBudget(link: RedisLink, limits: BudgetLimits): ZohoBu
       leaseMs,
       id,
       WINDOW_MS,
-    )) as [number, number, string, number?]
-    if (ok === 1 || why === 'spent') {
-      lastSeen.set(org, { count: ok === 1 ? Number(count) : limits.requestsPerMinute, at: Date.now() })
-    }
+      EVENTS_CHANNEL,
+      org,
+    )) as [number, number, string]
     if (ok === 1) return { ok: true }
     const reason = why as BudgetRefusal
     const limit = reason === 'busy' ? limits.maxConcurrency : limits.requestsPerMinute
@@ -112,7 +205,7 @@ export function createRedisBudget(link: RedisLink, limits: BudgetLimits): ZohoBu
       const id = randomUUID()
       const degraded = async () => {
         const release = await local.acquire(org)
-        record(org, id)
+        callsOf(own, org).add(id, Date.now())
         return release
       }
       if (!link.up) return degraded()
@@ -128,7 +221,7 @@ export function createRedisBudget(link: RedisLink, limits: BudgetLimits): ZohoBu
         link.failed(err)
         return degraded()
       }
-      record(org, id)
+      callsOf(own, org).add(id, Date.now())
       return () => {
         link.client.zrem(budgetKeys(org)[1] as string, id).catch(() => {
           // The lease expires by itself.

@@ -19,10 +19,18 @@ export interface RedisLink {
   publish(event: RedisEvent): Promise<void>
   /** Listens to events from every instance (this one included). */
   onEvent(listener: (event: RedisEvent) => void): () => void
-  /** Listens to up/down changes. */
-  onChange(listener: (up: boolean) => void): void
+  /**
+   * Listens to up/down changes. On the way up, `up` turns true only once every listener's
+   * promise has settled: work that must happen before Redis is used again (adding back the Zoho
+   * calls made meanwhile, replaying purges) is done before anyone relies on Redis.
+   */
+  onChange(listener: (up: boolean) => void | Promise<void>): void
   /** Live instances sharing this Redis, as last seen (1 until seen): degraded budgets split by it. */
   readonly instances: number
+  /** Whether `instances` was ever read from Redis (false: this instance has not reached Redis since it started). */
+  readonly instancesKnown: boolean
+  /** Runs a task now and after every heartbeat while Redis is reachable (views of shared state kept fresh). */
+  onBeat(task: () => Promise<void>): void
   /** When Redis was last found to have lost its data (restarted empty), or 0. */
   readonly dataLostAt: number
   /**
@@ -32,12 +40,15 @@ export interface RedisLink {
    */
   readonly eventsLive: boolean
   readonly eventsEpoch: number
+  /** When events were last possibly missed (the subscriber lost its connection), or 0. */
+  readonly eventsLostAt: number
   close(): Promise<void>
 }
 
 /** What instances tell each other. */
 export type RedisEvent =
   | { type: 'flight_done'; key: string }
+  | { type: 'zoho_call'; org: string; id: string; at: number }
   | { type: 'invalidated'; org: string; contactId: string }
   | { type: 'token_minted'; key: string }
 
@@ -52,7 +63,7 @@ return 0
 /** A command that takes longer is a failure: callers would rather use their fallback. */
 export const COMMAND_TIMEOUT_MS = 500
 const DOWN_AFTER_FAILURE_MS = 1000
-const HEARTBEAT_MS = 2000
+export const HEARTBEAT_MS = 2000
 const INSTANCES_KEY = 'creditgate:v1:instances'
 /** Written once; if it is gone after a reconnect, Redis restarted without its data. */
 const EPOCH_KEY = 'creditgate:v1:epoch'
@@ -82,15 +93,23 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
   // The subscriber may queue its SUBSCRIBE until connected, and resubscribes after a reconnect.
   const subscriber = new Redis(url, { ...options, enableOfflineQueue: true, commandTimeout: undefined })
   const listeners = new Set<(event: RedisEvent) => void>()
-  const changeListeners = new Set<(up: boolean) => void>()
+  const changeListeners = new Set<(up: boolean) => void | Promise<void>>()
   let downUntil = 0
   let wasUp = false
+  /** Redis is back and the listeners have finished what must happen before it is used. */
+  let resynced = false
+  /** Moves on every up/down change, so that a resync overtaken by a newer change does nothing. */
+  let generation = 0
   let instances = 1
+  let instancesKnown = false
+  const beatTasks = new Set<() => Promise<void>>()
   let epoch: string | undefined
   let dataLostAt = 0
   let eventsEpoch = 0
+  let eventsLostAt = 0
   subscriber.on('close', () => {
     eventsEpoch++
+    eventsLostAt = Date.now()
   })
   const instanceId = randomUUID()
   const checkEpoch = async () => {
@@ -107,9 +126,11 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
     }
   }
   const heartbeat = async () => {
-    if (!isUp()) return
+    if (!connected()) return
     try {
       instances = Math.max(1, Number(await client.eval(HEARTBEAT, 1, INSTANCES_KEY, instanceId, HEARTBEAT_MS * 3)))
+      instancesKnown = true
+      await Promise.all([...beatTasks].map((task) => task()))
     } catch (err) {
       link.failed(err)
     }
@@ -117,15 +138,32 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
   const beat = setInterval(() => void heartbeat(), HEARTBEAT_MS)
   beat.unref()
 
-  const isUp = () => client.status === 'ready' && Date.now() >= downUntil
-  const notify = async () => {
-    const up = isUp()
-    if (up === wasUp) return
+  const connected = () => client.status === 'ready' && Date.now() >= downUntil
+  const isUp = () => resynced && connected()
+  /** The latest up/down change being worked through; awaiting notify() awaits it. */
+  let transition: Promise<void> = Promise.resolve()
+  const notify = (): Promise<void> => {
+    const up = connected()
+    if (up === wasUp) return transition
     wasUp = up
-    if (up) await checkEpoch()
-    if (up) log.info('redis reachable: using the shared cache, budget and token')
-    else log.warn('redis unreachable: degraded to the in-process cache, budget and token')
-    for (const listener of changeListeners) listener(up)
+    const mine = ++generation
+    if (!up) {
+      resynced = false
+      log.warn('redis unreachable: degraded to the in-process cache, budget and token')
+      for (const listener of changeListeners) void listener(false)
+      transition = Promise.resolve()
+      return transition
+    }
+    transition = (async () => {
+      await checkEpoch()
+      await Promise.allSettled([...changeListeners].map(async (listener) => listener(true)))
+      // Still connected after all that: Redis is in use again.
+      if (mine === generation && connected()) {
+        resynced = true
+        log.info('redis reachable: using the shared cache, budget and token')
+      }
+    })()
+    return transition
   }
   client.on('ready', () => void notify())
   client.on('close', () => void notify())
@@ -140,12 +178,12 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
     }
     for (const listener of listeners) listener(event)
   })
-  void subscriber.subscribe(EVENTS_CHANNEL).catch((err) => log.warn({ err }, 'redis subscribe failed'))
+  const subscribed = subscriber.subscribe(EVENTS_CHANNEL).catch((err) => log.warn({ err }, 'redis subscribe failed'))
 
-  // Give Redis a moment at start; without it the service starts degraded and recovers later.
-  if (client.status !== 'ready') {
-    await Promise.race([once(client, 'ready'), new Promise((r) => setTimeout(r, 2000).unref())]).catch(() => {})
-  }
+  // Give Redis a moment at start (and the subscription, so that the first look at shared state
+  // is followed by its events); without it the service starts degraded and recovers later.
+  const ready = client.status === 'ready' ? Promise.resolve() : once(client, 'ready')
+  await Promise.race([Promise.all([ready, subscribed]), new Promise((r) => setTimeout(r, 2000).unref())]).catch(() => {})
   await notify()
   if (wasUp) await heartbeat()
   if (!wasUp) log.warn({ redis: redactRedisUrl(url) }, 'redis not reachable at start: serving degraded until it is')
@@ -158,6 +196,13 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
     get instances() {
       return instances
     },
+    get instancesKnown() {
+      return instancesKnown
+    },
+    onBeat(task) {
+      beatTasks.add(task)
+      if (connected()) task().catch((err) => link.failed(err))
+    },
     get dataLostAt() {
       return dataLostAt
     },
@@ -167,6 +212,9 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
     get eventsEpoch() {
       return eventsEpoch
     },
+    get eventsLostAt() {
+      return eventsLostAt
+    },
     failed(err) {
       log.warn({ err: { message: (err as Error).message } }, 'redis command failed')
       downUntil = Date.now() + DOWN_AFTER_FAILURE_MS
@@ -175,7 +223,7 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
       setTimeout(() => void notify(), DOWN_AFTER_FAILURE_MS + 10).unref()
     },
     async publish(event) {
-      if (!isUp()) return
+      if (!connected()) return
       try {
         await client.publish(EVENTS_CHANNEL, JSON.stringify(event))
       } catch (err) {

@@ -63,11 +63,18 @@ interface OrgState {
   pausedUntil: number
 }
 
+/** This instance's part of an organization's budget now, and when a known call leaves the minute (raising it). */
+export interface Share {
+  readonly perMinute: number
+  readonly concurrency: number
+  readonly freesAt?: number | undefined
+}
+
 /**
  * The in-process budget: the whole budget without Redis; while Redis is down, `share` gives
  * this instance's part of it (see redis-budget.ts).
  */
-export function createLocalBudget(limits: BudgetLimits, share?: (org: string) => { perMinute: number; concurrency: number }): ZohoBudget {
+export function createLocalBudget(limits: BudgetLimits, share?: (org: string, now: number) => Share): ZohoBudget {
   const orgs = new Map<string, OrgState>()
   const released = new EventTarget()
   const state = (org: string) => {
@@ -93,8 +100,10 @@ export function createLocalBudget(limits: BudgetLimits, share?: (org: string) =>
       await acquireWith(
         org,
         limits,
-        async () =>
-          localVerdict(s, share?.(org) ?? { perMinute: limits.requestsPerMinute, concurrency: limits.maxConcurrency }, Date.now()),
+        async () => {
+          const now = Date.now()
+          return localVerdict(s, share?.(org, now) ?? { perMinute: limits.requestsPerMinute, concurrency: limits.maxConcurrency }, now)
+        },
         waitForRelease,
       )
       let open = true
@@ -112,16 +121,13 @@ export function createLocalBudget(limits: BudgetLimits, share?: (org: string) =>
   }
 }
 
-function localVerdict(s: OrgState, limit: { perMinute: number; concurrency: number }, now: number): BudgetVerdict {
+function localVerdict(s: OrgState, limit: Share, now: number): BudgetVerdict {
   if (now < s.pausedUntil) return { ok: false, retryAfterMs: s.pausedUntil - now, reason: 'paused', limit: 0 }
   while (s.calls.length > 0 && (s.calls[0] as number) <= now - WINDOW_MS) s.calls.shift()
   if (s.calls.length >= limit.perMinute) {
-    return {
-      ok: false,
-      retryAfterMs: s.calls.length > 0 ? (s.calls[0] as number) + WINDOW_MS - now : WINDOW_MS,
-      reason: 'spent',
-      limit: limit.perMinute,
-    }
+    // The soonest a slot may free: our oldest call leaving the minute, or a known one raising the share.
+    const frees = Math.min(s.calls[0] === undefined ? Infinity : s.calls[0] + WINDOW_MS, limit.freesAt ?? Infinity)
+    return { ok: false, retryAfterMs: Number.isFinite(frees) ? frees - now : WINDOW_MS, reason: 'spent', limit: limit.perMinute }
   }
   if (s.inFlight >= limit.concurrency) {
     return { ok: false, retryAfterMs: 1000, reason: 'busy', limit: limit.concurrency }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { deepFreeze } from './lib/deep-freeze.js'
 
 /** Zoho data centres: accounts server and Books API base (ZOHO.md). */
 export const DATA_CENTRES = {
@@ -13,10 +14,6 @@ export const DATA_CENTRES = {
 } as const
 
 export type DataCentre = keyof typeof DATA_CENTRES
-
-/** The organizations the bundled sandbox serves when no Zoho credentials are configured. */
-export const SANDBOX_ORGANIZATION_ID = '10234695'
-export const SANDBOX_SECOND_ORGANIZATION_ID = '10234696'
 
 const ZOHO_ID = /^\d{1,19}$/
 
@@ -92,6 +89,7 @@ const EnvSchema = z.object({
   ADMIN_API_KEYS: keyList,
   WEBHOOK_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
   FAIL_MODE: withDefault(z.enum(['closed', 'review']), 'closed'),
+  ZOHO_MODE: optional(z.enum(['zoho', 'sandbox'])),
   RATE_LIMIT_PER_MINUTE: withDefault(integer(0, 1_000_000), 3000),
 })
 
@@ -109,18 +107,7 @@ export interface Config {
   readonly logLevel: string
   readonly production: boolean
   readonly redisUrl: string | undefined
-  readonly zoho: {
-    readonly dc: DataCentre
-    readonly accountsUrl: string
-    readonly apiBaseUrl: string
-    /** Undefined: no credentials configured, the bundled sandbox answers instead. */
-    readonly credentials: ZohoCredentials | undefined
-    readonly organizationId: string
-    readonly organizationIds: readonly string[]
-    readonly timeoutMs: number
-    readonly requestsPerMinute: number
-    readonly maxConcurrency: number
-  }
+  readonly zoho: ZohoConfig
   readonly cache: { readonly ttlSeconds: number; readonly staleTtlSeconds: number }
   readonly rulesDir: string
   readonly apiKeys: readonly ApiKey[]
@@ -130,6 +117,31 @@ export interface Config {
   /** Requests per minute per API key (per address without keys); 0: no limit. */
   readonly rateLimitPerMinute: number
 }
+
+interface ZohoSettings {
+  /** zoho: a real organization; sandbox: the bundled Zoho Books sandbox (demos, development). */
+  readonly mode: 'zoho' | 'sandbox'
+  readonly dc: DataCentre
+  readonly accountsUrl: string
+  readonly apiBaseUrl: string
+  readonly timeoutMs: number
+  readonly requestsPerMinute: number
+  readonly maxConcurrency: number
+}
+
+/**
+ * How creditgate reaches Zoho. Without credentials (sandbox mode) there is nothing to reach yet:
+ * server.ts starts the bundled sandbox and configures creditgate against it, as an operator would.
+ */
+export type ZohoConfig = ZohoSettings &
+  (
+    | { readonly credentials: ZohoCredentials; readonly organizationId: string; readonly organizationIds: readonly string[] }
+    | {
+        readonly credentials: undefined
+        readonly organizationId: string | undefined
+        readonly organizationIds: readonly string[] | undefined
+      }
+  )
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -153,20 +165,27 @@ export function loadConfig(env: Env = process.env): Config {
     e.ZOHO_CLIENT_ID && e.ZOHO_CLIENT_SECRET && e.ZOHO_REFRESH_TOKEN
       ? { clientId: e.ZOHO_CLIENT_ID, clientSecret: e.ZOHO_CLIENT_SECRET, refreshToken: e.ZOHO_REFRESH_TOKEN }
       : undefined
+  const production = e.NODE_ENV === 'production'
+  const mode = e.ZOHO_MODE ?? (credentials ? 'zoho' : 'sandbox')
+  if (mode === 'zoho' && !credentials) {
+    throw new ConfigError('invalid configuration: ZOHO_MODE=zoho needs ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET and ZOHO_REFRESH_TOKEN')
+  }
+  if (production && mode === 'sandbox' && !e.ZOHO_MODE) {
+    throw new ConfigError(
+      'invalid configuration: ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET and ZOHO_REFRESH_TOKEN are required when NODE_ENV=production (ZOHO_MODE=sandbox for a demo)',
+    )
+  }
   if (credentials && !e.ZOHO_ORGANIZATION_ID) {
     throw new ConfigError('invalid configuration: ZOHO_ORGANIZATION_ID is required with Zoho credentials')
   }
-  const organizationId = e.ZOHO_ORGANIZATION_ID ?? SANDBOX_ORGANIZATION_ID
-  // The sandbox serves two organizations; with it, both may be asked about by default.
-  const sandboxOrganizations = credentials || e.ZOHO_ORGANIZATION_ID ? [] : [SANDBOX_SECOND_ORGANIZATION_ID]
-  const organizationIds = e.ZOHO_ORGANIZATION_IDS ?? [organizationId, ...sandboxOrganizations]
-  if (!organizationIds.includes(organizationId)) {
+  const organizationId = e.ZOHO_ORGANIZATION_ID
+  const organizationIds = e.ZOHO_ORGANIZATION_IDS ?? (organizationId ? [organizationId] : undefined)
+  if (organizationId && organizationIds && !organizationIds.includes(organizationId)) {
     throw new ConfigError(`invalid configuration: ZOHO_ORGANIZATION_IDS must include ZOHO_ORGANIZATION_ID (${organizationId})`)
   }
   if (e.CONTACT_STALE_TTL_SECONDS < e.CONTACT_CACHE_TTL_SECONDS) {
     throw new ConfigError('invalid configuration: CONTACT_STALE_TTL_SECONDS must not be less than CONTACT_CACHE_TTL_SECONDS')
   }
-  const production = e.NODE_ENV === 'production'
   if (production && !e.API_KEYS) {
     throw new ConfigError('invalid configuration: API_KEYS is required when NODE_ENV=production')
   }
@@ -178,12 +197,13 @@ export function loadConfig(env: Env = process.env): Config {
     production,
     redisUrl: e.REDIS_URL,
     zoho: {
+      mode,
       dc: e.ZOHO_DC,
       accountsUrl: e.ZOHO_ACCOUNTS_URL ?? dc.accounts,
       apiBaseUrl: e.ZOHO_API_BASE_URL ?? dc.api,
-      credentials,
-      organizationId,
-      organizationIds,
+      ...(credentials
+        ? { credentials, organizationId: organizationId as string, organizationIds: organizationIds as string[] }
+        : { credentials, organizationId, organizationIds }),
       timeoutMs: e.ZOHO_TIMEOUT_MS,
       requestsPerMinute: e.ZOHO_REQUESTS_PER_MINUTE,
       maxConcurrency: e.ZOHO_MAX_CONCURRENCY,
@@ -196,12 +216,4 @@ export function loadConfig(env: Env = process.env): Config {
     failMode: e.FAIL_MODE,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
   })
-}
-
-export function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const child of Object.values(value)) deepFreeze(child)
-  }
-  return value
 }

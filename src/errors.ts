@@ -1,6 +1,6 @@
 /**
  * The coded error catalogue. Every error a caller can see is one of these, rendered as
- * application/problem+json by the single error handler in app.ts. `cause` and `fix` feed the
+ * application/problem+json by the single error handler (plugins/errors.ts). `cause` and `fix` feed the
  * problem pages served under /problems/{code}.
  */
 export const PROBLEMS = {
@@ -114,7 +114,7 @@ export class Problem extends Error {
   constructor(
     readonly code: ProblemCode,
     readonly detail: string,
-    readonly options: { retryAfterSeconds?: number; cause?: unknown; extra?: Record<string, unknown> } = {},
+    readonly options: { retryAfterSeconds?: number; cause?: unknown } = {},
   ) {
     super(detail, { cause: options.cause })
     this.status = PROBLEMS[code].status

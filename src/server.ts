@@ -1,27 +1,94 @@
+import { randomUUID } from 'node:crypto'
+import { pathToFileURL } from 'node:url'
 import closeWithGrace from 'close-with-grace'
-import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod'
+import pino, { type DestinationStream } from 'pino'
+import { type AppDeps, app } from './app.js'
+import { type Config, ConfigError, type Env, loadConfig } from './config.js'
+import { loggerOptions, RequestLog } from './lib/logging.js'
+import { frameworkErrors } from './plugins/errors.js'
 import { RulesStartupError } from './rules/manager.js'
 
-/** The only file that listens and handles signals. */
-try {
-  const config = loadConfig()
-  const app = await buildApp({ config })
-  // SIGTERM/SIGINT drain in-flight requests and close Redis; SIGHUP reloads the rules instead.
-  closeWithGrace({ delay: 10_000, logger: app.log, skip: ['SIGHUP'] }, async ({ signal, err }) => {
-    if (err) app.log.error({ err }, 'closing after an error')
-    else app.log.info({ signal }, 'shutting down: draining in-flight requests')
-    await app.close()
-  })
-  process.on('SIGHUP', () => {
-    app.log.info('SIGHUP: reloading the rules')
-    void app.rules.reload('SIGHUP')
-  })
-  await app.listen({ port: config.port, host: config.host })
-} catch (err) {
-  if (err instanceof ConfigError || err instanceof RulesStartupError) {
-    process.stderr.write(`creditgate: ${err.message}\n`)
-    process.exit(1)
-  }
-  throw err
+export interface ServerOptions {
+  deps?: Partial<AppDeps> | undefined
+  /** Where log lines go (tests capture them); default stdout. */
+  logStream?: DestinationStream | undefined
 }
+
+/** Fastify as creditgate runs it — logging, request ids, body limits, JSON only — with the app registered. */
+export async function buildServer(config: Config, options: ServerOptions = {}): Promise<FastifyInstance> {
+  // Asynchronous writes (flushed on exit): a decision never waits for stdout.
+  const logger: FastifyBaseLogger = pino(loggerOptions(config.logLevel), options.logStream ?? pino.destination({ dest: 1, sync: false }))
+  const server = Fastify({
+    loggerInstance: logger,
+    logController: new RequestLog(),
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID()
+    },
+    bodyLimit: 64 * 1024,
+    routerOptions: { maxParamLength: 200 },
+    frameworkErrors,
+  })
+  // JSON only: fastify's default text/plain parser would let a mislabelled body through.
+  server.removeContentTypeParser('text/plain')
+  server.setValidatorCompiler(validatorCompiler)
+  server.setSerializerCompiler(serializerCompiler)
+  await server.register(fp(app), { config, deps: options.deps })
+  return server
+}
+
+/**
+ * The service as `npm start` runs it: configuration from the environment and, in sandbox mode
+ * without credentials, the bundled Zoho Books sandbox on a loopback port, which creditgate is then
+ * configured against exactly as an operator would configure it against Zoho.
+ */
+export async function openServer(
+  env: Env = process.env,
+  options: ServerOptions = {},
+): Promise<{ server: FastifyInstance; config: Config }> {
+  let config = loadConfig(env)
+  if (config.zoho.credentials) return { server: await buildServer(config, options), config }
+  const { startEmbeddedSandbox } = await import('./sandbox/embedded.js')
+  const sandbox = await startEmbeddedSandbox()
+  try {
+    // What the environment sets (and not blank) wins: e.g. ZOHO_ORGANIZATION_ID=10234696.
+    const set = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''))
+    config = loadConfig({ ...sandbox.env, ...set })
+    const server = await buildServer(config, options)
+    server.addHook('onClose', () => sandbox.close())
+    server.log.warn({ sandbox: sandbox.url }, 'no Zoho credentials configured: using the bundled Zoho Books sandbox')
+    return { server, config }
+  } catch (err) {
+    await sandbox.close()
+    throw err
+  }
+}
+
+/** The only place that listens and handles signals. */
+async function main(): Promise<void> {
+  try {
+    const { server, config } = await openServer()
+    // SIGTERM/SIGINT drain in-flight requests and close Redis; SIGHUP reloads the rules instead.
+    closeWithGrace({ delay: 10_000, logger: server.log, skip: ['SIGHUP'] }, async ({ signal, err }) => {
+      if (err) server.log.error({ err }, 'closing after an error')
+      else server.log.info({ signal }, 'shutting down: draining in-flight requests')
+      await server.close()
+    })
+    process.on('SIGHUP', () => {
+      server.log.info('SIGHUP: reloading the rules')
+      void server.rules.reload('SIGHUP')
+    })
+    await server.listen({ port: config.port, host: config.host })
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof RulesStartupError) {
+      process.stderr.write(`creditgate: ${err.message}\n`)
+      process.exit(1)
+    }
+    throw err
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main()

@@ -1,9 +1,8 @@
 import t from 'tap'
-import { buildApp } from '../src/app.js'
-import { loadConfig } from '../src/config.js'
 import { RiskDecisionSchema } from '../src/domain/decision.js'
 import { prepareRuleSetFrom } from '../src/rules/fixtures.js'
 import type { RuleSet } from '../src/rules/rule-set.js'
+import { openServer } from '../src/server.js'
 import { ORG, ORG2, problem, startApp, startSandbox } from './helpers/app.js'
 
 t.test('decisions for sandbox contacts', async (t) => {
@@ -281,8 +280,7 @@ t.test('1,000 concurrent requests over mixed contacts decide as sequential ones 
 })
 
 t.test('without Zoho credentials the bundled sandbox answers', async (t) => {
-  const config = loadConfig({ LOG_LEVEL: 'silent' })
-  const app = await buildApp({ config })
+  const { server: app } = await openServer({ LOG_LEVEL: 'silent' })
   t.teardown(() => app.close())
   const res = await app.inject({ url: '/contacts/460000000031002/risk' })
   t.match(res.json(), { decision: 'allow', contact: { source: 'zoho' } })

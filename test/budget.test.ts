@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { degradedShare } from '../src/adapters/redis-budget.js'
+import { degradedShare } from '../src/adapters/redis/budget.js'
 import type { Sandbox } from '../src/sandbox/sandbox.js'
 import { eventually, ORG, problem, startApp, startSandbox, type TestApp } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'

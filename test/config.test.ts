@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import t from 'tap'
 import { ConfigError, DATA_CENTRES, loadConfig } from '../src/config.js'
+import { openServer } from '../src/server.js'
 
 t.test('defaults are the ones in DESIGN.md', async (t) => {
   const config = loadConfig({})
@@ -10,11 +11,13 @@ t.test('defaults are the ones in DESIGN.md', async (t) => {
     logLevel: 'info',
     redisUrl: undefined,
     zoho: {
+      mode: 'sandbox',
       dc: 'com',
       accountsUrl: 'https://accounts.zoho.com',
       apiBaseUrl: 'https://www.zohoapis.com/books/v3',
       credentials: undefined,
-      organizationId: '10234695',
+      organizationId: undefined,
+      organizationIds: undefined,
       timeoutMs: 5000,
       requestsPerMinute: 90,
       maxConcurrency: 8,
@@ -24,7 +27,6 @@ t.test('defaults are the ones in DESIGN.md', async (t) => {
     webhookSecret: undefined,
     failMode: 'closed',
   })
-  t.same(config.zoho.organizationIds, ['10234695', '10234696'])
   t.same(config.apiKeys, [])
   t.same(config.adminApiKeys, [])
   t.ok(Object.isFrozen(config.zoho), 'frozen')
@@ -102,7 +104,10 @@ t.test('a wrong value stops start-up with one line naming the variable', async (
     [{ FAIL_MODE: 'open' }, /FAIL_MODE/],
     [{ ZOHO_CLIENT_ID: 'id' }, /ZOHO_CLIENT_SECRET is required when ZOHO_CLIENT_ID is set/],
     [{ ZOHO_CLIENT_ID: 'id', ZOHO_CLIENT_SECRET: 's', ZOHO_REFRESH_TOKEN: 'r' }, /ZOHO_ORGANIZATION_ID is required/],
-    [{ NODE_ENV: 'production' }, /API_KEYS is required when NODE_ENV=production/],
+    [{ NODE_ENV: 'production' }, /ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET and ZOHO_REFRESH_TOKEN are required when NODE_ENV=production/],
+    [{ NODE_ENV: 'production', ZOHO_MODE: 'sandbox' }, /API_KEYS is required when NODE_ENV=production/],
+    [{ ZOHO_MODE: 'zoho' }, /ZOHO_MODE=zoho needs ZOHO_CLIENT_ID/],
+    [{ ZOHO_MODE: 'live' }, /ZOHO_MODE/],
   ]
   for (const [env, message] of cases) {
     t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
@@ -145,4 +150,16 @@ t.test('a bad rule file stops start-up with the file and JSON path', async (t) =
   })
   t.equal(run.status, 1)
   t.match(run.stderr, /typo\.json \$\.conditions\.all\[0\]\.fact: unknown fact "outstandng_bcy"/)
+})
+
+t.test('sandbox mode: creditgate is configured against the bundled sandbox as an operator would', async (t) => {
+  const { server, config } = await openServer({ LOG_LEVEL: 'silent' })
+  t.teardown(() => server.close())
+  t.equal(config.zoho.mode, 'sandbox')
+  t.equal(config.zoho.organizationId, '10234695')
+  t.same(config.zoho.organizationIds, ['10234695', '10234696'], 'both sandbox organizations may be asked about')
+  t.match(config.zoho.accountsUrl, /^http:\/\/127\.0\.0\.1:\d+$/, 'on a loopback port')
+  const second = await openServer({ LOG_LEVEL: 'silent', ZOHO_ORGANIZATION_ID: '10234696' })
+  t.teardown(() => second.server.close())
+  t.equal(second.config.zoho.organizationId, '10234696', 'what the environment sets wins')
 })

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
-import { contactKey } from '../src/adapters/contact-cache.js'
-import { LOCK_MS } from '../src/adapters/redis-flight.js'
+import { contactKey } from '../src/adapters/redis/cache.js'
+import { flightKeys, LOCK_MS } from '../src/adapters/redis/flight.js'
 import { zohoContact } from '../src/sandbox/contacts.js'
 import type { Sandbox } from '../src/sandbox/sandbox.js'
 import { eventually, ORG, ORG2, problem, startApp, startSandbox, type TestApp } from './helpers/app.js'
@@ -176,7 +176,7 @@ t.test('a crashed lock holder does not wedge anyone', async (t) => {
   const { app } = await startApp(t, sandbox, { env: { REDIS_URL: redis.url } })
   await redis.client.connect()
   // An instance took the lock for this contact and died: nobody renews it, nobody publishes.
-  await redis.client.set(`${contactKey(ORG, '460000000031001')}:lock`, 'dead-instance', 'PX', LOCK_MS)
+  await redis.client.set(flightKeys(`${ORG}:460000000031001`).lock, 'dead-instance', 'PX', LOCK_MS)
   const started = Date.now()
   const res = await app.inject({ url: '/contacts/460000000031001/risk' })
   const waited = Date.now() - started

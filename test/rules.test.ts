@@ -1,5 +1,6 @@
 import t from 'tap'
-import { buildFacts, type Facts, parseContact } from '../src/domain/contact.js'
+import { parseContact } from '../src/domain/contact.js'
+import { buildFacts, type Facts } from '../src/domain/facts.js'
 import { createEngine, type Evaluation, EvaluationError, evaluate, summarise } from '../src/rules/evaluate.js'
 import { prepareRuleSetFrom } from '../src/rules/fixtures.js'
 import { compileRuleSet, type RuleSet } from '../src/rules/rule-set.js'

@@ -6,13 +6,13 @@ import { createServer } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
-import { SANDBOX_ORGANIZATION_ID, SANDBOX_SECOND_ORGANIZATION_ID } from '../config.js'
-import { buildFacts, parseContact } from '../domain/contact.js'
-import { zohoContact } from '../domain/zoho-contact-example.js'
+import { parseContact } from '../domain/contact.js'
+import { buildFacts } from '../domain/facts.js'
 import { evaluate } from '../rules/evaluate.js'
 import { prepareRuleSetFrom } from '../rules/fixtures.js'
 import { compileRuleSet, type RuleSet } from '../rules/rule-set.js'
-import { SANDBOX_CREDENTIALS } from '../sandbox/contacts.js'
+import { SANDBOX_ORGANIZATION_ID, SANDBOX_SECOND_ORGANIZATION_ID } from '../sandbox/contacts.js'
+import { zohoContact } from '../sandbox/example-contact.js'
 import { createSandbox } from '../sandbox/sandbox.js'
 
 /**
@@ -146,13 +146,7 @@ async function main(): Promise<void> {
   start(process.execPath, ['dist/server.js'], {
     PORT: String(appPort),
     REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-    ZOHO_ACCOUNTS_URL: sandbox.accountsUrl,
-    ZOHO_API_BASE_URL: sandbox.apiBaseUrl,
-    ZOHO_CLIENT_ID: SANDBOX_CREDENTIALS.clientId,
-    ZOHO_CLIENT_SECRET: SANDBOX_CREDENTIALS.clientSecret,
-    ZOHO_REFRESH_TOKEN: SANDBOX_CREDENTIALS.refreshToken,
-    ZOHO_ORGANIZATION_ID: SANDBOX_ORGANIZATION_ID,
-    ZOHO_ORGANIZATION_IDS: `${SANDBOX_ORGANIZATION_ID},${SANDBOX_SECOND_ORGANIZATION_ID}`,
+    ...sandbox.creditgateEnv,
     ZOHO_REQUESTS_PER_MINUTE: '100',
     ZOHO_MAX_CONCURRENCY: '10',
     API_KEYS: `bench:${KEY}`,

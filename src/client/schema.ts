@@ -308,44 +308,6 @@ export interface components {
                 [key: string]: string | number | boolean | null;
             };
         };
-        RuleError: {
-            file: string;
-            /** @description JSON path in the file, e.g. $.conditions.all[0].fact */
-            path: string;
-            message: string;
-        };
-        Problem: {
-            /** @description URI of a page explaining the problem: /problems/{code} */
-            type: string;
-            title: string;
-            status: number;
-            /** @description What went wrong in this request */
-            detail: string;
-            /**
-             * @description Stable machine-readable code
-             * @enum {string}
-             */
-            code: "invalid_request" | "invalid_contact_id" | "unauthorized" | "forbidden" | "not_found" | "contact_not_found" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "invalid_rules" | "rate_limited" | "internal_error" | "evaluation_failed" | "upstream_error" | "upstream_unavailable" | "not_ready";
-            /** @description Also in the X-Request-Id header and the log */
-            request_id: string;
-        };
-        Invalidated: {
-            invalidated: {
-                organization_id: string;
-                contact_id: string;
-            }[];
-        };
-        Readiness: {
-            /** @enum {string} */
-            status: "ready" | "degraded" | "not_ready";
-            checks: {
-                [key: string]: {
-                    ok: boolean;
-                    degraded?: boolean;
-                    detail: string;
-                };
-            };
-        };
         Reason: {
             /** @description The rule that fired */
             rule: string;
@@ -422,6 +384,23 @@ export interface components {
             /** @description With explain: every rule, every condition, its values and result */
             trace?: components["schemas"]["TraceRule"][];
         };
+        DryRunDecision: {
+            /** @enum {string} */
+            decision: "allow" | "review" | "block";
+            reasons: components["schemas"]["Reason"][];
+            alerts: components["schemas"]["Alert"][];
+            facts: components["schemas"]["DecisionFacts"];
+            /** @description The active set, or the candidate’s version */
+            rules_version: string;
+            evaluated_at: string;
+            trace?: components["schemas"]["TraceRule"][];
+        };
+        RuleError: {
+            file: string;
+            /** @description JSON path in the file, e.g. $.conditions.all[0].fact */
+            path: string;
+            message: string;
+        };
         FixtureReport: {
             /** @description Cases that passed */
             passed: number;
@@ -430,6 +409,48 @@ export interface components {
                 case: string;
                 message: string;
             }[];
+        };
+        RuleReload: {
+            /** @enum {string} */
+            result: "activated" | "unchanged" | "rejected";
+            /** @description The version active after the reload */
+            version: string;
+            /** @description Why the set was rejected */
+            errors?: components["schemas"]["RuleError"][];
+            fixtures: components["schemas"]["FixtureReport"];
+        };
+        Problem: {
+            /** @description URI of a page explaining the problem: /problems/{code} */
+            type: string;
+            title: string;
+            status: number;
+            /** @description What went wrong in this request */
+            detail: string;
+            /**
+             * @description Stable machine-readable code
+             * @enum {string}
+             */
+            code: "invalid_request" | "invalid_contact_id" | "unauthorized" | "forbidden" | "not_found" | "contact_not_found" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "invalid_rules" | "rate_limited" | "internal_error" | "evaluation_failed" | "upstream_error" | "upstream_unavailable" | "not_ready";
+            /** @description Also in the X-Request-Id header and the log */
+            request_id: string;
+        };
+        Invalidated: {
+            invalidated: {
+                organization_id: string;
+                contact_id: string;
+            }[];
+        };
+        Readiness: {
+            /** @enum {string} */
+            status: "ready" | "degraded" | "not_ready";
+            checks: {
+                [key: string]: {
+                    ok: boolean;
+                    /** @description Serving, but not as designed (e.g. Redis down: in-process fallback) */
+                    degraded?: boolean;
+                    detail: string;
+                };
+            };
         };
         RuleSetStatus: {
             /** @description Content hash of the active set; every decision carries it */
@@ -460,25 +481,6 @@ export interface components {
             version: string | null;
             errors: components["schemas"]["RuleError"][];
             fixtures: components["schemas"]["FixtureReport"];
-        };
-        RuleReload: {
-            /** @enum {string} */
-            result: "activated" | "unchanged" | "rejected";
-            /** @description The version active after the reload */
-            version: string;
-            errors?: components["schemas"]["RuleError"][];
-            fixtures: components["schemas"]["FixtureReport"];
-        };
-        DryRunDecision: {
-            /** @enum {string} */
-            decision: "allow" | "review" | "block";
-            reasons: components["schemas"]["Reason"][];
-            alerts: components["schemas"]["Alert"][];
-            facts: components["schemas"]["DecisionFacts"];
-            /** @description The active set, or the candidate’s version */
-            rules_version: string;
-            evaluated_at: string;
-            trace?: components["schemas"]["TraceRule"][];
         };
     };
     responses: never;

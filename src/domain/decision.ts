@@ -1,11 +1,19 @@
 import { z } from 'zod'
-import { EVENT_TYPES } from '../rules/catalogue.js'
-import { DecisionFactsSchema } from './contact.js'
+import { DecisionFactsSchema } from './facts.js'
 
 /** The answer's shapes. One zod schema each: TypeScript type, response validation and OpenAPI. */
 
 export const DECISIONS = ['allow', 'review', 'block'] as const
 export type Decision = (typeof DECISIONS)[number]
+
+/** What a rule does when it fires: blocks, asks for a review, or raises an alert (never changing the decision). */
+export const EVENT_TYPES = ['block', 'review', 'alert'] as const
+export type EventType = (typeof EVENT_TYPES)[number]
+
+export const ContactOriginSchema = z
+  .enum(['zoho', 'cache', 'stale'])
+  .describe('zoho: fetched now; cache: a fresh copy; stale: Zoho could not answer, an older copy was used')
+export type ContactOrigin = z.output<typeof ContactOriginSchema>
 
 export const ReasonSchema = z
   .object({
@@ -55,9 +63,7 @@ export type TraceRule = z.output<typeof TraceRuleSchema>
 
 export const ContactSourceSchema = z
   .object({
-    source: z
-      .enum(['zoho', 'cache', 'stale'])
-      .describe('zoho: fetched now; cache: a fresh copy; stale: Zoho could not answer, an older copy was used'),
+    source: ContactOriginSchema,
     fetched_at: z.string().describe('When the contact data was fetched from Zoho (ISO 8601)'),
     age_seconds: z.number().int().min(0),
   })
@@ -80,3 +86,17 @@ export const RiskDecisionSchema = z
   .meta({ id: 'RiskDecision' })
 
 export type RiskDecision = z.output<typeof RiskDecisionSchema>
+
+export const DryRunDecisionSchema = z
+  .object({
+    decision: z.enum(DECISIONS),
+    reasons: z.array(ReasonSchema),
+    alerts: z.array(AlertSchema),
+    facts: DecisionFactsSchema,
+    rules_version: z.string().describe('The active set, or the candidate’s version'),
+    evaluated_at: z.string(),
+    trace: z.array(TraceRuleSchema).optional(),
+  })
+  .meta({ id: 'DryRunDecision' })
+
+export type DryRunDecision = z.output<typeof DryRunDecisionSchema>

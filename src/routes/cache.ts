@@ -4,13 +4,10 @@ import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { Problem } from '../errors.js'
-import type { ContactService } from '../services/contacts.js'
-import { CALLER_SECURITY } from './auth.js'
+import { CALLER_SECURITY } from '../plugins/access.js'
 import { ContactParamsSchema, problemResponses, ZohoIdSchema } from './schemas.js'
 
 export interface CacheRouteOptions {
-  contacts: ContactService
-  organizations: readonly string[]
   webhookSecret: string | undefined
 }
 
@@ -45,21 +42,18 @@ const digest = (value: string) => createHash('sha256').update(value).digest()
 
 export const cacheRoutes: FastifyPluginAsyncZod<CacheRouteOptions> = async (app, options) => {
   await app.register(formbody)
-  const allowed = new Set(options.organizations)
-  const organizationsFor = (requested: string | undefined) => {
-    if (requested === undefined) return [...options.organizations]
-    if (!allowed.has(requested)) throw new Problem('forbidden', `organization ${requested} is not one this service may ask about`)
-    return [requested]
-  }
+  /** The organization asked for (if allowed), else every allowed one. */
+  const organizationsFor = (requested: string | undefined) =>
+    requested === undefined ? [...app.zoho.organizations] : [app.zoho.organization(requested)]
   const invalidate = async (orgs: string[], contactId: string) => {
-    for (const org of orgs) await options.contacts.invalidate(org, contactId)
+    for (const org of orgs) await app.contacts.invalidate(org, contactId)
     return { invalidated: orgs.map((org) => ({ organization_id: org, contact_id: contactId })) }
   }
 
   app.delete(
     '/contacts/:contact_id/cache',
     {
-      config: { auth: 'admin' },
+      config: { auth: 'admin', paramsProblem: 'invalid_contact_id' },
       schema: {
         operationId: 'purgeContactCache',
         summary: 'Forget the cached copy of a contact',

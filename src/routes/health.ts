@@ -1,29 +1,15 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import type { Metrics } from '../metrics.js'
+import { ReadinessCheckSchema } from '../plugins/lifecycle.js'
 
-export interface ReadinessCheck {
-  readonly ok: boolean
-  /** Serving, but not as designed (e.g. Redis down: in-process fallback). */
-  readonly degraded?: boolean
-  readonly detail: string
-}
-
-export interface HealthRouteOptions {
-  checks: () => Promise<Record<string, ReadinessCheck>>
-  shuttingDown: () => boolean
-  metrics: Metrics
-}
-
-const CheckSchema = z.object({ ok: z.boolean(), degraded: z.boolean().optional(), detail: z.string() })
 const ReadinessSchema = z
   .object({
     status: z.enum(['ready', 'degraded', 'not_ready']),
-    checks: z.record(z.string(), CheckSchema),
+    checks: z.record(z.string(), ReadinessCheckSchema),
   })
   .meta({ id: 'Readiness' })
 
-export const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (app, options) => {
+export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/healthz',
     {
@@ -53,8 +39,7 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (ap
       },
     },
     async (_req, reply) => {
-      const checks = await options.checks()
-      if (options.shuttingDown()) checks.shutdown = { ok: false, detail: 'shutting down' }
+      const checks = await app.lifecycle.checks()
       const values = Object.values(checks)
       const status = values.some((c) => !c.ok) ? 'not_ready' : values.some((c) => c.degraded) ? 'degraded' : 'ready'
       return reply.code(status === 'not_ready' ? 503 : 200).send({ status, checks })
@@ -78,8 +63,8 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (ap
       },
     },
     async (_req, reply) => {
-      reply.type(options.metrics.contentType)
-      return options.metrics.text()
+      reply.type(app.metrics.contentType)
+      return app.metrics.text()
     },
   )
 }

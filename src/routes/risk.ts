@@ -1,21 +1,17 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
-import type { Order } from '../domain/contact.js'
+import { Counter } from 'prom-client'
 import { type RiskDecision, RiskDecisionSchema } from '../domain/decision.js'
-import { Problem } from '../errors.js'
-import type { DecisionService } from '../services/decisions.js'
-import { CALLER_SECURITY } from './auth.js'
+import type { Order } from '../domain/facts.js'
+import { compiledSerializer } from '../lib/serializer.js'
+import { CALLER_SECURITY } from '../plugins/access.js'
 import { ContactParamsSchema, problemResponses, RiskBodySchema, RiskQuerySchema } from './schemas.js'
-import { compiledSerializer } from './serialization.js'
 
-/** Logs and counts a decision once it is made. */
-export type DecisionRecorder = (req: FastifyRequest, reply: FastifyReply, decision: RiskDecision, order: Order | undefined) => void
-
-export interface RiskRouteOptions {
-  decisions: DecisionService
-  defaultOrganization: string
-  organizations: readonly string[]
-  record: DecisionRecorder
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The decision log line already described this request (lib/logging.ts skips its own line). */
+    decisionLogged?: boolean
+  }
 }
 
 const DESCRIPTION = `Fetches the contact from Zoho Books (through the cache), evaluates every rule, and answers
@@ -25,15 +21,52 @@ const DESCRIPTION = `Fetches the contact from Zoho Books (through the cache), ev
 - \`contact.source\` says where the data came from: \`zoho\` (fetched now), \`cache\` (fresh copy), \`stale\` (Zoho could not answer; an older copy was used).
 - Invalid input is rejected before Zoho is called.`
 
-export const riskRoutes: FastifyPluginAsyncZod<RiskRouteOptions> = async (app, options) => {
-  const allowed = new Set(options.organizations)
-  const organization = (requested: string | undefined) => {
-    const org = requested ?? options.defaultOrganization
-    if (!allowed.has(org)) throw new Problem('forbidden', `organization ${org} is not one this service may ask about`)
-    return org
+export const riskRoutes: FastifyPluginAsyncZod = async (app) => {
+  const registers = [app.metrics.registry]
+  const decisionsTotal = new Counter({
+    name: 'creditgate_decisions_total',
+    help: 'Decisions by outcome',
+    labelNames: ['decision'],
+    registers,
+  })
+  const rulesFired = new Counter({
+    name: 'creditgate_rule_fired_total',
+    help: 'Rules that fired in decisions, by rule and type',
+    labelNames: ['rule', 'type'],
+    registers,
+  })
+
+  /**
+   * The decision log: one line per decision with what it takes to audit and reproduce it (the
+   * facts and the rules version), and the metrics by outcome and rule.
+   */
+  const record = (req: FastifyRequest, reply: FastifyReply, decision: RiskDecision, order: Order | undefined) => {
+    req.decisionLogged = true
+    decisionsTotal.inc({ decision: decision.decision })
+    for (const r of decision.reasons) rulesFired.inc({ rule: r.rule, type: r.severity })
+    for (const a of decision.alerts) rulesFired.inc({ rule: a.rule, type: 'alert' })
+    req.log.info(
+      {
+        decision_id: decision.decision_id,
+        contact_id: decision.contact_id,
+        organization_id: decision.organization_id,
+        decision: decision.decision,
+        reasons: decision.reasons.map((r) => r.code),
+        alerts: decision.alerts.map((a) => a.code),
+        rules_version: decision.rules_version,
+        contact_source: decision.contact?.source ?? null,
+        contact_age_seconds: decision.contact?.age_seconds ?? null,
+        facts: decision.facts,
+        order: order ?? null,
+        caller: req.caller,
+        latency_ms: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'decision',
+    )
   }
+
   const shared = {
-    config: { auth: 'caller' as const },
+    config: { auth: 'caller' as const, paramsProblem: 'invalid_contact_id' as const },
     serializerCompiler: compiledSerializer,
   }
   const schema = {
@@ -54,13 +87,13 @@ export const riskRoutes: FastifyPluginAsyncZod<RiskRouteOptions> = async (app, o
     reply: FastifyReply,
     input: { organization_id?: string | undefined; order?: Order | undefined; explain?: boolean | undefined },
   ) => {
-    const decision = await options.decisions.decide({
-      org: organization(input.organization_id),
+    const decision = await app.decisions.decide({
+      org: app.zoho.organization(input.organization_id),
       contactId: req.params.contact_id,
       order: input.order,
       explain: input.explain,
     })
-    options.record(req, reply, decision, input.order)
+    record(req, reply, decision, input.order)
     return decision
   }
 

@@ -1,17 +1,15 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { buildFacts, DecisionFactsSchema } from '../domain/contact.js'
-import { AlertSchema, DECISIONS, ReasonSchema, TraceRuleSchema } from '../domain/decision.js'
+import { DryRunDecisionSchema, EVENT_TYPES } from '../domain/decision.js'
+import { OrderSchema } from '../domain/facts.js'
 import { Problem } from '../errors.js'
-import { evaluate } from '../rules/evaluate.js'
+import { CALLER_SECURITY } from '../plugins/access.js'
 import { FixtureReportSchema, fixtureContact, prepareRuleSet, readFixtureSources } from '../rules/fixtures.js'
-import type { RulesManager } from '../rules/manager.js'
+import { ReloadResultSchema, type RulesManager } from '../rules/manager.js'
 import { compileRuleSet, RuleErrorSchema, type RuleSet } from '../rules/rule-set.js'
-import { CALLER_SECURITY } from './auth.js'
-import { OrderSchema, problemResponses } from './schemas.js'
+import { problemResponses } from './schemas.js'
 
 export interface RulesRouteOptions {
-  rules: RulesManager
   rulesDir: string
 }
 
@@ -24,7 +22,7 @@ const RuleSetStatusSchema = z
         file: z.string(),
         name: z.string(),
         description: z.string().optional(),
-        type: z.enum(['block', 'review', 'alert']),
+        type: z.enum(EVENT_TYPES),
         code: z.string(),
         message: z.string(),
         priority: z.number().int(),
@@ -58,27 +56,6 @@ const ValidationSchema = z
   })
   .meta({ id: 'RuleValidation' })
 
-const ReloadSchema = z
-  .object({
-    result: z.enum(['activated', 'unchanged', 'rejected']),
-    version: z.string().describe('The version active after the reload'),
-    errors: z.array(RuleErrorSchema).optional(),
-    fixtures: FixtureReportSchema,
-  })
-  .meta({ id: 'RuleReload' })
-
-const DryRunSchema = z
-  .object({
-    decision: z.enum(DECISIONS),
-    reasons: z.array(ReasonSchema),
-    alerts: z.array(AlertSchema),
-    facts: DecisionFactsSchema,
-    rules_version: z.string().describe('The active set, or the candidate’s version'),
-    evaluated_at: z.string(),
-    trace: z.array(TraceRuleSchema).optional(),
-  })
-  .meta({ id: 'DryRunDecision' })
-
 const toStatus = (ruleSet: RuleSet, rules: RulesManager) => ({
   version: ruleSet.version,
   loaded_at: ruleSet.loadedAt,
@@ -97,7 +74,7 @@ const toStatus = (ruleSet: RuleSet, rules: RulesManager) => ({
 })
 
 export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app, options) => {
-  const { rules } = options
+  const { rules } = app
 
   app.get(
     '/rules',
@@ -158,7 +135,7 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
           'What a file change or SIGHUP does: read, validate and test the folder, and activate it if all passes. A rejected set leaves the last good one active (`result: rejected`, with the errors).',
         tags: ['rules'],
         security: CALLER_SECURITY,
-        response: { 200: ReloadSchema, ...problemResponses(401, 403, 429, 500) },
+        response: { 200: ReloadResultSchema, ...problemResponses(401, 403, 429, 500) },
       },
     },
     async (req) => rules.reload(`POST /rules/reload by ${req.caller ?? 'unknown'}`),
@@ -184,11 +161,11 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
           rules: CandidateSchema.optional(),
           explain: z.boolean().optional(),
         }),
-        response: { 200: DryRunSchema, ...problemResponses(400, 401, 403, 413, 422, 429, 500) },
+        response: { 200: DryRunDecisionSchema, ...problemResponses(400, 401, 403, 413, 422, 429, 500) },
       },
     },
     async (req) => {
-      let ruleSet = rules.current()
+      let ruleSet: RuleSet | undefined
       if (req.body.rules) {
         const compiled = compileRuleSet(req.body.rules)
         if (!compiled.ok) {
@@ -199,17 +176,7 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
       }
       const contact = fixtureContact(req.body.contact)
       if (!contact.ok) throw new Problem('invalid_request', `body.contact: ${contact.problem}`)
-      const { contact: _, ...facts } = buildFacts(contact.contact, req.body.order, 0)
-      const result = await evaluate(ruleSet, { contact: contact.contact, ...facts }, { explain: req.body.explain })
-      return {
-        decision: result.decision,
-        reasons: result.reasons,
-        alerts: result.alerts,
-        facts,
-        rules_version: ruleSet.version,
-        evaluated_at: new Date().toISOString(),
-        ...(result.trace ? { trace: result.trace } : {}),
-      }
+      return app.decisions.dryRun({ contact: contact.contact, order: req.body.order, ruleSet, explain: req.body.explain })
     },
   )
 }

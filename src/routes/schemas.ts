@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { OrderSchema } from '../domain/facts.js'
 import { PROBLEMS, type ProblemCode } from '../errors.js'
 
 /** Request and error shapes shared by the routes. One zod schema each; OpenAPI is generated. */
@@ -24,18 +25,6 @@ export const RiskQuerySchema = z.strictObject({
   order_amount: amountText.optional().describe('Amount of the order being placed, in the organization’s base currency'),
   explain: booleanText.optional().describe('true: add a trace of every rule and condition'),
 })
-
-export const OrderSchema = z
-  .strictObject({
-    amount: z.number().min(0).max(1e15).describe('Order amount in the organization’s base currency, ≥ 0'),
-    currency: z
-      .string()
-      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as INR')
-      .optional()
-      .describe('Informational: logged with the decision. The amount must already be in base currency'),
-    reference: z.string().min(1).max(200).optional().describe('Your order reference; logged with the decision'),
-  })
-  .meta({ id: 'Order' })
 
 export const RiskBodySchema = z.strictObject({
   organization_id: ZohoIdSchema.optional().describe('Zoho organization; default ZOHO_ORGANIZATION_ID. Must be in ZOHO_ORGANIZATION_IDS'),

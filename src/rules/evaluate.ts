@@ -1,6 +1,7 @@
 import { Engine, Operator, type RuleProperties, type RuleResult } from 'json-rules-engine'
-import { type Facts, formatAmount } from '../domain/contact.js'
 import type { Alert, Decision, Reason, TraceCondition, TraceRule } from '../domain/decision.js'
+import type { Facts } from '../domain/facts.js'
+import { formatAmount } from '../lib/format.js'
 import { FACTS, type FactName } from './catalogue.js'
 import { PLACEHOLDER, type RuleSet, walkConditions } from './rule-set.js'
 import { type ConditionLeaf, type ConditionNode, factReference } from './schema.js'

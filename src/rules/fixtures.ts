@@ -1,9 +1,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { buildFacts, parseContact } from '../domain/contact.js'
+import { parseContact } from '../domain/contact.js'
 import { DECISIONS } from '../domain/decision.js'
-import { zohoContact } from '../domain/zoho-contact-example.js'
+import { buildFacts } from '../domain/facts.js'
+import { CONTACT_FIELDS } from './catalogue.js'
 import { evaluate } from './evaluate.js'
 import {
   type Compiled,
@@ -108,9 +109,36 @@ export async function prepareRuleSet(rules: readonly RuleSource[], fixtures: rea
   return { ok: true, ruleSet: compiled.ruleSet, fixtures: report }
 }
 
-/** A contact for a case: the fields given on top of an active customer with nothing outstanding. */
+/**
+ * What a case's contact starts from: an active customer with nothing outstanding, every field of
+ * a Zoho contact present and unset ("" as Zoho sends it, empty lists and addresses).
+ */
+const BASE_CONTACT: Readonly<Record<string, unknown>> = {
+  ...Object.fromEntries([...CONTACT_FIELDS].map((field) => [field, ''])),
+  contact_id: '460000000000001',
+  contact_name: 'Fixture Customer',
+  contact_type: 'customer',
+  status: 'active',
+  currency_code: 'INR',
+  payment_terms: 30,
+  payment_terms_label: 'Net 30',
+  outstanding_receivable_amount: 0,
+  outstanding_receivable_amount_bcy: 0,
+  unused_credits_receivable_amount: 0,
+  unused_credits_receivable_amount_bcy: 0,
+  credit_limit: 0,
+  custom_fields: [],
+  custom_field_hash: {},
+  contact_persons: [],
+  addresses: [],
+  tags: [],
+  billing_address: {},
+  shipping_address: {},
+}
+
+/** A contact for a case (or a dry run): the fields given on top of the base contact. */
 export function fixtureContact(fields: Record<string, unknown>) {
-  return parseContact(zohoContact('460000000000001', 'Fixture Customer', fields))
+  return parseContact({ ...structuredClone(BASE_CONTACT), ...fields })
 }
 
 export async function runFixtures(ruleSet: RuleSet, sources: readonly RuleSource[]): Promise<FixtureReport> {

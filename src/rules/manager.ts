@@ -1,7 +1,8 @@
 import { type FSWatcher, watch } from 'node:fs'
 import type { FastifyBaseLogger } from 'fastify'
-import { type FixtureReport, type Prepared, prepareRuleSetFrom } from './fixtures.js'
-import type { RuleError, RuleSet } from './rule-set.js'
+import { z } from 'zod'
+import { type FixtureReport, FixtureReportSchema, type Prepared, prepareRuleSetFrom } from './fixtures.js'
+import { type RuleError, RuleErrorSchema, type RuleSet } from './rule-set.js'
 
 export interface ReloadFailure {
   readonly at: string
@@ -9,9 +10,16 @@ export interface ReloadFailure {
   readonly errors: RuleError[]
 }
 
-export type ReloadResult =
-  | { result: 'activated' | 'unchanged'; version: string; fixtures: FixtureReport }
-  | { result: 'rejected'; version: string; errors: RuleError[]; fixtures: FixtureReport }
+export const ReloadResultSchema = z
+  .object({
+    result: z.enum(['activated', 'unchanged', 'rejected']),
+    version: z.string().describe('The version active after the reload'),
+    errors: z.array(RuleErrorSchema).optional().describe('Why the set was rejected'),
+    fixtures: FixtureReportSchema,
+  })
+  .meta({ id: 'RuleReload' })
+
+export type ReloadResult = z.output<typeof ReloadResultSchema>
 
 /**
  * The active rule set, and how it changes: a change to the folder (debounced: editors write in

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { deepFreeze } from '../config.js'
-import { CONTACT_FIELDS, type EventType, FACTS, type FactName, OPERATORS, type OperatorName } from './catalogue.js'
+import type { EventType } from '../domain/decision.js'
+import { deepFreeze } from '../lib/deep-freeze.js'
+import { CONTACT_FIELDS, FACTS, type FactName, OPERATORS, type OperatorName } from './catalogue.js'
 import { type ConditionLeaf, type ConditionNode, factReference, type RuleFile, RuleFileSchema } from './schema.js'
 
 /** A problem with a rule file, as operators need to see it: which file, where in it, what. */

@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { EVENT_TYPES, FACT_NAMES, OPERATOR_NAMES } from './catalogue.js'
+import { EVENT_TYPES } from '../domain/decision.js'
+import { FACT_NAMES, OPERATOR_NAMES } from './catalogue.js'
 
 /**
  * The shape of one rule file: a json-rules-engine rule restricted to what creditgate can check.

@@ -1,5 +1,8 @@
-import { SANDBOX_ORGANIZATION_ID, SANDBOX_SECOND_ORGANIZATION_ID } from '../config.js'
-import { zohoContact } from '../domain/zoho-contact-example.js'
+import { zohoContact } from './example-contact.js'
+
+/** The sandbox's two organizations. */
+export const SANDBOX_ORGANIZATION_ID = '10234695'
+export const SANDBOX_SECOND_ORGANIZATION_ID = '10234696'
 
 /** Credentials the sandbox's token endpoint accepts (a self-client of the sandbox's own). */
 export const SANDBOX_CREDENTIALS = {

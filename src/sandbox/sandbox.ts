@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import formbody from '@fastify/formbody'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
-import { MINT_WINDOW_MS, MINTS_PER_WINDOW } from '../adapters/zoho-token.js'
-import { SANDBOX_CREDENTIALS, sampleOrganizations } from './contacts.js'
+import { SANDBOX_CREDENTIALS, SANDBOX_ORGANIZATION_ID, SANDBOX_SECOND_ORGANIZATION_ID, sampleOrganizations } from './contacts.js'
+
+/** Zoho's own limits, as the sandbox enforces them (ZOHO.md), independent of what creditgate believes. */
+const MINTS_PER_WINDOW = 10
+const MINT_WINDOW_MS = 10 * 60_000
 
 /**
  * A Zoho Books stand-in that behaves like Zoho for the two calls creditgate makes: the OAuth
@@ -46,6 +49,8 @@ export interface Sandbox {
   /** Accounts URL and Books API base URL once listening. */
   readonly accountsUrl: string
   readonly apiBaseUrl: string
+  /** The environment that points creditgate at this sandbox, as an operator would point it at Zoho. */
+  readonly creditgateEnv: Readonly<Record<string, string>>
   listen(port?: number, host?: string): Promise<string>
   /** Holds every contact call from now on until the returned function is called (tests order events with it). */
   hold(): () => void
@@ -201,6 +206,17 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     },
     get apiBaseUrl() {
       return `${baseUrl}/books/v3`
+    },
+    get creditgateEnv() {
+      return {
+        ZOHO_ACCOUNTS_URL: baseUrl,
+        ZOHO_API_BASE_URL: `${baseUrl}/books/v3`,
+        ZOHO_CLIENT_ID: credentials.clientId,
+        ZOHO_CLIENT_SECRET: credentials.clientSecret,
+        ZOHO_REFRESH_TOKEN: credentials.refreshToken,
+        ZOHO_ORGANIZATION_ID: SANDBOX_ORGANIZATION_ID,
+        ZOHO_ORGANIZATION_IDS: `${SANDBOX_ORGANIZATION_ID},${SANDBOX_SECOND_ORGANIZATION_ID}`,
+      }
     },
     async listen(port = 0, host = '127.0.0.1') {
       await app.listen({ port, host })

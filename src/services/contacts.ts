@@ -1,11 +1,64 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { type CacheEntry, type ContactCache, contactKey, fetchedAtMs } from '../adapters/contact-cache.js'
-import type { FlightCoordinator } from '../adapters/redis-flight.js'
-import type { ContactSource } from '../adapters/zoho-books.js'
 import type { ZohoContact } from '../domain/contact.js'
-import { isProblem, Problem } from '../errors.js'
+import type { ContactOrigin } from '../domain/decision.js'
+import { isProblem, Problem, type ProblemCode } from '../errors.js'
 
-export type ContactOrigin = 'zoho' | 'cache' | 'stale'
+/** Where contacts come from (Zoho Books). Throws Problem: contact_not_found, upstream_error, upstream_unavailable. */
+export interface ContactSource {
+  fetchContact(org: string, contactId: string): Promise<ZohoContact>
+}
+
+/** What the cache keeps per contact: the contact, or the fact that Zoho said it does not exist. */
+export type CacheEntry =
+  | { readonly fetched_at: string; readonly contact: ZohoContact }
+  | { readonly fetched_at: string; readonly not_found: true }
+
+/** Where contacts are kept between decisions: in this process, or in Redis for every instance. */
+export interface ContactCache {
+  get(org: string, contactId: string): Promise<CacheEntry | undefined>
+  /** Keeps the entry for ttlSeconds (the stale horizon, not the freshness). */
+  set(org: string, contactId: string, entry: CacheEntry, ttlSeconds: number): Promise<void>
+  delete(org: string, contactId: string): Promise<void>
+}
+
+const parsedTimes = new WeakMap<CacheEntry, number>()
+
+/** When the entry was fetched, in ms; entries are immutable, so it is parsed once per entry. */
+export function fetchedAtMs(entry: CacheEntry): number {
+  let ms = parsedTimes.get(entry)
+  if (ms === undefined) {
+    ms = Date.parse(entry.fetched_at)
+    parsedTimes.set(entry, ms)
+  }
+  return ms
+}
+
+/** What a leader that failed leaves for the instances waiting on it. */
+export interface FlightFailure {
+  readonly code: ProblemCode
+  readonly detail: string
+  readonly retryAfterSeconds?: number | undefined
+  /** When it failed: followers only believe failures from after they started waiting. */
+  readonly at: number
+}
+
+export interface Leadership {
+  /** Done (the result is in the cache) or failed (followers read the failure). */
+  finish(failure?: FlightFailure): Promise<void>
+}
+
+/**
+ * Single flight across instances: of all instances missing the same contact at once, one leads
+ * (and fetches) and the others follow (wait for its result to appear in the cache).
+ */
+export interface SingleFlight {
+  /** Leadership, or undefined when another instance leads. */
+  lead(key: string): Promise<Leadership | undefined>
+  /** Resolves when the leader of key finishes, or after ms. */
+  wait(key: string, ms: number): Promise<void>
+  /** The failure a leader left, if any (kept for a few seconds). */
+  failure(key: string): Promise<FlightFailure | undefined>
+}
 
 export interface LoadedContact {
   readonly contact: ZohoContact
@@ -29,7 +82,7 @@ export interface ContactServiceOptions {
   notFoundTtlSeconds?: number
   log: FastifyBaseLogger
   /** Cross-instance single flight (Redis); without it, single flight is per process. */
-  flight?: FlightCoordinator | undefined
+  flight?: SingleFlight | undefined
   /** How long a follower waits for another instance's fetch. */
   flightWaitMs?: number
   onLookup?: (result: 'hit' | 'miss' | 'stale' | 'not_found') => void
@@ -86,7 +139,7 @@ export function createContactService(options: ContactServiceOptions): ContactSer
   async function fetchShared(org: string, contactId: string): Promise<LoadedContact> {
     const flight = options.flight
     if (!flight) return fetchAndStore(org, contactId)
-    const key = contactKey(org, contactId)
+    const key = `${org}:${contactId}`
     const startedAt = Date.now()
     const deadline = startedAt + (options.flightWaitMs ?? 20_000)
     for (;;) {

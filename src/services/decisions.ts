@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { deepFreeze } from '../config.js'
-import { buildFacts, type Facts, type Order } from '../domain/contact.js'
-import type { RiskDecision } from '../domain/decision.js'
+import type { ZohoContact } from '../domain/contact.js'
+import type { DryRunDecision, RiskDecision } from '../domain/decision.js'
+import { buildFacts, type Facts, type Order } from '../domain/facts.js'
 import { isProblem } from '../errors.js'
+import { deepFreeze } from '../lib/deep-freeze.js'
 import { checkComplete, type Evaluate, type Evaluation, evaluate as evaluateWithEngine, resolvePath } from '../rules/evaluate.js'
 import type { RuleSet } from '../rules/rule-set.js'
 import type { ContactService } from './contacts.js'
@@ -14,8 +15,20 @@ export interface DecideInput {
   readonly explain?: boolean | undefined
 }
 
+export interface DryRunInput {
+  /** The contact as Zoho would send it. */
+  readonly contact: ZohoContact
+  readonly order?: Order | undefined
+  /** A candidate set instead of the active one. */
+  readonly ruleSet?: RuleSet | undefined
+  readonly explain?: boolean | undefined
+}
+
 export interface DecisionService {
+  /** The decision for a contact, fetched through the cache. */
   decide(input: DecideInput): Promise<RiskDecision>
+  /** The decision for a contact supplied by the caller: no Zoho, no cache (POST /risk/evaluate). */
+  dryRun(input: DryRunInput): Promise<DryRunDecision>
 }
 
 export interface DecisionServiceOptions {
@@ -95,6 +108,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
         throw err
       }
       const now = Date.now()
+      // Fetched now is 0 seconds old, however long Zoho took to answer.
       const ageSeconds = loaded.source === 'zoho' ? 0 : Math.max(0, Math.floor((now - loaded.fetchedAtMs) / 1000))
       const { contact, ...facts } = buildFacts(loaded.contact, order, ageSeconds)
       // A trace describes one run: explained decisions are always evaluated afresh.
@@ -109,6 +123,19 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
         facts,
         contact: { source: loaded.source, fetched_at: loaded.fetchedAt, age_seconds: ageSeconds },
         evaluated_at: new Date(now).toISOString(),
+        ...(evaluation.trace ? { trace: evaluation.trace } : {}),
+      }
+    },
+    async dryRun({ contact, order, ruleSet = options.rules(), explain }) {
+      const { contact: _, ...facts } = buildFacts(contact, order, 0)
+      const evaluation = await evaluate(ruleSet, { contact, ...facts }, { explain })
+      return {
+        decision: evaluation.decision,
+        reasons: evaluation.reasons,
+        alerts: evaluation.alerts,
+        facts,
+        rules_version: ruleSet.version,
+        evaluated_at: new Date().toISOString(),
         ...(evaluation.trace ? { trace: evaluation.trace } : {}),
       }
     },

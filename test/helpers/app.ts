@@ -1,10 +1,11 @@
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
-import { type AppDeps, buildApp } from '../../src/app.js'
-import { type Config, type Env, loadConfig, SANDBOX_ORGANIZATION_ID, SANDBOX_SECOND_ORGANIZATION_ID } from '../../src/config.js'
-import { SANDBOX_CREDENTIALS } from '../../src/sandbox/contacts.js'
+import type { AppDeps } from '../../src/app.js'
+import { type Config, type Env, loadConfig } from '../../src/config.js'
+import { SANDBOX_ORGANIZATION_ID, SANDBOX_SECOND_ORGANIZATION_ID } from '../../src/sandbox/contacts.js'
 import { createSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/sandbox.js'
+import { buildServer } from '../../src/server.js'
 
 interface Teardown {
   teardown(fn: () => unknown): void
@@ -23,17 +24,7 @@ export async function startSandbox(t: Teardown, options: SandboxOptions = {}): P
 
 /** Configuration pointing the real Zoho adapter at the sandbox, as an operator would. */
 export function sandboxEnv(sandbox: Sandbox, env: Env = {}): Env {
-  return {
-    ZOHO_ACCOUNTS_URL: sandbox.accountsUrl,
-    ZOHO_API_BASE_URL: sandbox.apiBaseUrl,
-    ZOHO_CLIENT_ID: SANDBOX_CREDENTIALS.clientId,
-    ZOHO_CLIENT_SECRET: SANDBOX_CREDENTIALS.clientSecret,
-    ZOHO_REFRESH_TOKEN: SANDBOX_CREDENTIALS.refreshToken,
-    ZOHO_ORGANIZATION_ID: ORG,
-    ZOHO_ORGANIZATION_IDS: `${ORG},${ORG2}`,
-    LOG_LEVEL: 'silent',
-    ...env,
-  }
+  return { ...sandbox.creditgateEnv, LOG_LEVEL: 'silent', ...env }
 }
 
 /** Collects every log line the app writes, parsed. */
@@ -64,7 +55,7 @@ export async function startApp(
   options: { env?: Env; deps?: Partial<AppDeps>; logs?: ReturnType<typeof logCapture> } = {},
 ): Promise<TestApp> {
   const config = loadConfig(sandboxEnv(sandbox, options.env))
-  const app = await buildApp({ config, deps: options.deps, logStream: options.logs?.stream })
+  const app = await buildServer(config, { deps: options.deps, logStream: options.logs?.stream })
   t.teardown(() => app.close())
   await app.ready()
   return { app, config }

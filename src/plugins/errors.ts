@@ -1,31 +1,53 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
-import { isProblem, PROBLEMS, Problem, type ProblemCode, problemType } from './errors.js'
-import type { ProblemBody } from './routes/schemas.js'
-import { EvaluationError } from './rules/evaluate.js'
+import { isProblem, PROBLEMS, Problem, type ProblemCode, problemType } from '../errors.js'
+import type { ProblemBody } from '../routes/schemas.js'
+import { EvaluationError } from '../rules/evaluate.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The problem for a path parameter that is not valid, e.g. invalid_contact_id (default invalid_request). */
+    paramsProblem?: ProblemCode
+  }
+}
+
+/** Path patterns of the routes that declare a paramsProblem, for URL errors that come before routing. */
+const declaredPaths = new WeakMap<FastifyInstance, { pattern: RegExp; code: ProblemCode }[]>()
 
 /**
  * The one place errors become answers: every error, whoever throws it, is rendered as
  * application/problem+json from the catalogue in errors.ts. 5xx details go to the log.
  */
-export function installProblemHandling(app: FastifyInstance): void {
+const errorsPlugin: FastifyPluginAsync = async (app) => {
+  const paths: { pattern: RegExp; code: ProblemCode }[] = []
+  declaredPaths.set(app, paths)
+  app.addHook('onRoute', (route) => {
+    const code = route.config?.paramsProblem
+    if (!code) return
+    const pattern = route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+/g, '[^/]*')
+    paths.push({ pattern: new RegExp(`^${pattern}$`), code })
+  })
   app.setNotFoundHandler((req, reply) => {
     sendProblem(reply, new Problem('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`), req.id)
   })
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const problem = toProblem(err)
+    const problem = toProblem(err, req.routeOptions.config.paramsProblem)
     if (problem.status >= 500 && problem.code !== 'upstream_unavailable') req.log.error({ err, caller: req.caller }, 'request failed')
     else req.log.info({ code: problem.code, detail: problem.detail, caller: req.caller }, 'request refused')
     sendProblem(reply, problem, req.id)
   })
 }
 
+export default fp(errorsPlugin, { name: 'errors' })
+
 /**
  * For fastify's own URL errors, which come before routing (bad percent-encoding, an over-long
- * path parameter): on a contact route it is a bad contact id.
+ * path parameter): the problem the route that path belongs to declares for its parameters.
  */
 export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
-  const code = req.url.startsWith('/contacts/') ? 'invalid_contact_id' : 'invalid_request'
+  const path = req.url.split('?')[0] ?? ''
+  const code = declaredPaths.get(req.server)?.find((p) => p.pattern.test(path))?.code ?? 'invalid_request'
   sendProblem(reply, new Problem(code, `the URL cannot be read: ${err.message.slice(0, 200)}`), req.id)
 }
 
@@ -64,7 +86,7 @@ const FASTIFY_CODES: Record<string, ProblemCode> = {
 }
 
 /** Everything a handler can throw, as one of the catalogue's problems. */
-export function toProblem(err: FastifyError): Problem {
+export function toProblem(err: FastifyError, paramsProblem: ProblemCode = 'invalid_request'): Problem {
   if (isProblem(err)) return err
   if (hasZodFastifySchemaValidationErrors(err)) {
     const context = err.validationContext ?? 'request'
@@ -74,7 +96,7 @@ export function toProblem(err: FastifyError): Problem {
       first?.message?.endsWith('received null') && field === 'body'
         ? 'body: send a JSON object'
         : `${field}: ${first?.message ?? 'invalid'}`
-    return new Problem(context === 'params' ? 'invalid_contact_id' : 'invalid_request', detail)
+    return new Problem(context === 'params' ? paramsProblem : 'invalid_request', detail)
   }
   if (err instanceof EvaluationError) {
     return new Problem('evaluation_failed', 'the rules could not be evaluated completely; no decision was made', { cause: err })

@@ -6,13 +6,6 @@ const SECRET_QUERY = /([?&](?:secret|token|key|api_key|access_token|refresh_toke
 
 export const redactUrl = (url: string) => url.replace(SECRET_QUERY, '$1[redacted]')
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The decision log line already described this request. */
-    decisionLogged?: boolean
-  }
-}
-
 /**
  * pino options for the service. creditgate never logs a key, token or secret itself; these paths
  * are the net under it (headers, URLs). Plain paths, no wildcards: redaction runs on every line.

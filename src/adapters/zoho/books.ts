@@ -1,13 +1,26 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
-import { parseContact, parseZohoJson, type ZohoContact } from '../domain/contact.js'
-import { Problem } from '../errors.js'
-import type { ZohoBudget } from './zoho-budget.js'
-import type { AccessTokens } from './zoho-token.js'
+import { parseContact, parseZohoJson, type ZohoContact } from '../../domain/contact.js'
+import { Problem } from '../../errors.js'
+import type { ContactSource } from '../../services/contacts.js'
+import { type BudgetRefusal, BudgetRefused } from './budget.js'
 
-/** Where contacts come from. Throws Problem: contact_not_found, upstream_error, upstream_unavailable. */
-export interface ContactSource {
-  fetchContact(org: string, contactId: string): Promise<ZohoContact>
+/** Where the Zoho client gets its access token: one per process, or shared through Redis. */
+export interface AccessTokens {
+  get(): Promise<string>
+  /** Zoho rejected this token: the next get() mints a new one, once, however many callers saw it. */
+  reject(token: string): Promise<void>
+}
+
+/**
+ * The per-organization allowance of Zoho calls. Zoho blocks the whole organization, its people
+ * included, past 100 calls a minute: every call leaves only with a slot from here.
+ */
+export interface ZohoBudget {
+  /** Takes a slot (waiting briefly for one in flight to finish); returns its release. */
+  acquire(org: string): Promise<() => void>
+  /** Zoho answered 429: no calls for this organization for the given seconds. */
+  pause(org: string, seconds: number): Promise<void>
 }
 
 export type ZohoOutcome = 'ok' | 'not_found' | 'error' | 'unavailable' | 'rejected_token' | 'rate_limited' | 'retry'
@@ -24,7 +37,7 @@ export interface ZohoBooksOptions {
   /** Called once per HTTP call to Zoho, for metrics. */
   onCall?: (outcome: ZohoOutcome, seconds: number) => void
   /** Called when the budget keeps a call from leaving. */
-  onBudgetRefusal?: (reason: string) => void
+  onBudgetRefusal?: (reason: BudgetRefusal) => void
 }
 
 const NOT_AUTHORIZED = new Set([57, 14])
@@ -47,7 +60,7 @@ export function createZohoBooks(options: ZohoBooksOptions): ContactSource {
   async function attempt(org: string, contactId: string): Promise<Attempt> {
     const token = await options.tokens.get()
     const release = await options.budget.acquire(org).catch((err: unknown) => {
-      if (err instanceof Problem && typeof err.options.extra?.budget === 'string') options.onBudgetRefusal?.(err.options.extra.budget)
+      if (err instanceof BudgetRefused) options.onBudgetRefusal?.(err.verdict.reason)
       throw err
     })
     const started = performance.now()

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
 import { Redis } from 'ioredis'
+import { isProblem } from '../../errors.js'
 
 /**
  * The Redis connection creditgate shares between its cache, Zoho budget, token and locks, and
@@ -50,7 +51,6 @@ export type RedisEvent =
   | { type: 'flight_done'; key: string }
   | { type: 'zoho_call'; org: string; id: string; at: number }
   | { type: 'invalidated'; org: string; contactId: string }
-  | { type: 'token_minted'; key: string }
 
 export const EVENTS_CHANNEL = 'creditgate:v1:events'
 
@@ -250,7 +250,9 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
 export const redactRedisUrl = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
 
 /**
- * Runs a Redis operation while the link is up, else (or when it fails) the in-process fallback.
+ * The one fallback strategy every shared store uses: the Redis operation while the link is up;
+ * else, or when it fails, the in-process fallback, and the link goes down for a moment. A
+ * Problem (a refusal such as "the budget is spent") is an answer, not a Redis failure: it passes.
  * The single place where "Redis failing is never a 5xx" is decided.
  */
 export async function viaRedis<T>(link: RedisLink, primary: () => Promise<T>, fallback: () => Promise<T>): Promise<T> {
@@ -258,6 +260,7 @@ export async function viaRedis<T>(link: RedisLink, primary: () => Promise<T>, fa
     try {
       return await primary()
     } catch (err) {
+      if (isProblem(err)) throw err
       link.failed(err)
     }
   }

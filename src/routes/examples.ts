@@ -1,4 +1,4 @@
-import { PROBLEMS, type ProblemCode, problemType } from './errors.js'
+import { PROBLEMS, type ProblemCode, problemType } from '../errors.js'
 
 /**
  * Named examples for the OpenAPI document: one per outcome of each operation and one per error.

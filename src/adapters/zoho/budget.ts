@@ -1,15 +1,5 @@
-import { Problem } from '../errors.js'
-
-/**
- * The per-organization allowance of Zoho calls. Zoho blocks the whole organization, its people
- * included, past 100 calls a minute: every call leaves only with a slot from here.
- */
-export interface ZohoBudget {
-  /** Takes a slot (waiting briefly for one in flight to finish); returns its release. */
-  acquire(org: string): Promise<() => void>
-  /** Zoho answered 429: no calls for this organization for the given seconds. */
-  pause(org: string, seconds: number): Promise<void>
-}
+import { Problem } from '../../errors.js'
+import type { ZohoBudget } from './books.js'
 
 export interface BudgetLimits {
   readonly requestsPerMinute: number
@@ -31,11 +21,17 @@ const REFUSALS: Record<BudgetRefusal, (limit: number) => string> = {
   busy: (limit) => `${limit} calls are already in flight`,
 }
 
-export const budgetSpent = (org: string, verdict: Extract<BudgetVerdict, { ok: false }>) =>
-  new Problem('upstream_unavailable', `no Zoho call for organization ${org}: ${REFUSALS[verdict.reason](verdict.limit)}`, {
-    retryAfterSeconds: Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)),
-    extra: { budget: verdict.reason },
-  })
+/** No Zoho call now: the budget is spent, Zoho asked us to pause, or too many are in flight. */
+export class BudgetRefused extends Problem {
+  constructor(
+    org: string,
+    readonly verdict: Extract<BudgetVerdict, { ok: false }>,
+  ) {
+    super('upstream_unavailable', `no Zoho call for organization ${org}: ${REFUSALS[verdict.reason](verdict.limit)}`, {
+      retryAfterSeconds: Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)),
+    })
+  }
+}
 
 /**
  * Waits for a concurrency slot while `check` says "busy", up to limits.waitMs. Shared by the
@@ -52,7 +48,7 @@ export async function acquireWith(
     const verdict = await check()
     if (verdict.ok) return
     const left = deadline - Date.now()
-    if (verdict.reason !== 'busy' || left <= 0) throw budgetSpent(org, verdict)
+    if (verdict.reason !== 'busy' || left <= 0) throw new BudgetRefused(org, verdict)
     await waitForRelease(Math.min(left, 50))
   }
 }

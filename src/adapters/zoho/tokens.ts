@@ -1,17 +1,11 @@
-import type { ZohoCredentials } from '../config.js'
-import { Problem } from '../errors.js'
+import type { ZohoCredentials } from '../../config.js'
+import { Problem } from '../../errors.js'
+import type { AccessTokens } from './books.js'
 
 /** An access token and when creditgate stops using it (shortly before Zoho expires it). */
 export interface MintedToken {
   readonly token: string
   readonly expiresAt: number
-}
-
-/** Where the Zoho adapter gets its access token. One per process or shared through Redis. */
-export interface AccessTokens {
-  get(): Promise<string>
-  /** Zoho rejected this token: the next get() mints a new one, once, however many callers saw it. */
-  reject(token: string): Promise<void>
 }
 
 export type MintToken = () => Promise<MintedToken>

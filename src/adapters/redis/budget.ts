@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { isProblem } from '../errors.js'
-import { EVENTS_CHANNEL, HEARTBEAT_MS, type RedisLink } from './redis.js'
+import type { ZohoBudget } from '../zoho/books.js'
 import {
   acquireWith,
   type BudgetLimits,
@@ -10,8 +9,8 @@ import {
   createLocalBudget,
   type Share,
   WINDOW_MS,
-  type ZohoBudget,
-} from './zoho-budget.js'
+} from '../zoho/budget.js'
+import { EVENTS_CHANNEL, HEARTBEAT_MS, type RedisLink, viaRedis } from './link.js'
 
 /**
  * Checks and takes a slot in one step, so that instances racing for the last call of the minute
@@ -203,35 +202,30 @@ export function createRedisBudget(link: RedisLink, limits: BudgetLimits, organiz
   return {
     async acquire(org) {
       const id = randomUUID()
-      const degraded = async () => {
-        const release = await local.acquire(org)
-        callsOf(own, org).add(id, Date.now())
-        return release
-      }
-      if (!link.up) return degraded()
-      try {
-        await acquireWith(
-          org,
-          limits,
-          () => check(org, id),
-          (ms) => sleep(ms),
-        )
-      } catch (err) {
-        if (isProblem(err)) throw err
-        link.failed(err)
-        return degraded()
-      }
+      const release = await viaRedis(
+        link,
+        async () => {
+          await acquireWith(org, limits, () => check(org, id), sleep)
+          return () => {
+            link.client.zrem(budgetKeys(org)[1] as string, id).catch(() => {
+              // The lease expires by itself.
+            })
+          }
+        },
+        () => local.acquire(org),
+      )
       callsOf(own, org).add(id, Date.now())
-      return () => {
-        link.client.zrem(budgetKeys(org)[1] as string, id).catch(() => {
-          // The lease expires by itself.
-        })
-      }
+      return release
     },
     async pause(org, seconds) {
       await local.pause(org, seconds)
-      if (!link.up) return
-      await link.client.eval(PAUSE, 1, budgetKeys(org)[2] as string, seconds * 1000).catch((err) => link.failed(err))
+      await viaRedis(
+        link,
+        async () => {
+          await link.client.eval(PAUSE, 1, budgetKeys(org)[2] as string, seconds * 1000)
+        },
+        async () => {},
+      )
     },
   }
 }

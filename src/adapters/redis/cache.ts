@@ -1,10 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { ZohoContactSchema } from '../domain/contact.js'
-import { type CacheEntry, type ContactCache, contactKey, fetchedAtMs } from './contact-cache.js'
-import { type RedisLink, viaRedis } from './redis.js'
+import { ZohoContactSchema } from '../../domain/contact.js'
+import { type CacheEntry, type ContactCache, fetchedAtMs } from '../../services/contacts.js'
+import { type RedisLink, viaRedis } from './link.js'
+
+/** The contract's cache key: creditgate:v1:{org}:contact:{id}. */
+export const contactKey = (org: string, contactId: string) => `creditgate:v1:${org}:contact:${contactId}`
 
 /** Contacts in Redis as `{fetched_at, contact}` (or `{fetched_at, not_found: true}`) JSON, with a TTL. */
-export function createRedisCache(link: RedisLink, log: FastifyBaseLogger): ContactCache {
+function redisEntries(link: RedisLink, log: FastifyBaseLogger): ContactCache {
   return {
     async get(org, contactId) {
       const key = contactKey(org, contactId)
@@ -54,13 +57,13 @@ const HOT_ENTRIES = 50_000
  * Purges made while Redis is down are replayed when it returns, so an invalidated contact is
  * not served later; if Redis came back empty, the in-process copies refill it instead of Zoho.
  */
-export function createResilientCache(
+export function createRedisCache(
   link: RedisLink,
-  redis: ContactCache,
   local: ContactCache,
   log: FastifyBaseLogger,
   ttl: { freshSeconds: number; staleSeconds: (entry: CacheEntry) => number },
 ): ContactCache {
+  const redis = redisEntries(link, log)
   const hot = new Map<string, { entry: CacheEntry; epoch: number }>()
   const keep = (key: string, entry: CacheEntry) => {
     hot.delete(key)

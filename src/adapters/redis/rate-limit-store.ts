@@ -1,4 +1,4 @@
-import type { RedisLink } from './redis.js'
+import { type RedisLink, viaRedis } from './link.js'
 
 /**
  * A store for @fastify/rate-limit that counts in-process and adds the counts to a shared Redis
@@ -37,21 +37,27 @@ export function createBatchedStore(link: RedisLink | undefined, prefix: string) 
 
   async function flush(): Promise<void> {
     flushScheduled = false
-    if (!link?.up) return
-    for (const [key, counter] of counters) {
-      if (counter.pending === 0) continue
-      const sent = counter.pending
-      counter.pending = 0
-      try {
-        const [total, ttl] = (await link.client.eval(ADD, 1, prefix + key, sent, counter.timeWindow)) as [number, number]
-        counter.shared = total
-        counter.windowEnds = Date.now() + ttl
-      } catch (err) {
-        counter.pending += sent
-        link.failed(err)
-        return
-      }
-    }
+    if (!link) return
+    await viaRedis(
+      link,
+      async () => {
+        for (const [key, counter] of counters) {
+          if (counter.pending === 0) continue
+          const sent = counter.pending
+          counter.pending = 0
+          try {
+            const [total, ttl] = (await link.client.eval(ADD, 1, prefix + key, sent, counter.timeWindow)) as [number, number]
+            counter.shared = total
+            counter.windowEnds = Date.now() + ttl
+          } catch (err) {
+            counter.pending += sent
+            throw err
+          }
+        }
+      },
+      // Counted here until Redis is back; the next flush adds what is pending.
+      async () => {},
+    )
   }
 
   return class BatchedRedisStore {

@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
-import { isProblem, Problem } from '../errors.js'
-import { DELETE_IF, type RedisLink } from './redis.js'
-import { type AccessTokens, MINT_WINDOW_MS, MINTS_PER_WINDOW, type MintedToken, type MintToken, mintsExhausted } from './zoho-token.js'
+import { Problem } from '../../errors.js'
+import type { AccessTokens } from '../zoho/books.js'
+import { MINT_WINDOW_MS, MINTS_PER_WINDOW, type MintedToken, type MintToken, mintsExhausted } from '../zoho/tokens.js'
+import { DELETE_IF, type RedisLink, viaRedis } from './link.js'
 
 /** Records a mint if fewer than ARGV[1] happened in the window; else the ms until one leaves it. */
 const TAKE_MINT = `
@@ -92,28 +93,28 @@ export function createSharedTokens(options: {
   return {
     async get() {
       if (valid(current)) return current.token
-      if (!link.up) return local.get()
-      pending ??= mintUnderLock()
-        .catch(async (err) => {
-          if (isProblem(err)) throw err
-          link.failed(err)
-          return local.get()
-        })
-        .finally(() => {
-          pending = undefined
-        })
-      return pending
+      return viaRedis(
+        link,
+        () =>
+          (pending ??= mintUnderLock().finally(() => {
+            pending = undefined
+          })),
+        () => local.get(),
+      )
     },
     async reject(token) {
       if (current?.token === token) current = undefined
       await local.reject(token)
-      if (!link.up) return
       // Only the copy holding the rejected token goes: a token another instance already
       // refreshed stays, so N instances seeing one rejection cause one mint.
-      const stored = await readStored().catch(() => undefined)
-      if (stored?.token === token) {
-        await link.client.eval(DELETE_IF, 1, tokenKey, JSON.stringify(stored)).catch((err) => link.failed(err))
-      }
+      await viaRedis(
+        link,
+        async () => {
+          const stored = await readStored()
+          if (stored?.token === token) await link.client.eval(DELETE_IF, 1, tokenKey, JSON.stringify(stored))
+        },
+        async () => {},
+      )
     },
   }
 }

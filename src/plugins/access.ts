@@ -1,6 +1,9 @@
 import { hash, timingSafeEqual } from 'node:crypto'
-import type { FastifyRequest } from 'fastify'
-import type { ApiKey } from '../config.js'
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { createBatchedStore } from '../adapters/redis/rate-limit-store.js'
+import type { ApiKey, Config } from '../config.js'
 import { Problem } from '../errors.js'
 
 export type AuthLevel = 'none' | 'caller' | 'admin'
@@ -96,3 +99,31 @@ export function createAuth(apiKeys: readonly ApiKey[], adminKeys: readonly ApiKe
     else throw new Problem('unauthorized', 'the API key is not valid')
   }
 }
+
+/** Probes, metrics and the docs: always open, never throttled. */
+const OPEN_ROUTES = /^\/(healthz|readyz|metrics|docs|problems)(\/|$)/
+
+/**
+ * Who may call what, and how often: API keys (routes declare `config.auth`), then a per-key
+ * allowance per minute (per address without keys), counted across instances through Redis.
+ */
+const accessPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
+  if (config.apiKeys.length === 0) app.log.warn('API_KEYS is not set: the decision API is open to anyone who can reach it')
+  app.addHook('onRequest', createAuth(config.apiKeys, config.adminApiKeys))
+  if (config.rateLimitPerMinute === 0) return
+  await app.register(rateLimit, {
+    max: config.rateLimitPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (req) => req.caller ?? `ip:${req.ip}`,
+    // The limits are documented; the headers come with a 429 (and Retry-After), not on every answer.
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
+    allowList: (req) => OPEN_ROUTES.test(req.url),
+    store: createBatchedStore(app.shared.link, 'creditgate:v1:ratelimit:'),
+    errorResponseBuilder: (_req, context) =>
+      new Problem('rate_limited', `more than ${context.max} requests per minute for this key`, {
+        retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)),
+      }),
+  })
+}
+
+export default fp(accessPlugin, { name: 'access', dependencies: ['redis'] })

@@ -1,0 +1,70 @@
+import { z } from 'zod'
+import type { ZohoContact } from './contact.js'
+
+/** An order being placed: the amount in the organization's base currency; currency and reference are only recorded. */
+export const OrderSchema = z
+  .strictObject({
+    amount: z.number().min(0).max(1e15).describe('Order amount in the organization’s base currency, ≥ 0'),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as INR')
+      .optional()
+      .describe('Informational: logged with the decision. The amount must already be in base currency'),
+    reference: z.string().min(1).max(200).optional().describe('Your order reference; logged with the decision'),
+  })
+  .meta({ id: 'Order' })
+
+export type Order = z.output<typeof OrderSchema>
+
+/** The facts rules see, except `contact` itself. Documented, one by one, in rules/README.md. */
+export const DecisionFactsSchema = z
+  .object({
+    contact_id: z.string(),
+    contact_name: z.string(),
+    contact_type: z.string().nullable(),
+    status: z.string(),
+    currency_code: z.string().nullable(),
+    outstanding_bcy: z.number(),
+    unused_credits_bcy: z.number(),
+    credit_limit: z.number().nullable(),
+    order_amount: z.number(),
+    exposure_bcy: z.number(),
+    available_credit_bcy: z.number().nullable(),
+    payment_terms: z.number().nullable(),
+    contact_age_seconds: z.number(),
+    custom_fields: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+  })
+  .meta({ id: 'DecisionFacts' })
+
+export type DecisionFacts = z.output<typeof DecisionFactsSchema>
+export type Facts = DecisionFacts & { contact: ZohoContact }
+
+const cents = (n: number) => Math.round(n * 100) / 100
+
+export function buildFacts(contact: ZohoContact, order: Pick<Order, 'amount'> | undefined, contactAgeSeconds: number): Facts {
+  const outstanding = contact.outstanding_receivable_amount_bcy
+  const orderAmount = order?.amount ?? 0
+  // Zoho sends 0 or nothing for "no credit limit" (ZOHO.md): both mean no limit here.
+  const creditLimit = contact.credit_limit ? contact.credit_limit : null
+  const customFields: Facts['custom_fields'] = {}
+  for (const field of contact.custom_fields ?? []) {
+    if (field.api_name) customFields[field.api_name] = field.value ?? null
+  }
+  return {
+    contact,
+    contact_id: contact.contact_id,
+    contact_name: contact.contact_name,
+    contact_type: contact.contact_type ?? null,
+    status: contact.status,
+    currency_code: contact.currency_code ?? null,
+    outstanding_bcy: outstanding,
+    unused_credits_bcy: contact.unused_credits_receivable_amount_bcy ?? 0,
+    credit_limit: creditLimit,
+    order_amount: orderAmount,
+    exposure_bcy: cents(outstanding + orderAmount),
+    available_credit_bcy: creditLimit === null ? null : cents(creditLimit - outstanding),
+    payment_terms: typeof contact.payment_terms === 'number' ? contact.payment_terms : null,
+    contact_age_seconds: contactAgeSeconds,
+    custom_fields: customFields,
+  }
+}

@@ -1,0 +1,51 @@
+import type { FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
+import { Counter } from 'prom-client'
+import { createMemoryCache } from '../adapters/memory-cache.js'
+import { createRedisCache } from '../adapters/redis/cache.js'
+import { createRedisFlight } from '../adapters/redis/flight.js'
+import type { Config } from '../config.js'
+import { type CacheEntry, type ContactCache, type ContactService, createContactService, fetchedAtMs } from '../services/contacts.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Contacts through the cache, one Zoho call per missing contact across instances. */
+    contacts: ContactService
+  }
+}
+
+const contactsPlugin: FastifyPluginAsync<{ config: Config; cache?: ContactCache | undefined }> = async (app, options) => {
+  const { cache: ttl, zoho } = options.config
+  const lookups = new Counter({
+    name: 'creditgate_contact_cache_total',
+    help: 'Contact lookups: hit (fresh copy), miss (Zoho asked), stale (served while Zoho could not answer), not_found (cached)',
+    labelNames: ['result'],
+    registers: [app.metrics.registry],
+  })
+  const memory = createMemoryCache()
+  // A refilled copy keeps what is left of its stale horizon.
+  const remainingTtl = (entry: CacheEntry) => Math.max(1, ttl.staleTtlSeconds - Math.floor((Date.now() - fetchedAtMs(entry)) / 1000))
+  const log = app.log.child({ component: 'contacts' })
+  const cache =
+    options.cache ??
+    app.shared.store({
+      alone: () => memory,
+      redis: (link) => createRedisCache(link, memory, log, { freshSeconds: ttl.ttlSeconds, staleSeconds: remainingTtl }),
+    })
+  const flight = app.shared.store({ alone: () => undefined, redis: (link) => createRedisFlight(link, log) })
+  app.decorate(
+    'contacts',
+    createContactService({
+      cache,
+      source: app.zoho.contacts,
+      ttlSeconds: ttl.ttlSeconds,
+      staleTtlSeconds: ttl.staleTtlSeconds,
+      log,
+      flight,
+      flightWaitMs: zoho.timeoutMs * 3 + 5000,
+      onLookup: (result) => lookups.inc({ result }),
+    }),
+  )
+}
+
+export default fp(contactsPlugin, { name: 'contacts', dependencies: ['metrics', 'redis', 'zoho'] })

@@ -1,0 +1,25 @@
+import type { FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Config } from '../config.js'
+import type { Evaluate } from '../rules/evaluate.js'
+import { createDecisionService, type DecisionService } from '../services/decisions.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    decisions: DecisionService
+  }
+}
+
+const decisionsPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate | undefined }> = async (app, options) => {
+  app.decorate(
+    'decisions',
+    createDecisionService({
+      contacts: app.contacts,
+      rules: app.rules.current,
+      failMode: options.config.failMode,
+      evaluate: options.evaluate,
+    }),
+  )
+}
+
+export default fp(decisionsPlugin, { name: 'decisions', dependencies: ['contacts', 'rules'] })

@@ -1,0 +1,103 @@
+import type { FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
+import { Counter, Histogram } from 'prom-client'
+import { createRedisBudget } from '../adapters/redis/budget.js'
+import { createSharedTokens } from '../adapters/redis/tokens.js'
+import { createZohoBooks } from '../adapters/zoho/books.js'
+import { createLocalBudget } from '../adapters/zoho/budget.js'
+import { createLocalTokens, createTokenMinter } from '../adapters/zoho/tokens.js'
+import type { Config } from '../config.js'
+import { Problem } from '../errors.js'
+import type { ContactSource } from '../services/contacts.js'
+
+/**
+ * Zoho Books: the client, its access token and its per-organization budget (shared through Redis
+ * when there is one), and the organizations callers may ask about.
+ */
+export interface Zoho {
+  readonly contacts: ContactSource
+  /** The organization a request is about: the one asked for if allowed (403 otherwise), else the default. */
+  organization(requested: string | undefined): string
+  readonly organizations: readonly string[]
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    zoho: Zoho
+  }
+}
+
+const zohoPlugin: FastifyPluginAsync<{ config: Config; contactSource?: ContactSource | undefined }> = async (app, options) => {
+  const { zoho } = options.config
+  if (!zoho.credentials) throw new Error('no Zoho credentials: server.ts starts the bundled sandbox for ZOHO_MODE=sandbox')
+  const registers = [app.metrics.registry]
+  const calls = new Counter({
+    name: 'creditgate_zoho_calls_total',
+    help: 'HTTP calls to Zoho Books by outcome',
+    labelNames: ['outcome'],
+    registers,
+  })
+  const duration = new Histogram({
+    name: 'creditgate_zoho_call_duration_seconds',
+    help: 'Zoho Books call latency by outcome',
+    labelNames: ['outcome'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers,
+  })
+  const refusals = new Counter({
+    name: 'creditgate_zoho_budget_rejections_total',
+    help: 'Zoho calls not made because the per-organization budget was spent, Zoho asked us to pause, or too many were in flight',
+    labelNames: ['reason'],
+    registers,
+  })
+
+  const limits = { requestsPerMinute: zoho.requestsPerMinute, maxConcurrency: zoho.maxConcurrency, waitMs: zoho.timeoutMs }
+  const budget = app.shared.store({
+    alone: () => createLocalBudget(limits),
+    redis: (link) => createRedisBudget(link, limits, zoho.organizationIds),
+  })
+  const mint = createTokenMinter({ accountsUrl: zoho.accountsUrl, credentials: zoho.credentials, timeoutMs: zoho.timeoutMs })
+  const credentials = zoho.credentials
+  const tokens = app.shared.store({
+    alone: () => createLocalTokens(mint),
+    redis: (link) =>
+      createSharedTokens({
+        link,
+        mint,
+        local: createLocalTokens(mint),
+        credentialId: `${zoho.accountsUrl} ${credentials.clientId} ${credentials.refreshToken}`,
+        log: app.log.child({ component: 'zoho-token' }),
+      }),
+  })
+  const contacts =
+    options.contactSource ??
+    createZohoBooks({
+      apiBaseUrl: zoho.apiBaseUrl,
+      timeoutMs: zoho.timeoutMs,
+      tokens,
+      budget,
+      log: app.log.child({ component: 'zoho' }),
+      onCall: (outcome, seconds) => {
+        calls.inc({ outcome })
+        duration.observe({ outcome }, seconds)
+      },
+      onBudgetRefusal: (reason) => refusals.inc({ reason }),
+    })
+
+  const allowed = new Set(zoho.organizationIds)
+  app.decorate('zoho', {
+    contacts,
+    organizations: zoho.organizationIds,
+    organization(requested) {
+      const org = requested ?? zoho.organizationId
+      if (!allowed.has(org)) throw new Problem('forbidden', `organization ${org} is not one this service may ask about`)
+      return org
+    },
+  })
+  app.lifecycle.addCheck('zoho', () => ({
+    ok: true,
+    detail: zoho.mode === 'sandbox' ? `bundled sandbox at ${zoho.accountsUrl}` : `data centre ${zoho.dc}`,
+  }))
+}
+
+export default fp(zohoPlugin, { name: 'zoho', dependencies: ['metrics', 'lifecycle', 'redis'] })

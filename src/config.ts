@@ -51,6 +51,11 @@ const keyList = optional(
       }
       keys.push({ name, key })
     }
+    // "API_KEYS=," is a mistake, not a wish for an open API.
+    if (keys.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'is set but lists no key (name:key,…); unset it to run without keys' })
+      return z.NEVER
+    }
     return keys
   }),
 )
@@ -91,6 +96,7 @@ const EnvSchema = z.object({
   FAIL_MODE: withDefault(z.enum(['closed', 'review']), 'closed'),
   ZOHO_MODE: optional(z.enum(['zoho', 'sandbox'])),
   RATE_LIMIT_PER_MINUTE: withDefault(integer(0, 1_000_000), 3000),
+  SHUTDOWN_DELAY_MS: withDefault(integer(0, 120_000), 0),
 })
 
 export type Env = Record<string, string | undefined>
@@ -116,6 +122,8 @@ export interface Config {
   readonly failMode: 'closed' | 'review'
   /** Requests per minute per API key (per address without keys); 0: no limit. */
   readonly rateLimitPerMinute: number
+  /** On SIGTERM, how long /readyz answers 503 before the listener closes (load balancers drain). */
+  readonly shutdownDelayMs: number
 }
 
 interface ZohoSettings {
@@ -215,5 +223,6 @@ export function loadConfig(env: Env = process.env): Config {
     webhookSecret: e.WEBHOOK_SECRET,
     failMode: e.FAIL_MODE,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
   })
 }

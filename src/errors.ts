@@ -46,6 +46,12 @@ export const PROBLEMS = {
     cause: 'The route exists but not with this HTTP method.',
     fix: 'See /docs for the methods each route accepts.',
   },
+  request_timeout: {
+    status: 408,
+    title: 'Request timeout',
+    cause: 'The request did not arrive completely in time.',
+    fix: 'Send the whole request at once; check proxies between you and creditgate.',
+  },
   payload_too_large: {
     status: 413,
     title: 'Payload too large',
@@ -63,6 +69,12 @@ export const PROBLEMS = {
     title: 'Invalid rules',
     cause: 'The candidate rule set sent with the request does not validate.',
     fix: 'Check it with POST /rules/validate, which lists every error with its file and JSON path.',
+  },
+  headers_too_large: {
+    status: 431,
+    title: 'Request headers too large',
+    cause: 'The request headers are larger than the server accepts.',
+    fix: 'Send only the headers creditgate needs: an API key and a content type.',
   },
   rate_limited: {
     status: 429,

@@ -8,7 +8,7 @@ import pino, { type DestinationStream } from 'pino'
 import { type AppDeps, app } from './app.js'
 import { type Config, ConfigError, type Env, loadConfig } from './config.js'
 import { loggerOptions, RequestLog } from './lib/logging.js'
-import { frameworkErrors } from './plugins/errors.js'
+import { clientErrorHandler, frameworkErrors } from './plugins/errors.js'
 import { RulesStartupError } from './rules/manager.js'
 
 export interface ServerOptions {
@@ -31,9 +31,22 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
     bodyLimit: 64 * 1024,
     routerOptions: { maxParamLength: 200 },
     frameworkErrors,
+    clientErrorHandler,
   })
-  // JSON only: fastify's default text/plain parser would let a mislabelled body through.
-  server.removeContentTypeParser('text/plain')
+  // JSON only, and UTF-8 only: fastify's default text/plain parser would let a mislabelled body
+  // through, and its JSON parser would turn invalid bytes into U+FFFD instead of refusing them.
+  server.removeContentTypeParser(['text/plain', 'application/json'])
+  const parseJson = server.getDefaultJsonParser('error', 'error')
+  const utf8 = new TextDecoder('utf-8', { fatal: true })
+  server.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    let text: string
+    try {
+      text = utf8.decode(body as Buffer)
+    } catch {
+      return done(Object.assign(new Error('the body is not valid UTF-8'), { statusCode: 400 }), undefined)
+    }
+    parseJson(req, text, done)
+  })
   server.setValidatorCompiler(validatorCompiler)
   server.setSerializerCompiler(serializerCompiler)
   await server.register(fp(app), { config, deps: options.deps })
@@ -71,10 +84,13 @@ export async function openServer(
 async function main(): Promise<void> {
   try {
     const { server, config } = await openServer()
-    // SIGTERM/SIGINT drain in-flight requests and close Redis; SIGHUP reloads the rules instead.
-    closeWithGrace({ delay: 10_000, logger: server.log, skip: ['SIGHUP'] }, async ({ signal, err }) => {
+    // SIGTERM/SIGINT: /readyz says 503 for SHUTDOWN_DELAY_MS while load balancers stop sending,
+    // then the listener closes, requests in flight finish and Redis is closed. SIGHUP reloads the rules.
+    closeWithGrace({ delay: config.shutdownDelayMs + 10_000, logger: server.log, skip: ['SIGHUP'] }, async ({ signal, err }) => {
       if (err) server.log.error({ err }, 'closing after an error')
-      else server.log.info({ signal }, 'shutting down: draining in-flight requests')
+      else server.log.info({ signal, delayMs: config.shutdownDelayMs }, 'shutting down: not ready, then draining in-flight requests')
+      server.lifecycle.shutDown()
+      if (!err && config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs))
       await server.close()
     })
     process.on('SIGHUP', () => {

@@ -2,8 +2,9 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { FixtureFileSchema, prepareRuleSetFrom } from '../rules/fixtures.js'
-import { compileRuleSet, readRuleSources } from '../rules/rule-set.js'
+import { compileRuleSet } from '../rules/rule-set.js'
 import { RuleFileSchema } from '../rules/schema.js'
+import { readRulesFolder } from '../rules/sources.js'
 
 /**
  * npm run rules:check [dir]  validate every rule file
@@ -22,7 +23,8 @@ const out = (line = '') => process.stdout.write(`${line}\n`)
 export async function main(command: string | undefined, dir = 'rules'): Promise<number> {
   switch (command) {
     case 'check': {
-      const compiled = compileRuleSet(await readRuleSources(dir))
+      const folder = await readRulesFolder(dir)
+      const compiled = folder.errors.length > 0 ? { ok: false as const, errors: folder.errors } : compileRuleSet(folder.rules)
       if (!compiled.ok) {
         for (const e of compiled.errors) out(`✗ ${e.file} ${e.path}: ${e.message}`)
         out(`\n${compiled.errors.length} error(s) in ${dir}: nothing would go live`)

@@ -430,7 +430,7 @@ export interface components {
              * @description Stable machine-readable code
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_contact_id" | "unauthorized" | "forbidden" | "not_found" | "contact_not_found" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "invalid_rules" | "rate_limited" | "internal_error" | "evaluation_failed" | "upstream_error" | "upstream_unavailable" | "not_ready";
+            code: "invalid_request" | "invalid_contact_id" | "unauthorized" | "forbidden" | "not_found" | "contact_not_found" | "method_not_allowed" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "invalid_rules" | "headers_too_large" | "rate_limited" | "internal_error" | "evaluation_failed" | "upstream_error" | "upstream_unavailable" | "not_ready";
             /** @description Also in the X-Request-Id header and the log */
             request_id: string;
         };

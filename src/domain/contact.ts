@@ -7,6 +7,12 @@ import { z } from 'zod'
  */
 const id = z.union([z.string().regex(/^\d{1,19}$/), z.number().int().nonnegative()]).transform(String)
 
+/**
+ * The largest balance creditgate reads (±10^15, what an order may be too): every fact computed
+ * from amounts — sums, differences, ratios — then stays a finite number.
+ */
+export const MAX_AMOUNT = 1e15
+
 /** A balance: a finite number (numeric strings accepted). "" is not a balance: it is unreadable. */
 const amount = z
   .union([
@@ -16,7 +22,7 @@ const amount = z
       .regex(/^-?\d+(\.\d+)?$/)
       .transform(Number),
   ])
-  .pipe(z.number())
+  .pipe(z.number().min(-MAX_AMOUNT).max(MAX_AMOUNT))
 
 /** Like amount, but "" / null / absent mean "not set". */
 const optionalAmount = z

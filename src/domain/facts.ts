@@ -1,10 +1,10 @@
 import { z } from 'zod'
-import type { ZohoContact } from './contact.js'
+import { MAX_AMOUNT, type ZohoContact } from './contact.js'
 
 /** An order being placed: the amount in the organization's base currency; currency and reference are only recorded. */
 export const OrderSchema = z
   .strictObject({
-    amount: z.number().min(0).max(1e15).describe('Order amount in the organization’s base currency, ≥ 0'),
+    amount: z.number().min(0).max(MAX_AMOUNT).describe('Order amount in the organization’s base currency, ≥ 0'),
     currency: z
       .string()
       .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as INR')

@@ -2,9 +2,36 @@ import { type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import type { LoggerOptions } from 'pino'
 
 /** Query parameters whose values never reach a log line (the webhook secret may come as ?secret=). */
-const SECRET_QUERY = /([?&](?:secret|token|key|api_key|access_token|refresh_token|client_secret)=)[^&#]*/gi
+const SECRET_NAMES = new Set(['secret', 'token', 'key', 'api_key', 'apikey', 'access_token', 'refresh_token', 'client_secret', 'password'])
+/** Routes whose query strings are never logged at all: the webhook's is where its secret travels. */
+const UNLOGGED_QUERIES = /^\/webhooks(\/|$)/
 
-export const redactUrl = (url: string) => url.replace(SECRET_QUERY, '$1[redacted]')
+const paramName = (raw: string) => {
+  try {
+    return decodeURIComponent(raw.replaceAll('+', ' ')).trim().toLowerCase()
+  } catch {
+    return raw.toLowerCase()
+  }
+}
+
+/**
+ * The URL as a log line may show it: secret-bearing parameters' values redacted, however their
+ * names are encoded (`%73ecret` is `secret`), and no query string at all on the webhook.
+ */
+export function redactUrl(url: string): string {
+  const at = url.indexOf('?')
+  if (at < 0) return url
+  const path = url.slice(0, at)
+  if (UNLOGGED_QUERIES.test(path)) return `${path}?[redacted]`
+  const query = url
+    .slice(at + 1)
+    .split('&')
+    .map((pair) => {
+      const name = pair.split('=', 1)[0] as string
+      return SECRET_NAMES.has(paramName(name)) ? `${name}=[redacted]` : pair
+    })
+  return `${path}?${query.join('&')}`
+}
 
 /**
  * pino options for the service. creditgate never logs a key, token or secret itself; these paths

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { createBatchedStore } from '../adapters/redis/rate-limit-store.js'
 import type { ApiKey, Config } from '../config.js'
-import { Problem } from '../errors.js'
+import { isProblem, Problem } from '../errors.js'
 
 export type AuthLevel = 'none' | 'caller' | 'admin'
 
@@ -80,7 +80,7 @@ export function createAuth(apiKeys: readonly ApiKey[], adminKeys: readonly ApiKe
     }
     if (presented === undefined) {
       if (level === 'caller' && open) {
-        req.caller = 'anonymous'
+        req.caller = ANONYMOUS
         return
       }
       throw new Problem('unauthorized', 'send an API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"')
@@ -95,10 +95,14 @@ export function createAuth(apiKeys: readonly ApiKey[], adminKeys: readonly ApiKe
     }
     const name = caller ?? admin
     if (name) req.caller = name
-    else if (open) req.caller = 'anonymous'
+    else if (open) req.caller = ANONYMOUS
     else throw new Problem('unauthorized', 'the API key is not valid')
   }
 }
+
+/** Refused keys an address may present in a minute before it is refused outright. */
+export const AUTH_FAILURES_PER_MINUTE = 10
+const ANONYMOUS = 'anonymous'
 
 /** Probes, metrics and the docs: always open, never throttled. */
 const OPEN_ROUTES = /^\/(healthz|readyz|metrics|docs|problems)(\/|$)/
@@ -109,12 +113,37 @@ const OPEN_ROUTES = /^\/(healthz|readyz|metrics|docs|problems)(\/|$)/
  */
 const accessPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   if (config.apiKeys.length === 0) app.log.warn('API_KEYS is not set: the decision API is open to anyone who can reach it')
-  app.addHook('onRequest', createAuth(config.apiKeys, config.adminApiKeys))
+  const authenticate = createAuth(config.apiKeys, config.adminApiKeys)
+  // Guessing keys is throttled per address: after AUTH_FAILURES_PER_MINUTE refusals, 429 until the minute is over.
+  const Failures = createBatchedStore(app.shared.link, 'creditgate:v1:authfail:')
+  const failures = new Failures()
+  const count = (method: 'read' | 'incr', ip: string) =>
+    new Promise<{ current: number; ttl: number }>((resolve) => {
+      const done = (_err: Error | null, result: { current: number; ttl: number }) => resolve(result)
+      if (method === 'read') failures.read(ip, done)
+      else failures.incr(ip, done, 60_000)
+    })
+  app.addHook('onRequest', async (req) => {
+    if ((req.routeOptions.config.auth ?? 'none') === 'none') return
+    const seen = await count('read', req.ip)
+    if (seen.current >= AUTH_FAILURES_PER_MINUTE) {
+      throw new Problem('rate_limited', `more than ${AUTH_FAILURES_PER_MINUTE} refused keys from this address in a minute`, {
+        retryAfterSeconds: Math.max(1, Math.ceil(seen.ttl / 1000)),
+      })
+    }
+    try {
+      await authenticate(req)
+    } catch (err) {
+      if (isProblem(err, 'unauthorized') || (isProblem(err, 'forbidden') && presentedKey(req) !== undefined)) await count('incr', req.ip)
+      throw err
+    }
+  })
   if (config.rateLimitPerMinute === 0) return
   await app.register(rateLimit, {
     max: config.rateLimitPerMinute,
     timeWindow: 60_000,
-    keyGenerator: (req) => req.caller ?? `ip:${req.ip}`,
+    // Callers without a key (none configured) are told apart by their address.
+    keyGenerator: (req) => (req.caller === undefined || req.caller === ANONYMOUS ? `ip:${req.ip}` : req.caller),
     // The limits are documented; the headers come with a 429 (and Retry-After), not on every answer.
     addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     allowList: (req) => OPEN_ROUTES.test(req.url),

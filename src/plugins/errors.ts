@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto'
+import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { isProblem, PROBLEMS, Problem, type ProblemCode, problemType } from '../errors.js'
+import { API_HEADERS } from '../lib/security-headers.js'
 import type { ProblemBody } from '../routes/schemas.js'
 import { EvaluationError } from '../rules/evaluate.js'
 
@@ -12,24 +15,40 @@ declare module 'fastify' {
   }
 }
 
-/** Path patterns of the routes that declare a paramsProblem, for URL errors that come before routing. */
-const declaredPaths = new WeakMap<FastifyInstance, { pattern: RegExp; code: ProblemCode }[]>()
+interface RoutePath {
+  readonly pattern: RegExp
+  readonly methods: Set<string>
+  /** What the route declares for a path parameter that is not valid. */
+  code?: ProblemCode | undefined
+}
+
+/** Every route's path pattern, for URL errors that come before routing and for 405s. */
+const routePaths = new WeakMap<FastifyInstance, Map<string, RoutePath>>()
+const matching = (server: FastifyInstance, path: string) => [...(routePaths.get(server)?.values() ?? [])].find((r) => r.pattern.test(path))
 
 /**
  * The one place errors become answers: every error, whoever throws it, is rendered as
  * application/problem+json from the catalogue in errors.ts. 5xx details go to the log.
  */
 const errorsPlugin: FastifyPluginAsync = async (app) => {
-  const paths: { pattern: RegExp; code: ProblemCode }[] = []
-  declaredPaths.set(app, paths)
+  const paths = new Map<string, RoutePath>()
+  routePaths.set(app, paths)
   app.addHook('onRoute', (route) => {
-    const code = route.config?.paramsProblem
-    if (!code) return
     const pattern = route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+/g, '[^/]*')
-    paths.push({ pattern: new RegExp(`^${pattern}$`), code })
+    const known = paths.get(route.url) ?? { pattern: new RegExp(`^${pattern}/?$`), methods: new Set<string>() }
+    for (const method of [route.method].flat()) known.methods.add(method)
+    known.code ??= route.config?.paramsProblem
+    paths.set(route.url, known)
   })
   app.setNotFoundHandler((req, reply) => {
-    sendProblem(reply, new Problem('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`), req.id)
+    const path = req.url.split('?')[0] ?? ''
+    const route = matching(app, path)
+    if (route) {
+      const allow = [...route.methods].sort().join(', ')
+      reply.header('allow', allow)
+      return sendProblem(reply, new Problem('method_not_allowed', `${req.method} is not allowed on ${path}; allowed: ${allow}`), req.id)
+    }
+    sendProblem(reply, new Problem('not_found', `no route for ${req.method} ${path}`), req.id)
   })
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const problem = toProblem(err, req.routeOptions.config.paramsProblem)
@@ -46,9 +65,37 @@ export default fp(errorsPlugin, { name: 'errors' })
  * path parameter): the problem the route that path belongs to declares for its parameters.
  */
 export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
-  const path = req.url.split('?')[0] ?? ''
-  const code = declaredPaths.get(req.server)?.find((p) => p.pattern.test(path))?.code ?? 'invalid_request'
+  const code = matching(req.server, req.url.split('?')[0] ?? '')?.code ?? 'invalid_request'
   sendProblem(reply, new Problem(code, `the URL cannot be read: ${err.message.slice(0, 200)}`), req.id)
+}
+
+/**
+ * What Node's HTTP parser refuses before fastify sees a request (control bytes in a header, two
+ * Content-Lengths, a body longer than declared, headers too large, a timeout): problem+json too,
+ * with a request id and the API's security headers, and the connection closed.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const code: ProblemCode =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? 'request_timeout'
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? 'headers_too_large'
+        : 'invalid_request'
+  const requestId = randomUUID()
+  const body = JSON.stringify(problemBody(new Problem(code, 'the request cannot be read as HTTP/1.1'), requestId))
+  const headers = {
+    ...API_HEADERS,
+    'content-type': 'application/problem+json',
+    'content-length': String(Buffer.byteLength(body)),
+    'x-request-id': requestId,
+    connection: 'close',
+  }
+  if (socket.writable) {
+    const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}`)
+    socket.write(`HTTP/1.1 ${PROBLEMS[code].status} ${PROBLEMS[code].title}\r\n${lines.join('\r\n')}\r\n\r\n${body}`)
+  }
+  socket.destroy(err)
 }
 
 /** Bodies must be UTF-8 (JSON's only encoding); a declared other charset is refused. */
@@ -61,15 +108,17 @@ export function utf8Problem(req: FastifyRequest): Problem | undefined {
   return undefined
 }
 
+const problemBody = (problem: Problem, requestId: string): ProblemBody => ({
+  type: problemType(problem.code),
+  title: PROBLEMS[problem.code].title,
+  status: problem.status,
+  detail: problem.detail,
+  code: problem.code,
+  request_id: requestId,
+})
+
 export function sendProblem(reply: FastifyReply, problem: Problem, requestId: string): void {
-  const body: ProblemBody = {
-    type: problemType(problem.code),
-    title: PROBLEMS[problem.code].title,
-    status: problem.status,
-    detail: problem.detail,
-    code: problem.code,
-    request_id: requestId,
-  }
+  const body = problemBody(problem, requestId)
   reply.header('x-request-id', requestId)
   if (problem.retryAfterSeconds !== undefined) reply.header('retry-after', String(problem.retryAfterSeconds))
   if (problem.status === 401) reply.header('www-authenticate', 'Bearer')

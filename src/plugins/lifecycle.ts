@@ -17,6 +17,8 @@ export type ReadinessCheck = z.output<typeof ReadinessCheckSchema>
 export interface Lifecycle {
   addCheck(name: string, check: () => ReadinessCheck | Promise<ReadinessCheck>): void
   checks(): Promise<Record<string, ReadinessCheck>>
+  /** From now on /readyz answers 503 (a signal came; the listener closes after SHUTDOWN_DELAY_MS). */
+  shutDown(): void
   readonly shuttingDown: boolean
 }
 
@@ -38,6 +40,9 @@ const lifecyclePlugin: FastifyPluginAsync = async (app) => {
       for (const [name, check] of registered) out[name] = await check()
       if (shuttingDown) out.shutdown = { ok: false, detail: 'shutting down' }
       return out
+    },
+    shutDown() {
+      shuttingDown = true
     },
     get shuttingDown() {
       return shuttingDown

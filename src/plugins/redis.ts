@@ -44,11 +44,18 @@ const redisPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { config
   }
   watch(link.up)
   link.onChange(watch)
-  app.lifecycle.addCheck('redis', () =>
-    link.up
+  app.lifecycle.addCheck('redis', () => {
+    if (link.full) {
+      return {
+        ok: true,
+        degraded: true,
+        detail: 'full: Redis answers but refuses writes (out of memory); serving from the in-process cache and budget',
+      }
+    }
+    return link.up
       ? { ok: true, detail: `connected; ${link.instances} instance${link.instances === 1 ? '' : 's'} sharing it` }
-      : { ok: true, degraded: true, detail: 'unreachable: serving from the in-process cache and budget' },
-  )
+      : { ok: true, degraded: true, detail: 'unreachable: serving from the in-process cache and budget' }
+  })
 }
 
 export default fp(redisPlugin, { name: 'redis', dependencies: ['metrics', 'lifecycle'] })

@@ -4,6 +4,7 @@ import { Counter, Gauge } from 'prom-client'
 import type { Config } from '../config.js'
 import { createRulesManager, type RulesManager } from '../rules/manager.js'
 import type { RuleSet } from '../rules/rule-set.js'
+import { createRuleValidator, type RuleValidator } from '../rules/validator.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,12 +14,13 @@ declare module 'fastify' {
 }
 
 /** A rule set that never changes (tests hand one in). */
-function fixedRules(ruleSet: RuleSet): RulesManager {
+function fixedRules(ruleSet: RuleSet, validator: RuleValidator): RulesManager {
   return {
     current: () => ruleSet,
     lastError: undefined,
     fixtures: { passed: 0, failures: [] },
     reload: async () => ({ result: 'unchanged', version: ruleSet.version, fixtures: { passed: 0, failures: [] } }),
+    check: validator.check,
     close: () => {},
   }
 }
@@ -27,11 +29,13 @@ const rulesPlugin: FastifyPluginAsync<{ config: Config; ruleSet?: RuleSet | unde
   const registers = [app.metrics.registry]
   const reloads = new Counter({ name: 'creditgate_rule_reloads_total', help: 'Rule reloads by result', labelNames: ['result'], registers })
   const info = new Gauge({ name: 'creditgate_rules_info', help: 'The active rule set (label version)', labelNames: ['version'], registers })
+  const validator = createRuleValidator()
   const rules: RulesManager = options.ruleSet
-    ? fixedRules(options.ruleSet)
+    ? fixedRules(options.ruleSet, validator)
     : await createRulesManager({
         dir: options.config.rulesDir,
         log: app.log.child({ component: 'rules' }),
+        validator,
         onReload: (result) => {
           reloads.inc({ result })
           info.reset()
@@ -40,7 +44,10 @@ const rulesPlugin: FastifyPluginAsync<{ config: Config; ruleSet?: RuleSet | unde
       })
   info.set({ version: rules.current().version }, 1)
   app.decorate('rules', rules)
-  app.addHook('onClose', async () => rules.close())
+  app.addHook('onClose', async () => {
+    rules.close()
+    await validator.close()
+  })
   app.lifecycle.addCheck('rules', () => {
     const { rules: loaded, version } = rules.current()
     return {

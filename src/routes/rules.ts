@@ -4,9 +4,10 @@ import { DryRunDecisionSchema, EVENT_TYPES } from '../domain/decision.js'
 import { OrderSchema } from '../domain/facts.js'
 import { Problem } from '../errors.js'
 import { CALLER_SECURITY } from '../plugins/access.js'
-import { FixtureReportSchema, fixtureContact, prepareRuleSet, readFixtureSources } from '../rules/fixtures.js'
+import { FixtureReportSchema, fixtureContact } from '../rules/fixtures.js'
 import { ReloadResultSchema, type RulesManager } from '../rules/manager.js'
-import { compileRuleSet, RuleErrorSchema, type RuleSet } from '../rules/rule-set.js'
+import { RuleErrorSchema, type RuleSet } from '../rules/rule-set.js'
+import { readRulesFolder } from '../rules/sources.js'
 import { problemResponses } from './schemas.js'
 
 export interface RulesRouteOptions {
@@ -113,8 +114,9 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
       },
     },
     async (req) => {
-      const fixtures = req.body.fixtures?.map((f) => ({ ...f, file: `tests/${f.file}` })) ?? (await readFixtureSources(options.rulesDir))
-      const prepared = await prepareRuleSet(req.body.rules, fixtures)
+      const fixtures =
+        req.body.fixtures?.map((f) => ({ ...f, file: `tests/${f.file}` })) ?? (await readRulesFolder(options.rulesDir)).fixtures
+      const prepared = await rules.check(req.body.rules, fixtures)
       return {
         valid: prepared.ok,
         version: prepared.ruleSet?.version ?? null,
@@ -167,7 +169,7 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
     async (req) => {
       let ruleSet: RuleSet | undefined
       if (req.body.rules) {
-        const compiled = compileRuleSet(req.body.rules)
+        const compiled = await rules.check(req.body.rules, [])
         if (!compiled.ok) {
           const first = compiled.errors.slice(0, 3).map((e) => `${e.file} ${e.path}: ${e.message}`)
           throw new Problem('invalid_rules', `${compiled.errors.length} error(s) in the candidate rules: ${first.join('; ')}`)

@@ -1,21 +1,12 @@
-import { readdir, readFile, stat } from 'node:fs/promises'
-import { join } from 'node:path'
 import { z } from 'zod'
 import { parseContact } from '../domain/contact.js'
 import { DECISIONS } from '../domain/decision.js'
 import { buildFacts } from '../domain/facts.js'
+import { exceeded, FIXTURE_LIMITS, jsonPath } from './bounds.js'
 import { CONTACT_FIELDS } from './catalogue.js'
 import { evaluate } from './evaluate.js'
-import {
-  type Compiled,
-  compileRuleSet,
-  jsonPath,
-  RULE_FILE,
-  type RuleError,
-  type RuleSet,
-  type RuleSource,
-  readRuleSources,
-} from './rule-set.js'
+import { type Compiled, compileRuleSet, parseJson, type RuleError, type RuleSet, type RuleSource } from './rule-set.js'
+import { readRulesFolder } from './sources.js'
 
 /**
  * Fixture tests: named cases of contact fields (+ an order) and the decision they must get.
@@ -63,35 +54,18 @@ export type Prepared =
   | { ok: true; ruleSet: RuleSet; fixtures: FixtureReport }
   | { ok: false; errors: RuleError[]; fixtures: FixtureReport; ruleSet?: RuleSet }
 
-export const FIXTURE_DIR = 'tests'
 const NO_FIXTURES: FixtureReport = { passed: 0, failures: [] }
+/** Cases in all fixture files of a set: every one runs against every rule before a change goes live. */
+export const MAX_FIXTURE_CASES = 2_000
 
-/** Reads rules/tests/*.json; no such folder means no fixtures. */
-export async function readFixtureSources(rulesDir: string): Promise<RuleSource[]> {
-  const dir = join(rulesDir, FIXTURE_DIR)
-  const exists = await stat(dir).then(
-    (s) => s.isDirectory(),
-    () => false,
-  )
-  if (!exists) return []
-  const files = (await readdir(dir)).filter((f) => RULE_FILE.test(f)).sort()
-  return Promise.all(files.map(async (file) => ({ file: `${FIXTURE_DIR}/${file}`, content: await readFile(join(dir, file), 'utf8') })))
-}
-
-/** Reads, validates and tests the set in a rules folder. Nothing is activated here. */
-export async function prepareRuleSetFrom(dir: string): Promise<Prepared> {
-  let rules: RuleSource[]
-  let fixtures: RuleSource[]
-  try {
-    ;[rules, fixtures] = await Promise.all([readRuleSources(dir), readFixtureSources(dir)])
-  } catch (err) {
-    return {
-      ok: false,
-      errors: [{ file: dir, path: '$', message: `cannot read the rules folder: ${(err as Error).message}` }],
-      fixtures: NO_FIXTURES,
-    }
-  }
-  return prepareRuleSet(rules, fixtures)
+/** Reads, validates and tests the set in a rules folder (with `check`, e.g. off the event loop). Nothing is activated here. */
+export async function prepareRuleSetFrom(
+  dir: string,
+  check: (rules: readonly RuleSource[], fixtures: readonly RuleSource[]) => Promise<Prepared> = prepareRuleSet,
+): Promise<Prepared> {
+  const { rules, fixtures, errors } = await readRulesFolder(dir)
+  if (errors.length > 0) return { ok: false, errors, fixtures: NO_FIXTURES }
+  return check(rules, fixtures)
 }
 
 export async function prepareRuleSet(rules: readonly RuleSource[], fixtures: readonly RuleSource[]): Promise<Prepared> {
@@ -143,22 +117,29 @@ export function fixtureContact(fields: Record<string, unknown>) {
 
 export async function runFixtures(ruleSet: RuleSet, sources: readonly RuleSource[]): Promise<FixtureReport> {
   let passed = 0
+  let cases = 0
   const failures: FixtureFailure[] = []
   for (const source of sources) {
-    let value: unknown = source.content
-    if (typeof value === 'string') {
-      try {
-        value = JSON.parse(value)
-      } catch (err) {
-        failures.push({ file: source.file, case: '(file)', message: `not valid JSON: ${(err as Error).message}` })
-        continue
-      }
+    const json = parseJson(source.file, source.content)
+    if ('error' in json) {
+      failures.push({ file: source.file, case: '(file)', message: json.error.message })
+      continue
     }
-    const parsed = FixtureFileSchema.safeParse(value)
+    const tooMuch = exceeded(json.value, FIXTURE_LIMITS)
+    if (tooMuch) {
+      failures.push({ file: source.file, case: '(file)', message: `${tooMuch.path}: ${tooMuch.message}` })
+      continue
+    }
+    const parsed = FixtureFileSchema.safeParse(json.value)
     if (!parsed.success) {
       const issue = parsed.error.issues[0]
       failures.push({ file: source.file, case: '(file)', message: `${jsonPath(issue?.path ?? [])}: ${issue?.message ?? 'invalid'}` })
       continue
+    }
+    cases += parsed.data.cases.length
+    if (cases > MAX_FIXTURE_CASES) {
+      failures.push({ file: source.file, case: '(file)', message: `more than ${MAX_FIXTURE_CASES} cases in the set's fixture files` })
+      break
     }
     for (const c of parsed.data.cases) {
       const message = await checkCase(ruleSet, c)

@@ -2,7 +2,8 @@ import { type FSWatcher, watch } from 'node:fs'
 import type { FastifyBaseLogger } from 'fastify'
 import { z } from 'zod'
 import { type FixtureReport, FixtureReportSchema, type Prepared, prepareRuleSetFrom } from './fixtures.js'
-import { type RuleError, RuleErrorSchema, type RuleSet } from './rule-set.js'
+import { type RuleError, RuleErrorSchema, type RuleSet, type RuleSource } from './rule-set.js'
+import type { RuleValidator } from './validator.js'
 
 export interface ReloadFailure {
   readonly at: string
@@ -32,6 +33,8 @@ export interface RulesManager {
   readonly lastError: ReloadFailure | undefined
   readonly fixtures: FixtureReport
   reload(trigger: string): Promise<ReloadResult>
+  /** Checks a candidate set (validation and fixtures) the way a reload would, activating nothing. */
+  check(rules: readonly RuleSource[], fixtures: readonly RuleSource[]): Promise<Prepared>
   close(): void
 }
 
@@ -44,12 +47,13 @@ export const formatRuleErrors = (errors: readonly RuleError[]) => errors.map((e)
 export async function createRulesManager(options: {
   dir: string
   log: FastifyBaseLogger
+  validator: RuleValidator
   watch?: boolean
   debounceMs?: number
   onReload?: (result: ReloadResult['result']) => void
 }): Promise<RulesManager> {
   const { dir, log } = options
-  const first = await prepareRuleSetFrom(dir)
+  const first = await prepareRuleSetFrom(dir, options.validator.check)
   if (!first.ok) throw new RulesStartupError(`invalid rules in ${dir}:\n${formatRuleErrors(first.errors)}`)
   let active: RuleSet = first.ruleSet
   let fixtures: FixtureReport = first.fixtures
@@ -58,7 +62,7 @@ export async function createRulesManager(options: {
   let again = false
 
   async function reloadOnce(trigger: string): Promise<ReloadResult> {
-    const prepared: Prepared = await prepareRuleSetFrom(dir)
+    const prepared: Prepared = await prepareRuleSetFrom(dir, options.validator.check)
     if (!prepared.ok) {
       lastError = { at: new Date().toISOString(), trigger, errors: prepared.errors }
       log.error(
@@ -121,6 +125,7 @@ export async function createRulesManager(options: {
       return fixtures
     },
     reload,
+    check: options.validator.check,
     close() {
       clearTimeout(timer)
       watcher?.close()

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto'
-import { readdir, readFile, stat } from 'node:fs/promises'
-import { join } from 'node:path'
 import { z } from 'zod'
 import type { EventType } from '../domain/decision.js'
 import { deepFreeze } from '../lib/deep-freeze.js'
+import { exceeded, jsonPath, RULE_LIMITS } from './bounds.js'
 import { CONTACT_FIELDS, FACTS, type FactName, OPERATORS, type OperatorName } from './catalogue.js'
 import { type ConditionLeaf, type ConditionNode, factReference, type RuleFile, RuleFileSchema } from './schema.js'
 
@@ -49,25 +48,9 @@ export interface RuleInput {
 
 export type Compiled = { ok: true; ruleSet: RuleSet } | { ok: false; errors: RuleError[] }
 
-export const RULE_FILE = /^[^.].*\.json$/
+/** Rule files in one set. */
+export const MAX_RULES = 500
 export const PLACEHOLDER = /\{\{\s*([A-Za-z_]+)\s*\}\}/g
-
-/** Files in the rules folder that are not rules. */
-export const NOT_RULES = new Set(['rule.schema.json', 'fixture.schema.json'])
-
-/** Reads every *.json rule file directly in dir (not rules/tests/, not the schemas). Follows symlinks. */
-export async function readRuleSources(dir: string): Promise<RuleSource[]> {
-  const entries = await readdir(dir, { withFileTypes: true })
-  const candidates = entries.filter((e) => RULE_FILE.test(e.name) && !NOT_RULES.has(e.name))
-  const files: string[] = []
-  for (const entry of candidates) {
-    // Kubernetes ConfigMaps mount files as symlinks.
-    const isFile = entry.isFile() || (entry.isSymbolicLink() && (await stat(join(dir, entry.name)).catch(() => undefined))?.isFile())
-    if (isFile) files.push(entry.name)
-  }
-  files.sort()
-  return Promise.all(files.map(async (file) => ({ file, content: await readFile(join(dir, file), 'utf8') })))
-}
 
 /** Validates a whole candidate set; returns it frozen and versioned, or every error found. */
 export function compileRuleSet(sources: readonly RuleSource[], now = new Date()): Compiled {
@@ -76,10 +59,19 @@ export function compileRuleSet(sources: readonly RuleSource[], now = new Date())
   if (sources.length === 0) {
     errors.push({ file: '(rules)', path: '$', message: 'the set has no rules; an empty set would allow every order' })
   }
+  if (sources.length > MAX_RULES) {
+    errors.push({ file: '(rules)', path: '$', message: `${sources.length} rule files; a set may have at most ${MAX_RULES}` })
+    return { ok: false, errors }
+  }
   for (const source of sources) {
-    const parsed = parseJson(source)
+    const parsed = parseJson(source.file, source.content)
     if ('error' in parsed) {
       errors.push(parsed.error)
+      continue
+    }
+    const tooMuch = exceeded(parsed.value, RULE_LIMITS)
+    if (tooMuch) {
+      errors.push({ file: source.file, ...tooMuch })
       continue
     }
     const result = RuleFileSchema.safeParse(parsed.value)
@@ -115,27 +107,23 @@ export function compileRuleSet(sources: readonly RuleSource[], now = new Date())
   }
 }
 
-function parseJson(source: RuleSource): { value: unknown } | { error: RuleError } {
-  if (typeof source.content !== 'string') return { value: source.content }
+/** The parsed document, or an error that says where (line, column) but never quotes the file. */
+export function parseJson(file: string, content: string | unknown): { value: unknown } | { error: RuleError } {
+  if (typeof content !== 'string') return { value: content }
   try {
-    return { value: JSON.parse(source.content) }
+    return { value: JSON.parse(content) }
   } catch (err) {
-    return { error: { file: source.file, path: '$', message: `not valid JSON: ${jsonErrorWhere(source.content, err as Error)}` } }
+    return { error: { file, path: '$', message: `not valid JSON: ${jsonErrorWhere(content, err as Error)}` } }
   }
 }
 
-/** "Unexpected token } in JSON at position 120" → "… (line 7, column 3)" */
+/** "Expected ',' … in JSON at position 120" → "Expected ',' … (line 7, column 3)"; nothing of the file's text. */
 function jsonErrorWhere(text: string, err: Error): string {
-  const position = /position (\d+)/.exec(err.message)?.[1]
-  if (position === undefined) return err.message
-  const before = text.slice(0, Number(position))
-  const line = before.split('\n').length
-  const column = Number(position) - before.lastIndexOf('\n')
-  return `${err.message.replace(/ in JSON at position \d+.*$/, '')} (line ${line}, column ${column})`
+  const at = /^(.*) in JSON at position (\d+)/.exec(err.message)
+  if (!at) return /^Unexpected end/.test(err.message) ? 'it ends before the JSON does' : 'unexpected text: this is not a JSON document'
+  const before = text.slice(0, Number(at[2]))
+  return `${at[1]} (line ${before.split('\n').length}, column ${Number(at[2]) - before.lastIndexOf('\n')})`
 }
-
-export const jsonPath = (path: readonly PropertyKey[]) =>
-  `$${path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`
 
 /**
  * Turns zod issues into operator-readable errors. For a union (a condition is a comparison or a
@@ -242,7 +230,7 @@ function checkRule(file: string, rule: RuleFile): RuleError[] {
     for (const e of checkCondition(leaf)) errors.push({ file, path: at + e.path, message: e.message })
   })
   for (const [, name] of rule.event.params.message.matchAll(PLACEHOLDER)) {
-    const info = FACTS[name as FactName] as (typeof FACTS)[FactName] | undefined
+    const info = Object.hasOwn(FACTS, name as string) ? FACTS[name as FactName] : undefined
     if (!info || info.kind === 'object') {
       errors.push({ file, path: '$.event.params.message', message: `{{${name}}} is not a fact the message can quote` })
     }

@@ -37,6 +37,11 @@ export async function startRedis(t: Teardown): Promise<TestRedis> {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     child = proc
+    // A test process killed outright (a timeout, a mutation run's bail) leaves no orphan server behind.
+    spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; kill -9 ${proc.pid} 2>/dev/null`], {
+      stdio: 'ignore',
+      detached: true,
+    }).unref()
     let output = ''
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`redis-server did not start on ${port}: ${output}`)), 10_000)

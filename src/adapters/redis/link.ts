@@ -16,6 +16,8 @@ export interface RedisLink {
   readonly up: boolean
   /** Reports a failed command: the link goes down, and its users fall back. */
   failed(err: unknown): void
+  /** Redis answers but refuses writes (out of memory, `maxmemory` reached), as seen in the last 10 s. */
+  readonly full: boolean
   /** Publishes an event to every instance. */
   publish(event: RedisEvent): Promise<void>
   /** Listens to events from every instance (this one included). */
@@ -105,6 +107,7 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
   const beatTasks = new Set<() => Promise<void>>()
   let epoch: string | undefined
   let dataLostAt = 0
+  let fullAt = 0
   let eventsEpoch = 0
   let eventsLostAt = 0
   subscriber.on('close', () => {
@@ -215,8 +218,13 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
     get eventsLostAt() {
       return eventsLostAt
     },
+    get full() {
+      return Date.now() - fullAt < 10_000
+    },
     failed(err) {
-      log.warn({ err: { message: (err as Error).message } }, 'redis command failed')
+      const message = (err as Error).message ?? ''
+      if (message.startsWith('OOM')) fullAt = Date.now()
+      log.warn({ err: { message } }, 'redis command failed')
       downUntil = Date.now() + DOWN_AFTER_FAILURE_MS
       void notify()
       // Come back up after the pause if the connection is still ready.

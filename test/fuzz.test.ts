@@ -1,6 +1,8 @@
-import { readFile } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { cp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import t from 'tap'
-import { ORG, startApp, startSandbox } from './helpers/app.js'
+import { eventually, ORG, sandboxEnv, startApp, startSandbox } from './helpers/app.js'
 
 /**
  * Schema-driven fuzzing: every operation of the OpenAPI document gets malformed path parameters,
@@ -236,4 +238,100 @@ t.test('every operation answers malformed input with a 4xx problem+json, and sta
   )
   t.equal(({} as Record<string, unknown>).isAdmin, undefined, 'no prototype was polluted')
   t.equal(({} as Record<string, unknown>).polluted, undefined)
+})
+
+/** Hostile rule files: deep, wide, long, binary, links, prototype keys. Each is a readable refusal. */
+function hostileRuleFiles(): [string, string | Buffer][] {
+  const leaf = { fact: 'outstanding_bcy', operator: 'greaterThan', value: 1 }
+  const rule = (conditions: unknown, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ name: 'hostile', conditions, event: { type: 'block', params: { code: 'HOSTILE', message: 'x' } }, ...extra })
+  // Built as text: JSON.stringify itself would overflow the stack on 5,000 levels.
+  const deep = `${'{"not":'.repeat(5000)}${JSON.stringify(leaf)}${'}'.repeat(5000)}`
+  let deepArrays = '1'
+  for (let i = 0; i < 20_000; i++) deepArrays = `[${deepArrays}]`
+  return [
+    ['deep.json', rule({ all: ['DEEP'] }).replace('"DEEP"', deep)],
+    ['deep-arrays.json', `{"name":"hostile","conditions":{"all":${deepArrays}}}`],
+    ['wide.json', rule({ any: Array.from({ length: 20_000 }, () => leaf) })],
+    ['long-list.json', rule({ all: [{ fact: 'status', operator: 'in', value: Array.from({ length: 50_000 }, (_, i) => `s${i}`) }] })],
+    ['long-text.json', rule({ all: [leaf] }, { description: 'x'.repeat(60_000) })],
+    ['huge.json', rule({ all: [leaf] }, { description: 'x'.repeat(5 * 1024 * 1024) })],
+    ['binary.json', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 37) % 256))],
+    ['proto.json', '{"__proto__":{"isAdmin":true},"constructor":{"prototype":{"polluted":true}},"name":"p"}'],
+    ['numbers.json', rule({ all: [{ ...leaf, value: 1 }] }).replace('"value":1', '"value":1e400')],
+    ['not-an-object.json', '"just a string"'],
+    ['empty.json', ''],
+  ]
+}
+
+t.test('hostile rule files never crash or stall the service: /healthz answers within 100 ms throughout', async (t) => {
+  const dir = t.testdir({})
+  await cp('rules', dir, { recursive: true })
+  const sandbox = await startSandbox(t)
+  const env = {
+    ...process.env,
+    ...sandboxEnv(sandbox, { PORT: '0', LOG_LEVEL: 'info', RULES_DIR: dir, ADMIN_API_KEYS: `ops:${ADMIN_KEY}` }),
+  }
+  const child = spawn(process.execPath, ['dist/server.js'], { env })
+  t.teardown(() => child.kill('SIGKILL'))
+  let exited: number | null = null
+  child.once('exit', (code) => {
+    exited = code
+  })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk
+  })
+  await eventually(() => /Server listening at http:\/\/127\.0\.0\.1:\d+/.test(output), 'the server to listen', 20_000)
+  const port = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]
+  const base = `http://127.0.0.1:${port}`
+  await eventually(async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok === true, 'the server to answer', 20_000)
+  const admin = { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' }
+  const good = ((await (await fetch(`${base}/rules`, { headers: admin })).json()) as { version: string }).version
+
+  let slowest = 0
+  let polling = true
+  const poll = (async () => {
+    while (polling) {
+      const started = performance.now()
+      const res = await fetch(`${base}/healthz`)
+      if (res.status !== 200) t.fail(`/healthz answered ${res.status}`)
+      slowest = Math.max(slowest, performance.now() - started)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  })()
+  for (const [file, content] of hostileRuleFiles()) {
+    await writeFile(join(dir, file), content)
+    const reload = (await (await fetch(`${base}/rules/reload`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY } })).json()) as {
+      result: string
+      errors?: { file: string }[]
+    }
+    t.equal(reload.result, 'rejected', `${file} is refused`)
+    t.ok(
+      reload.errors?.some((e) => e.file === file),
+      `${file} is named in the errors`,
+    )
+    await rm(join(dir, file))
+    if (typeof content === 'string' && content.length < 1024 * 1024) {
+      const validate = await fetch(`${base}/rules/validate`, {
+        method: 'POST',
+        headers: admin,
+        body: JSON.stringify({ rules: [{ file, content }] }),
+      })
+      t.ok(validate.status === 200 || validate.status === 413 || validate.status === 400, `${file} posted: ${validate.status}`)
+    }
+  }
+  await symlink('/etc/shadow', join(dir, 'shadow.json'))
+  const linked = (await (await fetch(`${base}/rules/reload`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY } })).json()) as {
+    result: string
+  }
+  t.equal(linked.result, 'rejected', 'a link out of the folder is refused')
+  await rm(join(dir, 'shadow.json'))
+  polling = false
+  await poll
+  t.ok(slowest < 100, `/healthz answered within ${Math.round(slowest)} ms throughout`)
+  t.equal(exited, null, 'the process never exited')
+  const after = (await (await fetch(`${base}/rules`, { headers: admin })).json()) as { version: string }
+  t.equal(after.version, good, 'the good set stayed active')
+  t.equal(({} as Record<string, unknown>).isAdmin, undefined, 'no prototype was polluted')
 })

@@ -152,9 +152,13 @@ export function createRedisBudget(link: RedisLink, limits: BudgetLimits, organiz
     syncedAt = Date.now()
     syncedLive = live
   })
-  /** Fresh: read within the last heartbeats, and no event missed since but as part of the outage itself. */
+  /**
+   * Fresh: events still arrive (a failed command, not a lost connection), or the shared minutes were
+   * read within the last heartbeats and no event was missed since but as part of the outage itself.
+   */
   const fresh = (now: number) =>
-    syncedLive && now - syncedAt < 3 * HEARTBEAT_MS && (link.eventsLostAt <= syncedAt || now - link.eventsLostAt < HEARTBEAT_MS)
+    link.eventsLive ||
+    (syncedLive && now - syncedAt < 3 * HEARTBEAT_MS && (link.eventsLostAt <= syncedAt || now - link.eventsLostAt < HEARTBEAT_MS))
   // Redis is not used again until the calls made meanwhile are in the shared minute (see RedisLink.onChange).
   link.onChange(async (up) => {
     if (!up) {

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { startApp, startSandbox } from './helpers/app.js'
 
@@ -6,7 +8,9 @@ import { startApp, startSandbox } from './helpers/app.js'
  * The alerting rules in ops/prometheus/alerts.yml name metrics as /metrics exposes them: an alert
  * on a metric the service does not have never fires, and promtool cannot tell.
  */
-const ALERTS = readFileSync(new URL('../ops/prometheus/alerts.yml', import.meta.url), 'utf8')
+const RULES = fileURLToPath(new URL('../ops/prometheus/alerts.yml', import.meta.url))
+const ALERTS = readFileSync(RULES, 'utf8')
+const RULE_TESTS = fileURLToPath(new URL('../ops/prometheus/alerts.test.yml', import.meta.url))
 
 interface Alert {
   name: string
@@ -62,6 +66,17 @@ function missingFrom(exposition: string, names: string[]): string[] {
 const alerts = alertsOf(ALERTS)
 const names = [...new Set(alerts.flatMap((a) => metricNames(a.expr)))].sort()
 
+t.test('promtool: the rules are valid and their unit tests pass (each alert firing and not)', async (t) => {
+  // promtool comes with Debian's prometheus package (scripts/preflight.mjs says so when it is missing).
+  const run = (...args: string[]) => {
+    const res = spawnSync('promtool', args, { encoding: 'utf8' })
+    t.equal(res.status, 0, `promtool ${args.join(' ')}\n${res.stdout}${res.stderr}`)
+    return res.stdout
+  }
+  t.match(run('check', 'rules', RULES), /SUCCESS: \d+ rules found/)
+  t.match(run('test', 'rules', RULE_TESTS), /SUCCESS/)
+})
+
 t.test('alerts.yml is read: every alert with its expression', async (t) => {
   t.equal(alerts.length, ALERTS.match(/^\s*- alert:/gm)?.length, 'an expression for every alert')
   t.ok(alerts.length >= 8)
@@ -100,7 +115,7 @@ t.test('every metric an alert uses is in /metrics', async (t) => {
   t.ok(named.length > 0, 'the alerts match on routes')
   for (const route of new Set(named)) t.ok(routes.has(route), `route label ${route} exists`)
   // and so are the ones the promtool unit tests feed the alerts.
-  const tests = readFileSync(new URL('../ops/prometheus/alerts.test.yml', import.meta.url), 'utf8')
+  const tests = readFileSync(RULE_TESTS, 'utf8')
   for (const route of new Set([...tests.matchAll(/route="([^"]*)"/g)].map((m) => m[1]))) {
     t.ok(routes.has(route), `alerts.test.yml: route label ${route} exists`)
   }

@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-log() { echo "smoke: $*"; }
+start=$SECONDS
+log() { echo "smoke: [$((SECONDS - start)) s] $*"; }
 fail() {
   echo "smoke: FAILED: $*" >&2
   exit 1
@@ -23,7 +24,6 @@ project=creditgate-smoke-$$
 image=creditgate:local
 services=(creditgate redis sandbox)
 tmp=$(mktemp -d)
-start=$SECONDS
 dc() { docker-compose -p "$project" "$@"; }
 
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -68,16 +68,20 @@ wait_for() {
   done
 }
 
-container() { dc ps -q "$1"; }
-health() {
-  local id
-  id=$(container "$1")
-  [ -n "$id" ] || return 0
-  docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id"
+# Container ids by service, looked up once (docker-compose starts slowly; docker does not).
+declare -A id
+find_containers() {
+  local s
+  for s in "${services[@]}"; do
+    id[$s]=$(dc ps -q "$s")
+    [ -n "${id[$s]}" ] || fail "no container for $s"
+  done
 }
 all_healthy() {
   local s
-  for s in "${services[@]}"; do [ "$(health "$s")" = healthy ] || return 1; done
+  for s in "${services[@]}"; do
+    [ "$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "${id[$s]}")" = healthy ] || return 1
+  done
 }
 
 # A decision through the compose demo key: status and body must match.
@@ -87,9 +91,9 @@ decide() { # contact_id expected_decision
   [ "$code" = 200 ] || fail "GET /contacts/$1/risk answered $code: $(cat "$tmp/body")"
   grep -q "\"decision\":\"$2\"" "$tmp/body" || fail "GET /contacts/$1/risk: expected decision $2, got $(cat "$tmp/body")"
 }
-redis_cli() { dc exec -T redis redis-cli "$@" | tr -d '\r'; }
+redis_cli() { docker exec "${id[redis]}" redis-cli "$@"; }
 sandbox_api() { # path [json body]: the sandbox's control surface, from inside its container
-  dc exec -T sandbox node -e "
+  docker exec "${id[sandbox]}" node -e "
     const [path, body] = process.argv.slice(1)
     const init = body ? { method: 'POST', headers: { 'content-type': 'application/json' }, body } : {}
     fetch('http://127.0.0.1:4555' + path, init).then(async (r) => { if (!r.ok) process.exit(1); console.log(await r.text()) }, () => process.exit(1))
@@ -104,13 +108,14 @@ log "built in $((SECONDS - step)) s"
 step=$SECONDS
 log "starting creditgate, redis and the sandbox on port $CREDITGATE_PORT"
 dc up -d --no-build
+find_containers
 wait_for "every service to be healthy" all_healthy
 log "every service healthy in $((SECONDS - step)) s"
 
 decide 460000000026049 block
 log "decision through the demo key: 200 block"
 
-cg=$(container creditgate)
+cg=${id[creditgate]}
 uid=$(docker exec "$cg" id -u)
 [ "$uid" != 0 ] || fail "creditgate runs as root"
 log "creditgate runs as uid $uid ($(docker exec "$cg" id -un))"
@@ -125,6 +130,7 @@ wait_for "redis to be healthy after a restart" all_healthy
 [ "$(redis_cli GET "$key")" = kept ] || fail "Redis lost $key across a restart"
 log "Redis kept its data across a restart ($keys_before keys before, $(redis_cli DBSIZE) after)"
 dc up -d --no-deps --force-recreate redis >/dev/null 2>&1
+find_containers
 wait_for "redis to be healthy in a new container" all_healthy
 [ "$(redis_cli GET "$key")" = kept ] || fail "Redis lost $key in a new container (volume)"
 log "Redis kept its data in a new container (named volume)"
@@ -149,7 +155,9 @@ grep -q '"decision":"allow"' "$tmp/inflight" || fail "the decision in flight: $(
 exit_code=$(docker inspect -f '{{.State.ExitCode}}' "$cg")
 [ "$exit_code" = 0 ] || fail "creditgate exited $exit_code on docker stop"
 [ "$took" -lt "$grace" ] || fail "docker stop took $took s, the grace period is $grace s"
-docker logs "$cg" 2>&1 | grep -q 'draining in-flight requests' || fail "no 'draining' line in the creditgate log"
+# (to a file first: `docker logs | grep -q` fails under pipefail when grep stops reading early)
+docker logs "$cg" >"$tmp/creditgate.log" 2>&1
+grep -q 'draining in-flight requests' "$tmp/creditgate.log" || fail "no 'draining' line in the creditgate log"
 log "docker stop drained a decision in flight and exited 0 in $took s (grace $grace s)"
 
 size=$(docker image inspect -f '{{.Size}}' "$image")

@@ -146,6 +146,7 @@ curl -sS -o "$tmp/inflight" -w '%{http_code}' -H "$auth" "$base/contacts/4600000
 curl_pid=$!
 in_flight() { [ "$(sandbox_api /__sandbox/stats | sed -n 's/.*"contact_calls":\([0-9]*\).*/\1/p')" -gt "$calls_before" ]; }
 wait_for "a decision to be in flight" in_flight
+kill -0 "$curl_pid" 2>/dev/null || fail "the decision finished before docker stop: nothing was in flight to drain"
 step=$SECONDS
 docker stop -t "$grace" "$cg" >/dev/null
 took=$((SECONDS - step))

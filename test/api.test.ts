@@ -262,7 +262,9 @@ t.test('1,000 concurrent requests over mixed contacts decide as sequential ones 
     '460000000031009',
     '460000000031010',
   ]
-  const essence = (body: Record<string, unknown>) => JSON.stringify([body.decision, body.reasons, body.alerts, body.facts])
+  // Everything but how old the cached copy is, which moves on with the clock on a busy machine.
+  const essence = (body: Record<string, unknown>) =>
+    JSON.stringify([body.decision, body.reasons, body.alerts, { ...(body.facts as object), contact_age_seconds: undefined }])
   const expected = new Map<string, string>()
   for (const id of ids) {
     for (const amount of [0, 6000])

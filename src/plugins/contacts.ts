@@ -22,6 +22,7 @@ const contactsPlugin: FastifyPluginAsync<{ config: Config; cache?: ContactCache 
     labelNames: ['result'],
     registers: [app.metrics.registry],
   })
+  for (const result of ['hit', 'miss', 'stale', 'not_found']) lookups.inc({ result }, 0)
   const memory = createMemoryCache()
   // A refilled copy keeps what is left of its stale horizon.
   const remainingTtl = (entry: CacheEntry) => Math.max(1, ttl.staleTtlSeconds - Math.floor((Date.now() - fetchedAtMs(entry)) / 1000))

@@ -25,12 +25,6 @@ declare module 'fastify' {
 const redisPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   const link = config.redisUrl ? await connectRedis(config.redisUrl, app.log.child({ component: 'redis' })) : undefined
   app.decorate('shared', { link, store: (choice) => (link ? choice.redis(link) : choice.alone()) })
-  if (!link) {
-    app.log.warn('REDIS_URL is not set: contacts are cached in this process only')
-    app.lifecycle.addCheck('redis', () => ({ ok: true, detail: 'not configured: in-process cache' }))
-    return
-  }
-  app.addHook('onClose', () => link.close())
   const registers = [app.metrics.registry]
   const degraded = new Gauge({ name: 'creditgate_redis_degraded', help: '1 while Redis is configured but unreachable', registers })
   const degradations = new Counter({
@@ -38,6 +32,14 @@ const redisPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { config
     help: 'Times Redis became unreachable and the service fell back to its in-process cache and budget',
     registers,
   })
+  // Present without Redis too (0), so that dashboards and alerts find them.
+  degraded.set(0)
+  if (!link) {
+    app.log.warn('REDIS_URL is not set: contacts are cached in this process only')
+    app.lifecycle.addCheck('redis', () => ({ ok: true, detail: 'not configured: in-process cache' }))
+    return
+  }
+  app.addHook('onClose', () => link.close())
   const watch = (up: boolean) => {
     degraded.set(up ? 0 : 1)
     if (!up) degradations.inc()

@@ -29,6 +29,7 @@ const rulesPlugin: FastifyPluginAsync<{ config: Config; ruleSet?: RuleSet | unde
   const registers = [app.metrics.registry]
   const reloads = new Counter({ name: 'creditgate_rule_reloads_total', help: 'Rule reloads by result', labelNames: ['result'], registers })
   const info = new Gauge({ name: 'creditgate_rules_info', help: 'The active rule set (label version)', labelNames: ['version'], registers })
+  for (const result of ['activated', 'unchanged', 'rejected']) reloads.inc({ result }, 0)
   const validator = createRuleValidator()
   const rules: RulesManager = options.ruleSet
     ? fixedRules(options.ruleSet, validator)

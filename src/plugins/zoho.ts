@@ -51,6 +51,9 @@ const zohoPlugin: FastifyPluginAsync<{ config: Config; contactSource?: ContactSo
     registers,
   })
 
+  // Every label value from the start, at 0: a first 429 or refusal is then an increase alerts can see.
+  for (const outcome of ['ok', 'not_found', 'error', 'rejected_token', 'rate_limited', 'retry']) calls.inc({ outcome }, 0)
+  for (const reason of ['spent', 'paused', 'busy']) refusals.inc({ reason }, 0)
   const limits = { requestsPerMinute: zoho.requestsPerMinute, maxConcurrency: zoho.maxConcurrency, waitMs: zoho.timeoutMs }
   const budget = app.shared.store({
     alone: () => createLocalBudget(limits),

@@ -29,6 +29,7 @@ export const riskRoutes: FastifyPluginAsyncZod = async (app) => {
     labelNames: ['decision'],
     registers,
   })
+  for (const decision of ['allow', 'review', 'block']) decisionsTotal.inc({ decision }, 0)
   const rulesFired = new Counter({
     name: 'creditgate_rule_fired_total',
     help: 'Rules that fired in decisions, by rule and type',

@@ -86,6 +86,8 @@ export interface ContactServiceOptions {
   /** How long a follower waits for another instance's fetch. */
   flightWaitMs?: number
   onLookup?: (result: 'hit' | 'miss' | 'stale' | 'not_found') => void
+  /** The clock (ms), for ages, fetch times and the follower's deadline. */
+  now?: () => number
 }
 
 export const NOT_FOUND_TTL_SECONDS = 60
@@ -100,9 +102,10 @@ const notFound = (org: string, contactId: string) =>
 export function createContactService(options: ContactServiceOptions): ContactService {
   const notFoundTtl = options.notFoundTtlSeconds ?? NOT_FOUND_TTL_SECONDS
   const onLookup = options.onLookup ?? (() => {})
+  const now = options.now ?? Date.now
   const flights = new Map<string, Promise<LoadedContact>>()
 
-  const ageMs = (entry: CacheEntry, now: number) => now - fetchedAtMs(entry)
+  const ageMs = (entry: CacheEntry, at: number) => at - fetchedAtMs(entry)
   const fromEntry = (entry: CacheEntry & { contact: ZohoContact }, source: ContactOrigin): LoadedContact => ({
     contact: entry.contact,
     source,
@@ -111,7 +114,7 @@ export function createContactService(options: ContactServiceOptions): ContactSer
   })
 
   async function fetchAndStore(org: string, contactId: string): Promise<LoadedContact> {
-    const fetchedAtMs = Date.now()
+    const fetchedAtMs = now()
     const fetchedAt = new Date(fetchedAtMs).toISOString()
     try {
       const contact = await options.source.fetchContact(org, contactId)
@@ -130,7 +133,7 @@ export function createContactService(options: ContactServiceOptions): ContactSer
     const entry = await options.cache.get(org, contactId)
     if (!entry) return undefined
     const fetchedAt = fetchedAtMs(entry)
-    if (fetchedAt < since - 1000 && Date.now() - fetchedAt >= options.ttlSeconds * 1000) return undefined
+    if (fetchedAt < since - 1000 && now() - fetchedAt >= options.ttlSeconds * 1000) return undefined
     if ('not_found' in entry) throw notFound(org, contactId)
     return fromEntry(entry, 'cache')
   }
@@ -140,7 +143,7 @@ export function createContactService(options: ContactServiceOptions): ContactSer
     const flight = options.flight
     if (!flight) return fetchAndStore(org, contactId)
     const key = `${org}:${contactId}`
-    const startedAt = Date.now()
+    const startedAt = now()
     const deadline = startedAt + (options.flightWaitMs ?? 20_000)
     for (;;) {
       const leadership = await flight.lead(key)
@@ -151,7 +154,7 @@ export function createContactService(options: ContactServiceOptions): ContactSer
           return result
         } catch (err) {
           const failure = isProblem(err)
-            ? { code: err.code, detail: err.detail, retryAfterSeconds: err.retryAfterSeconds, at: Date.now() }
+            ? { code: err.code, detail: err.detail, retryAfterSeconds: err.retryAfterSeconds, at: now() }
             : undefined
           await leadership.finish(failure)
           throw err
@@ -164,7 +167,7 @@ export function createContactService(options: ContactServiceOptions): ContactSer
       if (failure && failure.at >= startedAt) {
         throw new Problem(failure.code, failure.detail, { retryAfterSeconds: failure.retryAfterSeconds })
       }
-      if (Date.now() > deadline) {
+      if (now() > deadline) {
         throw new Problem('upstream_unavailable', 'another instance is fetching this contact and has not finished', {
           retryAfterSeconds: 2,
         })
@@ -175,8 +178,8 @@ export function createContactService(options: ContactServiceOptions): ContactSer
   return {
     async load(org, contactId) {
       const entry = await options.cache.get(org, contactId)
-      const now = Date.now()
-      if (entry && ageMs(entry, now) < options.ttlSeconds * 1000) {
+      const lookedAt = now()
+      if (entry && ageMs(entry, lookedAt) < options.ttlSeconds * 1000) {
         if ('not_found' in entry) {
           onLookup('not_found')
           throw notFound(org, contactId)
@@ -194,7 +197,12 @@ export function createContactService(options: ContactServiceOptions): ContactSer
       try {
         return await flight
       } catch (err) {
-        if (isProblem(err, 'upstream_unavailable') && entry && 'contact' in entry && ageMs(entry, now) < options.staleTtlSeconds * 1000) {
+        if (
+          isProblem(err, 'upstream_unavailable') &&
+          entry &&
+          'contact' in entry &&
+          ageMs(entry, lookedAt) < options.staleTtlSeconds * 1000
+        ) {
           onLookup('stale')
           options.log.warn({ org, contactId, fetchedAt: entry.fetched_at, why: err.detail }, 'zoho unavailable; serving a stale contact')
           return fromEntry(entry, 'stale')

@@ -40,6 +40,8 @@ export interface DecisionServiceOptions {
   memoSize?: number
   /** The evaluator (default: json-rules-engine). Whatever it is, an evaluation that misses a rule is an error. */
   evaluate?: Evaluate
+  /** The clock (ms), for the contact's age and evaluated_at. */
+  now?: () => number
 }
 
 /**
@@ -48,11 +50,10 @@ export interface DecisionServiceOptions {
  * fact (and path) a rule or message of that version reads; nothing else can change the result.
  */
 function createMemo(size: number, evaluate: Evaluate) {
-  let version = ''
+  let version: string | undefined
   const entries = new Map<string, Evaluation>()
   return {
     async evaluate(ruleSet: RuleSet, facts: Facts): Promise<Evaluation> {
-      if (size === 0) return evaluate(ruleSet, facts)
       if (ruleSet.version !== version) {
         entries.clear()
         version = ruleSet.version
@@ -79,6 +80,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
     return evaluation
   }
   const memo = createMemo(options.memoSize ?? 10_000, evaluate)
+  const clock = options.now ?? Date.now
   return {
     async decide({ org, contactId, order, explain }) {
       const ruleSet = options.rules()
@@ -102,12 +104,12 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
             alerts: [],
             facts: null,
             contact: null,
-            evaluated_at: new Date().toISOString(),
+            evaluated_at: new Date(clock()).toISOString(),
           }
         }
         throw err
       }
-      const now = Date.now()
+      const now = clock()
       // Fetched now is 0 seconds old, however long Zoho took to answer.
       const ageSeconds = loaded.source === 'zoho' ? 0 : Math.max(0, Math.floor((now - loaded.fetchedAtMs) / 1000))
       const { contact, ...facts } = buildFacts(loaded.contact, order, ageSeconds)
@@ -135,7 +137,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
         alerts: evaluation.alerts,
         facts,
         rules_version: ruleSet.version,
-        evaluated_at: new Date().toISOString(),
+        evaluated_at: new Date(clock()).toISOString(),
         ...(evaluation.trace ? { trace: evaluation.trace } : {}),
       }
     },

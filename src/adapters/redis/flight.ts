@@ -45,7 +45,6 @@ export function createRedisFlight(link: RedisLink, log: FastifyBaseLogger): Sing
           const renew = setInterval(() => {
             link.client.eval(RENEW, 1, keys.lock, me, LOCK_MS).catch((err) => log.debug({ err }, 'flight lock renewal failed'))
           }, RENEW_MS)
-          renew.unref()
           return {
             async finish(failure) {
               clearInterval(renew)

@@ -1,0 +1,449 @@
+import t from 'tap'
+import { parseContact, type ZohoContact } from '../src/domain/contact.js'
+import { RiskDecisionSchema } from '../src/domain/decision.js'
+import { buildFacts } from '../src/domain/facts.js'
+import { Problem } from '../src/errors.js'
+import { type Evaluate, EvaluationError, evaluate } from '../src/rules/evaluate.js'
+import { prepareRuleSetFrom } from '../src/rules/fixtures.js'
+import { compileRuleSet, type RuleSet } from '../src/rules/rule-set.js'
+import { zohoContact } from '../src/sandbox/example-contact.js'
+import type { ContactService, LoadedContact } from '../src/services/contacts.js'
+import { createDecisionService, type DecisionServiceOptions } from '../src/services/decisions.js'
+
+/**
+ * The decision service on its own: contacts come from a fake ContactService (the port), the
+ * clock is fixed, and the evaluator is the real one wrapped to count its runs, so that what the
+ * memo saves (a cached decision without a rules run) can be seen.
+ */
+const NOW = Date.parse('2026-11-24T10:00:00.000Z')
+const ORG = '10234695'
+
+const contact = (id: string, fields: Record<string, unknown> = {}): ZohoContact => {
+  const parsed = parseContact(zohoContact(id, `Customer ${id}`, fields))
+  if (!parsed.ok) throw new Error(parsed.problem)
+  return parsed.contact
+}
+
+const loaded = (c: ZohoContact, fetchedAtMs: number, source: LoadedContact['source'] = 'cache'): LoadedContact => ({
+  contact: c,
+  source,
+  fetchedAt: new Date(fetchedAtMs).toISOString(),
+  fetchedAtMs,
+})
+
+/** Serves the given contacts by id, as loaded at `fetchedAtMs` (now by default) from `source`. */
+function contactsOf(contacts: ZohoContact[], fetchedAtMs = NOW, source: LoadedContact['source'] = 'cache'): ContactService {
+  return {
+    async load(_org, contactId) {
+      const found = contacts.find((c) => c.contact_id === contactId)
+      if (!found) throw new Problem('contact_not_found', `contact ${contactId} does not exist`)
+      return loaded(found, fetchedAtMs, source)
+    },
+    async invalidate() {},
+  }
+}
+
+const failing = (problem: Problem): ContactService => ({
+  load: async () => {
+    throw problem
+  },
+  invalidate: async () => {},
+})
+
+function rules(files: { name: string; conditions: unknown; type: string; code: string; message: string }[]): RuleSet {
+  const compiled = compileRuleSet(
+    files.map((r) => ({
+      file: `${r.name}.json`,
+      content: { name: r.name, conditions: r.conditions, event: { type: r.type, params: { code: r.code, message: r.message } } },
+    })),
+  )
+  if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors))
+  return compiled.ruleSet
+}
+
+/** Review orders over `threshold`; block contacts whose payment terms label is "Hold" (a path into the contact). */
+const orderRules = (threshold = 1000) =>
+  rules([
+    {
+      name: 'big-order',
+      conditions: { all: [{ fact: 'order_amount', operator: 'greaterThan', value: threshold }] },
+      type: 'review',
+      code: 'BIG_ORDER',
+      message: 'order of {{order_amount}}',
+    },
+    {
+      name: 'on-hold',
+      conditions: { all: [{ fact: 'contact', path: '$.payment_terms_label', operator: 'equal', value: 'Hold' }] },
+      type: 'block',
+      code: 'ON_HOLD',
+      message: 'the contact is on hold',
+    },
+  ])
+
+/** The real evaluator, counting its runs. */
+function counting(inner: Evaluate = evaluate) {
+  const counter = {
+    runs: 0,
+    evaluate: (async (ruleSet, facts, options) => {
+      counter.runs++
+      return inner(ruleSet, facts, options)
+    }) as Evaluate,
+  }
+  return counter
+}
+
+function service(options: Partial<DecisionServiceOptions> & Pick<DecisionServiceOptions, 'contacts'>) {
+  const ruleSet = orderRules()
+  return createDecisionService({ rules: () => ruleSet, failMode: 'closed', now: () => NOW, ...options })
+}
+
+const without = <T extends object>(value: T, ...keys: string[]) =>
+  Object.fromEntries(Object.entries(value).filter(([k]) => !keys.includes(k)))
+
+t.test('FAIL_MODE=review: when Zoho cannot answer, the order is sent to review with the reason CONTACT_UNAVAILABLE', async (t) => {
+  const ruleSet = orderRules()
+  const counter = counting()
+  const decisions = service({
+    contacts: failing(new Problem('upstream_unavailable', 'Zoho Books timed out')),
+    rules: () => ruleSet,
+    failMode: 'review',
+    evaluate: counter.evaluate,
+  })
+  const answer = await decisions.decide({ org: ORG, contactId: '42', order: { amount: 10 } })
+  t.match(answer.decision_id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  t.same(without(answer, 'decision_id'), {
+    contact_id: '42',
+    organization_id: ORG,
+    rules_version: ruleSet.version,
+    decision: 'review',
+    reasons: [
+      {
+        rule: 'fail-mode-review',
+        code: 'CONTACT_UNAVAILABLE',
+        severity: 'review',
+        message: 'No contact data: Zoho Books timed out. Review the order by hand.',
+      },
+    ],
+    alerts: [],
+    facts: null,
+    contact: null,
+    evaluated_at: '2026-11-24T10:00:00.000Z',
+  })
+  RiskDecisionSchema.parse(answer)
+  t.equal(counter.runs, 0, 'no rules run without a contact')
+})
+
+t.test('FAIL_MODE=closed: when Zoho cannot answer, the caller gets upstream_unavailable', async (t) => {
+  const decisions = service({ contacts: failing(new Problem('upstream_unavailable', 'down', { retryAfterSeconds: 5 })) })
+  await t.rejects(decisions.decide({ org: ORG, contactId: '42' }), { code: 'upstream_unavailable', retryAfterSeconds: 5 })
+})
+
+t.test('FAIL_MODE=review never turns Zoho’s own answers (not found, refused) into a review', async (t) => {
+  for (const problem of [new Problem('contact_not_found', 'gone'), new Problem('upstream_error', 'refused')]) {
+    const decisions = service({ contacts: failing(problem), failMode: 'review' })
+    await t.rejects(decisions.decide({ org: ORG, contactId: '42' }), { code: problem.code })
+  }
+})
+
+t.test('a decision shows the facts, where the contact came from, and when it was decided', async (t) => {
+  const c = contact('42', { outstanding_receivable_amount_bcy: 700 })
+  const ruleSet = orderRules()
+  const decisions = service({ contacts: contactsOf([c], NOW - 42_000), rules: () => ruleSet })
+  const answer = await decisions.decide({ org: ORG, contactId: '42', order: { amount: 1500 } })
+  const { contact: _, ...facts } = buildFacts(c, { amount: 1500 }, 42)
+  t.same(without(answer, 'decision_id'), {
+    contact_id: '42',
+    organization_id: ORG,
+    rules_version: ruleSet.version,
+    decision: 'review',
+    reasons: [{ rule: 'big-order', code: 'BIG_ORDER', severity: 'review', message: 'order of 1,500.00' }],
+    alerts: [],
+    facts,
+    contact: { source: 'cache', fetched_at: '2026-11-24T09:59:18.000Z', age_seconds: 42 },
+    evaluated_at: '2026-11-24T10:00:00.000Z',
+  })
+  t.notOk('trace' in answer, 'no trace unless asked')
+  RiskDecisionSchema.parse(answer)
+})
+
+t.test('a contact fetched from Zoho for this decision is 0 seconds old, however long Zoho took', async (t) => {
+  const decisions = service({ contacts: contactsOf([contact('42')], NOW - 1500, 'zoho') })
+  const answer = await decisions.decide({ org: ORG, contactId: '42' })
+  t.same(answer.contact, { source: 'zoho', fetched_at: '2026-11-24T09:59:58.500Z', age_seconds: 0 })
+  t.equal(answer.facts?.contact_age_seconds, 0)
+})
+
+t.test('a kept copy’s age is counted in whole seconds since it was fetched', async (t) => {
+  for (const [source, ms, seconds] of [
+    ['cache', 2999, 2],
+    ['stale', 600_000, 600],
+  ] as const) {
+    const answer = await service({ contacts: contactsOf([contact('42')], NOW - ms, source) }).decide({ org: ORG, contactId: '42' })
+    t.equal(answer.contact?.age_seconds, seconds, `${source}, fetched ${ms} ms ago`)
+    t.equal(answer.facts?.contact_age_seconds, seconds)
+  }
+})
+
+t.test('a copy stamped ahead of this instance’s clock is 0 seconds old, never negative', async (t) => {
+  const answer = await service({ contacts: contactsOf([contact('42')], NOW + 5000) }).decide({ org: ORG, contactId: '42' })
+  t.equal(answer.contact?.age_seconds, 0)
+})
+
+t.test('a repeated decision is answered without a rules run', async (t) => {
+  const counter = counting()
+  const decisions = service({ contacts: contactsOf([contact('42')]), evaluate: counter.evaluate })
+  const first = await decisions.decide({ org: ORG, contactId: '42', order: { amount: 1500 } })
+  const second = await decisions.decide({ org: ORG, contactId: '42', order: { amount: 1500 } })
+  t.equal(counter.runs, 1)
+  t.same([second.decision, second.reasons, second.alerts], [first.decision, first.reasons, first.alerts])
+  t.not(second.decision_id, first.decision_id, 'each answer is a decision of its own')
+})
+
+t.test('a new value of a fact the rules read is evaluated afresh', async (t) => {
+  const counter = counting()
+  const decisions = service({ contacts: contactsOf([contact('42')]), evaluate: counter.evaluate })
+  t.equal((await decisions.decide({ org: ORG, contactId: '42', order: { amount: 500 } })).decision, 'allow')
+  t.equal((await decisions.decide({ org: ORG, contactId: '42', order: { amount: 1500 } })).decision, 'review')
+  t.equal(counter.runs, 2)
+})
+
+t.test('contacts that differ only in what no rule reads share one evaluation', async (t) => {
+  const counter = counting()
+  const decisions = service({
+    contacts: contactsOf([
+      contact('41', { outstanding_receivable_amount_bcy: 1 }),
+      contact('42', { outstanding_receivable_amount_bcy: 2 }),
+    ]),
+    evaluate: counter.evaluate,
+  })
+  t.equal((await decisions.decide({ org: ORG, contactId: '41' })).decision, 'allow')
+  t.equal((await decisions.decide({ org: ORG, contactId: '42' })).decision, 'allow')
+  t.equal(counter.runs, 1, 'the rules read the order and one field of the contact, both equal')
+})
+
+t.test('a field of the contact a rule reads by path is part of what is remembered', async (t) => {
+  const counter = counting()
+  const decisions = service({
+    contacts: contactsOf([contact('41'), contact('42', { payment_terms_label: 'Hold' })]),
+    evaluate: counter.evaluate,
+  })
+  t.equal((await decisions.decide({ org: ORG, contactId: '41' })).decision, 'allow')
+  t.equal((await decisions.decide({ org: ORG, contactId: '42' })).decision, 'block')
+  t.equal(counter.runs, 2)
+})
+
+t.test('remembered evaluations equal fresh ones, for every input that matters', async (t) => {
+  const shipped = await prepareRuleSetFrom('rules')
+  if (!shipped.ok) throw new Error('rules')
+  const contacts = contactsOf([
+    contact('1', { outstanding_receivable_amount_bcy: 62400, unused_credits_receivable_amount_bcy: 10 }),
+    contact('2', { outstanding_receivable_amount_bcy: 95000, credit_limit: 100000 }),
+    contact('3', { status: 'inactive' }),
+  ])
+  const remembering = service({ contacts, rules: () => shipped.ruleSet })
+  const forgetting = service({ contacts, rules: () => shipped.ruleSet, memoSize: 0 })
+  const essence = (d: { decision: string; reasons: unknown; alerts: unknown; facts: unknown }) =>
+    JSON.stringify([d.decision, d.reasons, d.alerts, d.facts])
+  for (let round = 0; round < 3; round++) {
+    for (const id of ['1', '2', '3']) {
+      for (const amount of [undefined, 0, 4999.99, 5000, 5000.01, 60000]) {
+        const input = { org: ORG, contactId: id, order: amount === undefined ? undefined : { amount } }
+        const [a, b] = [await remembering.decide(input), await forgetting.decide(input)]
+        t.equal(essence(a), essence(b), `contact ${id}, order ${amount} (round ${round})`)
+      }
+    }
+  }
+})
+
+t.test('memoSize 0 remembers nothing', async (t) => {
+  const counter = counting()
+  const decisions = service({ contacts: contactsOf([contact('42')]), evaluate: counter.evaluate, memoSize: 0 })
+  await decisions.decide({ org: ORG, contactId: '42' })
+  await decisions.decide({ org: ORG, contactId: '42' })
+  t.equal(counter.runs, 2)
+})
+
+t.test('a rule that reads the contact’s age makes the age part of what is remembered', async (t) => {
+  const ruleSet = rules([
+    {
+      name: 'old-data',
+      conditions: { all: [{ fact: 'contact_age_seconds', operator: 'greaterThan', value: 3600 }] },
+      type: 'review',
+      code: 'OLD_DATA',
+      message: 'contact data is {{contact_age_seconds}} seconds old',
+    },
+  ])
+  t.same(
+    ruleSet.inputs.map((i) => i.fact),
+    ['contact_age_seconds'],
+    'the only input',
+  )
+  let fetchedAtMs = NOW - 60_000
+  const decisions = service({
+    contacts: { load: async () => loaded(contact('42'), fetchedAtMs), invalidate: async () => {} },
+    rules: () => ruleSet,
+  })
+  t.equal((await decisions.decide({ org: ORG, contactId: '42' })).decision, 'allow')
+  fetchedAtMs = NOW - 7_200_000
+  t.same((await decisions.decide({ org: ORG, contactId: '42' })).reasons, [
+    { rule: 'old-data', code: 'OLD_DATA', severity: 'review', message: 'contact data is 7200 seconds old' },
+  ])
+})
+
+t.test('at most memoSize evaluations are remembered, the oldest forgotten first', async (t) => {
+  const counter = counting()
+  const decisions = service({ contacts: contactsOf([contact('42')]), evaluate: counter.evaluate, memoSize: 2 })
+  const decide = (amount: number) => decisions.decide({ org: ORG, contactId: '42', order: { amount } })
+  await decide(1)
+  await decide(2)
+  await decide(1)
+  await decide(2)
+  t.equal(counter.runs, 2, 'two fit')
+  await decide(3)
+  t.equal(counter.runs, 3)
+  await decide(3)
+  await decide(2)
+  t.equal(counter.runs, 3, 'the two newest are remembered')
+  await decide(1)
+  t.equal(counter.runs, 4, 'the oldest was forgotten')
+})
+
+t.test('by default 10,000 evaluations are remembered', async (t) => {
+  const ruleSet = orderRules()
+  const counter = counting(async (set) => ({
+    decision: 'allow',
+    reasons: [],
+    alerts: [],
+    fired: [],
+    evaluated: set.rules.map((r) => r.definition.name),
+  }))
+  const decisions = createDecisionService({
+    contacts: contactsOf([contact('42')]),
+    rules: () => ruleSet,
+    failMode: 'closed',
+    evaluate: counter.evaluate,
+  })
+  for (let amount = 1; amount <= 10_001; amount++) await decisions.decide({ org: ORG, contactId: '42', order: { amount } })
+  t.equal(counter.runs, 10_001)
+  await decisions.decide({ org: ORG, contactId: '42', order: { amount: 2 } })
+  t.equal(counter.runs, 10_001, 'the second is still remembered')
+  await decisions.decide({ org: ORG, contactId: '42', order: { amount: 1 } })
+  t.equal(counter.runs, 10_002, 'the first was forgotten')
+})
+
+t.test('a new rules version is never answered from the old version’s memory, and the old memory is dropped', async (t) => {
+  const [strict, lenient] = [orderRules(100), orderRules(100_000)]
+  let active = strict
+  const counter = counting()
+  const decisions = service({ contacts: contactsOf([contact('42')]), rules: () => active, evaluate: counter.evaluate })
+  const decide = () => decisions.decide({ org: ORG, contactId: '42', order: { amount: 5000 } })
+  t.equal((await decide()).decision, 'review')
+  active = lenient
+  const after = await decide()
+  t.same([after.decision, after.rules_version], ['allow', lenient.version])
+  t.equal(counter.runs, 2)
+  active = strict
+  t.equal((await decide()).decision, 'review')
+  t.equal(counter.runs, 3, 'going back to the old version runs its rules again')
+})
+
+t.test('an evaluation that began under the old rules is not remembered under the new ones', async (t) => {
+  const [oldRules, newRules] = [orderRules(100), orderRules(100_000)]
+  let active = oldRules
+  let started: () => void = () => {}
+  const oldStarted = new Promise<void>((resolve) => {
+    started = resolve
+  })
+  let release: () => void = () => {}
+  const held = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  const counter = counting(async (ruleSet, facts, options) => {
+    if (ruleSet === oldRules) {
+      started()
+      await held
+    }
+    return evaluate(ruleSet, facts, options)
+  })
+  const decisions = service({ contacts: contactsOf([contact('42')]), rules: () => active, evaluate: counter.evaluate })
+  const decide = () => decisions.decide({ org: ORG, contactId: '42', order: { amount: 5000 } })
+  const underOld = decide()
+  await oldStarted
+  active = newRules
+  t.equal((await decide()).decision, 'allow', 'the new rules decide while the old evaluation is still running')
+  release()
+  t.same([(await underOld).decision, (await underOld).rules_version], ['review', oldRules.version], 'decided under the rules it began with')
+  const again = await decide()
+  t.same([again.decision, again.rules_version], ['allow', newRules.version])
+  t.equal(counter.runs, 2, 'answered from the new version’s memory')
+})
+
+t.test('an explained decision is always evaluated afresh, and carries its trace', async (t) => {
+  const counter = counting()
+  const decisions = service({ contacts: contactsOf([contact('42')]), evaluate: counter.evaluate })
+  const plain = await decisions.decide({ org: ORG, contactId: '42', order: { amount: 1500 } })
+  for (let i = 0; i < 2; i++) {
+    const explained = await decisions.decide({ org: ORG, contactId: '42', order: { amount: 1500 }, explain: true })
+    t.same([explained.decision, explained.reasons], [plain.decision, plain.reasons])
+    t.same(
+      explained.trace?.map((r) => [r.rule, r.fired]),
+      [
+        ['big-order', true],
+        ['on-hold', false],
+      ],
+    )
+  }
+  t.equal(counter.runs, 3)
+})
+
+/** An evaluator that loses the last rule of the set and calls the order allowed. */
+const losingARule: Evaluate = async (ruleSet, facts, options) => {
+  const full = await evaluate(ruleSet, facts, options)
+  const lost = ruleSet.rules.at(-1)?.definition.name
+  return { ...full, decision: 'allow', reasons: [], evaluated: full.evaluated.filter((name) => name !== lost) }
+}
+
+t.test('an evaluation that misses a rule is never a decision: decide, explain and dry run', async (t) => {
+  const decisions = service({ contacts: contactsOf([contact('42', { payment_terms_label: 'Hold' })]), evaluate: losingARule })
+  await t.rejects(decisions.decide({ org: ORG, contactId: '42' }), EvaluationError)
+  await t.rejects(decisions.decide({ org: ORG, contactId: '42', explain: true }), EvaluationError)
+  await t.rejects(decisions.dryRun({ contact: contact('42', { payment_terms_label: 'Hold' }) }), EvaluationError)
+})
+
+t.test('a dry run evaluates the contact as given, 0 seconds old, under the active rules', async (t) => {
+  const ruleSet = orderRules()
+  const contacts: ContactService = {
+    load: async () => t.fail('a dry run loads no contact') as never,
+    invalidate: async () => {},
+  }
+  const decisions = service({ contacts, rules: () => ruleSet })
+  const c = contact('42', { payment_terms_label: 'Hold' })
+  const answer = await decisions.dryRun({ contact: c, order: { amount: 1500 } })
+  const { contact: _, ...facts } = buildFacts(c, { amount: 1500 }, 0)
+  t.same(answer, {
+    decision: 'block',
+    reasons: [
+      { rule: 'big-order', code: 'BIG_ORDER', severity: 'review', message: 'order of 1,500.00' },
+      { rule: 'on-hold', code: 'ON_HOLD', severity: 'block', message: 'the contact is on hold' },
+    ],
+    alerts: [],
+    facts,
+    rules_version: ruleSet.version,
+    evaluated_at: '2026-11-24T10:00:00.000Z',
+  })
+  t.notOk('trace' in answer)
+})
+
+t.test('a dry run under a candidate set, explained', async (t) => {
+  const candidate = orderRules(10_000)
+  const decisions = service({ contacts: contactsOf([]) })
+  const answer = await decisions.dryRun({ contact: contact('42'), order: { amount: 1500 }, ruleSet: candidate, explain: true })
+  t.same([answer.decision, answer.rules_version], ['allow', candidate.version])
+  t.same(
+    answer.trace?.map((r) => [r.rule, r.fired]),
+    [
+      ['big-order', false],
+      ['on-hold', false],
+    ],
+  )
+})

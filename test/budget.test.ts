@@ -1,5 +1,4 @@
 import t, { type Test } from 'tap'
-import { degradedShare } from '../src/adapters/redis/budget.js'
 import type { Sandbox } from '../src/sandbox/sandbox.js'
 import { eventually, ORG, problem, startApp, startSandbox, type TestApp } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
@@ -139,41 +138,4 @@ t.test('an instance that has not reached Redis since it started takes a tenth of
   t.equal(await status(app), 'degraded')
   t.equal(decidedOrRefused(t, await spread([{ app } as TestApp], ids)), 9)
   t.equal(sandbox.stats.contactCalls, 9)
-})
-
-t.test('the degraded share, case by case', async (t) => {
-  const limits = { requestsPerMinute: 90, maxConcurrency: 8 }
-  const now = 1_000_000
-  const fresh = { at: now - 1000, fresh: true }
-  const spent = (n: number, at = now - 30_000) => Array.from({ length: n }, () => at)
-  t.same(degradedShare(limits, { instances: 2, outage: fresh, spent: [], now }), { perMinute: 45, concurrency: 4, freesAt: undefined })
-  t.same(degradedShare(limits, { instances: 2, outage: fresh, spent: spent(30), now }), {
-    perMinute: 30,
-    concurrency: 4,
-    freesAt: now + 30_000,
-  })
-  t.same(degradedShare(limits, { instances: 3, outage: fresh, spent: spent(31), now }).perMinute, 19, 'rounded down: ⌊59 / 3⌋')
-  t.same(degradedShare(limits, { instances: 2, outage: fresh, spent: spent(95), now }).perMinute, 0, 'never negative')
-  t.same(degradedShare(limits, { instances: 16, outage: fresh, spent: [], now }).concurrency, 1, 'at least one call in flight')
-  const stale = { at: now - 1000, fresh: false }
-  t.same(
-    degradedShare(limits, { instances: 2, outage: stale, spent: [], now }),
-    { perMinute: 0, concurrency: 4, freesAt: now + 59_000 },
-    'a stale view counts the minute as spent…',
-  )
-  t.same(
-    degradedShare(limits, { instances: 2, outage: stale, spent: [], now: now + 59_000 }).perMinute,
-    45,
-    '…until a minute after the outage began',
-  )
-  t.same(
-    degradedShare(limits, { instances: undefined, outage: fresh, spent: [], now }),
-    { perMinute: 9, concurrency: 1 },
-    'never saw Redis: a tenth',
-  )
-  t.same(
-    degradedShare({ requestsPerMinute: 5, maxConcurrency: 8 }, { instances: undefined, outage: fresh, spent: [], now }).perMinute,
-    1,
-    'at least one call a minute',
-  )
 })

@@ -85,11 +85,27 @@ export function degradedShare(limits: Pick<BudgetLimits, 'requestsPerMinute' | '
   }
 }
 
-/** Calls by id → when, pruned to the sliding minute. */
+/** An instance's last re-read of the shared minutes: when, and whether events were arriving then. */
+export interface ViewSync {
+  readonly at: number
+  readonly live: boolean
+}
+
+/**
+ * Whether an instance's view of the shared minutes is fresh at `now`: re-read within the last
+ * three heartbeats with events arriving, and no event missed since (`eventsLostAt`) but as part
+ * of the outage itself (the subscription drops with Redis).
+ */
+export function viewFresh(sync: ViewSync, eventsLostAt: number, now: number): boolean {
+  return sync.live && now - sync.at < 3 * HEARTBEAT_MS && (eventsLostAt <= sync.at || now - eventsLostAt < HEARTBEAT_MS)
+}
+
+/** Calls by id → when, pruned to the sliding minute (as calls are added, so it never grows past a minute's worth). */
 class Calls {
   private readonly byId = new Map<string, number>()
   add(id: string, at: number) {
     this.byId.set(id, at)
+    for (const [old, when] of this.byId) if (when <= at - WINDOW_MS) this.byId.delete(old)
   }
   /** The calls still inside the minute ending now (older ones are forgotten), oldest first. */
   recent(now: number): number[] {
@@ -116,9 +132,14 @@ class Calls {
  * An instance whose view was not fresh when Redis went away assumes the minute is spent until
  * a minute has passed; one that has not reached Redis since it started takes ⌊B / 10⌋.
  * Back on Redis, each instance adds the calls it made meanwhile to the shared minute before
- * Redis is used again.
+ * Redis is used again. `now` is this instance's clock (tests move it); Redis's decides in Redis.
  */
-export function createRedisBudget(link: RedisLink, limits: BudgetLimits, organizations: readonly string[]): ZohoBudget {
+export function createRedisBudget(
+  link: RedisLink,
+  limits: BudgetLimits,
+  organizations: readonly string[],
+  now: () => number = Date.now,
+): ZohoBudget {
   const leaseMs = limits.waitMs + 5000
   const callsOf = (map: Map<string, Calls>, org: string) => {
     let calls = map.get(org)
@@ -132,9 +153,7 @@ export function createRedisBudget(link: RedisLink, limits: BudgetLimits, organiz
   const known = new Map<string, Calls>()
   /** This instance's own calls of the last minute, whichever budget let them out. */
   const own = new Map<string, Calls>()
-  let syncedAt = 0
-  /** Whether events were arriving when the shared minutes were last read. */
-  let syncedLive = false
+  let synced: ViewSync = { at: 0, live: false }
   /** When Redis went away, and whether this instance's view of the shared minutes was fresh then. */
   let outage = { at: 0, fresh: false }
 
@@ -147,27 +166,20 @@ export function createRedisBudget(link: RedisLink, limits: BudgetLimits, organiz
     const read = await Promise.all(organizations.map((org) => link.client.zrange(budgetKeys(org)[0] as string, '0', '-1', 'WITHSCORES')))
     read.forEach((pairs, i) => {
       const calls = callsOf(known, organizations[i] as string)
-      for (let j = 0; j + 1 < pairs.length; j += 2) calls.add(pairs[j] as string, Number(pairs[j + 1]))
+      for (let j = 0; j < pairs.length; j += 2) calls.add(pairs[j] as string, Number(pairs[j + 1]))
     })
-    syncedAt = Date.now()
-    syncedLive = live
+    synced = { at: now(), live }
   })
-  /**
-   * Fresh: events still arrive (a failed command, not a lost connection), or the shared minutes were
-   * read within the last heartbeats and no event was missed since but as part of the outage itself.
-   */
-  const fresh = (now: number) =>
-    link.eventsLive ||
-    (syncedLive && now - syncedAt < 3 * HEARTBEAT_MS && (link.eventsLostAt <= syncedAt || now - link.eventsLostAt < HEARTBEAT_MS))
   // Redis is not used again until the calls made meanwhile are in the shared minute (see RedisLink.onChange).
   link.onChange(async (up) => {
     if (!up) {
-      const now = Date.now()
-      outage = { at: now, fresh: fresh(now) }
+      const at = now()
+      // Events still arriving (a command failed, the connection did not) keep the view complete.
+      outage = { at, fresh: link.eventsLive || viewFresh(synced, link.eventsLostAt, at) }
       return
     }
     for (const [org, calls] of own) {
-      const recent = [...calls.entries()].filter(([, at]) => at > Date.now() - WINDOW_MS)
+      const recent = [...calls.entries()].filter(([, at]) => at > now() - WINDOW_MS)
       if (recent.length === 0) continue
       const key = budgetKeys(org)[0] as string
       await link.client
@@ -177,13 +189,16 @@ export function createRedisBudget(link: RedisLink, limits: BudgetLimits, organiz
     }
   })
 
-  const local = createLocalBudget(limits, (org, now) =>
-    degradedShare(limits, {
-      instances: link.instancesKnown ? link.instances : undefined,
-      outage,
-      spent: callsOf(known, org).recent(now),
-      now,
-    }),
+  const local = createLocalBudget(
+    limits,
+    (org, at) =>
+      degradedShare(limits, {
+        instances: link.instancesKnown ? link.instances : undefined,
+        outage,
+        spent: callsOf(known, org).recent(at),
+        now: at,
+      }),
+    now,
   )
   const check = async (org: string, id: string): Promise<BudgetVerdict> => {
     const [ok, wait, why] = (await link.client.eval(
@@ -209,7 +224,7 @@ export function createRedisBudget(link: RedisLink, limits: BudgetLimits, organiz
       const release = await viaRedis(
         link,
         async () => {
-          await acquireWith(org, limits, () => check(org, id), sleep)
+          await acquireWith(org, limits, () => check(org, id), sleep, now)
           return () => {
             link.client.zrem(budgetKeys(org)[1] as string, id).catch(() => {
               // The lease expires by itself.
@@ -218,7 +233,7 @@ export function createRedisBudget(link: RedisLink, limits: BudgetLimits, organiz
         },
         () => local.acquire(org),
       )
-      callsOf(own, org).add(id, Date.now())
+      callsOf(own, org).add(id, now())
       return release
     },
     async pause(org, seconds) {

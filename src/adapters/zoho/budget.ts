@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { Problem } from '../../errors.js'
 import type { ZohoBudget } from './books.js'
 
@@ -42,12 +43,13 @@ export async function acquireWith(
   limits: BudgetLimits,
   check: () => Promise<BudgetVerdict>,
   waitForRelease: (ms: number) => Promise<void>,
+  now: () => number = Date.now,
 ): Promise<void> {
-  const deadline = Date.now() + limits.waitMs
+  const deadline = now() + limits.waitMs
   for (;;) {
     const verdict = await check()
     if (verdict.ok) return
-    const left = deadline - Date.now()
+    const left = deadline - now()
     if (verdict.reason !== 'busy' || left <= 0) throw new BudgetRefused(org, verdict)
     await waitForRelease(Math.min(left, 50))
   }
@@ -68,11 +70,17 @@ export interface Share {
 
 /**
  * The in-process budget: the whole budget without Redis; while Redis is down, `share` gives
- * this instance's part of it (see redis-budget.ts).
+ * this instance's part of it (see redis-budget.ts). `now` is its clock (tests move it).
  */
-export function createLocalBudget(limits: BudgetLimits, share?: (org: string, now: number) => Share): ZohoBudget {
+export function createLocalBudget(
+  limits: BudgetLimits,
+  share?: (org: string, now: number) => Share,
+  now: () => number = Date.now,
+): ZohoBudget {
   const orgs = new Map<string, OrgState>()
   const released = new EventTarget()
+  // Every waiter for a slot listens here; more than ten at once is normal, not a leak.
+  setMaxListeners(Number.POSITIVE_INFINITY, released)
   const state = (org: string) => {
     const found = orgs.get(org)
     if (found) return found
@@ -97,10 +105,11 @@ export function createLocalBudget(limits: BudgetLimits, share?: (org: string, no
         org,
         limits,
         async () => {
-          const now = Date.now()
-          return localVerdict(s, share?.(org, now) ?? { perMinute: limits.requestsPerMinute, concurrency: limits.maxConcurrency }, now)
+          const at = now()
+          return localVerdict(s, share?.(org, at) ?? { perMinute: limits.requestsPerMinute, concurrency: limits.maxConcurrency }, at)
         },
         waitForRelease,
+        now,
       )
       let open = true
       return () => {
@@ -112,17 +121,17 @@ export function createLocalBudget(limits: BudgetLimits, share?: (org: string, no
     },
     async pause(org, seconds) {
       const s = state(org)
-      s.pausedUntil = Math.max(s.pausedUntil, Date.now() + seconds * 1000)
+      s.pausedUntil = Math.max(s.pausedUntil, now() + seconds * 1000)
     },
   }
 }
 
 function localVerdict(s: OrgState, limit: Share, now: number): BudgetVerdict {
   if (now < s.pausedUntil) return { ok: false, retryAfterMs: s.pausedUntil - now, reason: 'paused', limit: 0 }
-  while (s.calls.length > 0 && (s.calls[0] as number) <= now - WINDOW_MS) s.calls.shift()
+  while ((s.calls[0] ?? Infinity) <= now - WINDOW_MS) s.calls.shift()
   if (s.calls.length >= limit.perMinute) {
     // The soonest a slot may free: our oldest call leaving the minute, or a known one raising the share.
-    const frees = Math.min(s.calls[0] === undefined ? Infinity : s.calls[0] + WINDOW_MS, limit.freesAt ?? Infinity)
+    const frees = Math.min((s.calls[0] ?? Infinity) + WINDOW_MS, limit.freesAt ?? Infinity)
     return { ok: false, retryAfterMs: Number.isFinite(frees) ? frees - now : WINDOW_MS, reason: 'spent', limit: limit.perMinute }
   }
   if (s.inFlight >= limit.concurrency) {

@@ -89,10 +89,10 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     return payload
   })
 
-  app.post('/oauth/v2/token', async (req) => {
+  app.post('/oauth/v2/token', async (req, reply) => {
     stats.tokenCalls++
     const fault = faults.token.shift()
-    if (fault) return fault.body
+    if (fault) return reply.code(fault.status ?? 200).send(fault.body)
     const params = { ...(req.query as Record<string, string>), ...((req.body as Record<string, string> | undefined) ?? {}) }
     if (params.grant_type !== 'refresh_token') return { error: 'unsupported_grant_type' }
     if (params.client_id !== credentials.clientId || params.client_secret !== credentials.clientSecret) {

@@ -35,8 +35,11 @@ export function createSharedTokens(options: {
   credentialId: string
   local: AccessTokens
   log: FastifyBaseLogger
+  /** The clock tokens expire by (tests move it). */
+  now?: () => number
 }): AccessTokens {
   const { link, mint, local, log } = options
+  const now = options.now ?? Date.now
   const tag = createHash('sha256').update(options.credentialId).digest('hex').slice(0, 16)
   const tokenKey = `creditgate:v1:zoho:{${tag}}:token`
   const lockKey = `creditgate:v1:zoho:{${tag}}:token:lock`
@@ -44,7 +47,7 @@ export function createSharedTokens(options: {
   let current: MintedToken | undefined
   let pending: Promise<string> | undefined
 
-  const valid = (t: MintedToken | undefined): t is MintedToken => t !== undefined && Date.now() < t.expiresAt
+  const valid = (t: MintedToken | undefined): t is MintedToken => t !== undefined && now() < t.expiresAt
   const readStored = async (): Promise<MintedToken | undefined> => {
     const raw = await link.client.get(tokenKey)
     if (!raw) return undefined
@@ -57,7 +60,7 @@ export function createSharedTokens(options: {
   }
 
   async function mintUnderLock(): Promise<string> {
-    const deadline = Date.now() + WAIT_MS
+    const deadline = now() + WAIT_MS
     const me = randomUUID()
     for (;;) {
       const stored = await readStored()
@@ -75,7 +78,7 @@ export function createSharedTokens(options: {
           const wait = Number(await link.client.eval(TAKE_MINT, 1, mintsKey, MINTS_PER_WINDOW, MINT_WINDOW_MS, me))
           if (wait > 0) throw mintsExhausted(Math.ceil(wait / 1000))
           const minted = await mint()
-          await link.client.set(tokenKey, JSON.stringify(minted), 'PX', Math.max(1, minted.expiresAt - Date.now()))
+          await link.client.set(tokenKey, JSON.stringify(minted), 'PX', Math.max(1, minted.expiresAt - now()))
           current = minted
           log.info('minted a zoho access token for all instances')
           return minted.token
@@ -83,7 +86,7 @@ export function createSharedTokens(options: {
           await link.client.eval(DELETE_IF, 1, lockKey, me).catch(() => {})
         }
       }
-      if (Date.now() > deadline) {
+      if (now() > deadline) {
         throw new Problem('upstream_unavailable', 'another instance is refreshing the Zoho access token', { retryAfterSeconds: 2 })
       }
       await new Promise((r) => setTimeout(r, 50))

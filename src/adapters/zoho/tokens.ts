@@ -47,7 +47,7 @@ export function createTokenMinter(options: {
       try {
         body = JSON.parse(text) as Record<string, unknown>
       } catch {
-        body = undefined
+        // Not JSON: body stays undefined, judged below by the status or as a missing access_token.
       }
     } catch (err) {
       throw new Problem('upstream_unavailable', 'the Zoho accounts server did not answer the token refresh', {
@@ -84,7 +84,8 @@ export function createTokenMinter(options: {
 export function mintWait(mints: readonly number[], now: number): number {
   const recent = mints.filter((t) => t > now - MINT_WINDOW_MS)
   if (recent.length < MINTS_PER_WINDOW) return 0
-  return Math.max(1, Math.ceil((Math.min(...recent) + MINT_WINDOW_MS - now) / 1000))
+  // The oldest recent mint leaves the window after a positive time: at least 1 s once rounded up.
+  return Math.ceil((Math.min(...recent) + MINT_WINDOW_MS - now) / 1000)
 }
 
 export const mintsExhausted = (seconds: number) =>

@@ -8,6 +8,7 @@ import errors from './plugins/errors.js'
 import headers from './plugins/headers.js'
 import lifecycle from './plugins/lifecycle.js'
 import metrics from './plugins/metrics.js'
+import receivables from './plugins/receivables.js'
 import redis from './plugins/redis.js'
 import rules from './plugins/rules.js'
 import zoho from './plugins/zoho.js'
@@ -51,6 +52,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(rules, { config, ruleSet: deps.ruleSet })
   await app.register(zoho, { config, contactSource: deps.contactSource })
   await app.register(contacts, { config, cache: deps.cache })
+  await app.register(receivables, { config })
   await app.register(decisions, { config, evaluate: deps.evaluate })
   // The API.
   await app.register(docs)

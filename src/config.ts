@@ -97,6 +97,19 @@ const EnvSchema = z.object({
   ZOHO_MODE: optional(z.enum(['zoho', 'sandbox'])),
   RATE_LIMIT_PER_MINUTE: withDefault(integer(0, 1_000_000), 3000),
   SHUTDOWN_DELAY_MS: withDefault(integer(0, 120_000), 0),
+  ORG_TIME_ZONE: withDefault(
+    z.string().refine((zone) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: zone })
+        return true
+      } catch {
+        return false
+      }
+    }, 'must be an IANA time zone such as Asia/Kolkata or UTC'),
+    'UTC',
+  ),
+  RECEIVABLES_REFRESH_SECONDS: withDefault(integer(60, 86_400), 600),
+  RECEIVABLES_STALE_SECONDS: withDefault(integer(60, 30 * 86_400), 86_400),
 })
 
 export type Env = Record<string, string | undefined>
@@ -124,6 +137,12 @@ export interface Config {
   readonly rateLimitPerMinute: number
   /** On SIGTERM, how long /readyz answers 503 before the listener closes (load balancers drain). */
   readonly shutdownDelayMs: number
+  readonly receivables: {
+    /** IANA zone in which due dates are calendar dates. */
+    readonly timeZone: string
+    readonly refreshSeconds: number
+    readonly staleSeconds: number
+  }
 }
 
 interface ZohoSettings {
@@ -194,6 +213,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (e.CONTACT_STALE_TTL_SECONDS < e.CONTACT_CACHE_TTL_SECONDS) {
     throw new ConfigError('invalid configuration: CONTACT_STALE_TTL_SECONDS must not be less than CONTACT_CACHE_TTL_SECONDS')
   }
+  if (e.RECEIVABLES_STALE_SECONDS < e.RECEIVABLES_REFRESH_SECONDS) {
+    throw new ConfigError('invalid configuration: RECEIVABLES_STALE_SECONDS must not be less than RECEIVABLES_REFRESH_SECONDS')
+  }
   if (production && !e.API_KEYS) {
     throw new ConfigError('invalid configuration: API_KEYS is required when NODE_ENV=production')
   }
@@ -224,5 +246,6 @@ export function loadConfig(env: Env = process.env): Config {
     failMode: e.FAIL_MODE,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
+    receivables: { timeZone: e.ORG_TIME_ZONE, refreshSeconds: e.RECEIVABLES_REFRESH_SECONDS, staleSeconds: e.RECEIVABLES_STALE_SECONDS },
   })
 }

@@ -89,7 +89,7 @@ t.test('decisions for sandbox contacts', async (t) => {
     limited.reasons.map((r: { code: string }) => r.code),
     ['CREDIT_LIMIT_EXCEEDED'],
   )
-  t.equal(limited.trace.length, 4, 'explain traces every rule')
+  t.equal(limited.trace.length, 7, 'explain traces every rule')
   t.ok(RiskDecisionSchema.safeParse(limited).success, 'with its trace, too')
   const limitTrace = limited.trace.find((r: { rule: string }) => r.rule === 'credit-limit-exceeded')
   t.equal(limitTrace?.conditions.length, 1, 'the rule has one condition')
@@ -97,7 +97,7 @@ t.test('decisions for sandbox contacts', async (t) => {
     fired: true,
     conditions: [
       {
-        fact: 'exposure_bcy',
+        fact: 'exposure_with_orders_bcy',
         operator: 'greaterThan',
         value: { fact: 'credit_limit' },
         fact_value: 44000,

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import type { Sandbox } from '../src/sandbox/sandbox.js'
-import { eventually, ORG, problem, startApp, startSandbox, type TestApp } from './helpers/app.js'
+import { contactOnlyRules, eventually, ORG, problem, startApp, startSandbox, type TestApp } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 
 /**
@@ -18,7 +18,13 @@ function addContacts(sandbox: Sandbox, n: number, prefix: string): string[] {
 }
 
 async function instances(t: Test, n: number, sandbox: Sandbox, redisUrl: string, budget: number): Promise<TestApp[]> {
-  const env = { REDIS_URL: redisUrl, ZOHO_REQUESTS_PER_MINUTE: String(budget), RATE_LIMIT_PER_MINUTE: '0' }
+  // Contact-only rules: every Zoho call counted here is a contact call.
+  const env = {
+    REDIS_URL: redisUrl,
+    ZOHO_REQUESTS_PER_MINUTE: String(budget),
+    RATE_LIMIT_PER_MINUTE: '0',
+    RULES_DIR: await contactOnlyRules(t),
+  }
   const apps: TestApp[] = []
   for (let i = 0; i < n; i++) apps.push(await startApp(t, sandbox, { env }))
   for (const { app } of apps) {
@@ -134,7 +140,9 @@ t.test('an instance that has not reached Redis since it started takes a tenth of
   await redis.kill()
   const sandbox = await startSandbox(t)
   const ids = addContacts(sandbox, 20, '55')
-  const { app } = await startApp(t, sandbox, { env: { REDIS_URL: redis.url, ZOHO_REQUESTS_PER_MINUTE: '90', RATE_LIMIT_PER_MINUTE: '0' } })
+  const { app } = await startApp(t, sandbox, {
+    env: { REDIS_URL: redis.url, ZOHO_REQUESTS_PER_MINUTE: '90', RATE_LIMIT_PER_MINUTE: '0', RULES_DIR: await contactOnlyRules(t) },
+  })
   t.equal(await status(app), 'degraded')
   t.equal(decidedOrRefused(t, await spread([{ app } as TestApp], ids)), 9)
   t.equal(sandbox.stats.contactCalls, 9)

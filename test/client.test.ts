@@ -31,7 +31,7 @@ t.test('the generated client talks to the running service', async (t) => {
     ['OUTSTANDING_OVER_LIMIT'],
   )
   t.equal(block.data?.facts?.exposure_bcy, 63400)
-  t.equal(block.data?.trace?.length, 4)
+  t.equal(block.data?.trace?.length, 7)
 
   const other = await client.POST('/contacts/{contact_id}/risk', {
     params: { path: { contact_id: '470000000010001' } },
@@ -45,7 +45,7 @@ t.test('the generated client talks to the running service', async (t) => {
   t.equal(missing.error?.type, '/problems/contact_not_found')
 
   const rules = await client.GET('/rules')
-  t.equal(rules.data?.rules.length, 4)
+  t.equal(rules.data?.rules.length, 7)
 
   const wrongKey = createCreditgateClient({ baseUrl, apiKey: 'not-the-key-0123456789' })
   t.equal((await wrongKey.GET('/rules')).error?.code, 'unauthorized')

@@ -127,6 +127,7 @@ t.test('FAIL_MODE=review: when Zoho cannot answer, the order is sent to review w
     alerts: [],
     facts: null,
     contact: null,
+    receivables: null,
     evaluated_at: '2026-11-24T10:00:00.000Z',
   })
   RiskDecisionSchema.parse(answer)
@@ -160,6 +161,7 @@ t.test('a decision shows the facts, where the contact came from, and when it was
     alerts: [],
     facts,
     contact: { source: 'cache', fetched_at: '2026-11-24T09:59:18.000Z', age_seconds: 42 },
+    receivables: null,
     evaluated_at: '2026-11-24T10:00:00.000Z',
   })
   t.notOk('trace' in answer, 'no trace unless asked')

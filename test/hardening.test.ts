@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import t from 'tap'
 import { SANDBOX_CREDENTIALS } from '../src/sandbox/contacts.js'
-import { eventually, logCapture, ORG, problem, sandboxEnv, startApp, startSandbox } from './helpers/app.js'
+import { contactOnlyRules, eventually, logCapture, ORG, problem, sandboxEnv, startApp, startSandbox } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 
 const SHOP_KEY = 'shop-key-0123456789abcdef'
@@ -77,7 +77,9 @@ t.test('with Redis the rate limit is shared by the instances', async (t) => {
 t.test('/metrics in Prometheus format', async (t) => {
   const redis = await startRedis(t)
   const sandbox = await startSandbox(t)
-  const { app } = await startApp(t, sandbox, { env: { REDIS_URL: redis.url, ZOHO_REQUESTS_PER_MINUTE: '3' } })
+  const { app } = await startApp(t, sandbox, {
+    env: { REDIS_URL: redis.url, ZOHO_REQUESTS_PER_MINUTE: '3', RULES_DIR: await contactOnlyRules(t) },
+  })
   await app.inject({ url: '/contacts/460000000026049/risk' })
   await app.inject({ url: '/contacts/460000000026049/risk' })
   await app.inject({ url: '/contacts/460000000031002/risk' })

@@ -23,7 +23,13 @@ t.test('the running service serves the same document and Swagger UI', async (t) 
   t.match(ui.headers['content-type'], /text\/html/)
   t.match(ui.body, /swagger-ui/)
   const risk = committed.paths['/contacts/{contact_id}/risk']
-  t.same(Object.keys(risk.get.responses['200'].content['application/json'].examples).sort(), ['alert', 'allow', 'block', 'review'])
+  t.same(Object.keys(risk.get.responses['200'].content['application/json'].examples).sort(), [
+    'alert',
+    'allow',
+    'block',
+    'overdue',
+    'review',
+  ])
   t.same(Object.keys(risk.get.responses['404'].content['application/problem+json'].examples).sort(), ['contact_not_found', 'not_found'])
 })
 

@@ -3,7 +3,7 @@ import { contactKey } from '../src/adapters/redis/cache.js'
 import { flightKeys, LOCK_MS } from '../src/adapters/redis/flight.js'
 import { zohoContact } from '../src/sandbox/contacts.js'
 import type { Sandbox } from '../src/sandbox/sandbox.js'
-import { eventually, ORG, ORG2, problem, startApp, startSandbox, type TestApp } from './helpers/app.js'
+import { contactOnlyRules, eventually, ORG, ORG2, problem, startApp, startSandbox, type TestApp } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 
 /** Adds n contacts with fresh ids to the sandbox's default organization; returns their ids. */
@@ -16,9 +16,11 @@ function addContacts(sandbox: Sandbox, n: number, prefix = '48'): string[] {
   })
 }
 
+/** n instances on one Redis, deciding with the contact-only rules: the Zoho calls counted here are all contact calls. */
 async function instances(t: Test, n: number, sandbox: Sandbox, env: Record<string, string>) {
   const apps: TestApp[] = []
-  for (let i = 0; i < n; i++) apps.push(await startApp(t, sandbox, { env }))
+  const rules = await contactOnlyRules(t)
+  for (let i = 0; i < n; i++) apps.push(await startApp(t, sandbox, { env: { RULES_DIR: rules, ...env } }))
   return apps
 }
 

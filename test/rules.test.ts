@@ -1,6 +1,7 @@
 import t from 'tap'
 import { parseContact } from '../src/domain/contact.js'
 import { buildFacts, type Facts } from '../src/domain/facts.js'
+import { type ReceivablesFacts, suppliedReceivables } from '../src/domain/receivables.js'
 import { createEngine, type Evaluation, EvaluationError, evaluate, summarise } from '../src/rules/evaluate.js'
 import { prepareRuleSetFrom } from '../src/rules/fixtures.js'
 import { compileRuleSet, type RuleSet } from '../src/rules/rule-set.js'
@@ -12,19 +13,28 @@ const shipped = async (): Promise<RuleSet> => {
   return loaded.ruleSet
 }
 
-export function factsFor(fields: Record<string, unknown>, orderAmount?: number): Facts {
+export function factsFor(fields: Record<string, unknown>, orderAmount?: number, receivables: Partial<ReceivablesFacts> = {}): Facts {
   const parsed = parseContact(zohoContact('460000000000001', 'Test Customer', fields))
   if (!parsed.ok) throw new Error(parsed.problem)
-  return buildFacts(parsed.contact, orderAmount === undefined ? undefined : { amount: orderAmount }, 0)
+  return buildFacts(parsed.contact, orderAmount === undefined ? undefined : { amount: orderAmount }, 0, suppliedReceivables(receivables))
 }
 
 t.test('each shipped rule fires for a contact that meets it, and not for one that does not', async (t) => {
   const rules = await shipped()
   t.same(
     rules.rules.map((r) => r.definition.name),
-    ['apply-unused-credits', 'credit-limit-exceeded', 'inactive-contact', 'outstanding-over-50000'],
+    [
+      'apply-unused-credits',
+      'credit-limit-exceeded',
+      'inactive-contact',
+      'manual-credit-hold',
+      'outstanding-over-50000',
+      'overdue-over-30-days',
+      'overdue-over-90-days',
+    ],
   )
-  const table: { rule: string; fires: [Record<string, unknown>, number?][]; quiet: [Record<string, unknown>, number?][] }[] = [
+  type Case = [Record<string, unknown>, number?, Partial<ReceivablesFacts>?]
+  const table: { rule: string; fires: Case[]; quiet: Case[] }[] = [
     {
       rule: 'outstanding-over-50000',
       fires: [[{ outstanding_receivable_amount_bcy: 62400 }], [{ outstanding_receivable_amount_bcy: 50000.01 }]],
@@ -35,9 +45,11 @@ t.test('each shipped rule fires for a contact that meets it, and not for one tha
       fires: [
         [{ outstanding_receivable_amount_bcy: 95000, credit_limit: 100000 }, 5000.01],
         [{ outstanding_receivable_amount_bcy: 35000, credit_limit: 30000 }],
+        [{ outstanding_receivable_amount_bcy: 90000, credit_limit: 100000 }, 5000, { open_orders_bcy: 5000.01 }],
       ],
       quiet: [
         [{ outstanding_receivable_amount_bcy: 95000, credit_limit: 100000 }, 5000],
+        [{ outstanding_receivable_amount_bcy: 90000, credit_limit: 100000 }, 5000, { open_orders_bcy: 5000 }],
         [{ outstanding_receivable_amount_bcy: 95000, credit_limit: 0 }, 100000],
         [{ outstanding_receivable_amount_bcy: 95000, credit_limit: '' }, 100000],
         [{ outstanding_receivable_amount_bcy: 95000, credit_limit: undefined }, 100000],
@@ -49,14 +61,38 @@ t.test('each shipped rule fires for a contact that meets it, and not for one tha
       fires: [[{ unused_credits_receivable_amount_bcy: 1369.66 }], [{ unused_credits_receivable_amount_bcy: 0.01 }]],
       quiet: [[{ unused_credits_receivable_amount_bcy: 0 }], [{ unused_credits_receivable_amount_bcy: '' }]],
     },
+    {
+      rule: 'overdue-over-30-days',
+      fires: [
+        [{}, 0, { oldest_overdue_days: 31 }],
+        [{}, 0, { oldest_overdue_days: 120 }],
+      ],
+      quiet: [
+        [{}, 0, { oldest_overdue_days: 30 }],
+        [{}, 0, {}],
+      ],
+    },
+    {
+      rule: 'overdue-over-90-days',
+      fires: [[{}, 0, { oldest_overdue_days: 91 }]],
+      quiet: [
+        [{}, 0, { oldest_overdue_days: 90 }],
+        [{}, 0, { oldest_overdue_days: 45 }],
+      ],
+    },
+    {
+      rule: 'manual-credit-hold',
+      fires: [[{ custom_fields: [{ api_name: 'cf_credit_hold', value: 'On' }] }]],
+      quiet: [[{ custom_fields: [{ api_name: 'cf_credit_hold', value: 'Off' }] }], [{ custom_fields: [] }], [{}]],
+    },
   ]
   for (const row of table) {
-    for (const [fields, order] of row.fires) {
-      const result = await evaluate(rules, factsFor(fields, order))
+    for (const [fields, order, receivables] of row.fires) {
+      const result = await evaluate(rules, factsFor(fields, order, receivables))
       t.ok(result.fired.includes(row.rule), `${row.rule} fires for ${JSON.stringify(fields)} order ${order ?? 0}`)
     }
-    for (const [fields, order] of row.quiet) {
-      const result = await evaluate(rules, factsFor(fields, order))
+    for (const [fields, order, receivables] of row.quiet) {
+      const result = await evaluate(rules, factsFor(fields, order, receivables))
       t.notOk(result.fired.includes(row.rule), `${row.rule} stays quiet for ${JSON.stringify(fields)} order ${order ?? 0}`)
     }
   }
@@ -73,7 +109,7 @@ t.test('messages quote amounts formatted for people', async (t) => {
       rule: 'credit-limit-exceeded',
       code: 'CREDIT_LIMIT_EXCEEDED',
       severity: 'block',
-      message: 'Exposure 101,000.00 (outstanding 95,000.00 + order 6,000.00) exceeds the credit limit of 100,000.00',
+      message: 'Exposure 101,000.00 (outstanding 95,000.00 + open orders 0.00 + order 6,000.00) exceeds the credit limit of 100,000.00',
     },
     {
       rule: 'outstanding-over-50000',

@@ -103,7 +103,7 @@ t.test('code 57 again after a refresh is upstream_error', async (t) => {
   sandbox.faults.contact.push(denied, denied)
   const problem = await problemOf(zoho.fetchContact(ORG, '460000000031001'))
   t.equal(problem.code, 'upstream_error')
-  t.match(problem.detail, /scope ZohoBooks\.contacts\.READ/)
+  t.match(problem.detail, /scopes ZohoBooks\.contacts\.READ, invoices\.READ and salesorders\.READ/)
   t.equal(sandbox.stats.tokenCalls, 2, 'exactly one refresh')
   t.equal(sandbox.stats.contactCalls, 2)
 })

@@ -218,6 +218,8 @@ export interface paths {
          * @description Invalidates the cached contacts the payload names, in every allowed organization (or the one in `organization_id`), so the next decision re-fetches them from Zoho. The payload's other fields are never trusted.
          *
          *     Authenticate with the shared secret `WEBHOOK_SECRET` in the `X-Webhook-Secret` header or the `secret` query parameter. Accepts JSON (`{"contact": {"contact_id": "…"}}` or `{"contact_id": "…"}`) or a form field `contact_id`. Idempotent.
+         *
+         *     Invoice, payment and sales-order workflow webhooks (`{"invoice": {"customer_id": "…"}}`, `{"payment": {…}}`, `{"salesorder": {…}}`, or `customer_id`) also re-read that customer's open invoices and sales orders in the background, where rules use them.
          */
         post: operations["zohoWebhook"];
         delete?: never;
@@ -286,6 +288,26 @@ export interface components {
                 [key: string]: unknown;
             };
             /** @description A Zoho id: digits as a string (or a number below 2^53) */
+            customer_id?: string | number;
+            invoice?: {
+                /** @description A Zoho id: digits as a string (or a number below 2^53) */
+                customer_id: string | number;
+            } & {
+                [key: string]: unknown;
+            };
+            salesorder?: {
+                /** @description A Zoho id: digits as a string (or a number below 2^53) */
+                customer_id: string | number;
+            } & {
+                [key: string]: unknown;
+            };
+            payment?: {
+                /** @description A Zoho id: digits as a string (or a number below 2^53) */
+                customer_id: string | number;
+            } & {
+                [key: string]: unknown;
+            };
+            /** @description A Zoho id: digits as a string (or a number below 2^53) */
             organization_id?: string | number;
         } & {
             [key: string]: unknown;
@@ -307,6 +329,13 @@ export interface components {
             custom_fields: {
                 [key: string]: string | number | boolean | null;
             };
+            /** @description null when no rule uses the receivables facts */
+            overdue_bcy: number | null;
+            oldest_overdue_days: number | null;
+            overdue_invoices: number | null;
+            overdue_ratio: number | null;
+            open_orders_bcy: number | null;
+            exposure_with_orders_bcy: number | null;
         };
         Reason: {
             /** @description The rule that fired */
@@ -359,6 +388,11 @@ export interface components {
             fetched_at: string;
             age_seconds: number;
         };
+        ReceivablesSource: {
+            /** @description When the open invoices and sales orders were read from Zoho (ISO 8601) */
+            as_of: string;
+            age_seconds: number;
+        };
         RiskDecision: {
             /** @description Unique id of this decision; it is in the decision log */
             decision_id: string;
@@ -380,6 +414,8 @@ export interface components {
             rules_version: string;
             /** @description Where the contact data came from; null when none was available */
             contact: components["schemas"]["ContactSource"] | null;
+            /** @description How old the receivables facts are; null when no rule used them */
+            receivables: components["schemas"]["ReceivablesSource"] | null;
             evaluated_at: string;
             /** @description With explain: every rule, every condition, its values and result */
             trace?: components["schemas"]["TraceRule"][];
@@ -824,6 +860,15 @@ export interface operations {
                         [key: string]: unknown;
                     };
                     order?: components["schemas"]["OrderInput"];
+                    /** @description Receivables facts; those left out are "nothing overdue, no open orders" (exposure_with_orders_bcy computed) */
+                    receivables?: {
+                        overdue_bcy?: number;
+                        oldest_overdue_days?: number;
+                        overdue_invoices?: number;
+                        overdue_ratio?: number;
+                        open_orders_bcy?: number;
+                        exposure_with_orders_bcy?: number;
+                    };
                     /** @description A whole candidate set: every rule file, as it would be in the rules folder */
                     rules?: {
                         file: string;

@@ -69,6 +69,13 @@ export const ContactSourceSchema = z
   })
   .meta({ id: 'ContactSource' })
 
+export const ReceivablesSourceSchema = z
+  .object({
+    as_of: z.string().describe('When the open invoices and sales orders were read from Zoho (ISO 8601)'),
+    age_seconds: z.number().int().min(0),
+  })
+  .meta({ id: 'ReceivablesSource' })
+
 export const RiskDecisionSchema = z
   .object({
     decision_id: z.string().describe('Unique id of this decision; it is in the decision log'),
@@ -80,6 +87,7 @@ export const RiskDecisionSchema = z
     facts: DecisionFactsSchema.nullable().describe('The facts the rules saw; null when no contact data was available'),
     rules_version: z.string().describe('Content hash of the rule set that made the decision'),
     contact: ContactSourceSchema.nullable().describe('Where the contact data came from; null when none was available'),
+    receivables: ReceivablesSourceSchema.nullable().describe('How old the receivables facts are; null when no rule used them'),
     evaluated_at: z.string(),
     trace: z.array(TraceRuleSchema).optional().describe('With explain: every rule, every condition, its values and result'),
   })

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { MAX_AMOUNT, type ZohoContact } from './contact.js'
+import type { ReceivablesFacts } from './receivables.js'
 
 /** An order being placed: the amount in the organization's base currency; currency and reference are only recorded. */
 export const OrderSchema = z
@@ -33,6 +34,12 @@ export const DecisionFactsSchema = z
     payment_terms: z.number().nullable(),
     contact_age_seconds: z.number(),
     custom_fields: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+    overdue_bcy: z.number().nullable().describe('null when no rule uses the receivables facts'),
+    oldest_overdue_days: z.number().int().nullable(),
+    overdue_invoices: z.number().int().nullable(),
+    overdue_ratio: z.number().nullable(),
+    open_orders_bcy: z.number().nullable(),
+    exposure_with_orders_bcy: z.number().nullable(),
   })
   .meta({ id: 'DecisionFacts' })
 
@@ -41,7 +48,24 @@ export type Facts = DecisionFacts & { contact: ZohoContact }
 
 const cents = (n: number) => Math.round(n * 100) / 100
 
-export function buildFacts(contact: ZohoContact, order: Pick<Order, 'amount'> | undefined, contactAgeSeconds: number): Facts {
+const NO_RECEIVABLES_FACTS = {
+  overdue_bcy: null,
+  oldest_overdue_days: null,
+  overdue_invoices: null,
+  overdue_ratio: null,
+  open_orders_bcy: null,
+  exposure_with_orders_bcy: null,
+} as const
+
+/** Receivables facts for this contact's outstanding amount and order, when the rules use them. */
+export type ReceivablesFor = (outstanding: number, orderAmount: number) => ReceivablesFacts
+
+export function buildFacts(
+  contact: ZohoContact,
+  order: Pick<Order, 'amount'> | undefined,
+  contactAgeSeconds: number,
+  receivables?: ReceivablesFor | undefined,
+): Facts {
   const outstanding = contact.outstanding_receivable_amount_bcy
   const orderAmount = order?.amount ?? 0
   // Zoho sends 0 or nothing for "no credit limit" (ZOHO.md): both mean no limit here.
@@ -66,5 +90,6 @@ export function buildFacts(contact: ZohoContact, order: Pick<Order, 'amount'> | 
     payment_terms: typeof contact.payment_terms === 'number' ? contact.payment_terms : null,
     contact_age_seconds: contactAgeSeconds,
     custom_fields: customFields,
+    ...(receivables ? receivables(outstanding, orderAmount) : NO_RECEIVABLES_FACTS),
   }
 }

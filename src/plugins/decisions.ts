@@ -15,6 +15,8 @@ const decisionsPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate 
     'decisions',
     createDecisionService({
       contacts: app.contacts,
+      receivables: app.receivables,
+      timeZone: options.config.receivables.timeZone,
       rules: app.rules.current,
       failMode: options.config.failMode,
       evaluate: options.evaluate,
@@ -22,4 +24,4 @@ const decisionsPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate 
   )
 }
 
-export default fp(decisionsPlugin, { name: 'decisions', dependencies: ['contacts', 'rules'] })
+export default fp(decisionsPlugin, { name: 'decisions', dependencies: ['contacts', 'receivables', 'rules'] })

@@ -9,6 +9,7 @@ import { createLocalTokens, createTokenMinter } from '../adapters/zoho/tokens.js
 import type { Config } from '../config.js'
 import { Problem } from '../errors.js'
 import type { ContactSource } from '../services/contacts.js'
+import type { ReceivablesSource } from '../services/receivables.js'
 
 /**
  * Zoho Books: the client, its access token and its per-organization budget (shared through Redis
@@ -16,6 +17,8 @@ import type { ContactSource } from '../services/contacts.js'
  */
 export interface Zoho {
   readonly contacts: ContactSource
+  /** The organization-wide listings of open invoices and sales orders. */
+  readonly receivables: ReceivablesSource
   /** The organization a request is about: the one asked for if allowed (403 otherwise), else the default. */
   organization(requested: string | undefined): string
   readonly organizations: readonly string[]
@@ -72,24 +75,24 @@ const zohoPlugin: FastifyPluginAsync<{ config: Config; contactSource?: ContactSo
         log: app.log.child({ component: 'zoho-token' }),
       }),
   })
-  const contacts =
-    options.contactSource ??
-    createZohoBooks({
-      apiBaseUrl: zoho.apiBaseUrl,
-      timeoutMs: zoho.timeoutMs,
-      tokens,
-      budget,
-      log: app.log.child({ component: 'zoho' }),
-      onCall: (outcome, seconds) => {
-        calls.inc({ outcome })
-        duration.observe({ outcome }, seconds)
-      },
-      onBudgetRefusal: (reason) => refusals.inc({ reason }),
-    })
+  const books = createZohoBooks({
+    apiBaseUrl: zoho.apiBaseUrl,
+    timeoutMs: zoho.timeoutMs,
+    tokens,
+    budget,
+    log: app.log.child({ component: 'zoho' }),
+    onCall: (outcome, seconds) => {
+      calls.inc({ outcome })
+      duration.observe({ outcome }, seconds)
+    },
+    onBudgetRefusal: (reason) => refusals.inc({ reason }),
+  })
+  const contacts = options.contactSource ?? books
 
   const allowed = new Set(zoho.organizationIds)
   app.decorate('zoho', {
     contacts,
+    receivables: books,
     organizations: zoho.organizationIds,
     organization(requested) {
       const org = requested ?? zoho.organizationId

@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { Problem } from '../errors.js'
 import { CALLER_SECURITY } from '../plugins/access.js'
+import { usesReceivables } from '../rules/rule-set.js'
 import { ContactParamsSchema, problemResponses, ZohoIdSchema } from './schemas.js'
 
 export interface CacheRouteOptions {
@@ -17,14 +18,33 @@ const WebhookId = z
   .transform(String)
   .describe('A Zoho id: digits as a string (or a number below 2^53)')
 
+/** A document whose workflow rule sent the webhook: only which customer it names is read. */
+const DocumentSchema = z.looseObject({ customer_id: WebhookId })
+
 const WebhookBodySchema = z
   .looseObject({
     contact_id: WebhookId.optional(),
     contact: z.looseObject({ contact_id: WebhookId }).optional(),
+    customer_id: WebhookId.optional(),
+    invoice: DocumentSchema.optional(),
+    salesorder: DocumentSchema.optional(),
+    payment: DocumentSchema.optional(),
     organization_id: WebhookId.optional(),
   })
-  .refine((body) => body.contact_id !== undefined || body.contact !== undefined, {
-    message: 'name the contact: {"contact_id": "…"}, {"contact": {"contact_id": "…"}} or the form field contact_id',
+  .transform((body, ctx) => {
+    const document = body.invoice ?? body.salesorder ?? body.payment
+    const contactId = body.contact?.contact_id ?? body.contact_id ?? body.customer_id ?? document?.customer_id
+    if (contactId === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'name the customer: {"contact_id": "…"}, {"contact": {"contact_id": "…"}}, {"invoice"|"salesorder"|"payment": {"customer_id": "…"}} or the form field contact_id',
+      })
+      return z.NEVER
+    }
+    // An invoice, payment or sales order changed the customer's receivables, not only its balances.
+    const receivables = document !== undefined || body.customer_id !== undefined
+    return { contactId, receivables, organizationId: body.organization_id }
   })
   .meta({ id: 'ZohoWebhook' })
 
@@ -87,7 +107,9 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRouteOptions> = async (app,
         summary: 'Zoho Books workflow webhook: a contact changed',
         description: `Invalidates the cached contacts the payload names, in every allowed organization (or the one in \`organization_id\`), so the next decision re-fetches them from Zoho. The payload's other fields are never trusted.
 
-Authenticate with the shared secret \`WEBHOOK_SECRET\` in the \`X-Webhook-Secret\` header or the \`secret\` query parameter. Accepts JSON (\`{"contact": {"contact_id": "…"}}\` or \`{"contact_id": "…"}\`) or a form field \`contact_id\`. Idempotent.`,
+Authenticate with the shared secret \`WEBHOOK_SECRET\` in the \`X-Webhook-Secret\` header or the \`secret\` query parameter. Accepts JSON (\`{"contact": {"contact_id": "…"}}\` or \`{"contact_id": "…"}\`) or a form field \`contact_id\`. Idempotent.
+
+Invoice, payment and sales-order workflow webhooks (\`{"invoice": {"customer_id": "…"}}\`, \`{"payment": {…}}\`, \`{"salesorder": {…}}\`, or \`customer_id\`) also re-read that customer's open invoices and sales orders in the background, where rules use them.`,
         tags: ['cache'],
         security: [{ webhookSecret: [] }],
         consumes: ['application/json', 'application/x-www-form-urlencoded'],
@@ -97,8 +119,11 @@ Authenticate with the shared secret \`WEBHOOK_SECRET\` in the \`X-Webhook-Secret
       },
     },
     async (req) => {
-      const contactId = (req.body.contact?.contact_id ?? req.body.contact_id) as string
-      return invalidate(organizationsFor(req.body.organization_id), contactId)
+      const { contactId, receivables, organizationId } = req.body
+      const orgs = organizationsFor(organizationId)
+      // Re-read in the background (Zoho's webhook need not wait), when the rules read receivables at all.
+      if (receivables && usesReceivables(app.rules.current())) for (const org of orgs) void app.receivables.refreshCustomer(org, contactId)
+      return invalidate(orgs, contactId)
     },
   )
 }

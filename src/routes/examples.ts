@@ -30,6 +30,12 @@ const facts = (over: Record<string, unknown>) => ({
   payment_terms: 30,
   contact_age_seconds: 42,
   custom_fields: {},
+  overdue_bcy: 0,
+  oldest_overdue_days: 0,
+  overdue_invoices: 0,
+  overdue_ratio: 0,
+  open_orders_bcy: 0,
+  exposure_with_orders_bcy: 12000,
   ...over,
 })
 
@@ -43,6 +49,7 @@ const decision = (over: Record<string, unknown>) => ({
   facts: facts({}),
   rules_version: RULES_VERSION,
   contact: { source: 'cache', fetched_at: '2026-11-24T10:00:00.000Z', age_seconds: 42 },
+  receivables: { as_of: '2026-11-24T09:55:00.000Z', age_seconds: 342 },
   evaluated_at: '2026-11-24T10:00:42.120Z',
   ...over,
 })
@@ -76,6 +83,33 @@ export const DECISION_EXAMPLES: Record<string, Example> = {
         unused_credits_bcy: 1369.66,
         order_amount: 1000,
         exposure_bcy: 63400,
+        exposure_with_orders_bcy: 63400,
+      }),
+    }),
+  },
+  overdue: {
+    summary: 'review: the oldest unpaid invoice is 45 days past due',
+    value: decision({
+      decision: 'review',
+      contact_id: '460000000031012',
+      reasons: [
+        {
+          rule: 'overdue-over-30-days',
+          code: 'OVERDUE_OVER_30_DAYS',
+          severity: 'review',
+          message: 'The oldest unpaid invoice is 45 days past due (6,000.00 overdue)',
+        },
+      ],
+      facts: facts({
+        contact_id: '460000000031012',
+        contact_name: 'Meridian Foods',
+        outstanding_bcy: 18000,
+        exposure_bcy: 18000,
+        overdue_bcy: 6000,
+        oldest_overdue_days: 45,
+        overdue_invoices: 1,
+        overdue_ratio: 0.3333,
+        exposure_with_orders_bcy: 18000,
       }),
     }),
   },
@@ -93,6 +127,7 @@ export const DECISION_EXAMPLES: Record<string, Example> = {
       ],
       facts: null,
       contact: null,
+      receivables: null,
     }),
   },
   alert: {
@@ -106,6 +141,7 @@ export const DECISION_EXAMPLES: Record<string, Example> = {
         outstanding_bcy: 8000,
         unused_credits_bcy: 1369.66,
         exposure_bcy: 8000,
+        exposure_with_orders_bcy: 8000,
       }),
     }),
   },
@@ -261,6 +297,7 @@ const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>
           outstanding_bcy: 62400,
           order_amount: 1000,
           exposure_bcy: 63400,
+          exposure_with_orders_bcy: 63400,
           contact_age_seconds: 0,
         }),
         rules_version: RULES_VERSION,

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { DryRunDecisionSchema, EVENT_TYPES } from '../domain/decision.js'
 import { OrderSchema } from '../domain/facts.js'
+import { SuppliedReceivablesSchema } from '../domain/receivables.js'
 import { Problem } from '../errors.js'
 import { CALLER_SECURITY } from '../plugins/access.js'
 import { FixtureReportSchema, fixtureContact } from '../rules/fixtures.js'
@@ -160,6 +161,7 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
             .record(z.string(), z.unknown())
             .describe('Zoho Books contact fields, e.g. {"outstanding_receivable_amount_bcy": 62400}'),
           order: OrderSchema.optional(),
+          receivables: SuppliedReceivablesSchema.optional(),
           rules: CandidateSchema.optional(),
           explain: z.boolean().optional(),
         }),
@@ -178,7 +180,13 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
       }
       const contact = fixtureContact(req.body.contact)
       if (!contact.ok) throw new Problem('invalid_request', `body.contact: ${contact.problem}`)
-      return app.decisions.dryRun({ contact: contact.contact, order: req.body.order, ruleSet, explain: req.body.explain })
+      return app.decisions.dryRun({
+        contact: contact.contact,
+        order: req.body.order,
+        receivables: req.body.receivables,
+        ruleSet,
+        explain: req.body.explain,
+      })
     },
   )
 }

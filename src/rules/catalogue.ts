@@ -40,7 +40,31 @@ export const FACTS: { readonly [K in keyof Facts]: FactInfo } = {
   payment_terms: { kind: 'number', nullable: true, description: 'payment terms in days; null when unset' },
   contact_age_seconds: { kind: 'number', nullable: false, description: 'how old the contact data is, in seconds (0 when fetched now)' },
   custom_fields: { kind: 'object', nullable: false, description: 'custom fields by api_name; use with `path`, e.g. "$.cf_credit_hold"' },
+  overdue_bcy: { kind: 'amount', nullable: false, description: 'balance of the invoices past their due date, base currency' },
+  oldest_overdue_days: {
+    kind: 'number',
+    nullable: false,
+    description: 'days past due of the oldest overdue invoice; 0 when nothing is past due',
+  },
+  overdue_invoices: { kind: 'number', nullable: false, description: 'how many invoices are past due' },
+  overdue_ratio: { kind: 'number', nullable: false, description: 'overdue_bcy ÷ outstanding_bcy, 0 to 1; 0 when nothing is outstanding' },
+  open_orders_bcy: {
+    kind: 'amount',
+    nullable: false,
+    description: 'open and partially invoiced sales orders, their whole totals, base currency',
+  },
+  exposure_with_orders_bcy: { kind: 'amount', nullable: false, description: 'outstanding_bcy + open_orders_bcy + order_amount' },
 }
+
+/** The facts read from the organization's open invoices and sales orders (refreshed in the background). */
+export const RECEIVABLES_FACTS: ReadonlySet<FactName> = new Set([
+  'overdue_bcy',
+  'oldest_overdue_days',
+  'overdue_invoices',
+  'overdue_ratio',
+  'open_orders_bcy',
+  'exposure_with_orders_bcy',
+])
 
 export type FactName = keyof Facts
 export const FACT_NAMES = Object.keys(FACTS) as [FactName, ...FactName[]]

@@ -178,8 +178,8 @@ function traceConditions(node: ConditionNode, out: TraceCondition[]): void {
       path: leaf.path,
       operator: leaf.operator,
       value: leaf.value,
-      fact_value: evaluated ? leaf.factResult : null,
-      compared_with: evaluated ? leaf.valueResult : null,
+      fact_value: evaluated ? (leaf.factResult ?? null) : null,
+      compared_with: evaluated ? (leaf.valueResult ?? null) : null,
       result: evaluated ? (leaf.result as boolean) : null,
       text: `${left} ${leaf.operator} ${right} → ${evaluated ? leaf.result : 'not evaluated'}`,
     })

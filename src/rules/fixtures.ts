@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { parseContact } from '../domain/contact.js'
 import { DECISIONS } from '../domain/decision.js'
 import { buildFacts } from '../domain/facts.js'
+import { SuppliedReceivablesSchema, suppliedReceivables } from '../domain/receivables.js'
 import { exceeded, FIXTURE_LIMITS, jsonPath } from './bounds.js'
 import { CONTACT_FIELDS } from './catalogue.js'
 import { evaluate } from './evaluate.js'
@@ -22,6 +23,7 @@ export const FixtureCaseSchema = z.strictObject({
     .default({})
     .describe('Zoho contact fields; the rest are those of an active customer with nothing outstanding'),
   order: z.strictObject({ amount: z.number().min(0) }).optional(),
+  receivables: SuppliedReceivablesSchema.optional(),
   expect: z.strictObject({
     decision: z.enum(DECISIONS),
     reasons: codes.optional(),
@@ -155,7 +157,7 @@ const sameCodes = (a: readonly string[], b: readonly string[]) => JSON.stringify
 async function checkCase(ruleSet: RuleSet, c: FixtureCase): Promise<string | undefined> {
   const contact = fixtureContact(c.contact)
   if (!contact.ok) return `the contact is not one Zoho could send: ${contact.problem}`
-  const result = await evaluate(ruleSet, buildFacts(contact.contact, c.order, 0))
+  const result = await evaluate(ruleSet, buildFacts(contact.contact, c.order, 0, suppliedReceivables(c.receivables)))
   const reasons = result.reasons.map((r) => r.code)
   const alerts = result.alerts.map((a) => a.code)
   const problems: string[] = []

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { EventType } from '../domain/decision.js'
 import { deepFreeze } from '../lib/deep-freeze.js'
 import { exceeded, jsonPath, RULE_LIMITS } from './bounds.js'
-import { CONTACT_FIELDS, FACTS, type FactName, OPERATORS, type OperatorName } from './catalogue.js'
+import { CONTACT_FIELDS, FACTS, type FactName, OPERATORS, type OperatorName, RECEIVABLES_FACTS } from './catalogue.js'
 import { type ConditionLeaf, type ConditionNode, factReference, type RuleFile, RuleFileSchema } from './schema.js'
 
 /** A problem with a rule file, as operators need to see it: which file, where in it, what. */
@@ -47,6 +47,9 @@ export interface RuleInput {
 }
 
 export type Compiled = { ok: true; ruleSet: RuleSet } | { ok: false; errors: RuleError[] }
+
+/** Whether any rule or message of the set reads a receivables fact (then the listings are kept). */
+export const usesReceivables = (ruleSet: RuleSet) => ruleSet.inputs.some((input) => RECEIVABLES_FACTS.has(input.fact))
 
 /** Rule files in one set. */
 export const MAX_RULES = 500

@@ -1,4 +1,5 @@
 import { zohoContact } from './example-contact.js'
+import type { Documents } from './sandbox.js'
 
 /** The sandbox's two organizations. */
 export const SANDBOX_ORGANIZATION_ID = '10234695'
@@ -13,10 +14,28 @@ export const SANDBOX_CREDENTIALS = {
 
 export { zohoContact }
 
+/** An open invoice of a sample contact: days until it is due (negative: past due), in its own currency. */
+export interface SampleInvoice {
+  readonly dueInDays: number
+  readonly balance: number
+  readonly total?: number
+  readonly currency?: string
+  readonly rate?: number
+}
+
+/** An open sales order of a sample contact. */
+export interface SampleOrder {
+  readonly total: number
+  readonly status?: 'open' | 'partially_invoiced'
+}
+
 export interface SampleContact {
   readonly id: string
   readonly shows: string
   readonly contact: Record<string, unknown>
+  /** Its open invoices; default: one for the whole outstanding amount, due in 20 days. */
+  readonly invoices?: readonly SampleInvoice[]
+  readonly orders?: readonly SampleOrder[]
 }
 
 const withoutCreditLimit = (contact: Record<string, unknown>) => {
@@ -117,6 +136,62 @@ export const SAMPLE_CONTACTS: readonly SampleContact[] = [
       },
     }),
   },
+  {
+    id: '460000000031012',
+    shows: 'review: an invoice 45 days past due (OVERDUE_OVER_30_DAYS), partially paid',
+    contact: zohoContact('460000000031012', 'Meridian Foods', { outstanding_receivable_amount_bcy: 18000 }),
+    invoices: [
+      { dueInDays: 10, balance: 12000 },
+      { dueInDays: -45, balance: 6000, total: 10000 },
+    ],
+  },
+  {
+    id: '460000000031013',
+    shows: 'block: an invoice 120 days past due (OVERDUE_OVER_90_DAYS)',
+    contact: zohoContact('460000000031013', 'Northgate Traders', { outstanding_receivable_amount_bcy: 24000 }),
+    invoices: [
+      { dueInDays: -120, balance: 9000 },
+      { dueInDays: -20, balance: 15000 },
+    ],
+  },
+  {
+    id: '460000000031014',
+    shows: 'block: credit hold set in Zoho (cf_credit_hold = On, MANUAL_CREDIT_HOLD)',
+    contact: zohoContact('460000000031014', 'Orchid Distributors', {
+      outstanding_receivable_amount_bcy: 5000,
+      custom_fields: [
+        {
+          api_name: 'cf_credit_hold',
+          label: 'Credit hold',
+          value: 'On',
+          data_type: 'dropdown',
+          index: 1,
+          customfield_id: '460000000040001',
+        },
+      ],
+      custom_field_hash: { cf_credit_hold: 'On', cf_credit_hold_unformatted: 'On' },
+    }),
+  },
+  {
+    id: '460000000031015',
+    shows: 'allow; block with an order over 2,000: limit 40,000, 30,000 owed and 8,000 on open sales orders',
+    contact: zohoContact('460000000031015', 'Pinnacle Supplies', { outstanding_receivable_amount_bcy: 30000, credit_limit: 40000 }),
+    orders: [{ total: 5000 }, { total: 3000, status: 'partially_invoiced' }],
+  },
+  {
+    id: '460000000031016',
+    shows: 'allow: a EUR invoice 12 days past due, 200.00 EUR = 18,000.00 in base currency; another due today',
+    contact: zohoContact('460000000031016', 'Quartz Exports GmbH', {
+      currency_code: 'EUR',
+      exchange_rate: 90,
+      outstanding_receivable_amount: 300,
+      outstanding_receivable_amount_bcy: 27000,
+    }),
+    invoices: [
+      { dueInDays: -12, balance: 200, currency: 'EUR', rate: 90 },
+      { dueInDays: 0, balance: 100, currency: 'EUR', rate: 90 },
+    ],
+  },
 ]
 
 /** Contacts per organization: the sample set in the default one, two in the second. */
@@ -126,6 +201,94 @@ export function sampleOrganizations(): Map<string, Map<string, Record<string, un
     ['470000000010001', zohoContact('470000000010001', 'Northwind Branch', { outstanding_receivable_amount_bcy: 2500 })],
     ['470000000010002', zohoContact('470000000010002', 'Northwind Overdue', { outstanding_receivable_amount_bcy: 51000 })],
   ])
+  return new Map([
+    [SANDBOX_ORGANIZATION_ID, first],
+    [SANDBOX_SECOND_ORGANIZATION_ID, second],
+  ])
+}
+
+const DAY_MS = 86_400_000
+const dateIn = (days: number, now: number) => new Date(now + days * DAY_MS).toISOString().slice(0, 10)
+
+/** An invoice as List invoices prints it (documentation example, with Zoho's " " for unset dates). */
+export function listedInvoice(id: string, customerId: string, invoice: SampleInvoice, now: number): Record<string, unknown> {
+  const total = invoice.total ?? invoice.balance
+  return {
+    invoice_id: id,
+    customer_id: customerId,
+    customer_name: '',
+    status: invoice.dueInDays < 0 ? 'overdue' : total > invoice.balance ? 'partially_paid' : 'sent',
+    invoice_number: `INV-${id.slice(-5)}`,
+    date: dateIn(invoice.dueInDays - 30, now),
+    due_date: dateIn(invoice.dueInDays, now),
+    due_days: invoice.dueInDays < 0 ? `Overdue by ${-invoice.dueInDays} day(s)` : `Due in ${invoice.dueInDays} day(s)`,
+    currency_code: invoice.currency ?? 'INR',
+    total,
+    balance: invoice.balance,
+    exchange_rate: invoice.rate ?? 1,
+    reminders_sent: 0,
+    payment_expected_date: ' ',
+    last_payment_date: total > invoice.balance ? dateIn(-5, now) : ' ',
+    created_time: `${dateIn(invoice.dueInDays - 30, now)}T10:00:00+0530`,
+    last_modified_time: `${dateIn(-1, now)}T10:00:00+0530`,
+  }
+}
+
+export function listedSalesOrder(id: string, customerId: string, order: SampleOrder, now: number): Record<string, unknown> {
+  return {
+    salesorder_id: id,
+    customer_id: customerId,
+    customer_name: '',
+    salesorder_number: `SO-${id.slice(-5)}`,
+    status: order.status ?? 'open',
+    date: dateIn(-3, now),
+    shipment_date: ' ',
+    currency_code: 'INR',
+    exchange_rate: 1,
+    total: order.total,
+  }
+}
+
+/**
+ * The sample organizations' open invoices and sales orders, dated from `now` (so that "45 days
+ * past due" stays true). The second organization has 450 open invoices (three pages of 200):
+ * its two contacts' and those of a wholesale book of small customers, none past due.
+ */
+export function sampleDocuments(now: number): Map<string, Documents> {
+  const first: Documents = { invoices: [], salesorders: [] }
+  let n = 0
+  const nextId = (prefix: string) => `${prefix}${String(++n).padStart(10, '0')}`
+  for (const sample of SAMPLE_CONTACTS) {
+    const outstanding = Number(sample.contact.outstanding_receivable_amount ?? sample.contact.outstanding_receivable_amount_bcy)
+    const invoices =
+      sample.invoices ??
+      (outstanding > 0
+        ? [
+            {
+              dueInDays: 20,
+              balance: outstanding,
+              currency: String(sample.contact.currency_code),
+              rate: Number(sample.contact.outstanding_receivable_amount_bcy) / outstanding,
+            },
+          ]
+        : [])
+    for (const invoice of invoices) first.invoices.push(listedInvoice(nextId('460000009'), sample.id, invoice, now))
+    for (const order of sample.orders ?? []) first.salesorders.push(listedSalesOrder(nextId('460000008'), sample.id, order, now))
+  }
+  // Paid and void invoices and an invoiced order, which the open listings leave out.
+  first.invoices.push({
+    ...listedInvoice(nextId('460000009'), '460000000031001', { dueInDays: -60, balance: 0, total: 4000 }, now),
+    status: 'paid',
+  })
+  first.salesorders.push({ ...listedSalesOrder(nextId('460000008'), '460000000031001', { total: 9000 }, now), status: 'invoiced' })
+  const second: Documents = { invoices: [], salesorders: [] }
+  second.invoices.push(listedInvoice(nextId('470000009'), '470000000010001', { dueInDays: 15, balance: 2500 }, now))
+  second.invoices.push(listedInvoice(nextId('470000009'), '470000000010002', { dueInDays: 5, balance: 51000 }, now))
+  for (let i = 0; i < 448; i++) {
+    // Ids beyond 2^53, as real ones are.
+    const customer = `47000000000${String(20000 + (i % 150)).padStart(8, '0')}`
+    second.invoices.push(listedInvoice(`4700000000${String(900000000 + i)}`, customer, { dueInDays: 1 + (i % 28), balance: 100 + i }, now))
+  }
   return new Map([
     [SANDBOX_ORGANIZATION_ID, first],
     [SANDBOX_SECOND_ORGANIZATION_ID, second],

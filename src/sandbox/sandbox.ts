@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import formbody from '@fastify/formbody'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
-import { SANDBOX_CREDENTIALS, SANDBOX_ORGANIZATION_ID, SANDBOX_SECOND_ORGANIZATION_ID, sampleOrganizations } from './contacts.js'
+import {
+  SANDBOX_CREDENTIALS,
+  SANDBOX_ORGANIZATION_ID,
+  SANDBOX_SECOND_ORGANIZATION_ID,
+  sampleDocuments,
+  sampleOrganizations,
+} from './contacts.js'
 
 /** Zoho's own limits, as the sandbox enforces them (ZOHO.md), independent of what creditgate believes. */
 const MINTS_PER_WINDOW = 10
@@ -23,6 +29,8 @@ export type TokenFault = { status?: number; body: unknown }
 
 export interface SandboxOptions {
   organizations?: Map<string, Map<string, Record<string, unknown>>>
+  /** Invoices and sales orders per organization (default: the sample documents, dated from today). */
+  documents?: Map<string, Documents>
   credentials?: { clientId: string; clientSecret: string; refreshToken: string }
   tokenTtlSeconds?: number
   requestsPerMinute?: number
@@ -39,19 +47,60 @@ export interface SandboxStats {
   /** Answers by HTTP status. */
   byStatus: Map<number, number>
   maxInFlight: number
+  /** Calls to List invoices and List sales orders (each page is one). */
+  listCalls: number
+  byList: Map<'invoices' | 'salesorders', number>
+  /** Each listing call's path and query, in order (e.g. "/invoices?filter_by=Status.Unpaid&page=1…"). */
+  listRequests: string[]
+}
+
+/** An organization's invoices and sales orders, as Zoho lists them. */
+export interface Documents {
+  invoices: Record<string, unknown>[]
+  salesorders: Record<string, unknown>[]
+}
+
+const UNPAID = new Set(['sent', 'viewed', 'overdue', 'unpaid', 'partially_paid'])
+/** Which documents a listing's filter_by (or status) selects; undefined for a filter Zoho would refuse. */
+function listFilter(kind: 'invoices' | 'salesorders', filterBy: string | undefined, status: string | undefined) {
+  const named = filterBy ?? (status ? `Status.${status}` : 'Status.All')
+  const is = (statuses: string[]) => (doc: Record<string, unknown>) => statuses.includes(String(doc.status))
+  const invoices: Record<string, (doc: Record<string, unknown>) => boolean> = {
+    'Status.All': () => true,
+    'Status.Unpaid': (doc) => UNPAID.has(String(doc.status)) && Number(doc.balance) > 0,
+    'Status.OverDue': is(['overdue']),
+    'Status.PartiallyPaid': is(['partially_paid']),
+    'Status.Paid': is(['paid']),
+    'Status.Draft': is(['draft']),
+    'Status.Void': is(['void']),
+    'Status.Sent': is(['sent']),
+  }
+  const orders: Record<string, (doc: Record<string, unknown>) => boolean> = {
+    'Status.All': () => true,
+    'Status.Open': is(['open']),
+    'Status.PartiallyInvoiced': is(['partially_invoiced']),
+    'Status.Invoiced': is(['invoiced']),
+    'Status.Draft': is(['draft']),
+    'Status.Void': is(['void']),
+    'Status.Closed': is(['closed']),
+  }
+  return (kind === 'invoices' ? invoices : orders)[named]
 }
 
 export interface Sandbox {
   readonly app: FastifyInstance
   readonly stats: SandboxStats
-  readonly faults: { contact: ContactFault[]; token: TokenFault[]; latencyMs: number; down: boolean }
+  readonly faults: { contact: ContactFault[]; list: ContactFault[]; token: TokenFault[]; latencyMs: number; down: boolean }
   readonly organizations: Map<string, Map<string, Record<string, unknown>>>
+  readonly documents: Map<string, Documents>
   /** Accounts URL and Books API base URL once listening. */
   readonly accountsUrl: string
   readonly apiBaseUrl: string
   /** The environment that points creditgate at this sandbox, as an operator would point it at Zoho. */
   readonly creditgateEnv: Readonly<Record<string, string>>
   listen(port?: number, host?: string): Promise<string>
+  /** Forgets the calls of the current minute, as if a minute had passed (for Zoho's 100 a minute). */
+  resetLimits(): void
   /** Holds every contact call from now on until the returned function is called (tests order events with it). */
   hold(): () => void
   /** Every access token issued so far stops working (as after a revocation). */
@@ -66,6 +115,7 @@ const NOT_AUTHORIZED = { code: 57, message: 'You are not authorized to perform t
 
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const organizations = options.organizations ?? sampleOrganizations()
+  const documents = options.documents ?? (options.organizations ? new Map<string, Documents>() : sampleDocuments(Date.now()))
   const credentials = options.credentials ?? SANDBOX_CREDENTIALS
   const tokenTtl = options.tokenTtlSeconds ?? 3600
   const perMinute = options.requestsPerMinute ?? 100
@@ -77,8 +127,17 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const calls = new Map<string, number[]>()
   const inFlight = new Map<string, number>()
   const pending = new Set<FastifyReply>()
-  const stats: SandboxStats = { tokenCalls: 0, contactCalls: 0, byContact: new Map(), byStatus: new Map(), maxInFlight: 0 }
-  const faults: Sandbox['faults'] = { contact: [], token: [], latencyMs: 0, down: false }
+  const stats: SandboxStats = {
+    tokenCalls: 0,
+    contactCalls: 0,
+    byContact: new Map(),
+    byStatus: new Map(),
+    maxInFlight: 0,
+    listCalls: 0,
+    byList: new Map(),
+    listRequests: [],
+  }
+  const faults: Sandbox['faults'] = { contact: [], list: [], token: [], latencyMs: 0, down: false }
   let baseUrl = ''
   let held: Promise<void> | undefined
 
@@ -114,39 +173,41 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     return { access_token: token, api_domain: baseUrl, token_type: 'Bearer', expires_in: tokenTtl }
   })
 
-  app.get<{ Params: { id: string }; Querystring: { organization_id?: string } }>('/books/v3/contacts/:id', async (req, reply) => {
-    stats.contactCalls++
-    stats.byContact.set(req.params.id, (stats.byContact.get(req.params.id) ?? 0) + 1)
-    const org = req.query.organization_id ?? ''
+  /** Counts a call in flight for the organization around `answer`, with the injected latency and hold. */
+  async function inFlightFor<T>(org: string, answer: (running: number) => Promise<T>): Promise<T> {
     const running = (inFlight.get(org) ?? 0) + 1
     inFlight.set(org, running)
     stats.maxInFlight = Math.max(stats.maxInFlight, running)
     try {
       if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs))
       await held
-      return await answerContact(req.params.id, org, req.headers.authorization, running, reply)
+      return await answer(running)
     } finally {
       inFlight.set(org, (inFlight.get(org) ?? 1) - 1)
     }
-  })
+  }
 
-  async function answerContact(id: string, org: string, authorization: string | undefined, running: number, reply: FastifyReply) {
-    const fault = faults.contact.shift()
-    if (fault) {
-      if ('hang' in fault) {
-        pending.add(reply)
-        return new Promise(() => {})
-      }
-      if ('destroy' in fault) {
-        reply.raw.destroy()
-        return reply
-      }
-      return reply
-        .code(fault.status)
-        .headers(fault.headers ?? {})
-        .type('application/json;charset=UTF-8')
-        .send(typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body ?? { code: 1000, message: 'Internal Error' }))
+  /** An injected fault, if one is queued: the answer is sent (or withheld) here. */
+  function injected(queue: ContactFault[], reply: FastifyReply): FastifyReply | Promise<never> | undefined {
+    const fault = queue.shift()
+    if (!fault) return undefined
+    if ('hang' in fault) {
+      pending.add(reply)
+      return new Promise(() => {})
     }
+    if ('destroy' in fault) {
+      reply.raw.destroy()
+      return reply
+    }
+    return reply
+      .code(fault.status)
+      .headers(fault.headers ?? {})
+      .type('application/json;charset=UTF-8')
+      .send(typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body ?? { code: 1000, message: 'Internal Error' }))
+  }
+
+  /** What Zoho checks before any answer: up, the token, 100 a minute and 10 in flight per organization, the organization. */
+  function refused(org: string, authorization: string | undefined, running: number, reply: FastifyReply): FastifyReply | undefined {
     if (faults.down) return reply.code(503).type('text/html').send('<html><body>Service Unavailable</body></html>')
     const token = /^Zoho-oauthtoken (\S+)$/.exec(authorization ?? '')?.[1]
     const expiresAt = token ? tokens.get(token) : undefined
@@ -162,22 +223,83 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       return reply.code(429).send({ code: 1070, message: 'You have exceeded the maximum number of concurrent API calls.' })
     }
     if (!/^\d+$/.test(org)) return reply.code(400).send({ code: 2, message: 'Invalid value passed for organization_id' })
-    const contacts = organizations.get(org)
-    if (!contacts) {
+    if (!organizations.has(org)) {
       return reply.code(400).send({ code: 6041, message: `This user is not associated with the CompanyID/CompanyName:${org}.` })
     }
-    if (!/^\d+$/.test(id)) return reply.code(400).send({ code: 2, message: 'Invalid value passed for contact_id' })
-    const contact = contacts.get(id)
-    if (!contact) return reply.code(404).send({ code: 1002, message: 'Contact does not exist.' })
-    return reply
-      .type('application/json;charset=UTF-8')
-      .send({ code: 0, message: 'success', contact, instrumentation: { response_write_time: 3, total_time: 41 } })
+    return undefined
+  }
+
+  app.get<{ Params: { id: string }; Querystring: { organization_id?: string } }>('/books/v3/contacts/:id', async (req, reply) => {
+    stats.contactCalls++
+    stats.byContact.set(req.params.id, (stats.byContact.get(req.params.id) ?? 0) + 1)
+    const org = req.query.organization_id ?? ''
+    return inFlightFor(org, async (running) => {
+      const early = injected(faults.contact, reply) ?? refused(org, req.headers.authorization, running, reply)
+      if (early) return early
+      const id = req.params.id
+      if (!/^\d+$/.test(id)) return reply.code(400).send({ code: 2, message: 'Invalid value passed for contact_id' })
+      const contact = organizations.get(org)?.get(id)
+      if (!contact) return reply.code(404).send({ code: 1002, message: 'Contact does not exist.' })
+      return reply
+        .type('application/json;charset=UTF-8')
+        .send({ code: 0, message: 'success', contact, instrumentation: { response_write_time: 3, total_time: 41 } })
+    })
+  })
+
+  /**
+   * List invoices and List sales orders as Zoho answers them: filters, `page`/`per_page` (at most
+   * 200), `page_context` (an array of one for invoices, an object for sales orders: both occur),
+   * ids over 2^53 printed as JSON numbers, " " for unset dates.
+   */
+  for (const kind of ['invoices', 'salesorders'] as const) {
+    type ListQuery = {
+      organization_id?: string
+      customer_id?: string
+      filter_by?: string
+      status?: string
+      page?: string
+      per_page?: string
+    }
+    app.get<{ Querystring: ListQuery }>(`/books/v3/${kind}`, async (req, reply) => {
+      stats.listCalls++
+      stats.byList.set(kind, (stats.byList.get(kind) ?? 0) + 1)
+      stats.listRequests.push(`/${kind}?${new URLSearchParams(req.query as Record<string, string>)}`)
+      const org = req.query.organization_id ?? ''
+      return inFlightFor(org, async (running) => {
+        const early = injected(faults.list, reply) ?? refused(org, req.headers.authorization, running, reply)
+        if (early) return early
+        const page = Number(req.query.page ?? 1)
+        const perPage = Math.min(200, Number(req.query.per_page ?? 200))
+        if (!Number.isInteger(page) || page < 1 || !Number.isInteger(perPage) || perPage < 1) {
+          return reply.code(400).send({ code: 2, message: 'Invalid value passed for page' })
+        }
+        const wanted = listFilter(kind, req.query.filter_by, req.query.status)
+        if (!wanted) return reply.code(400).send({ code: 2, message: 'Invalid value passed for filter_by' })
+        const all = (documents.get(org)?.[kind] ?? []).filter(
+          (doc) => wanted(doc) && (req.query.customer_id === undefined || doc.customer_id === req.query.customer_id),
+        )
+        const items = all.slice((page - 1) * perPage, page * perPage)
+        const context = {
+          page,
+          per_page: perPage,
+          has_more_page: page * perPage < all.length,
+          applied_filter: req.query.filter_by ?? 'Status.All',
+          sort_column: 'created_time',
+          sort_order: 'D',
+        }
+        const body = { code: 0, message: 'success', [kind]: items, page_context: kind === 'invoices' ? [context] : context }
+        // Ids beyond 2^53 as JSON numbers, as Zoho's own examples print them.
+        const text = JSON.stringify(body).replace(/"((?:invoice|salesorder|customer)_id)":"(\d{16,19})"/g, '"$1":$2')
+        return reply.type('application/json;charset=UTF-8').send(text)
+      })
+    })
   }
 
   // A small control surface for processes that cannot reach the object (benchmarks, compose).
   app.get('/__sandbox/stats', async () => ({
     token_calls: stats.tokenCalls,
     contact_calls: stats.contactCalls,
+    list_calls: stats.listCalls,
     max_in_flight: stats.maxInFlight,
     by_status: Object.fromEntries(stats.byStatus),
   }))
@@ -194,6 +316,9 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     stats.byContact.clear()
     stats.byStatus.clear()
     stats.maxInFlight = 0
+    stats.listCalls = 0
+    stats.byList.clear()
+    stats.listRequests.length = 0
   }
 
   return {
@@ -201,6 +326,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     stats,
     faults,
     organizations,
+    documents,
     get accountsUrl() {
       return baseUrl
     },
@@ -223,6 +349,9 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       const address = app.server.address() as AddressInfo
       baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`
       return baseUrl
+    },
+    resetLimits() {
+      calls.clear()
     },
     hold() {
       let release = () => {}

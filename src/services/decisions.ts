@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto'
 import type { ZohoContact } from '../domain/contact.js'
 import type { DryRunDecision, RiskDecision } from '../domain/decision.js'
 import { buildFacts, type Facts, type Order } from '../domain/facts.js'
+import { type ReceivablesFacts, receivablesFacts, suppliedReceivables, todayIn } from '../domain/receivables.js'
 import { isProblem } from '../errors.js'
 import { deepFreeze } from '../lib/deep-freeze.js'
 import { checkComplete, type Evaluate, type Evaluation, evaluate as evaluateWithEngine, resolvePath } from '../rules/evaluate.js'
-import type { RuleSet } from '../rules/rule-set.js'
-import type { ContactService } from './contacts.js'
+import { type RuleSet, usesReceivables } from '../rules/rule-set.js'
+import type { ContactService, LoadedContact } from './contacts.js'
+import type { Receivables, ReceivablesService } from './receivables.js'
 
 export interface DecideInput {
   readonly org: string
@@ -21,6 +23,8 @@ export interface DryRunInput {
   readonly order?: Order | undefined
   /** A candidate set instead of the active one. */
   readonly ruleSet?: RuleSet | undefined
+  /** Receivables facts to use instead of "nothing overdue, no open orders" (only with rules that read them). */
+  readonly receivables?: Partial<ReceivablesFacts> | undefined
   readonly explain?: boolean | undefined
 }
 
@@ -40,6 +44,10 @@ export interface DecisionServiceOptions {
   memoSize?: number
   /** The evaluator (default: json-rules-engine). Whatever it is, an evaluation that misses a rule is an error. */
   evaluate?: Evaluate
+  /** Open invoices and sales orders, for rule sets that read receivables facts. */
+  receivables?: ReceivablesService | undefined
+  /** The organization's time zone: due dates are calendar dates there. */
+  timeZone?: string
   /** The clock (ms), for the contact's age and evaluated_at. */
   now?: () => number
 }
@@ -85,34 +93,50 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
     async decide({ org, contactId, order, explain }) {
       const ruleSet = options.rules()
       const base = { decision_id: randomUUID(), contact_id: contactId, organization_id: org, rules_version: ruleSet.version }
-      let loaded: Awaited<ReturnType<ContactService['load']>>
-      try {
-        loaded = await options.contacts.load(org, contactId)
-      } catch (err) {
-        if (options.failMode === 'review' && isProblem(err, 'upstream_unavailable')) {
-          return {
-            ...base,
-            decision: 'review',
-            reasons: [
-              {
-                rule: 'fail-mode-review',
-                code: 'CONTACT_UNAVAILABLE',
-                severity: 'review',
-                message: `No contact data: ${err.detail}. Review the order by hand.`,
-              },
-            ],
-            alerts: [],
-            facts: null,
-            contact: null,
-            evaluated_at: new Date(clock()).toISOString(),
-          }
+      const needsReceivables = usesReceivables(ruleSet)
+      const [contactRead, receivablesRead] = await Promise.allSettled([
+        options.contacts.load(org, contactId),
+        needsReceivables && options.receivables ? options.receivables.forCustomer(org, contactId) : undefined,
+      ])
+      // The contact's failure first: without the contact there is nothing to decide on.
+      const failed =
+        contactRead.status === 'rejected'
+          ? { err: contactRead.reason, code: 'CONTACT_UNAVAILABLE', what: 'No contact data' }
+          : receivablesRead.status === 'rejected'
+            ? { err: receivablesRead.reason, code: 'RECEIVABLES_UNAVAILABLE', what: 'No receivables data' }
+            : undefined
+      if (failed) {
+        if (options.failMode !== 'review' || !isProblem(failed.err, 'upstream_unavailable')) throw failed.err
+        return {
+          ...base,
+          decision: 'review',
+          reasons: [
+            {
+              rule: 'fail-mode-review',
+              code: failed.code,
+              severity: 'review',
+              message: `${failed.what}: ${failed.err.detail}. Review the order by hand.`,
+            },
+          ],
+          alerts: [],
+          facts: null,
+          contact: null,
+          receivables: null,
+          evaluated_at: new Date(clock()).toISOString(),
         }
-        throw err
       }
+      const loaded = (contactRead as PromiseFulfilledResult<LoadedContact>).value
+      const receivables = (receivablesRead as PromiseFulfilledResult<Receivables | undefined>).value
       const now = clock()
       // Fetched now is 0 seconds old, however long Zoho took to answer.
       const ageSeconds = loaded.source === 'zoho' ? 0 : Math.max(0, Math.floor((now - loaded.fetchedAtMs) / 1000))
-      const { contact, ...facts } = buildFacts(loaded.contact, order, ageSeconds)
+      const today = receivables ? todayIn(options.timeZone ?? 'UTC', now) : ''
+      const { contact, ...facts } = buildFacts(
+        loaded.contact,
+        order,
+        ageSeconds,
+        receivables ? (outstanding, amount) => receivablesFacts(receivables.customer, outstanding, amount, today) : undefined,
+      )
       // A trace describes one run: explained decisions are always evaluated afresh.
       const evaluation = explain
         ? await evaluate(ruleSet, { contact, ...facts }, { explain })
@@ -124,12 +148,20 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
         alerts: evaluation.alerts,
         facts,
         contact: { source: loaded.source, fetched_at: loaded.fetchedAt, age_seconds: ageSeconds },
+        receivables: receivables
+          ? { as_of: new Date(receivables.asOf).toISOString(), age_seconds: Math.max(0, Math.floor((now - receivables.asOf) / 1000)) }
+          : null,
         evaluated_at: new Date(now).toISOString(),
         ...(evaluation.trace ? { trace: evaluation.trace } : {}),
       }
     },
-    async dryRun({ contact, order, ruleSet = options.rules(), explain }) {
-      const { contact: _, ...facts } = buildFacts(contact, order, 0)
+    async dryRun({ contact, order, ruleSet = options.rules(), receivables, explain }) {
+      const { contact: _, ...facts } = buildFacts(
+        contact,
+        order,
+        0,
+        usesReceivables(ruleSet) ? suppliedReceivables(receivables) : undefined,
+      )
       const evaluation = await evaluate(ruleSet, { contact, ...facts }, { explain })
       return {
         decision: evaluation.decision,

@@ -89,3 +89,16 @@ export function problem(
   t.equal(body.request_id, res.headers['x-request-id'])
   return body
 }
+
+/**
+ * A rules folder with the shipped rules that read only the contact (no receivables facts): an
+ * app with it makes no listing calls, so tests can count Zoho contact calls against a budget.
+ */
+export async function contactOnlyRules(t: { testdir(files: Record<string, string>): string }): Promise<string> {
+  const { readFile } = await import('node:fs/promises')
+  const files: Record<string, string> = {}
+  for (const name of ['outstanding-over-50000.json', 'inactive-contact.json', 'apply-unused-credits.json']) {
+    files[name] = await readFile(`rules/${name}`, 'utf8')
+  }
+  return t.testdir(files)
+}

@@ -53,6 +53,7 @@ export type RedisEvent =
   | { type: 'flight_done'; key: string }
   | { type: 'zoho_call'; org: string; id: string; at: number }
   | { type: 'invalidated'; org: string; contactId: string }
+  | { type: 'receivables'; org: string }
 
 export const EVENTS_CHANNEL = 'creditgate:v1:events'
 

@@ -1,8 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
-import { parseContact, parseZohoJson, type ZohoContact } from '../../domain/contact.js'
+import type { z } from 'zod'
+import { parseContact, parseZohoJson } from '../../domain/contact.js'
+import { type ListedInvoice, ListedInvoiceSchema, type ListedSalesOrder, ListedSalesOrderSchema } from '../../domain/receivables.js'
 import { Problem } from '../../errors.js'
 import type { ContactSource } from '../../services/contacts.js'
+import type { ReceivablesSource } from '../../services/receivables.js'
 import { type BudgetRefusal, BudgetRefused } from './budget.js'
 
 /** Where the Zoho client gets its access token: one per process, or shared through Redis. */
@@ -31,7 +34,7 @@ export interface ZohoBooksOptions {
   tokens: AccessTokens
   budget: ZohoBudget
   log: FastifyBaseLogger
-  /** Attempts per contact for timeouts and 5xx (4xx never retry). */
+  /** Attempts per call for timeouts and 5xx (4xx never retry). */
   maxAttempts?: number
   backoffMs?: number
   /** Called once per HTTP call to Zoho, for metrics. */
@@ -46,18 +49,57 @@ const ORGANIZATION = new Set([6041, 6024])
 /** 429 codes: per-minute (44) blocks the org, daily (45), too many concurrent (1070). */
 const RATE_LIMIT_PAUSE: Record<number, number> = { 44: 60, 45: 3600, 1070: 2 }
 
-type Attempt =
-  | { kind: 'ok'; contact: ZohoContact }
+/** What one HTTP call came to: the value read, a retry, a rejected token, or an answer that stands. */
+type Attempt<T> =
+  | { kind: 'ok'; value: T }
   | { kind: 'retry'; why: string }
   | { kind: 'token_rejected' }
   | { kind: 'fail'; problem: Problem }
 
-export function createZohoBooks(options: ZohoBooksOptions): ContactSource {
+/** Reads the body of a successful answer (HTTP 200, code 0); a string says why it cannot. */
+type Read<T> = (body: Record<string, unknown>) => { ok: true; value: T } | { ok: false; problem: string }
+
+/** The largest listing followed: 200 pages of 200 documents. */
+const MAX_PAGES = 200
+export const PER_PAGE = 200
+
+/** `page_context` as the pagination guide prints it (an object) or as the invoices example does (an array of one). */
+const hasMorePages = (body: Record<string, unknown>) => {
+  const context = Array.isArray(body.page_context) ? body.page_context[0] : body.page_context
+  return (context as { has_more_page?: unknown } | undefined)?.has_more_page === true
+}
+
+const readList =
+  <S extends z.ZodType>(key: string, schema: S): Read<{ items: z.output<S>[]; more: boolean }> =>
+  (body) => {
+    const list = body[key]
+    if (!Array.isArray(list)) return { ok: false, problem: `no "${key}" list` }
+    const items: z.output<S>[] = []
+    for (const [i, raw] of list.entries()) {
+      const parsed = schema.safeParse(raw)
+      if (!parsed.success)
+        return { ok: false, problem: `${key}[${i}].${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message}` }
+      items.push(parsed.data)
+    }
+    return { ok: true, value: { items, more: hasMorePages(body) } }
+  }
+
+/**
+ * The Zoho Books client: Get Contact, and the organization-wide listings of open invoices and
+ * sales orders. Every call — every page — takes a slot of the organization's budget first.
+ */
+export function createZohoBooks(options: ZohoBooksOptions): ContactSource & ReceivablesSource {
   const maxAttempts = options.maxAttempts ?? 3
   const backoffMs = options.backoffMs ?? 200
   const onCall = options.onCall ?? (() => {})
 
-  async function attempt(org: string, contactId: string): Promise<Attempt> {
+  async function attempt<T>(
+    org: string,
+    path: string,
+    query: Record<string, string>,
+    read: Read<T>,
+    notFound?: () => Problem,
+  ): Promise<Attempt<T>> {
     const token = await options.tokens.get()
     const release = await options.budget.acquire(org).catch((err: unknown) => {
       if (err instanceof BudgetRefused) options.onBudgetRefusal?.(err.verdict.reason)
@@ -68,7 +110,7 @@ export function createZohoBooks(options: ZohoBooksOptions): ContactSource {
     let text: string
     let retryAfterHeader: string | null
     try {
-      const url = `${options.apiBaseUrl}/contacts/${encodeURIComponent(contactId)}?organization_id=${encodeURIComponent(org)}`
+      const url = `${options.apiBaseUrl}${path}?${new URLSearchParams({ organization_id: org, ...query })}`
       const res = await fetch(url, {
         headers: { authorization: `Zoho-oauthtoken ${token}`, accept: 'application/json' },
         signal: AbortSignal.timeout(options.timeoutMs),
@@ -84,9 +126,10 @@ export function createZohoBooks(options: ZohoBooksOptions): ContactSource {
       release()
     }
     const seconds = (performance.now() - started) / 1000
-    let body: { code?: unknown; message?: unknown; contact?: unknown } | undefined
+    let body: Record<string, unknown> | undefined
     try {
-      body = parseZohoJson(text) as typeof body
+      const parsed = parseZohoJson(text)
+      body = parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : undefined
     } catch {
       body = undefined
     }
@@ -97,16 +140,16 @@ export function createZohoBooks(options: ZohoBooksOptions): ContactSource {
       onCall('retry', seconds)
       return { kind: 'retry', why: `HTTP ${status}${code === undefined ? '' : ` code ${code}`}` }
     }
-    if (status === 200 && code === 0) {
-      const parsed = parseContact(body?.contact)
-      if (parsed.ok) {
+    if (status === 200 && code === 0 && body) {
+      const read_ = read(body)
+      if (read_.ok) {
         onCall('ok', seconds)
-        return { kind: 'ok', contact: parsed.contact }
+        return { kind: 'ok', value: read_.value }
       }
       onCall('error', seconds)
       return {
         kind: 'fail',
-        problem: new Problem('upstream_error', `Zoho sent contact ${contactId} in a form creditgate cannot read (${parsed.problem})`),
+        problem: new Problem('upstream_error', `Zoho sent ${path} in a form creditgate cannot read (${read_.problem})`),
       }
     }
     if (status === 429) {
@@ -132,46 +175,86 @@ export function createZohoBooks(options: ZohoBooksOptions): ContactSource {
         problem: new Problem('upstream_error', `organization ${org} is not accessible with the configured Zoho credentials (code ${code})`),
       }
     }
-    if (code !== undefined && NOT_FOUND.has(code) && (status === 400 || status === 404 || status === 200)) {
+    if (notFound && code !== undefined && NOT_FOUND.has(code) && (status === 400 || status === 404 || status === 200)) {
       onCall('not_found', seconds)
-      return { kind: 'fail', problem: new Problem('contact_not_found', `contact ${contactId} does not exist in organization ${org}`) }
+      return { kind: 'fail', problem: notFound() }
     }
     onCall('error', seconds)
     const what = body === undefined ? 'an unreadable body' : `code ${code ?? 'none'}${zohoSays}`
     return { kind: 'fail', problem: new Problem('upstream_error', `Zoho answered HTTP ${status} with ${what}`) }
   }
 
-  return {
-    async fetchContact(org, contactId) {
-      let refreshed = false
-      let lastWhy = ''
-      for (let n = 1; n <= maxAttempts; ) {
-        const result = await attempt(org, contactId)
-        switch (result.kind) {
-          case 'ok':
-            return result.contact
-          case 'fail':
-            throw result.problem
-          case 'token_rejected':
-            if (refreshed)
-              throw new Problem(
-                'upstream_error',
-                'Zoho refused a freshly minted access token (code 57): check the scope ZohoBooks.contacts.READ',
-              )
-            refreshed = true
-            options.log.warn({ org }, 'zoho rejected the access token; refreshing once')
-            continue
-          case 'retry':
-            lastWhy = result.why
-            options.log.warn({ org, contactId, attempt: n, why: result.why }, 'zoho call failed; retrying')
-            n++
-            // Full jitter: a burst of retries must not hit Zoho in step.
-            if (n <= maxAttempts) await sleep(Math.random() * backoffMs * 2 ** (n - 2))
-        }
+  /** One call: retried on timeouts and 5xx with jittered backoff, the token refreshed once on a rejection. */
+  async function call<T>(org: string, path: string, query: Record<string, string>, read: Read<T>, notFound?: () => Problem): Promise<T> {
+    let refreshed = false
+    let lastWhy = ''
+    for (let n = 1; n <= maxAttempts; ) {
+      const result = await attempt(org, path, query, read, notFound)
+      switch (result.kind) {
+        case 'ok':
+          return result.value
+        case 'fail':
+          throw result.problem
+        case 'token_rejected':
+          if (refreshed)
+            throw new Problem(
+              'upstream_error',
+              'Zoho refused a freshly minted access token (code 57): check the scopes ZohoBooks.contacts.READ, invoices.READ and salesorders.READ',
+            )
+          refreshed = true
+          options.log.warn({ org }, 'zoho rejected the access token; refreshing once')
+          continue
+        case 'retry':
+          lastWhy = result.why
+          options.log.warn({ org, path, attempt: n, why: result.why }, 'zoho call failed; retrying')
+          n++
+          // Full jitter: a burst of retries must not hit Zoho in step.
+          if (n <= maxAttempts) await sleep(Math.random() * backoffMs * 2 ** (n - 2))
       }
-      throw new Problem('upstream_unavailable', `Zoho did not answer after ${maxAttempts} attempts (${lastWhy})`, {
-        retryAfterSeconds: 5,
-      })
+    }
+    throw new Problem('upstream_unavailable', `Zoho did not answer after ${maxAttempts} attempts (${lastWhy})`, {
+      retryAfterSeconds: 5,
+    })
+  }
+
+  /** Every page of a listing, in order; each page is a call against the budget. */
+  async function listAll<S extends z.ZodType>(org: string, path: string, key: string, schema: S, query: Record<string, string>) {
+    const items: z.output<S>[] = []
+    const read = readList(key, schema)
+    for (let page = 1; page <= MAX_PAGES; page++) {
+      const found = await call(org, path, { ...query, page: String(page), per_page: String(PER_PAGE) }, read)
+      items.push(...found.items)
+      if (!found.more) return items
+    }
+    throw new Problem('upstream_error', `Zoho listed more than ${MAX_PAGES * PER_PAGE} documents at ${path}; creditgate stops there`)
+  }
+  const forCustomer = (customerId: string | undefined): Record<string, string> => (customerId ? { customer_id: customerId } : {})
+
+  return {
+    fetchContact: (org, contactId) =>
+      call(
+        org,
+        `/contacts/${encodeURIComponent(contactId)}`,
+        {},
+        (body) => {
+          const parsed = parseContact(body.contact)
+          return parsed.ok ? { ok: true, value: parsed.contact } : parsed
+        },
+        () => new Problem('contact_not_found', `contact ${contactId} does not exist in organization ${org}`),
+      ),
+    listOpenInvoices: (org, customerId): Promise<ListedInvoice[]> =>
+      listAll(org, '/invoices', 'invoices', ListedInvoiceSchema, { filter_by: 'Status.Unpaid', ...forCustomer(customerId) }),
+    async listOpenSalesOrders(org, customerId): Promise<ListedSalesOrder[]> {
+      // Open and partially invoiced orders are two listings; an order in both is counted once.
+      const byId = new Map<string, ListedSalesOrder>()
+      for (const filter of ['Status.Open', 'Status.PartiallyInvoiced']) {
+        const orders = await listAll(org, '/salesorders', 'salesorders', ListedSalesOrderSchema, {
+          filter_by: filter,
+          ...forCustomer(customerId),
+        })
+        for (const order of orders) byId.set(order.salesorder_id, order)
+      }
+      return [...byId.values()]
     },
   }
 }

@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto'
+import type { ReceivablesStore, Snapshot, StoredCustomer } from '../../services/receivables.js'
+import { DELETE_IF, type RedisLink, viaRedis } from './link.js'
+
+/**
+ * Receivables snapshots in Redis, one hash per organization (hash-tagged, so that a new snapshot
+ * replaces the old one with one RENAME in one Cluster slot): field `as_of`, and one field per
+ * customer with its open invoices as [due_date, balance_bcy] pairs and its open orders' total.
+ * While Redis is down, the in-process store stands in (the one fallback, viaRedis).
+ */
+export const receivablesKeys = (org: string) => ({
+  snapshot: `creditgate:v1:{${org}}:receivables`,
+  next: `creditgate:v1:{${org}}:receivables:next`,
+  lock: `creditgate:v1:{${org}}:receivables:lock`,
+})
+
+/** Longer than a refresh of the largest organization takes; the holder renews nothing (a refresh is bounded by its calls' timeouts). */
+const LOCK_MS = 5 * 60_000
+
+const encode = (customer: StoredCustomer) =>
+  JSON.stringify({ i: customer.invoices.map((inv) => [inv.due_date, inv.balance_bcy]), o: customer.open_orders_bcy, a: customer.as_of })
+
+function decode(raw: string): StoredCustomer | undefined {
+  try {
+    const { i, o, a } = JSON.parse(raw) as { i: [string | null, number][]; o: number; a?: number }
+    if (!Array.isArray(i) || typeof o !== 'number') return undefined
+    return { invoices: i.map(([due_date, balance_bcy]) => ({ due_date, balance_bcy })), open_orders_bcy: o, as_of: a }
+  } catch {
+    return undefined
+  }
+}
+
+export function createRedisReceivables(link: RedisLink, local: ReceivablesStore): ReceivablesStore {
+  const listeners = new Set<(org: string) => void>()
+  link.onEvent((event) => {
+    if (event.type === 'receivables') for (const listener of listeners) listener(event.org)
+  })
+  return {
+    read: (org) =>
+      viaRedis(
+        link,
+        async (): Promise<Snapshot | undefined> => {
+          const fields = await link.client.hgetall(receivablesKeys(org).snapshot)
+          const asOf = Number(fields.as_of)
+          if (!Number.isFinite(asOf) || asOf <= 0) return undefined
+          const customers = new Map<string, StoredCustomer>()
+          for (const [field, raw] of Object.entries(fields)) {
+            if (!field.startsWith('c:')) continue
+            const customer = decode(raw)
+            if (customer) customers.set(field.slice(2), customer)
+          }
+          return { as_of: asOf, customers }
+        },
+        () => local.read(org),
+      ),
+    async replace(org, snapshot) {
+      await local.replace(org, snapshot)
+      await viaRedis(
+        link,
+        async () => {
+          const keys = receivablesKeys(org)
+          const fields = [...snapshot.customers].flatMap(([id, customer]) => [`c:${id}`, encode(customer)])
+          const chunk = 2000
+          await link.client.del(keys.next)
+          for (let i = 0; i < fields.length; i += chunk) await link.client.hset(keys.next, ...fields.slice(i, i + chunk))
+          await link.client.hset(keys.next, 'as_of', String(snapshot.as_of))
+          await link.client.rename(keys.next, keys.snapshot)
+          await link.publish({ type: 'receivables', org })
+        },
+        async () => {},
+      )
+    },
+    async replaceCustomer(org, customerId, customer) {
+      await local.replaceCustomer(org, customerId, customer)
+      await viaRedis(
+        link,
+        async () => {
+          // Only into a snapshot that exists: a customer alone is not a picture of the organization.
+          if (await link.client.hexists(receivablesKeys(org).snapshot, 'as_of')) {
+            await link.client.hset(receivablesKeys(org).snapshot, `c:${customerId}`, encode(customer))
+            await link.publish({ type: 'receivables', org })
+          }
+        },
+        async () => {},
+      )
+    },
+    lock: (org) =>
+      viaRedis(
+        link,
+        async () => {
+          const me = randomUUID()
+          const key = receivablesKeys(org).lock
+          if ((await link.client.set(key, me, 'PX', LOCK_MS, 'NX')) !== 'OK') return undefined
+          return async () => {
+            await link.client.eval(DELETE_IF, 1, key, me).catch(() => {})
+          }
+        },
+        () => local.lock(org),
+      ),
+    onChange(listener) {
+      listeners.add(listener)
+    },
+  }
+}

@@ -1,0 +1,154 @@
+import { z } from 'zod'
+import { MAX_AMOUNT } from './contact.js'
+import type { ReceivablesFor } from './facts.js'
+
+/**
+ * What creditgate keeps of a customer's open receivables: its open invoices (due date and the
+ * balance in base currency) and the total of its open sales orders, from the organization-wide
+ * listings of Zoho Books (ZOHO.md: List invoices, List sales orders).
+ */
+export interface OpenInvoice {
+  /** A calendar date, YYYY-MM-DD, in the organization's time zone; null when Zoho has none. */
+  readonly due_date: string | null
+  /** What is still owed, in base currency (balance × exchange_rate). */
+  readonly balance_bcy: number
+}
+
+export interface CustomerReceivables {
+  readonly invoices: readonly OpenInvoice[]
+  /** Open and partially invoiced sales orders, their whole totals, in base currency. */
+  readonly open_orders_bcy: number
+}
+
+export const NO_RECEIVABLES: CustomerReceivables = Object.freeze({ invoices: Object.freeze([]), open_orders_bcy: 0 })
+
+const id = z.union([z.string().regex(/^\d{1,19}$/), z.number().int().nonnegative()]).transform(String)
+const money = z.number().min(-MAX_AMOUNT).max(MAX_AMOUNT)
+/** Zoho writes unset dates as " " or "". */
+const date = z
+  .union([z.string().regex(/^\d{4}-\d{2}-\d{2}$/), z.literal(''), z.literal(' '), z.null()])
+  .optional()
+  .transform((v) => (v && v.trim() !== '' ? v : null))
+/** 1 for base-currency documents; Zoho may send "" for unset. */
+const rate = z
+  .union([z.number().positive().max(MAX_AMOUNT), z.literal('')])
+  .optional()
+  .transform((v) => (typeof v === 'number' ? v : 1))
+
+export const ListedInvoiceSchema = z.looseObject({
+  invoice_id: id,
+  customer_id: id,
+  status: z.string().optional(),
+  due_date: date,
+  balance: money,
+  exchange_rate: rate,
+})
+
+export const ListedSalesOrderSchema = z.looseObject({
+  salesorder_id: id,
+  customer_id: id,
+  status: z.string().optional(),
+  total: money,
+  exchange_rate: rate,
+})
+
+export type ListedInvoice = z.output<typeof ListedInvoiceSchema>
+export type ListedSalesOrder = z.output<typeof ListedSalesOrderSchema>
+
+const cents = (n: number) => Math.round(n * 100) / 100
+
+/** The listings of an organization (or of one customer), grouped by customer. */
+export function groupByCustomer(invoices: readonly ListedInvoice[], orders: readonly ListedSalesOrder[]): Map<string, CustomerReceivables> {
+  const customers = new Map<string, { invoices: OpenInvoice[]; open_orders_bcy: number }>()
+  const of = (customer: string) => {
+    let found = customers.get(customer)
+    if (!found) {
+      found = { invoices: [], open_orders_bcy: 0 }
+      customers.set(customer, found)
+    }
+    return found
+  }
+  // Only what is still owed counts, whatever the status says (ZOHO.md: status lags behind).
+  for (const invoice of invoices) {
+    if (invoice.balance > 0)
+      of(invoice.customer_id).invoices.push({ due_date: invoice.due_date, balance_bcy: cents(invoice.balance * invoice.exchange_rate) })
+  }
+  for (const order of orders) {
+    if (order.total > 0)
+      of(order.customer_id).open_orders_bcy = cents(of(order.customer_id).open_orders_bcy + order.total * order.exchange_rate)
+  }
+  return customers
+}
+
+/** Today's calendar date (YYYY-MM-DD) in a time zone. */
+export function todayIn(timeZone: string, now: number): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now)
+}
+
+const DAY_MS = 86_400_000
+/** Whole days from one calendar date to another (positive when `to` is later). */
+export const daysBetween = (from: string, to: string) =>
+  Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS)
+
+/** The receivables facts rules see. Documented in rules/README.md. */
+export interface ReceivablesFacts {
+  readonly overdue_bcy: number
+  readonly oldest_overdue_days: number
+  readonly overdue_invoices: number
+  readonly overdue_ratio: number
+  readonly open_orders_bcy: number
+  readonly exposure_with_orders_bcy: number
+}
+
+/**
+ * The facts of one customer on a calendar day: an invoice is overdue when it still has a balance
+ * and its due date is before today (a due date of today is not past due). The ratio is overdue ÷
+ * outstanding, 0 when nothing is outstanding and at most 1 (the contact and the listings are read
+ * at different moments).
+ */
+export function receivablesFacts(customer: CustomerReceivables, outstanding: number, orderAmount: number, today: string): ReceivablesFacts {
+  let overdue = 0
+  let count = 0
+  let oldest = 0
+  for (const invoice of customer.invoices) {
+    if (invoice.due_date === null || invoice.balance_bcy <= 0) continue
+    const days = daysBetween(invoice.due_date, today)
+    if (days <= 0) continue
+    overdue += invoice.balance_bcy
+    count++
+    oldest = Math.max(oldest, days)
+  }
+  const overdueBcy = cents(overdue)
+  return {
+    overdue_bcy: overdueBcy,
+    oldest_overdue_days: oldest,
+    overdue_invoices: count,
+    overdue_ratio: outstanding > 0 ? Math.min(1, Math.round((overdueBcy / outstanding) * 10_000) / 10_000) : 0,
+    open_orders_bcy: customer.open_orders_bcy,
+    exposure_with_orders_bcy: cents(outstanding + customer.open_orders_bcy + orderAmount),
+  }
+}
+
+/** Receivables facts as a dry run or a fixture gives them: the given values over "nothing overdue, no open orders". */
+export function suppliedReceivables(given: Partial<ReceivablesFacts> = {}): ReceivablesFor {
+  return (outstanding, orderAmount) => ({
+    ...receivablesFacts({ ...NO_RECEIVABLES, open_orders_bcy: given.open_orders_bcy ?? 0 }, outstanding, orderAmount, '1970-01-01'),
+    ...given,
+  })
+}
+
+/** The receivables facts a fixture case or a dry run may give. */
+export const SuppliedReceivablesSchema = z
+  .strictObject({
+    overdue_bcy: z.number().min(0).max(MAX_AMOUNT).optional(),
+    oldest_overdue_days: z.number().int().min(0).max(100_000).optional(),
+    overdue_invoices: z.number().int().min(0).max(1_000_000).optional(),
+    overdue_ratio: z.number().min(0).max(1).optional(),
+    open_orders_bcy: z.number().min(0).max(MAX_AMOUNT).optional(),
+    exposure_with_orders_bcy: z
+      .number()
+      .min(0)
+      .max(3 * MAX_AMOUNT)
+      .optional(),
+  })
+  .describe('Receivables facts; those left out are "nothing overdue, no open orders" (exposure_with_orders_bcy computed)')

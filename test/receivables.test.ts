@@ -304,7 +304,7 @@ t.test('300 concurrent decisions over 100 cold contacts with the shipped rules: 
   const responses = await Promise.all(
     Array.from({ length: 300 }, (_, i) => (apps[i % 3] as TestApp).app.inject({ url: `/contacts/${ids[i % 100]}/risk` })),
   )
-  t.same(new Set(responses.map((r) => r.statusCode)), new Set([200]), responses.find((r) => r.statusCode !== 200)?.body)
+  t.same(new Set(responses.map((r) => r.statusCode)), new Set([200]), responses.find((r) => r.statusCode !== 200)?.body ?? '')
   t.equal(sandbox.stats.contactCalls, 100, 'one Zoho call per contact')
   t.equal(sandbox.stats.listCalls, 0, 'no listing call per decision')
   t.equal(responses[7]?.json().facts.open_orders_bcy, 107, 'each with its own open orders')

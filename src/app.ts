@@ -6,14 +6,17 @@ import decisions from './plugins/decisions.js'
 import docs from './plugins/docs.js'
 import errors from './plugins/errors.js'
 import headers from './plugins/headers.js'
+import history from './plugins/history.js'
 import lifecycle from './plugins/lifecycle.js'
 import metrics from './plugins/metrics.js'
 import receivables from './plugins/receivables.js'
 import redis from './plugins/redis.js'
 import rules from './plugins/rules.js'
+import shadow from './plugins/shadow.js'
 import zoho from './plugins/zoho.js'
 import { cacheRoutes } from './routes/cache.js'
 import { healthRoutes } from './routes/health.js'
+import { historyRoutes } from './routes/history.js'
 import { problemRoutes } from './routes/problems.js'
 import { riskRoutes } from './routes/risk.js'
 import { rulesRoutes } from './routes/rules.js'
@@ -53,6 +56,8 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(zoho, { config, contactSource: deps.contactSource })
   await app.register(contacts, { config, cache: deps.cache })
   await app.register(receivables, { config })
+  await app.register(history, { config })
+  await app.register(shadow, { config, evaluate: deps.evaluate })
   await app.register(decisions, { config, evaluate: deps.evaluate })
   // The API.
   await app.register(docs)
@@ -61,4 +66,5 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(rulesRoutes, { rulesDir: config.rulesDir })
   await app.register(cacheRoutes, { webhookSecret: config.webhookSecret })
   await app.register(riskRoutes)
+  await app.register(historyRoutes, { rulesDir: config.rulesDir })
 }

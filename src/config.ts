@@ -90,6 +90,8 @@ const EnvSchema = z.object({
   CONTACT_CACHE_TTL_SECONDS: withDefault(integer(0, 86_400), 300),
   CONTACT_STALE_TTL_SECONDS: withDefault(integer(0, 30 * 86_400), 86_400),
   RULES_DIR: withDefault(z.string(), './rules'),
+  RULES_SHADOW_DIR: optional(z.string()),
+  DECISION_HISTORY_MAX: withDefault(integer(100, 10_000_000), 100_000),
   API_KEYS: keyList,
   ADMIN_API_KEYS: keyList,
   WEBHOOK_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
@@ -129,6 +131,10 @@ export interface Config {
   readonly zoho: ZohoConfig
   readonly cache: { readonly ttlSeconds: number; readonly staleTtlSeconds: number }
   readonly rulesDir: string
+  /** A second rule set evaluated beside the active one after every answer, never changing it. */
+  readonly rulesShadowDir: string | undefined
+  /** Decisions kept per organization (Redis stream, approximately; or the in-process ring). */
+  readonly decisionHistoryMax: number
   readonly apiKeys: readonly ApiKey[]
   readonly adminApiKeys: readonly ApiKey[]
   readonly webhookSecret: string | undefined
@@ -240,6 +246,8 @@ export function loadConfig(env: Env = process.env): Config {
     },
     cache: { ttlSeconds: e.CONTACT_CACHE_TTL_SECONDS, staleTtlSeconds: e.CONTACT_STALE_TTL_SECONDS },
     rulesDir: e.RULES_DIR,
+    rulesShadowDir: e.RULES_SHADOW_DIR,
+    decisionHistoryMax: e.DECISION_HISTORY_MAX,
     apiKeys: e.API_KEYS ?? [],
     adminApiKeys: e.ADMIN_API_KEYS ?? [],
     webhookSecret: e.WEBHOOK_SECRET,

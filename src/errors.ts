@@ -40,6 +40,12 @@ export const PROBLEMS = {
     cause: 'Zoho Books answered that the contact does not exist in this organization (Zoho code 1002 or 2), or it was deleted.',
     fix: 'Check the contact id and the organization_id. A not-found answer is cached briefly; purge it with DELETE /contacts/{id}/cache after creating the contact.',
   },
+  decision_not_found: {
+    status: 404,
+    title: 'Decision not found',
+    cause: 'No decision with this id is kept for this API key: it was never made, it was made for another key, or it has left the history (DECISION_HISTORY_MAX per organization).',
+    fix: 'Use the decision_id from the answer, with the key that asked for it (or an admin key).',
+  },
   method_not_allowed: {
     status: 405,
     title: 'Method not allowed',

@@ -24,6 +24,8 @@ t.test('defaults are the ones in DESIGN.md', async (t) => {
     },
     cache: { ttlSeconds: 300, staleTtlSeconds: 86400 },
     rulesDir: './rules',
+    rulesShadowDir: undefined,
+    decisionHistoryMax: 100_000,
     webhookSecret: undefined,
     failMode: 'closed',
   })

@@ -16,6 +16,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The name of the key that authenticated the request (never the key). */
     caller?: string
+    /** The key is an admin key (ADMIN_API_KEYS). */
+    admin?: boolean
   }
 }
 
@@ -87,6 +89,7 @@ export function createAuth(apiKeys: readonly ApiKey[], adminKeys: readonly ApiKe
     }
     const admin = match(admins, presented)
     const caller = match(callers, presented)
+    req.admin = admin !== undefined
     if (level === 'admin') {
       if (admin) req.caller = admin
       else if (caller) throw new Problem('forbidden', `the key "${caller}" may not use admin endpoints`)

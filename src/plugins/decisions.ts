@@ -20,8 +20,19 @@ const decisionsPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate 
       rules: app.rules.current,
       failMode: options.config.failMode,
       evaluate: options.evaluate,
+      // After the answer: the history records the decision, the shadow set evaluates it.
+      onDecision: (decided) =>
+        setImmediate(() => {
+          for (const observe of [app.history.observe, app.shadow.observe]) {
+            try {
+              observe(decided)
+            } catch (err) {
+              app.log.warn({ err, decision_id: decided.decision.decision_id }, 'recording a decision failed')
+            }
+          }
+        }),
     }),
   )
 }
 
-export default fp(decisionsPlugin, { name: 'decisions', dependencies: ['contacts', 'receivables', 'rules'] })
+export default fp(decisionsPlugin, { name: 'decisions', dependencies: ['contacts', 'receivables', 'rules', 'history', 'shadow'] })

@@ -21,7 +21,8 @@ const docsPlugin: FastifyPluginAsync = async (app) => {
       },
       tags: [
         { name: 'risk', description: 'Credit decisions' },
-        { name: 'rules', description: 'Rule operations: the active set, validation, reload and dry runs' },
+        { name: 'rules', description: 'Rule operations: the active set, validation, reload, dry runs, backtests and shadow rules' },
+        { name: 'history', description: 'Past decisions with the facts they were made on' },
         { name: 'cache', description: 'Cache invalidation: admin purge and the Zoho webhook' },
         { name: 'operations', description: 'Health, readiness and metrics' },
         { name: 'errors', description: 'The pages behind every problem type' },

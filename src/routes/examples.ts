@@ -154,6 +154,7 @@ const PROBLEM_DETAILS: Record<ProblemCode, string> = {
   forbidden: 'organization 99999 is not one this service may ask about',
   not_found: 'no route for GET /contact/460000000026049/risk',
   contact_not_found: 'contact 460000000099999 does not exist in organization 10234695',
+  decision_not_found: 'no decision with this id is kept for this API key',
   method_not_allowed: 'PUT is not allowed on /contacts/460000000026049/risk; allowed: GET, HEAD, POST',
   request_timeout: 'the request cannot be read as HTTP/1.1',
   payload_too_large: 'Request body is too large',
@@ -199,6 +200,61 @@ const CANDIDATE_RULE = {
   },
 }
 const INVALIDATED = { invalidated: [{ organization_id: '10234695', contact_id: '460000000026049' }] }
+
+const RECORD = {
+  decision_id: '019ab5a1-6c2e-7f3a-9d41-2b7c5e8f0a13',
+  organization_id: '10234695',
+  contact_id: '460000000026049',
+  caller: 'shop',
+  order: { amount: 6000, currency: 'INR', reference: 'SO-1001' },
+  facts: facts({
+    contact_id: '460000000026049',
+    contact_name: 'Acme Retail Pvt Ltd',
+    outstanding_bcy: 62400,
+    unused_credits_bcy: 1369.66,
+    order_amount: 6000,
+    exposure_bcy: 68400,
+    exposure_with_orders_bcy: 68400,
+  }),
+  rules_version: RULES_VERSION,
+  decision: 'block',
+  reasons: [
+    { rule: 'outstanding-over-50000', code: 'OUTSTANDING_OVER_LIMIT', severity: 'block', message: 'Outstanding receivables 62,400.00 exceed 50,000.00' },
+  ],
+  alerts: [CREDITS_ALERT],
+  evaluated_at: '2026-11-24T10:00:42.120Z',
+}
+const row = (allow: number, review: number, block: number) => ({ allow, review, block })
+const COMPARISON = {
+  evaluated: 11950,
+  changed: 37,
+  not_comparable: 50,
+  matrix: { allow: row(10402, 0, 37), review: row(0, 611, 0), block: row(0, 0, 900) },
+  rules: [
+    { name: 'outstanding-over-40000', fired_before: 0, fired_after: 892 },
+    { name: 'outstanding-over-50000', fired_before: 855, fired_after: 0 },
+    { name: 'inactive-contact', fired_before: 45, fired_after: 45 },
+  ],
+  examples: [
+    {
+      decision_id: '019ab5a1-6c2e-7f3a-9d41-2b7c5e8f0a13',
+      contact_id: '460000000031003',
+      before: 'allow',
+      after: 'block',
+      reasons_after: [
+        { rule: 'outstanding-over-40000', code: 'OUTSTANDING_OVER_LIMIT', severity: 'block', message: 'Outstanding receivables 45,000.00 exceed 40,000.00' },
+      ],
+    },
+  ],
+}
+const THRESHOLD_CANDIDATE = {
+  file: 'outstanding-over-40000.json',
+  content: {
+    name: 'outstanding-over-40000',
+    conditions: { all: [{ fact: 'outstanding_bcy', operator: 'greaterThan', value: 40000 }] },
+    event: { type: 'block', params: { code: 'OUTSTANDING_OVER_LIMIT', message: 'Outstanding receivables {{outstanding_bcy}} exceed 40,000.00' } },
+  },
+}
 
 /** Examples by operationId and status (one media type each). */
 const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>> = {
@@ -305,6 +361,37 @@ const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>
       }),
     },
   },
+  getDecision: { '200': { block: ex('a blocked order, as recorded', RECORD) } },
+  listDecisions: {
+    '200': {
+      page: ex('one page, and the cursor to the next', { decisions: [RECORD], next_cursor: '1764064842120-0.10234695' }),
+      last: ex('the last page', { decisions: [], next_cursor: null }),
+    },
+  },
+  backtestRules: { '200': { changes: ex('a lower threshold: 37 allows become blocks', COMPARISON) } },
+  getShadowRules: {
+    '200': {
+      running: ex('a stricter shadow set, a day after loading', {
+        configured: true,
+        version: RULES_VERSION,
+        loaded_at: '2026-11-24T09:00:00.000Z',
+        last_error: null,
+        ...COMPARISON,
+      }),
+      broken: ex('the shadow folder has an error: nothing loaded', {
+        configured: true,
+        version: null,
+        loaded_at: null,
+        last_error: { at: '2026-11-24T10:15:00.000Z', trigger: 'start', errors: [RULE_ERROR] },
+        evaluated: 0,
+        changed: 0,
+        not_comparable: 0,
+        matrix: { allow: row(0, 0, 0), review: row(0, 0, 0), block: row(0, 0, 0) },
+        rules: [],
+        examples: [],
+      }),
+    },
+  },
   purgeContactCache: { '200': { purged: ex('forgotten by every instance', INVALIDATED) } },
   listProblems: { '200': { page: ex('the index (abridged)', '<!doctype html>…<h1>Problems creditgate reports</h1>…') } },
   getProblem: { '200': { page: ex('/problems/contact_not_found (abridged)', '<!doctype html>…<h1>Contact not found</h1>…') } },
@@ -322,6 +409,15 @@ const REQUEST_EXAMPLES: Record<string, Record<string, Record<string, Example>>> 
   validateRules: {
     'application/json': {
       candidate: ex('the shipped set plus a new review rule (abridged: send every file)', { rules: [CANDIDATE_RULE] }),
+    },
+  },
+  backtestRules: {
+    'application/json': {
+      folder: ex('the files in RULES_DIR now, on the last 24 hours', { since: '24h' }),
+      candidate: ex('a candidate set on the newest 10,000 decisions (abridged: send every file)', {
+        rules: [THRESHOLD_CANDIDATE],
+        limit: 10000,
+      }),
     },
   },
   evaluateRisk: {

@@ -93,6 +93,7 @@ export const riskRoutes: FastifyPluginAsyncZod = async (app) => {
       contactId: req.params.contact_id,
       order: input.order,
       explain: input.explain,
+      caller: req.caller,
     })
     record(req, reply, decision, input.order)
     return decision

@@ -6,8 +6,8 @@ import { SuppliedReceivablesSchema } from '../domain/receivables.js'
 import { Problem } from '../errors.js'
 import { CALLER_SECURITY } from '../plugins/access.js'
 import { FixtureReportSchema, fixtureContact } from '../rules/fixtures.js'
-import { ReloadResultSchema, type RulesManager } from '../rules/manager.js'
-import { RuleErrorSchema, type RuleSet } from '../rules/rule-set.js'
+import { ReloadFailureSchema, ReloadResultSchema, type RulesManager } from '../rules/manager.js'
+import { RuleErrorSchema, type RuleSet, type RuleSource } from '../rules/rule-set.js'
 import { readRulesFolder } from '../rules/sources.js'
 import { problemResponses } from './schemas.js'
 
@@ -32,14 +32,12 @@ const RuleSetStatusSchema = z
       }),
     ),
     fixtures: FixtureReportSchema,
-    last_error: z
-      .object({ at: z.string(), trigger: z.string(), errors: z.array(RuleErrorSchema) })
-      .nullable()
+    last_error: ReloadFailureSchema.nullable()
       .describe('Why the last change to the rules folder was not activated; null when the last change went live'),
   })
   .meta({ id: 'RuleSetStatus' })
 
-const CandidateSchema = z
+export const CandidateSchema = z
   .array(
     z.strictObject({
       file: z.string().regex(/^[A-Za-z0-9._-]{1,100}\.json$/, 'a file name such as "my-rule.json"'),
@@ -57,6 +55,16 @@ const ValidationSchema = z
     fixtures: FixtureReportSchema,
   })
   .meta({ id: 'RuleValidation' })
+
+/** A candidate set, validated as a reload would (without fixtures: a candidate is meant to change outcomes); 422 otherwise. */
+export async function compileCandidate(rules: Pick<RulesManager, 'check'>, sources: readonly RuleSource[]): Promise<RuleSet> {
+  const compiled = await rules.check(sources, [])
+  if (!compiled.ok) {
+    const first = compiled.errors.slice(0, 3).map((e) => `${e.file} ${e.path}: ${e.message}`)
+    throw new Problem('invalid_rules', `${compiled.errors.length} error(s) in the candidate rules: ${first.join('; ')}`)
+  }
+  return compiled.ruleSet
+}
 
 const toStatus = (ruleSet: RuleSet, rules: RulesManager) => ({
   version: ruleSet.version,
@@ -169,15 +177,7 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
       },
     },
     async (req) => {
-      let ruleSet: RuleSet | undefined
-      if (req.body.rules) {
-        const compiled = await rules.check(req.body.rules, [])
-        if (!compiled.ok) {
-          const first = compiled.errors.slice(0, 3).map((e) => `${e.file} ${e.path}: ${e.message}`)
-          throw new Problem('invalid_rules', `${compiled.errors.length} error(s) in the candidate rules: ${first.join('; ')}`)
-        }
-        ruleSet = compiled.ruleSet
-      }
+      const ruleSet = req.body.rules ? await compileCandidate(rules, req.body.rules) : undefined
       const contact = fixtureContact(req.body.contact)
       if (!contact.ok) throw new Problem('invalid_request', `body.contact: ${contact.problem}`)
       return app.decisions.dryRun({

@@ -5,11 +5,11 @@ import { type FixtureReport, FixtureReportSchema, type Prepared, prepareRuleSetF
 import { type RuleError, RuleErrorSchema, type RuleSet, type RuleSource } from './rule-set.js'
 import type { RuleValidator } from './validator.js'
 
-export interface ReloadFailure {
-  readonly at: string
-  readonly trigger: string
-  readonly errors: RuleError[]
-}
+export const ReloadFailureSchema = z
+  .object({ at: z.string(), trigger: z.string(), errors: z.array(RuleErrorSchema) })
+  .meta({ id: 'ReloadFailure' })
+
+export type ReloadFailure = z.output<typeof ReloadFailureSchema>
 
 export const ReloadResultSchema = z
   .object({
@@ -44,20 +44,38 @@ export class RulesStartupError extends Error {
 
 export const formatRuleErrors = (errors: readonly RuleError[]) => errors.map((e) => `  ${e.file} ${e.path}: ${e.message}`).join('\n')
 
-export async function createRulesManager(options: {
+export interface RulesManagerOptions {
   dir: string
   log: FastifyBaseLogger
-  validator: RuleValidator
+  validator: Pick<RuleValidator, 'check'>
   watch?: boolean
   debounceMs?: number
   onReload?: (result: ReloadResult['result']) => void
-}): Promise<RulesManager> {
+}
+
+/** The active rules: a folder whose set must be valid at start (else RulesStartupError). */
+export async function createRulesManager(options: RulesManagerOptions): Promise<RulesManager> {
+  const watched = await watchRules({ ...options, required: true })
+  return watched as RulesManager
+}
+
+/**
+ * A rules folder watched like the active one, but whose set may be missing or invalid (shadow
+ * rules): `current()` is undefined until a valid set has been loaded, and `lastError` says why.
+ */
+export type WatchedRules = Omit<RulesManager, 'current'> & { current(): RuleSet | undefined }
+
+export async function watchRules(options: RulesManagerOptions & { required?: boolean }): Promise<WatchedRules> {
   const { dir, log } = options
   const first = await prepareRuleSetFrom(dir, options.validator.check)
-  if (!first.ok) throw new RulesStartupError(`invalid rules in ${dir}:\n${formatRuleErrors(first.errors)}`)
-  let active: RuleSet = first.ruleSet
+  if (!first.ok && options.required) throw new RulesStartupError(`invalid rules in ${dir}:\n${formatRuleErrors(first.errors)}`)
+  let active: RuleSet | undefined = first.ok ? first.ruleSet : undefined
   let fixtures: FixtureReport = first.fixtures
   let lastError: ReloadFailure | undefined
+  if (!first.ok) {
+    lastError = { at: new Date().toISOString(), trigger: 'start', errors: first.errors }
+    log.error({ errors: first.errors }, 'rules not loaded; they will be when the folder holds a valid set')
+  }
   let running: Promise<ReloadResult> | undefined
   let again = false
 
@@ -66,20 +84,20 @@ export async function createRulesManager(options: {
     if (!prepared.ok) {
       lastError = { at: new Date().toISOString(), trigger, errors: prepared.errors }
       log.error(
-        { trigger, errors: prepared.errors, activeVersion: active.version },
+        { trigger, errors: prepared.errors, activeVersion: active?.version },
         'rule change rejected; the last good rules stay active',
       )
       options.onReload?.('rejected')
-      return { result: 'rejected', version: active.version, errors: prepared.errors, fixtures: prepared.fixtures }
+      return { result: 'rejected', version: active?.version ?? 'none', errors: prepared.errors, fixtures: prepared.fixtures }
     }
     lastError = undefined
     fixtures = prepared.fixtures
-    if (prepared.ruleSet.version === active.version) {
+    if (prepared.ruleSet.version === active?.version) {
       log.info({ trigger, version: active.version }, 'rules unchanged')
       options.onReload?.('unchanged')
       return { result: 'unchanged', version: active.version, fixtures }
     }
-    const previous = active.version
+    const previous = active?.version
     active = prepared.ruleSet
     log.info({ trigger, previous, version: active.version, rules: active.rules.length, fixtures: fixtures.passed }, 'rules reloaded')
     options.onReload?.('activated')

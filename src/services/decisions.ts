@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto'
 import type { ZohoContact } from '../domain/contact.js'
 import type { DryRunDecision, RiskDecision } from '../domain/decision.js'
+import { newDecisionId } from '../domain/history.js'
 import { buildFacts, type Facts, type Order } from '../domain/facts.js'
 import { type ReceivablesFacts, receivablesFacts, suppliedReceivables, todayIn } from '../domain/receivables.js'
 import { isProblem } from '../errors.js'
@@ -15,6 +15,15 @@ export interface DecideInput {
   readonly contactId: string
   readonly order?: Order | undefined
   readonly explain?: boolean | undefined
+  /** The name of the API key that asked (recorded with the decision). */
+  readonly caller?: string | undefined
+}
+
+/** A decision just made, with the facts it was made on (null: FAIL_MODE=review without data). */
+export interface Decided {
+  readonly input: DecideInput
+  readonly decision: RiskDecision
+  readonly facts: Facts | null
 }
 
 export interface DryRunInput {
@@ -50,6 +59,8 @@ export interface DecisionServiceOptions {
   timeZone?: string
   /** The clock (ms), for the contact's age and evaluated_at. */
   now?: () => number
+  /** Told of every decision (history, shadow rules), synchronously: it must defer its own work. */
+  onDecision?: ((decided: Decided) => void) | undefined
 }
 
 /**
@@ -57,7 +68,7 @@ export interface DecisionServiceOptions {
  * facts under the same rules version (DESIGN.md): the key is the version and the value of every
  * fact (and path) a rule or message of that version reads; nothing else can change the result.
  */
-function createMemo(size: number, evaluate: Evaluate) {
+export function createMemo(size: number, evaluate: Evaluate) {
   let version: string | undefined
   const entries = new Map<string, Evaluation>()
   return {
@@ -80,19 +91,28 @@ function createMemo(size: number, evaluate: Evaluate) {
   }
 }
 
-export function createDecisionService(options: DecisionServiceOptions): DecisionService {
-  /** Evaluates with the configured evaluator, and never lets an incomplete evaluation through. */
-  const evaluate: Evaluate = async (ruleSet, facts, evaluateOptions) => {
-    const evaluation = await (options.evaluate ?? evaluateWithEngine)(ruleSet, facts, evaluateOptions)
+/** Evaluates with the evaluator (default: the engine), and never lets an incomplete evaluation through. */
+export const checkedEvaluate =
+  (evaluator: Evaluate = evaluateWithEngine): Evaluate =>
+  async (ruleSet, facts, evaluateOptions) => {
+    const evaluation = await evaluator(ruleSet, facts, evaluateOptions)
     checkComplete(ruleSet, evaluation.evaluated)
     return evaluation
   }
+
+export function createDecisionService(options: DecisionServiceOptions): DecisionService {
+  const evaluate = checkedEvaluate(options.evaluate)
   const memo = createMemo(options.memoSize ?? 10_000, evaluate)
   const clock = options.now ?? Date.now
+  const decided = (input: DecideInput, decision: RiskDecision, facts: Facts | null) => {
+    options.onDecision?.({ input, decision, facts })
+    return decision
+  }
   return {
-    async decide({ org, contactId, order, explain }) {
+    async decide(input) {
+      const { org, contactId, order, explain } = input
       const ruleSet = options.rules()
-      const base = { decision_id: randomUUID(), contact_id: contactId, organization_id: org, rules_version: ruleSet.version }
+      const base = { decision_id: newDecisionId(clock()), contact_id: contactId, organization_id: org, rules_version: ruleSet.version }
       const needsReceivables = usesReceivables(ruleSet)
       const [contactRead, receivablesRead] = await Promise.allSettled([
         options.contacts.load(org, contactId),
@@ -107,7 +127,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
             : undefined
       if (failed) {
         if (options.failMode !== 'review' || !isProblem(failed.err, 'upstream_unavailable')) throw failed.err
-        return {
+        return decided(input, {
           ...base,
           decision: 'review',
           reasons: [
@@ -123,7 +143,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
           contact: null,
           receivables: null,
           evaluated_at: new Date(clock()).toISOString(),
-        }
+        }, null)
       }
       const loaded = (contactRead as PromiseFulfilledResult<LoadedContact>).value
       const receivables = (receivablesRead as PromiseFulfilledResult<Receivables | undefined>).value
@@ -141,7 +161,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
       const evaluation = explain
         ? await evaluate(ruleSet, { contact, ...facts }, { explain })
         : await memo.evaluate(ruleSet, { contact, ...facts })
-      return {
+      return decided(input, {
         ...base,
         decision: evaluation.decision,
         reasons: evaluation.reasons,
@@ -153,7 +173,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
           : null,
         evaluated_at: new Date(now).toISOString(),
         ...(evaluation.trace ? { trace: evaluation.trace } : {}),
-      }
+      }, { contact, ...facts })
     },
     async dryRun({ contact, order, ruleSet = options.rules(), receivables, explain }) {
       const { contact: _, ...facts } = buildFacts(

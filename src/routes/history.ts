@@ -1,0 +1,146 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { DECISIONS } from '../domain/decision.js'
+import { DecisionRecordSchema, parseTime, TimeSchema } from '../domain/history.js'
+import { Problem } from '../errors.js'
+import { CALLER_SECURITY } from '../plugins/access.js'
+import { ComparisonSchema } from '../rules/compare.js'
+import { ReloadFailureSchema } from '../rules/manager.js'
+import { readRulesFolder } from '../rules/sources.js'
+import { isCursor } from '../services/history.js'
+import { CandidateSchema, compileCandidate } from './rules.js'
+import { problemResponses, ZohoIdSchema } from './schemas.js'
+
+const DecisionPageSchema = z
+  .object({
+    decisions: z.array(DecisionRecordSchema).describe('Newest first'),
+    next_cursor: z.string().nullable().describe('Pass as `cursor` for the next page; null when there is none'),
+  })
+  .meta({ id: 'DecisionPage' })
+
+const ShadowSummarySchema = ComparisonSchema.extend({
+  configured: z.boolean().describe('false: RULES_SHADOW_DIR is not set'),
+  version: z.string().nullable().describe('The shadow set the counts are for; null while none has loaded'),
+  loaded_at: z.string().nullable().describe('When it was loaded: the counts start there'),
+  last_error: ReloadFailureSchema.nullable().describe('Why the last change to RULES_SHADOW_DIR was not loaded; null when it was'),
+}).meta({ id: 'ShadowSummary' })
+
+const limitText = (max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^[1-9]\d{0,6}$/, `must be a whole number from 1 to ${max}`)
+    .transform(Number)
+    .pipe(z.number().max(max, `must be at most ${max}`))
+    .optional()
+    .transform((v) => v ?? fallback)
+
+/** "since"/"until" as milliseconds; a time in the future or an empty range is still a valid question. */
+const range = (since: string | undefined, until: string | undefined) => {
+  const now = Date.now()
+  return { sinceMs: since === undefined ? undefined : parseTime(since, now), untilMs: until === undefined ? undefined : parseTime(until, now) }
+}
+
+export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async (app, options) => {
+  app.get(
+    '/decisions/:decision_id',
+    {
+      config: { auth: 'caller' },
+      schema: {
+        operationId: 'getDecision',
+        summary: 'A past decision, with the facts it was made on',
+        description:
+          'The decision as recorded: facts (as the decision log shows them), order, caller, rules version, decision, reasons and alerts. Only to the API key that asked for it, or an admin key; anyone else gets 404, whether it exists or not.',
+        tags: ['history'],
+        security: CALLER_SECURITY,
+        params: z.object({
+          decision_id: z.string().max(100).meta({ description: 'The decision_id of the answer', example: '019ab5a1-6c2e-7f3a-9d41-2b7c5e8f0a13' }),
+        }),
+        response: { 200: DecisionRecordSchema, ...problemResponses(401, 404, 429, 500) },
+      },
+    },
+    async (req) => {
+      const record = await app.history.get(req.params.decision_id)
+      if (!record || (!req.admin && record.caller !== req.caller)) {
+        throw new Problem('decision_not_found', 'no decision with this id is kept for this API key')
+      }
+      return record
+    },
+  )
+
+  app.get(
+    '/decisions',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        operationId: 'listDecisions',
+        summary: 'Past decisions, newest first',
+        description: `Recorded decisions of every organization, newest first, filtered by contact and outcome and between two times. A page holds at most \`limit\` decisions; \`next_cursor\` continues it. One request looks at no more than 10,000 decisions: a page may come back short with a cursor when few match.`,
+        tags: ['history'],
+        security: CALLER_SECURITY,
+        querystring: z.strictObject({
+          contact_id: ZohoIdSchema.optional(),
+          decision: z.enum(DECISIONS).optional(),
+          since: TimeSchema.optional(),
+          until: TimeSchema.optional(),
+          limit: limitText(500, 50).describe('Decisions per page, 1 to 500 (default 50)'),
+          cursor: z.string().max(80).refine(isCursor, 'must be a next_cursor from a previous page').optional(),
+        }),
+        response: { 200: DecisionPageSchema, ...problemResponses(400, 401, 403, 429, 500) },
+      },
+    },
+    async (req) => {
+      const { contact_id, decision, since, until, limit, cursor } = req.query
+      return app.history.list({ contact_id, decision, ...range(since, until), limit, cursor })
+    },
+  )
+
+  app.post(
+    '/rules/backtest',
+    {
+      config: { auth: 'admin' },
+      bodyLimit: 1024 * 1024,
+      schema: {
+        operationId: 'backtestRules',
+        summary: 'What a candidate rule set would have decided on past decisions',
+        description: `Evaluates a candidate set (default: the files in RULES_DIR now) on the facts recorded with past decisions — no Zoho call — and compares with what was decided: the outcome matrix, how often each rule fired before and after, and up to 50 changed decisions. Decisions whose facts lack what a candidate rule reads (receivables facts recorded before any rule read them, FAIL_MODE=review answers, the raw \`contact\`) are counted as \`not_comparable\`. Runs in a worker thread; the service keeps answering. The candidate is validated like POST /rules/validate (422 with the errors), without running fixtures: a candidate is meant to change outcomes.`,
+        tags: ['rules'],
+        security: CALLER_SECURITY,
+        body: z.strictObject({
+          rules: CandidateSchema.optional(),
+          since: TimeSchema.optional(),
+          until: TimeSchema.optional(),
+          limit: z.number().int().min(1).max(1_000_000).optional().describe('The newest decisions to evaluate, at most (default 100,000)'),
+        }),
+        response: { 200: ComparisonSchema, ...problemResponses(400, 401, 403, 413, 422, 429, 500) },
+      },
+    },
+    async (req) => {
+      const { since, until, limit = 100_000 } = req.body
+      let sources = req.body.rules
+      if (!sources) {
+        const folder = await readRulesFolder(options.rulesDir)
+        if (folder.errors.length > 0) throw new Problem('invalid_rules', folder.errors.map((e) => `${e.file}: ${e.message}`).join('; '))
+        sources = folder.rules
+      }
+      const ruleSet = await compileCandidate(app.rules, sources)
+      return app.backtests.run(ruleSet, app.history.chunks(range(since, until), limit))
+    },
+  )
+
+  app.get(
+    '/rules/shadow',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        operationId: 'getShadowRules',
+        summary: 'Shadow rules: live decisions against the shadow set since it was loaded',
+        description:
+          'With RULES_SHADOW_DIR set, every live decision is also evaluated, after its answer, under the shadow set. This is the comparison since the shadow set now loaded was loaded (the same shape as a backtest), and why the last change to the folder was not loaded.',
+        tags: ['rules'],
+        security: CALLER_SECURITY,
+        response: { 200: ShadowSummarySchema, ...problemResponses(401, 403, 429, 500) },
+      },
+    },
+    async () => app.shadow.summary(),
+  )
+}

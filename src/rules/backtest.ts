@@ -1,0 +1,91 @@
+import { extname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { Problem } from '../errors.js'
+import type { Comparison } from './compare.js'
+import type { RuleSet } from './rule-set.js'
+
+/**
+ * Backtests off the event loop: recorded decisions are streamed in chunks to a worker thread
+ * that evaluates them under a candidate set, one backtest at a time; the service keeps
+ * answering meanwhile. A backtest that takes longer than timeoutMs is given up (and its worker
+ * replaced).
+ */
+export interface Backtester {
+  run(ruleSet: RuleSet, records: AsyncIterable<string[]>): Promise<Comparison>
+  close(): Promise<void>
+}
+
+const WORKER = new URL(`./backtest-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url)
+
+export function createBacktester(options: { timeoutMs?: number; maxWaiting?: number } = {}): Backtester {
+  const timeoutMs = options.timeoutMs ?? 120_000
+  const maxWaiting = options.maxWaiting ?? 2
+  let queue: Promise<unknown> = Promise.resolve()
+  let waiting = 0
+  let worker: Worker | undefined
+  let jobs = 0
+
+  const run = async (ruleSet: RuleSet, records: AsyncIterable<string[]>): Promise<Comparison> => {
+    if (!worker) {
+      worker = new Worker(WORKER, { resourceLimits: { maxOldGenerationSizeMb: 1024 } })
+      worker.unref()
+    }
+    const current = worker
+    const id = ++jobs
+    let timer: NodeJS.Timeout | undefined
+    let onMessage: ((message: { id: number; result?: Comparison; error?: string }) => void) | undefined
+    let onError: ((err: Error) => void) | undefined
+    const retire = () => {
+      if (worker === current) worker = undefined
+      void current.terminate()
+    }
+    const answer = new Promise<Comparison>((resolve, reject) => {
+      onMessage = (message) => {
+        if (message.id !== id) return
+        if (message.result) resolve(message.result)
+        else reject(new Error(`the backtest failed: ${message.error}`))
+      }
+      onError = (err) => {
+        retire()
+        reject(new Error(`the backtest failed: ${err.message.slice(0, 200)}`))
+      }
+      timer = setTimeout(() => {
+        retire()
+        reject(new Problem('invalid_request', `the backtest took longer than ${timeoutMs / 1000} s: narrow it with since, until or limit`))
+      }, timeoutMs)
+      current.on('message', onMessage)
+      current.once('error', onError)
+    })
+    answer.catch(() => {})
+    try {
+      current.postMessage({ id, type: 'start', ruleSet })
+      try {
+        for await (const chunk of records) current.postMessage({ id, type: 'records', records: chunk })
+      } finally {
+        current.postMessage({ id, type: 'end' })
+      }
+      return await answer
+    } finally {
+      clearTimeout(timer)
+      if (onMessage) current.off('message', onMessage)
+      if (onError) current.off('error', onError)
+    }
+  }
+
+  return {
+    run(ruleSet, records) {
+      if (waiting >= maxWaiting) {
+        return Promise.reject(new Problem('rate_limited', `${waiting} backtests are under way or waiting; try again shortly`, { retryAfterSeconds: 5 }))
+      }
+      waiting++
+      const result = queue.then(() => run(ruleSet, records)).finally(() => waiting--)
+      queue = result.catch(() => {})
+      return result
+    },
+    async close() {
+      await worker?.terminate()
+      worker = undefined
+    },
+  }
+}

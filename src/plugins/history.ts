@@ -5,7 +5,9 @@ import { createRedisHistory } from '../adapters/redis/history.js'
 import type { Config } from '../config.js'
 import { createBacktester, type Backtester } from '../rules/backtest.js'
 import type { Decided } from '../services/decisions.js'
-import { createHistoryService, type HistoryService } from '../services/history.js'
+import type { Comparison } from '../rules/compare.js'
+import type { RuleSet } from '../rules/rule-set.js'
+import { createHistoryService, type HistoryRange, type HistoryService, historyChunks } from '../services/history.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,6 +15,8 @@ declare module 'fastify' {
     history: HistoryService & {
       /** Records a decision the decision service just made (called after the answer). */
       observe(decided: Decided): void
+      /** Compares a rule set with the newest `limit` recorded decisions in the range, off the event loop. */
+      backtest(ruleSet: RuleSet, range: HistoryRange, limit: number): Promise<Comparison>
     }
     backtests: Backtester
   }
@@ -21,6 +25,7 @@ declare module 'fastify' {
 const historyPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   const max = config.decisionHistoryMax
   const local = createMemoryHistory(max)
+  const redis = app.shared.link
   const service = createHistoryService({
     store: app.shared.store({ alone: () => local, redis: (link) => createRedisHistory(link, local, max) }),
     organizations: () => app.zoho.organizations,
@@ -43,6 +48,15 @@ const historyPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { conf
         reasons: decision.reasons,
         alerts: decision.alerts,
         evaluated_at: decision.evaluated_at,
+      })
+    },
+    backtest(ruleSet, range, limit) {
+      if (!redis?.up || !config.redisUrl) return backtests.run(ruleSet, { records: service.chunks(range, limit) })
+      // The worker reads the streams itself; what only this process kept (Redis was down) comes from here.
+      const organizations = service.organizations()
+      return backtests.run(ruleSet, {
+        redis: { url: config.redisUrl, organizations, range, limit },
+        records: historyChunks(local, organizations, range, limit),
       })
     },
   })

@@ -123,7 +123,7 @@ export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async 
         sources = folder.rules
       }
       const ruleSet = await compileCandidate(app.rules, sources)
-      return app.backtests.run(ruleSet, app.history.chunks(range(since, until), limit))
+      return app.history.backtest(ruleSet, range(since, until), limit)
     },
   )
 

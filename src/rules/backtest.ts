@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { Problem } from '../errors.js'
 import type { Comparison } from './compare.js'
+import type { HistoryRange } from '../services/history.js'
 import type { RuleSet } from './rule-set.js'
 
 /**
@@ -12,8 +13,20 @@ import type { RuleSet } from './rule-set.js'
  * replaced).
  */
 export interface Backtester {
-  run(ruleSet: RuleSet, records: AsyncIterable<string[]>): Promise<Comparison>
+  /**
+   * Compares the set with recorded decisions: those the worker reads from Redis itself, if any,
+   * and those handed over as chunks of JSON records joined by commas.
+   */
+  run(ruleSet: RuleSet, source: { redis?: RedisSource | undefined; records: AsyncIterable<string> }): Promise<Comparison>
   close(): Promise<void>
+}
+
+/** Where a worker reads recorded decisions itself: the newest `limit` of these organizations' streams in the range. */
+export interface RedisSource {
+  url: string
+  organizations: readonly string[]
+  range: HistoryRange
+  limit: number
 }
 
 const WORKER = new URL(`./backtest-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url)
@@ -26,7 +39,7 @@ export function createBacktester(options: { timeoutMs?: number; maxWaiting?: num
   let worker: Worker | undefined
   let jobs = 0
 
-  const run = async (ruleSet: RuleSet, records: AsyncIterable<string[]>): Promise<Comparison> => {
+  const run = async (ruleSet: RuleSet, { redis, records }: { redis?: RedisSource | undefined; records: AsyncIterable<string> }): Promise<Comparison> => {
     if (!worker) {
       worker = new Worker(WORKER, { resourceLimits: { maxOldGenerationSizeMb: 1024 } })
       worker.unref()
@@ -59,7 +72,7 @@ export function createBacktester(options: { timeoutMs?: number; maxWaiting?: num
     })
     answer.catch(() => {})
     try {
-      current.postMessage({ id, type: 'start', ruleSet })
+      current.postMessage({ id, type: 'start', ruleSet, redis })
       try {
         for await (const chunk of records) current.postMessage({ id, type: 'records', records: chunk })
       } finally {
@@ -74,12 +87,12 @@ export function createBacktester(options: { timeoutMs?: number; maxWaiting?: num
   }
 
   return {
-    run(ruleSet, records) {
+    run(ruleSet, source) {
       if (waiting >= maxWaiting) {
         return Promise.reject(new Problem('rate_limited', `${waiting} backtests are under way or waiting; try again shortly`, { retryAfterSeconds: 5 }))
       }
       waiting++
-      const result = queue.then(() => run(ruleSet, records)).finally(() => waiting--)
+      const result = queue.then(() => run(ruleSet, source)).finally(() => waiting--)
       queue = result.catch(() => {})
       return result
     },

@@ -80,8 +80,10 @@ export interface HistoryService {
   record(record: DecisionRecord): void
   get(decisionId: string): Promise<DecisionRecord | undefined>
   list(query: ListQuery): Promise<{ decisions: DecisionRecord[]; next_cursor: string | null }>
-  /** Every kept decision in the range, newest first across organizations, in chunks of record JSON. */
-  chunks(range: { sinceMs?: number | undefined; untilMs?: number | undefined }, limit: number, size?: number): AsyncGenerator<string[]>
+  /** The newest `limit` kept decisions in the range, newest first across organizations, in chunks: records as JSON joined by commas. */
+  chunks(range: HistoryRange, limit: number, size?: number): AsyncGenerator<string>
+  /** The organizations looked in. */
+  organizations(): readonly string[]
   /** Waits for the recordings under way (those of decisions just answered too). */
   flush(): Promise<void>
 }
@@ -104,46 +106,8 @@ export function createHistoryService(options: {
   const pending = new Set<Promise<void>>()
   const organizations = () => [...new Set([...options.organizations(), ...seen])].sort()
 
-  /**
-   * Newest first across organizations, ordered by (position, organization), after the cursor
-   * (position.organization) if any: a k-way merge of each organization's pages.
-   */
-  async function* entries(range: HistoryRange, cursor?: { id: string; org: string }, size = PAGE): AsyncGenerator<HistoryEntry> {
-    const sources = organizations().map((org) => ({
-      org,
-      buffer: [] as StoredEntry[],
-      at: 0,
-      before: cursor?.id,
-      // At the cursor's own position, only organizations ordered after it are still to come.
-      inclusive: cursor ? org < cursor.org : false,
-      done: false,
-    }))
-    for (;;) {
-      await Promise.all(
-        sources.map(async (s) => {
-          if (s.at < s.buffer.length || s.done) return
-          s.buffer = await store.page(s.org, { ...range, before: s.before, inclusive: s.inclusive }, size)
-          s.at = 0
-          s.done = s.buffer.length < size
-          const last = s.buffer.at(-1)
-          if (last) {
-            s.before = last.id
-            s.inclusive = false
-          }
-        }),
-      )
-      let next: (typeof sources)[number] | undefined
-      for (const s of sources) {
-        const head = s.buffer[s.at]
-        if (!head) continue
-        const best = next?.buffer[next.at]
-        if (!best || compareIds(head.id, best.id) > 0 || (compareIds(head.id, best.id) === 0 && s.org > (next as typeof s).org)) next = s
-      }
-      if (!next) return
-      const entry = next.buffer[next.at++] as StoredEntry
-      yield { ...entry, org: next.org }
-    }
-  }
+  const batches = (range: HistoryRange, cursor?: { id: string; org: string }, size?: number) =>
+    historyBatches(store, organizations(), range, cursor, size)
 
   const parse = (json: string): DecisionRecord | undefined => {
     try {
@@ -178,40 +142,108 @@ export function createHistoryService(options: {
       const decisions: DecisionRecord[] = []
       let scanned = 0
       let last: HistoryEntry | undefined
-      for await (const entry of entries({ sinceMs: query.sinceMs, untilMs: query.untilMs }, cursor)) {
-        last = entry
-        const record = parse(entry.json)
-        if (
-          record &&
-          (query.contact_id === undefined || record.contact_id === query.contact_id) &&
-          (query.decision === undefined || record.decision === query.decision)
-        ) {
-          decisions.push(record)
-          if (decisions.length >= query.limit) break
+      scan: for await (const batch of batches({ sinceMs: query.sinceMs, untilMs: query.untilMs }, cursor)) {
+        for (const entry of batch) {
+          last = entry
+          const record = parse(entry.json)
+          if (
+            record &&
+            (query.contact_id === undefined || record.contact_id === query.contact_id) &&
+            (query.decision === undefined || record.decision === query.decision)
+          ) {
+            decisions.push(record)
+            if (decisions.length >= query.limit) break scan
+          }
+          if (++scanned >= MAX_SCANNED) break scan
         }
-        if (++scanned >= MAX_SCANNED) break
       }
       // Stopped early (a full page, or enough looked at): the cursor continues from the last entry seen.
       const stopped = last !== undefined && (decisions.length >= query.limit || scanned >= MAX_SCANNED)
       return { decisions, next_cursor: stopped && last ? `${last.id}.${last.org}` : null }
     },
-    async *chunks(range, limit, size = 5000) {
-      let chunk: string[] = []
-      let n = 0
-      for await (const entry of entries(range, undefined, size)) {
-        chunk.push(entry.json)
-        if (++n >= limit) break
-        if (chunk.length >= size) {
-          yield chunk
-          chunk = []
-        }
-      }
-      if (chunk.length > 0) yield chunk
-    },
+    chunks: (range, limit, size) => historyChunks(store, organizations(), range, limit, size),
+    organizations,
     async flush() {
       // Decisions are handed over after their answer, on the next turn of the event loop.
       await new Promise((resolve) => setImmediate(resolve))
       await Promise.all([...pending])
     },
+  }
+}
+
+/**
+ * Newest first across organizations, ordered by (position, organization), after the cursor
+ * (position.organization) if any: a k-way merge of each organization's pages, in batches.
+ */
+export async function* historyBatches(
+  store: Pick<HistoryStore, 'page'>,
+  organizations: readonly string[],
+  range: HistoryRange,
+  cursor?: { id: string; org: string },
+  size = PAGE,
+): AsyncGenerator<HistoryEntry[]> {
+  const sources = organizations.map((org) => ({
+    org,
+    buffer: [] as StoredEntry[],
+    at: 0,
+    before: cursor?.id,
+    // At the cursor's own position, only organizations ordered after it are still to come.
+    inclusive: cursor ? org < cursor.org : false,
+    done: false,
+  }))
+  type Source = (typeof sources)[number]
+  const refill = async (s: Source) => {
+    s.buffer = await store.page(s.org, { ...range, before: s.before, inclusive: s.inclusive }, size)
+    s.at = 0
+    s.done = s.buffer.length < size
+    const last = s.buffer.at(-1)
+    if (last) {
+      s.before = last.id
+      s.inclusive = false
+    }
+  }
+  for (;;) {
+    await Promise.all(sources.filter((s) => s.at >= s.buffer.length && !s.done).map(refill))
+    const batch: HistoryEntry[] = []
+    for (;;) {
+      let next: Source | undefined
+      let best: StoredEntry | undefined
+      for (const s of sources) {
+        const head = s.buffer[s.at]
+        if (!head) continue
+        const order = best ? compareIds(head.id, best.id) : 1
+        if (order > 0 || (order === 0 && next && s.org > next.org)) {
+          next = s
+          best = head
+        }
+      }
+      if (!next || !best) break
+      batch.push({ id: best.id, json: best.json, org: next.org })
+      next.at++
+      // A source whose page is used up is read again before anything is compared with it.
+      if ((next.at >= next.buffer.length && !next.done) || batch.length >= size) break
+    }
+    if (batch.length === 0) return
+    yield batch
+  }
+}
+
+
+/** The newest `limit` entries in the range, in chunks: the records as JSON joined by commas (cheap to hand to a worker). */
+export async function* historyChunks(
+  store: Pick<HistoryStore, 'page'>,
+  organizations: readonly string[],
+  range: HistoryRange,
+  limit: number,
+  size = 500,
+): AsyncGenerator<string> {
+  let left = limit
+  for await (const batch of historyBatches(store, organizations, range, undefined, size)) {
+    const taken = batch.length > left ? batch.slice(0, left) : batch
+    left -= taken.length
+    yield taken.map((entry) => entry.json).join(',')
+    if (left <= 0) return
+    // An in-process store answers without I/O: give other work its turn between chunks.
+    await new Promise((resolve) => setImmediate(resolve))
   }
 }

@@ -1,4 +1,5 @@
-import { type HistoryStore, mergePages, type StoredEntry } from '../../services/history.js'
+import type { Redis } from 'ioredis'
+import { type HistoryRange, type HistoryStore, mergePages, type StoredEntry } from '../../services/history.js'
 import { type RedisLink, viaRedis } from './link.js'
 
 /**
@@ -10,7 +11,7 @@ import { type RedisLink, viaRedis } from './link.js'
  */
 export const historyKey = (org: string) => `creditgate:v1:{${org}}:decisions`
 
-const APPEND = `
+export const APPEND = `
 local id = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], ARGV[2] .. '-*', 'd', ARGV[3], 'j', ARGV[4])
 if type(id) == 'table' and id.err then
   return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'd', ARGV[3], 'j', ARGV[4])
@@ -58,23 +59,26 @@ export function createRedisHistory(link: RedisLink, local: HistoryStore, max: nu
     page: (org, range, count) =>
       viaRedis(
         link,
-        async () => {
-          const end =
-            range.before === undefined
-              ? range.untilMs === undefined
-                ? '+'
-                : String(range.untilMs)
-              : range.untilMs !== undefined && Number(range.before.split('-')[0]) > range.untilMs
-                ? String(range.untilMs)
-                : range.inclusive
-                  ? range.before
-                  : `(${range.before}`
-          const start = range.sinceMs === undefined ? '-' : String(range.sinceMs)
-          const raw = (await client.xrevrange(historyKey(org), end, start, 'COUNT', count)) as RawEntry[]
-          const stored: StoredEntry[] = raw.map(([id, fields]) => ({ id, json: field(fields, 'j') ?? '' }))
-          return mergePages(stored, await local.page(org, range, count), count)
-        },
+        async () => mergePages(await readPage(client, org, range, count), await local.page(org, range, count), count),
         () => local.page(org, range, count),
       ),
   }
+}
+
+/** One page of an organization's stream, newest first (also read by backtest workers with a client of their own). */
+export async function readPage(client: Redis, org: string, range: HistoryRange, count: number): Promise<StoredEntry[]> {
+  const { before, untilMs, sinceMs } = range
+  const end =
+    before === undefined
+      ? untilMs === undefined
+        ? '+'
+        : String(untilMs)
+      : untilMs !== undefined && Number(before.split('-')[0]) > untilMs
+        ? String(untilMs)
+        : range.inclusive
+          ? before
+          : `(${before}`
+  const start = sinceMs === undefined ? '-' : String(sinceMs)
+  const raw = (await client.xrevrange(historyKey(org), end, start, 'COUNT', count)) as RawEntry[]
+  return raw.map(([id, fields]) => ({ id, json: field(fields, 'j') ?? '' }))
 }

@@ -1,0 +1,73 @@
+import { Redis } from 'ioredis'
+import { APPEND, historyKey } from '../adapters/redis/history.js'
+import { type DecisionRecord, newDecisionId } from '../domain/history.js'
+
+/**
+ * A day of a busy organization's decisions, made up for the bench and the backtest tests:
+ * 2,000 customers owing (customer × 40) each, five order sizes, one decision a millisecond,
+ * decided by the shipped 50,000 threshold. Customers 1001…1250 owe more than 40,000 and at
+ * most 50,000.
+ */
+export function syntheticDecision(i: number, at: number, org: string): DecisionRecord {
+  const customer = i % 2000
+  const owed = customer * 40
+  const order = [0, 500, 1500, 5000, 20000][i % 5] as number
+  const contactId = `4600000${String(customer).padStart(8, '0')}`
+  const blocked = owed > 50000
+  return {
+    decision_id: newDecisionId(at),
+    organization_id: org,
+    contact_id: contactId,
+    caller: 'shop',
+    order: { amount: order },
+    facts: {
+      contact_id: contactId,
+      contact_name: `Customer ${customer}`,
+      contact_type: 'customer',
+      status: 'active',
+      currency_code: 'INR',
+      outstanding_bcy: owed,
+      unused_credits_bcy: 0,
+      credit_limit: null,
+      order_amount: order,
+      exposure_bcy: owed + order,
+      available_credit_bcy: null,
+      payment_terms: 30,
+      contact_age_seconds: 5,
+      custom_fields: {},
+      overdue_bcy: 0,
+      oldest_overdue_days: 0,
+      overdue_invoices: 0,
+      overdue_ratio: 0,
+      open_orders_bcy: 0,
+      exposure_with_orders_bcy: owed + order,
+    },
+    rules_version: 'sha256:synthetic',
+    decision: blocked ? 'block' : 'allow',
+    reasons: blocked
+      ? [{ rule: 'outstanding-over-50000', code: 'OUTSTANDING_OVER_LIMIT', severity: 'block', message: `Outstanding receivables exceed 50,000.00` }]
+      : [],
+    alerts: [],
+    evaluated_at: new Date(at).toISOString(),
+  }
+}
+
+/** Writes `count` synthetic decisions of the last `count` milliseconds into Redis, as creditgate records them. */
+export async function fillRedisHistory(url: string, org: string, count: number): Promise<void> {
+  const client = new Redis(url)
+  try {
+    const start = Date.now() - count
+    for (let from = 0; from < count; from += 5000) {
+      const pipeline = client.pipeline()
+      for (let i = from; i < Math.min(count, from + 5000); i++) {
+        const record = syntheticDecision(i, start + i, org)
+        pipeline.eval(APPEND, 1, historyKey(org), count, start + i, record.decision_id, JSON.stringify(record))
+      }
+      const results = await pipeline.exec()
+      const failed = results?.find(([err]) => err)
+      if (failed) throw failed[0]
+    }
+  } finally {
+    client.disconnect()
+  }
+}

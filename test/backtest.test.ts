@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import t from 'tap'
+import { backtest } from '../src/cli/rules.js'
 import { readRulesFolder } from '../src/rules/sources.js'
 import { SAMPLE_CONTACTS, zohoContact } from '../src/sandbox/contacts.js'
 import { fillRedisHistory } from '../src/sandbox/history.js'
@@ -93,6 +94,22 @@ t.test('a candidate lowering 50,000 to 40,000 flips exactly the recorded contact
     await app.inject({ method: 'POST', url: '/rules/backtest', headers: admin, payload: { since: new Date(Date.now() + 60_000).toISOString() } })
   ).json()
   t.equal(future.evaluated, 0, 'nothing recorded after since')
+
+  // npm run rules:backtest: the same candidate from a folder, against the running service.
+  const dir = t.testdir(Object.fromEntries((await lowerThreshold()).map((r) => [r.file, typeof r.content === 'string' ? r.content : JSON.stringify(r.content)])))
+  const base = await app.listen({ port: 0, host: '127.0.0.1' })
+  const lines: string[] = []
+  const print = (line = '') => void lines.push(line)
+  t.equal(await backtest([dir, '--since', '1h'], { CREDITGATE_URL: base, CREDITGATE_ADMIN_KEY: ADMIN }, print), 0, lines.join('\n'))
+  const text = lines.join('\n')
+  t.match(text, `${total} evaluated, 6 would change, 0 not comparable`)
+  t.match(text, new RegExp(`allow\\s+${count('allow') - 6}\\s+0\\s+6\\n`), 'the matrix, allow row')
+  t.match(text, /outstanding-over-50000\s+\d+\s+\d+ {2}←/, 'the rule that fires differently is marked')
+  t.match(text, /contact 460000000031008 {2}allow → block {2}OUTSTANDING_OVER_LIMIT/)
+  lines.length = 0
+  t.equal(await backtest([dir], { CREDITGATE_URL: base, CREDITGATE_ADMIN_KEY: 'not-an-admin-key-at-all' }, print), 1)
+  t.match(lines.join('\n'), /✗ 401/)
+  t.equal(await backtest([dir], { CREDITGATE_URL: base }, print), 2, 'no key: says which variable to set')
 })
 
 t.test('an invalid candidate is a 422 naming the file and path; non-admins get 401/403', async (t) => {

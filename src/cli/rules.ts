@@ -1,6 +1,9 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { parseArgs } from 'node:util'
 import { z } from 'zod'
+import { DECISIONS } from '../domain/decision.js'
+import type { Comparison } from '../rules/compare.js'
 import { FixtureFileSchema, prepareRuleSetFrom } from '../rules/fixtures.js'
 import { compileRuleSet } from '../rules/rule-set.js'
 import { RuleFileSchema } from '../rules/schema.js'
@@ -10,6 +13,9 @@ import { readRulesFolder } from '../rules/sources.js'
  * npm run rules:check [dir]  validate every rule file
  * npm run rules:test [dir]   validate, then run the fixtures in dir/tests
  * npm run rules:schema       write rules/rule.schema.json and rules/fixture.schema.json
+ * npm run rules:backtest [dir] [--since 24h] [--until …] [--limit N]
+ *                            the set in dir on the decisions a running creditgate recorded
+ *                            (POST /rules/backtest; CREDITGATE_URL, CREDITGATE_ADMIN_KEY)
  */
 export const JSON_SCHEMAS = {
   'rule.schema.json': RuleFileSchema,
@@ -54,11 +60,86 @@ export async function main(command: string | undefined, dir = 'rules'): Promise<
       return 0
     }
     default:
-      out('usage: rules.js check|test|schema [dir]')
+      out('usage: rules.js check|test|schema|backtest [dir] [--since 24h] [--until 1h] [--limit 100000]')
       return 2
   }
 }
 
+const pad = (value: unknown, width: number) => String(value).padStart(width)
+
+/**
+ * Backtests the rule files in a folder against a running creditgate: sends them to its
+ * POST /rules/backtest with an admin key (CREDITGATE_ADMIN_KEY) at CREDITGATE_URL (default
+ * http://127.0.0.1:$PORT, PORT 3000), and prints the outcome matrix, the rules and the examples.
+ */
+export async function backtest(
+  args: readonly string[],
+  env: Record<string, string | undefined> = process.env,
+  print: (line?: string) => void = out,
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    options: { since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' } },
+  })
+  const dir = positionals[0] ?? 'rules'
+  const base = env.CREDITGATE_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`
+  const key = env.CREDITGATE_ADMIN_KEY
+  if (!key) {
+    print('set CREDITGATE_ADMIN_KEY to an admin key of the service (one of its ADMIN_API_KEYS)')
+    return 2
+  }
+  const folder = await readRulesFolder(dir)
+  if (folder.errors.length > 0) {
+    for (const e of folder.errors) print(`✗ ${e.file} ${e.path}: ${e.message}`)
+    return 1
+  }
+  const body = {
+    rules: folder.rules,
+    ...(values.since ? { since: values.since } : {}),
+    ...(values.until ? { until: values.until } : {}),
+    ...(values.limit ? { limit: Number(values.limit) } : {}),
+  }
+  let res: Response
+  try {
+    res = await fetch(`${base}/rules/backtest`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+  } catch (err) {
+    print(`cannot reach creditgate at ${base}: ${(err as Error).message}`)
+    return 1
+  }
+  const answer = (await res.json()) as Comparison & { detail?: string }
+  if (!res.ok) {
+    print(`✗ ${res.status}: ${answer.detail ?? 'the backtest failed'}`)
+    return 1
+  }
+  print(`${dir} on ${answer.evaluated + answer.not_comparable} recorded decisions${values.since ? ` since ${values.since}` : ''}:`)
+  print(`  ${answer.evaluated} evaluated, ${answer.changed} would change, ${answer.not_comparable} not comparable (facts the set reads were not recorded)`)
+  print()
+  print(`  before \\ after ${pad('allow', 8)} ${pad('review', 8)} ${pad('block', 8)}`)
+  for (const before of DECISIONS) {
+    const row = answer.matrix[before]
+    print(`  ${before.padEnd(14)} ${pad(row.allow, 8)} ${pad(row.review, 8)} ${pad(row.block, 8)}`)
+  }
+  print()
+  print(`  ${'rule'.padEnd(40)} ${pad('fired before', 12)} ${pad('after', 8)}`)
+  for (const r of answer.rules) {
+    print(`  ${r.name.padEnd(40)} ${pad(r.fired_before, 12)} ${pad(r.fired_after, 8)}${r.fired_before === r.fired_after ? '' : '  ←'}`)
+  }
+  if (answer.examples.length > 0) {
+    print()
+    print(`  changed decisions (${answer.examples.length} of ${answer.changed}, newest first):`)
+    for (const e of answer.examples) {
+      print(`  ${e.decision_id}  contact ${e.contact_id}  ${e.before} → ${e.after}  ${e.reasons_after.map((r) => r.code).join(', ')}`)
+    }
+  }
+  return 0
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.exitCode = await main(process.argv[2], process.argv[3])
+  process.exitCode =
+    process.argv[2] === 'backtest' ? await backtest(process.argv.slice(3)) : await main(process.argv[2], process.argv[3])
 }

@@ -11,8 +11,10 @@ import { buildFacts } from '../domain/facts.js'
 import { evaluate } from '../rules/evaluate.js'
 import { prepareRuleSetFrom } from '../rules/fixtures.js'
 import { compileRuleSet, type RuleSet } from '../rules/rule-set.js'
+import { readRulesFolder } from '../rules/sources.js'
 import { SANDBOX_ORGANIZATION_ID, SANDBOX_SECOND_ORGANIZATION_ID } from '../sandbox/contacts.js'
 import { zohoContact } from '../sandbox/example-contact.js'
+import { fillRedisHistory, timeBacktest } from '../sandbox/history.js'
 import { createSandbox } from '../sandbox/sandbox.js'
 
 /**
@@ -20,13 +22,15 @@ import { createSandbox } from '../sandbox/sandbox.js'
  *   (a) a cached decision, (b) a cached decision with an order amount (a new amount every
  *   request), (c) a bare fastify route returning a same-size body; alternated a/b/c per round.
  *   A cold burst: 1,000 requests over 100 uncached contacts: Zoho calls made and p99.
- *   The evaluator alone with 4, 50 and 500 rules.
+ *   The evaluator alone with 4, 50 and 500 rules. A backtest of 100,000 recorded decisions, with
+ *   /healthz probed meanwhile.
  * BENCH_SECONDS (default 10) per run, BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 64).
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64)
 const KEY = 'bench-key-0123456789abcdef'
+const ADMIN_KEY = 'bench-admin-0123456789abcdef'
 const CACHED_CONTACT = '460000000026049'
 
 const children: ChildProcess[] = []
@@ -150,6 +154,7 @@ async function main(): Promise<void> {
     ZOHO_REQUESTS_PER_MINUTE: '100',
     ZOHO_MAX_CONCURRENCY: '10',
     API_KEYS: `bench:${KEY}`,
+    ADMIN_API_KEYS: `bench-admin:${ADMIN_KEY}`,
     RATE_LIMIT_PER_MINUTE: '1000000',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   })
@@ -263,6 +268,22 @@ async function main(): Promise<void> {
     const us = 1e6 / rate
     out(`| ${ruleSet.rules.length} | ${rate.toFixed(0)} | ${us.toFixed(1)} | ${(us / ruleSet.rules.length).toFixed(1)} |`)
   }
+  out()
+
+  // A backtest of 100,000 recorded decisions (2,000 customers, five order sizes) in Redis, the
+  // shipped rules with the 50,000 threshold at 40,000, /healthz probed every 5 ms meanwhile.
+  await fillRedisHistory(`redis://127.0.0.1:${redisPort}`, SANDBOX_ORGANIZATION_ID, 100_000)
+  const { rules } = await readRulesFolder('rules')
+  const candidate = rules.map((r) =>
+    r.file === 'outstanding-over-50000.json' ? { file: r.file, content: String(r.content).replace('50000', '40000') } : r,
+  )
+  const idle = await timeBacktest(app, ADMIN_KEY, { rules: candidate, limit: 1 })
+  const timing = await timeBacktest(app, ADMIN_KEY, { rules: candidate })
+  const evaluated = (timing.body as { evaluated?: number }).evaluated
+  out('| backtest | decisions | ms (target ≤ 2,000) | /healthz p99 ms meanwhile (target ≤ 50) |')
+  out('|---|---:|---:|---:|')
+  out(`| 100,000 recorded in Redis, worker reading them | ${evaluated} | ${timing.elapsedMs.toFixed(0)} | ${timing.healthzP99Ms.toFixed(1)} (${timing.probes} probes) |`)
+  out(`| 1 decision (the first backtest: starts the worker) | 1 | ${idle.elapsedMs.toFixed(0)} | ${idle.healthzP99Ms.toFixed(1)} (${idle.probes} probes) |`)
   await sandbox.close()
 }
 

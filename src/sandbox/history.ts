@@ -71,3 +71,44 @@ export async function fillRedisHistory(url: string, org: string, count: number):
     client.disconnect()
   }
 }
+
+export interface BacktestTiming {
+  readonly status: number
+  readonly body: unknown
+  readonly elapsedMs: number
+  /** /healthz round trips while the backtest ran, one every 5 ms. */
+  readonly probes: number
+  readonly healthzP99Ms: number
+}
+
+/** POST /rules/backtest on a running service, probing /healthz meanwhile (the bench and the backtest test). */
+export async function timeBacktest(base: string, adminKey: string, body: unknown): Promise<BacktestTiming> {
+  const latencies: number[] = []
+  let running = true
+  const probe = (async () => {
+    while (running) {
+      const t0 = performance.now()
+      await (await fetch(`${base}/healthz`)).arrayBuffer()
+      latencies.push(performance.now() - t0)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  })()
+  const t0 = performance.now()
+  const res = await fetch(`${base}/rules/backtest`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  const answer = await res.json()
+  const elapsedMs = performance.now() - t0
+  running = false
+  await probe
+  latencies.sort((a, b) => a - b)
+  return {
+    status: res.status,
+    body: answer,
+    elapsedMs,
+    probes: latencies.length,
+    healthzP99Ms: latencies[Math.floor(latencies.length * 0.99)] ?? Number.POSITIVE_INFINITY,
+  }
+}

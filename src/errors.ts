@@ -43,7 +43,8 @@ export const PROBLEMS = {
   decision_not_found: {
     status: 404,
     title: 'Decision not found',
-    cause: 'No decision with this id is kept for this API key: it was never made, it was made for another key, or it has left the history (DECISION_HISTORY_MAX per organization).',
+    cause:
+      'No decision with this id is kept for this API key: it was never made, it was made for another key, or it has left the history (DECISION_HISTORY_MAX per organization).',
     fix: 'Use the decision_id from the answer, with the key that asked for it (or an admin key).',
   },
   method_not_allowed: {

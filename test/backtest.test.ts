@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process'
 import t from 'tap'
+import { fillRedisHistory, timeBacktest } from '../src/cli/history-fill.js'
 import { backtest } from '../src/cli/rules.js'
 import { readRulesFolder } from '../src/rules/sources.js'
 import { SAMPLE_CONTACTS, zohoContact } from '../src/sandbox/contacts.js'
-import { fillRedisHistory, timeBacktest } from '../src/sandbox/history.js'
 import { contactOnlyRules, eventually, ORG, problem, sandboxEnv, startApp, startSandbox } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 
@@ -28,7 +28,8 @@ t.test('a candidate lowering 50,000 to 40,000 flips exactly the recorded contact
   // Beside the samples (Indigo Apparel owes exactly 50,000.00): one just over 40,000, one in between, one at exactly 40,000.
   const contacts = sandbox.organizations.get(ORG) as Map<string, Record<string, unknown>>
   const extra = { '460000000041001': 40000.01, '460000000041002': 45000, '460000000041003': 40000 }
-  for (const [id, owed] of Object.entries(extra)) contacts.set(id, zohoContact(id, `Owes ${owed}`, { outstanding_receivable_amount_bcy: owed }))
+  for (const [id, owed] of Object.entries(extra))
+    contacts.set(id, zohoContact(id, `Owes ${owed}`, { outstanding_receivable_amount_bcy: owed }))
   const { app } = await startApp(t, sandbox, { env: ENV })
   const ids = [...SAMPLE_CONTACTS.map((c) => c.id), ...Object.keys(extra)]
   const decided: { id: string; contact: string; decision: string }[] = []
@@ -91,12 +92,21 @@ t.test('a candidate lowering 50,000 to 40,000 flips exactly the recorded contact
   const limited = (await app.inject({ method: 'POST', url: '/rules/backtest', headers: admin, payload: { limit: 5, since: '1h' } })).json()
   t.equal(limited.evaluated, 5, 'limit: the newest 5')
   const future = (
-    await app.inject({ method: 'POST', url: '/rules/backtest', headers: admin, payload: { since: new Date(Date.now() + 60_000).toISOString() } })
+    await app.inject({
+      method: 'POST',
+      url: '/rules/backtest',
+      headers: admin,
+      payload: { since: new Date(Date.now() + 60_000).toISOString() },
+    })
   ).json()
   t.equal(future.evaluated, 0, 'nothing recorded after since')
 
   // npm run rules:backtest: the same candidate from a folder, against the running service.
-  const dir = t.testdir(Object.fromEntries((await lowerThreshold()).map((r) => [r.file, typeof r.content === 'string' ? r.content : JSON.stringify(r.content)])))
+  const dir = t.testdir(
+    Object.fromEntries(
+      (await lowerThreshold()).map((r) => [r.file, typeof r.content === 'string' ? r.content : JSON.stringify(r.content)]),
+    ),
+  )
   const base = await app.listen({ port: 0, host: '127.0.0.1' })
   const lines: string[] = []
   const print = (line = '') => void lines.push(line)
@@ -115,17 +125,41 @@ t.test('a candidate lowering 50,000 to 40,000 flips exactly the recorded contact
 t.test('an invalid candidate is a 422 naming the file and path; non-admins get 401/403', async (t) => {
   const sandbox = await startSandbox(t)
   const { app } = await startApp(t, sandbox, { env: { ...ENV, API_KEYS: 'shop:shop-key-0123456789abcdef' } })
-  const broken = [{ file: 'typo.json', content: { name: 'typo', conditions: { all: [{ fact: 'outstandng_bcy', operator: 'greaterThan', value: 1 }] }, event: { type: 'block', params: { code: 'X', message: 'x' } } } }]
-  const body = problem(t, await app.inject({ method: 'POST', url: '/rules/backtest', headers: admin, payload: { rules: broken } }), 422, 'invalid_rules')
+  const broken = [
+    {
+      file: 'typo.json',
+      content: {
+        name: 'typo',
+        conditions: { all: [{ fact: 'outstandng_bcy', operator: 'greaterThan', value: 1 }] },
+        event: { type: 'block', params: { code: 'X', message: 'x' } },
+      },
+    },
+  ]
+  const body = problem(
+    t,
+    await app.inject({ method: 'POST', url: '/rules/backtest', headers: admin, payload: { rules: broken } }),
+    422,
+    'invalid_rules',
+  )
   t.match(body.detail, /typo\.json \$\.conditions\.all\[0\]\.fact/)
   const validate = (await app.inject({ method: 'POST', url: '/rules/validate', headers: admin, payload: { rules: broken } })).json()
   t.match(body.detail, validate.errors[0].message, 'the same error /rules/validate gives')
   problem(t, await app.inject({ method: 'POST', url: '/rules/backtest', headers: admin, payload: { rules: [] } }), 422, 'invalid_rules')
   problem(t, await app.inject({ method: 'POST', url: '/rules/backtest', headers: admin, payload: { limit: 0 } }), 400, 'invalid_request')
-  problem(t, await app.inject({ method: 'POST', url: '/rules/backtest', headers: admin, payload: { since: 'last week' } }), 400, 'invalid_request')
   problem(
     t,
-    await app.inject({ method: 'POST', url: '/rules/backtest', headers: { authorization: 'Bearer shop-key-0123456789abcdef' }, payload: {} }),
+    await app.inject({ method: 'POST', url: '/rules/backtest', headers: admin, payload: { since: 'last week' } }),
+    400,
+    'invalid_request',
+  )
+  problem(
+    t,
+    await app.inject({
+      method: 'POST',
+      url: '/rules/backtest',
+      headers: { authorization: 'Bearer shop-key-0123456789abcdef' },
+      payload: {},
+    }),
     403,
     'forbidden',
   )
@@ -135,7 +169,8 @@ t.test('an invalid candidate is a 422 naming the file and path; non-admins get 4
 t.test('decisions recorded without the receivables facts a candidate reads are not comparable, never guessed', async (t) => {
   const sandbox = await startSandbox(t)
   const { app } = await startApp(t, sandbox, { env: { ...ENV, RULES_DIR: await contactOnlyRules(t) } })
-  for (const c of SAMPLE_CONTACTS.slice(0, 4)) t.equal((await app.inject({ url: `/contacts/${c.id}/risk`, headers: admin })).statusCode, 200)
+  for (const c of SAMPLE_CONTACTS.slice(0, 4))
+    t.equal((await app.inject({ url: `/contacts/${c.id}/risk`, headers: admin })).statusCode, 200)
   await app.history.flush()
   const { rules } = await readRulesFolder('rules')
   const result = (await app.inject({ method: 'POST', url: '/rules/backtest', headers: admin, payload: { rules } })).json()

@@ -58,96 +58,100 @@ async function listAll(app: App, query: string, limit: number) {
   return { decisions: seen, pages }
 }
 
-t.test('3 callers, 300 decisions: each reads its own, 404 for the others; admin lists by contact and by decision, page by page', async (t) => {
-  const sandbox = await startSandbox(t)
-  const { app } = await startApp(t, sandbox, { env: ENV })
-  const made = await decide(t, app, 300)
-  await app.history.flush()
+t.test(
+  '3 callers, 300 decisions: each reads its own, 404 for the others; admin lists by contact and by decision, page by page',
+  async (t) => {
+    const sandbox = await startSandbox(t)
+    const { app } = await startApp(t, sandbox, { env: ENV })
+    const made = await decide(t, app, 300)
+    await app.history.flush()
 
-  for (const d of made) {
-    const own = await app.inject({ url: `/decisions/${d.id}`, headers: auth(KEYS[d.caller]) })
-    if (own.statusCode !== 200) t.fail(`${d.caller} cannot read its decision ${d.id}: ${own.statusCode}`)
-    const record = own.json()
-    if (record.caller !== d.caller || record.contact_id !== d.contact || record.decision !== d.decision) t.fail(`wrong record for ${d.id}`)
-    for (const other of CALLERS.filter((c) => c !== d.caller)) {
-      const res = await app.inject({ url: `/decisions/${d.id}`, headers: auth(KEYS[other]) })
-      if (res.statusCode !== 404) t.fail(`${other} read ${d.caller}'s decision`)
+    for (const d of made) {
+      const own = await app.inject({ url: `/decisions/${d.id}`, headers: auth(KEYS[d.caller]) })
+      if (own.statusCode !== 200) t.fail(`${d.caller} cannot read its decision ${d.id}: ${own.statusCode}`)
+      const record = own.json()
+      if (record.caller !== d.caller || record.contact_id !== d.contact || record.decision !== d.decision)
+        t.fail(`wrong record for ${d.id}`)
+      for (const other of CALLERS.filter((c) => c !== d.caller)) {
+        const res = await app.inject({ url: `/decisions/${d.id}`, headers: auth(KEYS[other]) })
+        if (res.statusCode !== 404) t.fail(`${other} read ${d.caller}'s decision`)
+      }
     }
-  }
-  t.pass('every caller read its own 100 decisions and got 404 for the 200 others')
+    t.pass('every caller read its own 100 decisions and got 404 for the 200 others')
 
-  const first = made[0] as Made
-  const body = problem(t, await app.inject({ url: `/decisions/${first.id}`, headers: auth(KEYS.erp) }), 404, 'decision_not_found')
-  const unknown = problem(
-    t,
-    await app.inject({ url: '/decisions/0190aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee', headers: auth(KEYS.erp) }),
-    404,
-    'decision_not_found',
-  )
-  t.equal(body.detail, unknown.detail, 'someone else’s decision and no decision look the same')
-  problem(t, await app.inject({ url: `/decisions/${first.id}` }), 401, 'unauthorized')
+    const first = made[0] as Made
+    const body = problem(t, await app.inject({ url: `/decisions/${first.id}`, headers: auth(KEYS.erp) }), 404, 'decision_not_found')
+    const unknown = problem(
+      t,
+      await app.inject({ url: '/decisions/0190aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeee', headers: auth(KEYS.erp) }),
+      404,
+      'decision_not_found',
+    )
+    t.equal(body.detail, unknown.detail, 'someone else’s decision and no decision look the same')
+    problem(t, await app.inject({ url: `/decisions/${first.id}` }), 401, 'unauthorized')
 
-  const asAdmin = await app.inject({ url: `/decisions/${first.id}`, headers: auth(ADMIN) })
-  t.equal(asAdmin.statusCode, 200, 'an admin reads any decision')
-  const record = asAdmin.json()
-  t.ok(DecisionRecordSchema.safeParse(record).success, 'the record matches its schema')
-  t.match(record, {
-    decision_id: first.id,
-    organization_id: ORG,
-    contact_id: first.contact,
-    caller: 'shop',
-    order: { amount: 100, reference: 'SO-0' },
-    facts: { contact_id: first.contact, outstanding_bcy: 62400, order_amount: 100 },
-    rules_version: /^sha256:/,
-    decision: 'block',
-  })
-  t.same(
-    record.reasons.map((r: { code: string }) => r.code),
-    ['OUTSTANDING_OVER_LIMIT'],
-  )
-  t.notOk('contact' in record.facts, 'no raw Zoho contact in the history, as in the log')
+    const asAdmin = await app.inject({ url: `/decisions/${first.id}`, headers: auth(ADMIN) })
+    t.equal(asAdmin.statusCode, 200, 'an admin reads any decision')
+    const record = asAdmin.json()
+    t.ok(DecisionRecordSchema.safeParse(record).success, 'the record matches its schema')
+    t.match(record, {
+      decision_id: first.id,
+      organization_id: ORG,
+      contact_id: first.contact,
+      caller: 'shop',
+      order: { amount: 100, reference: 'SO-0' },
+      facts: { contact_id: first.contact, outstanding_bcy: 62400, order_amount: 100 },
+      rules_version: /^sha256:/,
+      decision: 'block',
+    })
+    t.same(
+      record.reasons.map((r: { code: string }) => r.code),
+      ['OUTSTANDING_OVER_LIMIT'],
+    )
+    t.notOk('contact' in record.facts, 'no raw Zoho contact in the history, as in the log')
 
-  problem(t, await app.inject({ url: '/decisions', headers: auth(KEYS.shop) }), 403, 'forbidden')
+    problem(t, await app.inject({ url: '/decisions', headers: auth(KEYS.shop) }), 403, 'forbidden')
 
-  const all = await listAll(app, '', 500)
-  t.equal(all.decisions.length, 300, 'all 300 listed')
-  t.same(
-    all.decisions.map((d) => d.decision_id),
-    [...made].reverse().map((d) => d.id),
-    'newest first',
-  )
+    const all = await listAll(app, '', 500)
+    t.equal(all.decisions.length, 300, 'all 300 listed')
+    t.same(
+      all.decisions.map((d) => d.decision_id),
+      [...made].reverse().map((d) => d.id),
+      'newest first',
+    )
 
-  const contact = '460000000031008'
-  const byContact = await listAll(app, `contact_id=${contact}`, 7)
-  const expected = made.filter((d) => d.contact === contact)
-  t.ok(expected.length > 14, 'more than two pages of them')
-  t.same(
-    byContact.decisions.map((d) => d.decision_id),
-    expected.reverse().map((d) => d.id),
-    'by contact: every one, newest first, across pages',
-  )
-  t.ok(byContact.pages >= 3)
+    const contact = '460000000031008'
+    const byContact = await listAll(app, `contact_id=${contact}`, 7)
+    const expected = made.filter((d) => d.contact === contact)
+    t.ok(expected.length > 14, 'more than two pages of them')
+    t.same(
+      byContact.decisions.map((d) => d.decision_id),
+      expected.reverse().map((d) => d.id),
+      'by contact: every one, newest first, across pages',
+    )
+    t.ok(byContact.pages >= 3)
 
-  const blocks = await listAll(app, 'decision=block', 20)
-  t.same(
-    blocks.decisions.map((d) => d.decision_id),
-    made
-      .filter((d) => d.decision === 'block')
-      .reverse()
-      .map((d) => d.id),
-    'by decision: every block, newest first, across pages',
-  )
-  const reviews = await listAll(app, `decision=review&contact_id=${made.find((d) => d.decision === 'review')?.contact}`, 3)
-  t.ok(reviews.decisions.length > 0 && reviews.decisions.every((d) => d.decision === 'review'), 'both filters at once')
+    const blocks = await listAll(app, 'decision=block', 20)
+    t.same(
+      blocks.decisions.map((d) => d.decision_id),
+      made
+        .filter((d) => d.decision === 'block')
+        .reverse()
+        .map((d) => d.id),
+      'by decision: every block, newest first, across pages',
+    )
+    const reviews = await listAll(app, `decision=review&contact_id=${made.find((d) => d.decision === 'review')?.contact}`, 3)
+    t.ok(reviews.decisions.length > 0 && reviews.decisions.every((d) => d.decision === 'review'), 'both filters at once')
 
-  const none = await listAll(app, `since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`, 50)
-  t.same(none.decisions, [], 'nothing since a minute from now')
-  const recent = await listAll(app, 'since=1h&until=2099-01-01T00:00:00Z', 500)
-  t.equal(recent.decisions.length, 300, 'all within the last hour')
-  problem(t, await app.inject({ url: '/decisions?limit=0', headers: auth(ADMIN) }), 400, 'invalid_request')
-  problem(t, await app.inject({ url: '/decisions?cursor=abc', headers: auth(ADMIN) }), 400, 'invalid_request')
-  problem(t, await app.inject({ url: '/decisions?since=yesterday', headers: auth(ADMIN) }), 400, 'invalid_request')
-})
+    const none = await listAll(app, `since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`, 50)
+    t.same(none.decisions, [], 'nothing since a minute from now')
+    const recent = await listAll(app, 'since=1h&until=2099-01-01T00:00:00Z', 500)
+    t.equal(recent.decisions.length, 300, 'all within the last hour')
+    problem(t, await app.inject({ url: '/decisions?limit=0', headers: auth(ADMIN) }), 400, 'invalid_request')
+    problem(t, await app.inject({ url: '/decisions?cursor=abc', headers: auth(ADMIN) }), 400, 'invalid_request')
+    problem(t, await app.inject({ url: '/decisions?since=yesterday', headers: auth(ADMIN) }), 400, 'invalid_request')
+  },
+)
 
 t.test('the in-process ring keeps DECISION_HISTORY_MAX decisions per organization', async (t) => {
   const sandbox = await startSandbox(t)
@@ -180,7 +184,11 @@ t.test('with Redis: a capped stream per organization; Redis killed mid-way → a
   t.ok(length >= 100 && length < 300, `the stream is capped near 100 (MAXLEN ~): ${length}`)
   const [newest] = (await redis.client.xrevrange(key, '+', '-', 'COUNT', 1)) as [string, string[]][]
   t.equal(newest?.[1][1], before[299]?.id, 'the newest entry is the last decision')
-  t.match(newest?.[0], new RegExp(`^${Number.parseInt((before[299]?.id ?? '').replaceAll('-', '').slice(0, 12), 16)}-\\d+$`), 'stored at the millisecond of its id')
+  t.match(
+    newest?.[0],
+    new RegExp(`^${Number.parseInt((before[299]?.id ?? '').replaceAll('-', '').slice(0, 12), 16)}-\\d+$`),
+    'stored at the millisecond of its id',
+  )
   const found = await app.inject({ url: `/decisions/${before[299]?.id}`, headers: auth(KEYS[before[299]?.caller ?? 'shop']) })
   t.equal(found.statusCode, 200, 'read back from Redis')
   t.equal(found.json().decision_id, before[299]?.id)

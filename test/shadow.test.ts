@@ -9,17 +9,25 @@ const admin = { authorization: `Bearer ${ADMIN}` }
 const CONTACTS = SAMPLE_CONTACTS.map((c) => c.id)
 
 /** A copy of the shipped rules folder (rules and fixtures), with `change` applied to the threshold rule. */
-async function rulesFolder(t: Test, change?: (rule: Record<string, any>) => void) {
+async function rulesFolder(t: Test, threshold?: number) {
   const files: Record<string, string> = {}
   const tests: Record<string, string> = {}
-  for (const name of ['apply-unused-credits', 'credit-limit-exceeded', 'inactive-contact', 'manual-credit-hold', 'outstanding-over-50000', 'overdue-over-30-days', 'overdue-over-90-days']) {
+  for (const name of [
+    'apply-unused-credits',
+    'credit-limit-exceeded',
+    'inactive-contact',
+    'manual-credit-hold',
+    'outstanding-over-50000',
+    'overdue-over-30-days',
+    'overdue-over-90-days',
+  ]) {
     const rule = JSON.parse(await readFile(`rules/${name}.json`, 'utf8'))
-    if (name === 'outstanding-over-50000' && change) change(rule)
+    if (name === 'outstanding-over-50000' && threshold !== undefined) rule.conditions.all[0].value = threshold
     files[`${name}.json`] = JSON.stringify(rule)
     tests[`${name}.json`] = await readFile(`rules/tests/${name}.json`, 'utf8')
   }
   // Cases that pin the 50,000 threshold (amounts between 40,000 and 50,000 allowed) go with it.
-  if (change) for (const name of ['outstanding-over-50000.json', 'credit-limit-exceeded.json']) delete tests[name]
+  if (threshold !== undefined) for (const name of ['outstanding-over-50000.json', 'credit-limit-exceeded.json']) delete tests[name]
   return t.testdir({ ...files, tests })
 }
 
@@ -28,7 +36,8 @@ const summary = async (app: App) => (await app.inject({ url: '/rules/shadow', he
 const shadowMetrics = async (app: App) => {
   const text = (await app.inject({ url: '/metrics' })).body
   const counts: Record<string, number> = {}
-  for (const m of text.matchAll(/^creditgate_shadow_decisions_total\{live="(\w+)",shadow="(\w+)"\} (\d+)$/gm)) counts[`${m[1]}>${m[2]}`] = Number(m[3])
+  for (const m of text.matchAll(/^creditgate_shadow_decisions_total\{live="(\w+)",shadow="(\w+)"\} (\d+)$/gm))
+    counts[`${m[1]}>${m[2]}`] = Number(m[3])
   return counts
 }
 
@@ -77,9 +86,7 @@ t.test('a stricter shadow set: the expected off-diagonal counts, answers unchang
   const sandbox = await startSandbox(t)
   const contacts = sandbox.organizations.get(ORG) as Map<string, Record<string, unknown>>
   contacts.set('460000000041002', zohoContact('460000000041002', 'Owes 45,000', { outstanding_receivable_amount_bcy: 45000 }))
-  const shadowDir = await rulesFolder(t, (rule) => {
-    rule.conditions.all[0].value = 40000
-  })
+  const shadowDir = await rulesFolder(t, 40000)
   const { app } = await startApp(t, sandbox, { env: { ADMIN_API_KEYS: `ops:${ADMIN}`, RULES_SHADOW_DIR: shadowDir } })
   t.match(await summary(app), { version: /^sha256:/, last_error: null }, 'the stricter set loaded')
   const ids = [...CONTACTS, '460000000041002']
@@ -109,7 +116,12 @@ t.test('a broken shadow file: live unaffected, GET /rules/shadow shows the error
   await writeFile(join(shadowDir, 'broken.json'), '{"name": "broken", "conditions": ')
   const { app } = await startApp(t, sandbox, { env: { ADMIN_API_KEYS: `ops:${ADMIN}`, RULES_SHADOW_DIR: shadowDir } })
   const s = await summary(app)
-  t.match(s, { configured: true, version: null, evaluated: 0, last_error: { trigger: 'start', errors: [{ file: 'broken.json', path: '$' }] } })
+  t.match(s, {
+    configured: true,
+    version: null,
+    evaluated: 0,
+    last_error: { trigger: 'start', errors: [{ file: 'broken.json', path: '$' }] },
+  })
   const rules = (await app.inject({ url: '/rules', headers: admin })).json()
   t.equal(rules.last_error, null, 'the live set knows nothing of it')
   t.equal((await app.inject({ url: '/readyz' })).json().status, 'ready', 'ready, not degraded')
@@ -120,7 +132,11 @@ t.test('a broken shadow file: live unaffected, GET /rules/shadow shows the error
   t.equal((await summary(app)).evaluated, 0, 'nothing shadowed without a shadow set')
 
   // Fixed: hot-reloaded, and shadowing starts.
-  const never = { name: 'never', conditions: { all: [{ fact: 'outstanding_bcy', operator: 'greaterThan', value: 1e12 }] }, event: { type: 'review', params: { code: 'NEVER', message: 'never' } } }
+  const never = {
+    name: 'never',
+    conditions: { all: [{ fact: 'outstanding_bcy', operator: 'greaterThan', value: 1e12 }] },
+    event: { type: 'review', params: { code: 'NEVER', message: 'never' } },
+  }
   await writeFile(join(shadowDir, 'broken.json'), JSON.stringify(never))
   await eventually(async () => (await summary(app)).version !== null, 'the fixed shadow set to load', 10_000)
   t.equal((await summary(app)).last_error, null)

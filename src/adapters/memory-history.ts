@@ -72,8 +72,16 @@ function page(r: Ring, max: number, range: HistoryRange, count: number): StoredE
   }
   let start = r.total - 1
   const { before, untilMs, sinceMs } = range
-  if (before !== undefined) start = Math.min(start, newest((n) => compareIds(idOf(n), before) < (range.inclusive ? 1 : 0)))
-  if (untilMs !== undefined) start = Math.min(start, newest((n) => msOf(n) <= untilMs))
+  if (before !== undefined)
+    start = Math.min(
+      start,
+      newest((n) => compareIds(idOf(n), before) < (range.inclusive ? 1 : 0)),
+    )
+  if (untilMs !== undefined)
+    start = Math.min(
+      start,
+      newest((n) => msOf(n) <= untilMs),
+    )
   const out: StoredEntry[] = []
   for (let n = start; n >= oldest && out.length < count; n--) {
     if (sinceMs !== undefined && msOf(n) < sinceMs) break

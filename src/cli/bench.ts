@@ -14,8 +14,8 @@ import { compileRuleSet, type RuleSet } from '../rules/rule-set.js'
 import { readRulesFolder } from '../rules/sources.js'
 import { SANDBOX_ORGANIZATION_ID, SANDBOX_SECOND_ORGANIZATION_ID } from '../sandbox/contacts.js'
 import { zohoContact } from '../sandbox/example-contact.js'
-import { fillRedisHistory, timeBacktest } from '../sandbox/history.js'
 import { createSandbox } from '../sandbox/sandbox.js'
+import { fillRedisHistory, timeBacktest } from './history-fill.js'
 
 /**
  * npm run bench — everything measured in one run on this machine, reported as ratios:
@@ -282,8 +282,12 @@ async function main(): Promise<void> {
   const evaluated = (timing.body as { evaluated?: number }).evaluated
   out('| backtest | decisions | ms (target ≤ 2,000) | /healthz p99 ms meanwhile (target ≤ 50) |')
   out('|---|---:|---:|---:|')
-  out(`| 100,000 recorded in Redis, worker reading them | ${evaluated} | ${timing.elapsedMs.toFixed(0)} | ${timing.healthzP99Ms.toFixed(1)} (${timing.probes} probes) |`)
-  out(`| 1 decision (the first backtest: starts the worker) | 1 | ${idle.elapsedMs.toFixed(0)} | ${idle.healthzP99Ms.toFixed(1)} (${idle.probes} probes) |`)
+  out(
+    `| 100,000 recorded in Redis, worker reading them | ${evaluated} | ${timing.elapsedMs.toFixed(0)} | ${timing.healthzP99Ms.toFixed(1)} (${timing.probes} probes) |`,
+  )
+  out(
+    `| 1 decision (the first backtest: starts the worker) | 1 | ${idle.elapsedMs.toFixed(0)} | ${idle.healthzP99Ms.toFixed(1)} (${idle.probes} probes) |`,
+  )
   await sandbox.close()
 }
 

@@ -117,7 +117,9 @@ export async function backtest(
     return 1
   }
   print(`${dir} on ${answer.evaluated + answer.not_comparable} recorded decisions${values.since ? ` since ${values.since}` : ''}:`)
-  print(`  ${answer.evaluated} evaluated, ${answer.changed} would change, ${answer.not_comparable} not comparable (facts the set reads were not recorded)`)
+  print(
+    `  ${answer.evaluated} evaluated, ${answer.changed} would change, ${answer.not_comparable} not comparable (facts the set reads were not recorded)`,
+  )
   print()
   print(`  before \\ after ${pad('allow', 8)} ${pad('review', 8)} ${pad('block', 8)}`)
   for (const before of DECISIONS) {
@@ -140,6 +142,5 @@ export async function backtest(
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.exitCode =
-    process.argv[2] === 'backtest' ? await backtest(process.argv.slice(3)) : await main(process.argv[2], process.argv[3])
+  process.exitCode = process.argv[2] === 'backtest' ? await backtest(process.argv.slice(3)) : await main(process.argv[2], process.argv[3])
 }

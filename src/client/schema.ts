@@ -266,6 +266,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/decisions/{decision_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A past decision, with the facts it was made on
+         * @description The decision as recorded: facts (as the decision log shows them), order, caller, rules version, decision, reasons and alerts. Only to the API key that asked for it, or an admin key; anyone else gets 404, whether it exists or not.
+         */
+        get: operations["getDecision"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Past decisions, newest first
+         * @description Recorded decisions of every organization, newest first, filtered by contact and outcome and between two times. A page holds at most `limit` decisions; `next_cursor` continues it. One request looks at no more than 10,000 decisions: a page may come back short with a cursor when few match.
+         */
+        get: operations["listDecisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rules/backtest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What a candidate rule set would have decided on past decisions
+         * @description Evaluates a candidate set (default: the files in RULES_DIR now) on the facts recorded with past decisions — no Zoho call — and compares with what was decided: the outcome matrix, how often each rule fired before and after, and up to 50 changed decisions. Decisions whose facts lack what a candidate rule reads (receivables facts recorded before any rule read them, FAIL_MODE=review answers, the raw `contact`) are counted as `not_comparable`. Runs in a worker thread; the service keeps answering. The candidate is validated like POST /rules/validate (422 with the errors), without running fixtures: a candidate is meant to change outcomes.
+         */
+        post: operations["backtestRules"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rules/shadow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shadow rules: live decisions against the shadow set since it was loaded
+         * @description With RULES_SHADOW_DIR set, every live decision is also evaluated, after its answer, under the shadow set. This is the comparison since the shadow set now loaded was loaded (the same shape as a backtest), and why the last change to the folder was not loaded.
+         */
+        get: operations["getShadowRules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -311,6 +391,14 @@ export interface components {
             organization_id?: string | number;
         } & {
             [key: string]: unknown;
+        };
+        Order: {
+            /** @description Order amount in the organization’s base currency, ≥ 0 */
+            amount: number;
+            /** @description Informational: logged with the decision. The amount must already be in base currency */
+            currency?: string;
+            /** @description Your order reference; logged with the decision */
+            reference?: string;
         };
         DecisionFacts: {
             contact_id: string;
@@ -431,6 +519,23 @@ export interface components {
             evaluated_at: string;
             trace?: components["schemas"]["TraceRule"][];
         };
+        DecisionRecord: {
+            decision_id: string;
+            organization_id: string;
+            contact_id: string;
+            /** @description The name of the API key that asked (never the key) */
+            caller: string;
+            /** @description The order sent with the request; null when none */
+            order: components["schemas"]["Order"] | null;
+            /** @description The facts the rules saw; null for a FAIL_MODE=review answer without contact data */
+            facts: components["schemas"]["DecisionFacts"] | null;
+            rules_version: string;
+            /** @enum {string} */
+            decision: "allow" | "review" | "block";
+            reasons: components["schemas"]["Reason"][];
+            alerts: components["schemas"]["Alert"][];
+            evaluated_at: string;
+        };
         RuleError: {
             file: string;
             /** @description JSON path in the file, e.g. $.conditions.all[0].fact */
@@ -446,6 +551,11 @@ export interface components {
                 message: string;
             }[];
         };
+        ReloadFailure: {
+            at: string;
+            trigger: string;
+            errors: components["schemas"]["RuleError"][];
+        };
         RuleReload: {
             /** @enum {string} */
             result: "activated" | "unchanged" | "rejected";
@@ -454,6 +564,48 @@ export interface components {
             /** @description Why the set was rejected */
             errors?: components["schemas"]["RuleError"][];
             fixtures: components["schemas"]["FixtureReport"];
+        };
+        RuleComparison: {
+            /** @description Decisions evaluated under both sets */
+            evaluated: number;
+            /** @description Of those, decisions whose outcome differs */
+            changed: number;
+            /** @description Decisions whose facts lack what a rule of the set reads (e.g. receivables facts, FAIL_MODE=review answers): not guessed */
+            not_comparable: number;
+            /** @description matrix[before][after]: how many decisions went from one outcome to another; the diagonal is unchanged */
+            matrix: {
+                allow: {
+                    allow: number;
+                    review: number;
+                    block: number;
+                };
+                review: {
+                    allow: number;
+                    review: number;
+                    block: number;
+                };
+                block: {
+                    allow: number;
+                    review: number;
+                    block: number;
+                };
+            };
+            /** @description How often each rule (of either set) fired, over the evaluated decisions */
+            rules: {
+                name: string;
+                fired_before: number;
+                fired_after: number;
+            }[];
+            /** @description Up to 50 changed decisions: in a backtest the newest, in shadow the first since the set was loaded */
+            examples: {
+                decision_id: string;
+                contact_id: string;
+                /** @enum {string} */
+                before: "allow" | "review" | "block";
+                /** @enum {string} */
+                after: "allow" | "review" | "block";
+                reasons_after: components["schemas"]["Reason"][];
+            }[];
         };
         Problem: {
             /** @description URI of a page explaining the problem: /problems/{code} */
@@ -466,7 +618,7 @@ export interface components {
              * @description Stable machine-readable code
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_contact_id" | "unauthorized" | "forbidden" | "not_found" | "contact_not_found" | "method_not_allowed" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "invalid_rules" | "headers_too_large" | "rate_limited" | "internal_error" | "evaluation_failed" | "upstream_error" | "upstream_unavailable" | "not_ready";
+            code: "invalid_request" | "invalid_contact_id" | "unauthorized" | "forbidden" | "not_found" | "contact_not_found" | "decision_not_found" | "method_not_allowed" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "invalid_rules" | "headers_too_large" | "rate_limited" | "internal_error" | "evaluation_failed" | "upstream_error" | "upstream_unavailable" | "not_ready";
             /** @description Also in the X-Request-Id header and the log */
             request_id: string;
         };
@@ -505,11 +657,7 @@ export interface components {
             }[];
             fixtures: components["schemas"]["FixtureReport"];
             /** @description Why the last change to the rules folder was not activated; null when the last change went live */
-            last_error: {
-                at: string;
-                trigger: string;
-                errors: components["schemas"]["RuleError"][];
-            } | null;
+            last_error: components["schemas"]["ReloadFailure"] | null;
         };
         RuleValidation: {
             /** @description true: this set would go live */
@@ -517,6 +665,62 @@ export interface components {
             version: string | null;
             errors: components["schemas"]["RuleError"][];
             fixtures: components["schemas"]["FixtureReport"];
+        };
+        DecisionPage: {
+            /** @description Newest first */
+            decisions: components["schemas"]["DecisionRecord"][];
+            /** @description Pass as `cursor` for the next page; null when there is none */
+            next_cursor: string | null;
+        };
+        ShadowSummary: {
+            /** @description Decisions evaluated under both sets */
+            evaluated: number;
+            /** @description Of those, decisions whose outcome differs */
+            changed: number;
+            /** @description Decisions whose facts lack what a rule of the set reads (e.g. receivables facts, FAIL_MODE=review answers): not guessed */
+            not_comparable: number;
+            /** @description matrix[before][after]: how many decisions went from one outcome to another; the diagonal is unchanged */
+            matrix: {
+                allow: {
+                    allow: number;
+                    review: number;
+                    block: number;
+                };
+                review: {
+                    allow: number;
+                    review: number;
+                    block: number;
+                };
+                block: {
+                    allow: number;
+                    review: number;
+                    block: number;
+                };
+            };
+            /** @description How often each rule (of either set) fired, over the evaluated decisions */
+            rules: {
+                name: string;
+                fired_before: number;
+                fired_after: number;
+            }[];
+            /** @description Up to 50 changed decisions: in a backtest the newest, in shadow the first since the set was loaded */
+            examples: {
+                decision_id: string;
+                contact_id: string;
+                /** @enum {string} */
+                before: "allow" | "review" | "block";
+                /** @enum {string} */
+                after: "allow" | "review" | "block";
+                reasons_after: components["schemas"]["Reason"][];
+            }[];
+            /** @description false: RULES_SHADOW_DIR is not set */
+            configured: boolean;
+            /** @description The shadow set the counts are for; null while none has loaded */
+            version: string | null;
+            /** @description When it was loaded: the counts start there */
+            loaded_at: string | null;
+            /** @description Why the last change to RULES_SHADOW_DIR was not loaded; null when it was */
+            last_error: components["schemas"]["ReloadFailure"] | null;
         };
     };
     responses: never;
@@ -640,7 +844,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description `not_found`, `contact_not_found` */
+            /** @description `not_found`, `contact_not_found`, `decision_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1153,7 +1357,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `not_found`, `contact_not_found` */
+            /** @description `not_found`, `contact_not_found`, `decision_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1258,7 +1462,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `not_found`, `contact_not_found` */
+            /** @description `not_found`, `contact_not_found`, `decision_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1296,6 +1500,297 @@ export interface operations {
             };
             /** @description `upstream_unavailable`, `not_ready` */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDecision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The decision_id of the answer */
+                decision_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecisionRecord"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`, `contact_not_found`, `decision_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`, `evaluation_failed` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDecisions: {
+        parameters: {
+            query?: {
+                /** @description A Zoho id: 1 to 19 decimal digits, as a string (real ids exceed 2^53) */
+                contact_id?: string;
+                decision?: "allow" | "review" | "block";
+                /** @description An ISO 8601 time, or how long ago: e.g. 30m, 24h, 7d */
+                since?: string;
+                /** @description An ISO 8601 time, or how long ago: e.g. 30m, 24h, 7d */
+                until?: string;
+                /** @description Decisions per page, 1 to 500 (default 50) */
+                limit?: string;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecisionPage"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`, `evaluation_failed` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    backtestRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A whole candidate set: every rule file, as it would be in the rules folder */
+                    rules?: {
+                        file: string;
+                        /** @description The file: a JSON object, or its text */
+                        content: unknown;
+                    }[];
+                    /** @description An ISO 8601 time, or how long ago: e.g. 30m, 24h, 7d */
+                    since?: string;
+                    /** @description An ISO 8601 time, or how long ago: e.g. 30m, 24h, 7d */
+                    until?: string;
+                    /** @description The newest decisions to evaluate, at most (default 100,000) */
+                    limit?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleComparison"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_rules` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`, `evaluation_failed` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getShadowRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShadowSummary"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`, `evaluation_failed` */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

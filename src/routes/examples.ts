@@ -219,7 +219,12 @@ const RECORD = {
   rules_version: RULES_VERSION,
   decision: 'block',
   reasons: [
-    { rule: 'outstanding-over-50000', code: 'OUTSTANDING_OVER_LIMIT', severity: 'block', message: 'Outstanding receivables 62,400.00 exceed 50,000.00' },
+    {
+      rule: 'outstanding-over-50000',
+      code: 'OUTSTANDING_OVER_LIMIT',
+      severity: 'block',
+      message: 'Outstanding receivables 62,400.00 exceed 50,000.00',
+    },
   ],
   alerts: [CREDITS_ALERT],
   evaluated_at: '2026-11-24T10:00:42.120Z',
@@ -242,7 +247,12 @@ const COMPARISON = {
       before: 'allow',
       after: 'block',
       reasons_after: [
-        { rule: 'outstanding-over-40000', code: 'OUTSTANDING_OVER_LIMIT', severity: 'block', message: 'Outstanding receivables 45,000.00 exceed 40,000.00' },
+        {
+          rule: 'outstanding-over-40000',
+          code: 'OUTSTANDING_OVER_LIMIT',
+          severity: 'block',
+          message: 'Outstanding receivables 45,000.00 exceed 40,000.00',
+        },
       ],
     },
   ],
@@ -252,7 +262,10 @@ const THRESHOLD_CANDIDATE = {
   content: {
     name: 'outstanding-over-40000',
     conditions: { all: [{ fact: 'outstanding_bcy', operator: 'greaterThan', value: 40000 }] },
-    event: { type: 'block', params: { code: 'OUTSTANDING_OVER_LIMIT', message: 'Outstanding receivables {{outstanding_bcy}} exceed 40,000.00' } },
+    event: {
+      type: 'block',
+      params: { code: 'OUTSTANDING_OVER_LIMIT', message: 'Outstanding receivables {{outstanding_bcy}} exceed 40,000.00' },
+    },
   },
 }
 

@@ -37,7 +37,10 @@ const limitText = (max: number, fallback: number) =>
 /** "since"/"until" as milliseconds; a time in the future or an empty range is still a valid question. */
 const range = (since: string | undefined, until: string | undefined) => {
   const now = Date.now()
-  return { sinceMs: since === undefined ? undefined : parseTime(since, now), untilMs: until === undefined ? undefined : parseTime(until, now) }
+  return {
+    sinceMs: since === undefined ? undefined : parseTime(since, now),
+    untilMs: until === undefined ? undefined : parseTime(until, now),
+  }
 }
 
 export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async (app, options) => {
@@ -53,7 +56,10 @@ export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async 
         tags: ['history'],
         security: CALLER_SECURITY,
         params: z.object({
-          decision_id: z.string().max(100).meta({ description: 'The decision_id of the answer', example: '019ab5a1-6c2e-7f3a-9d41-2b7c5e8f0a13' }),
+          decision_id: z
+            .string()
+            .max(100)
+            .meta({ description: 'The decision_id of the answer', example: '019ab5a1-6c2e-7f3a-9d41-2b7c5e8f0a13' }),
         }),
         response: { 200: DecisionRecordSchema, ...problemResponses(401, 404, 429, 500) },
       },

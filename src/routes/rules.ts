@@ -32,8 +32,9 @@ const RuleSetStatusSchema = z
       }),
     ),
     fixtures: FixtureReportSchema,
-    last_error: ReloadFailureSchema.nullable()
-      .describe('Why the last change to the rules folder was not activated; null when the last change went live'),
+    last_error: ReloadFailureSchema.nullable().describe(
+      'Why the last change to the rules folder was not activated; null when the last change went live',
+    ),
   })
   .meta({ id: 'RuleSetStatus' })
 

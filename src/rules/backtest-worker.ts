@@ -3,12 +3,12 @@ import { setPriority } from 'node:os'
 import { parentPort } from 'node:worker_threads'
 import { Redis } from 'ioredis'
 import { readPage } from '../adapters/redis/history.js'
-import type { DecisionRecord } from '../domain/history.js'
 import type { Facts } from '../domain/facts.js'
+import type { DecisionRecord } from '../domain/history.js'
 import { checkedEvaluate, createMemo } from '../services/decisions.js'
 import { type HistoryRange, historyChunks } from '../services/history.js'
-import { type ComparisonCounter, createComparison, lacksFacts } from './compare.js'
 import type { RedisSource } from './backtest.js'
+import { type ComparisonCounter, createComparison, lacksFacts } from './compare.js'
 import type { RuleSet } from './rule-set.js'
 
 /**
@@ -31,7 +31,10 @@ try {
 }
 
 const evaluate = checkedEvaluate()
-const jobs = new Map<number, { ruleSet: RuleSet; comparison: ComparisonCounter; memo: ReturnType<typeof createMemo>; queue: Promise<void> }>()
+const jobs = new Map<
+  number,
+  { ruleSet: RuleSet; comparison: ComparisonCounter; memo: ReturnType<typeof createMemo>; queue: Promise<void> }
+>()
 
 async function compare(job: { ruleSet: RuleSet; comparison: ComparisonCounter; memo: ReturnType<typeof createMemo> }, records: string) {
   for (const record of JSON.parse(`[${records}]`) as DecisionRecord[]) {

@@ -2,8 +2,8 @@ import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { Problem } from '../errors.js'
-import type { Comparison } from './compare.js'
 import type { HistoryRange } from '../services/history.js'
+import type { Comparison } from './compare.js'
 import type { RuleSet } from './rule-set.js'
 
 /**
@@ -39,7 +39,10 @@ export function createBacktester(options: { timeoutMs?: number; maxWaiting?: num
   let worker: Worker | undefined
   let jobs = 0
 
-  const run = async (ruleSet: RuleSet, { redis, records }: { redis?: RedisSource | undefined; records: AsyncIterable<string> }): Promise<Comparison> => {
+  const run = async (
+    ruleSet: RuleSet,
+    { redis, records }: { redis?: RedisSource | undefined; records: AsyncIterable<string> },
+  ): Promise<Comparison> => {
     if (!worker) {
       worker = new Worker(WORKER, { resourceLimits: { maxOldGenerationSizeMb: 1024 } })
       worker.unref()
@@ -89,7 +92,9 @@ export function createBacktester(options: { timeoutMs?: number; maxWaiting?: num
   return {
     run(ruleSet, source) {
       if (waiting >= maxWaiting) {
-        return Promise.reject(new Problem('rate_limited', `${waiting} backtests are under way or waiting; try again shortly`, { retryAfterSeconds: 5 }))
+        return Promise.reject(
+          new Problem('rate_limited', `${waiting} backtests are under way or waiting; try again shortly`, { retryAfterSeconds: 5 }),
+        )
       }
       waiting++
       const result = queue.then(() => run(ruleSet, source)).finally(() => waiting--)

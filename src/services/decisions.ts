@@ -1,7 +1,7 @@
 import type { ZohoContact } from '../domain/contact.js'
 import type { DryRunDecision, RiskDecision } from '../domain/decision.js'
-import { newDecisionId } from '../domain/history.js'
 import { buildFacts, type Facts, type Order } from '../domain/facts.js'
+import { newDecisionId } from '../domain/history.js'
 import { type ReceivablesFacts, receivablesFacts, suppliedReceivables, todayIn } from '../domain/receivables.js'
 import { isProblem } from '../errors.js'
 import { deepFreeze } from '../lib/deep-freeze.js'
@@ -127,23 +127,27 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
             : undefined
       if (failed) {
         if (options.failMode !== 'review' || !isProblem(failed.err, 'upstream_unavailable')) throw failed.err
-        return decided(input, {
-          ...base,
-          decision: 'review',
-          reasons: [
-            {
-              rule: 'fail-mode-review',
-              code: failed.code,
-              severity: 'review',
-              message: `${failed.what}: ${failed.err.detail}. Review the order by hand.`,
-            },
-          ],
-          alerts: [],
-          facts: null,
-          contact: null,
-          receivables: null,
-          evaluated_at: new Date(clock()).toISOString(),
-        }, null)
+        return decided(
+          input,
+          {
+            ...base,
+            decision: 'review',
+            reasons: [
+              {
+                rule: 'fail-mode-review',
+                code: failed.code,
+                severity: 'review',
+                message: `${failed.what}: ${failed.err.detail}. Review the order by hand.`,
+              },
+            ],
+            alerts: [],
+            facts: null,
+            contact: null,
+            receivables: null,
+            evaluated_at: new Date(clock()).toISOString(),
+          },
+          null,
+        )
       }
       const loaded = (contactRead as PromiseFulfilledResult<LoadedContact>).value
       const receivables = (receivablesRead as PromiseFulfilledResult<Receivables | undefined>).value
@@ -161,19 +165,23 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
       const evaluation = explain
         ? await evaluate(ruleSet, { contact, ...facts }, { explain })
         : await memo.evaluate(ruleSet, { contact, ...facts })
-      return decided(input, {
-        ...base,
-        decision: evaluation.decision,
-        reasons: evaluation.reasons,
-        alerts: evaluation.alerts,
-        facts,
-        contact: { source: loaded.source, fetched_at: loaded.fetchedAt, age_seconds: ageSeconds },
-        receivables: receivables
-          ? { as_of: new Date(receivables.asOf).toISOString(), age_seconds: Math.max(0, Math.floor((now - receivables.asOf) / 1000)) }
-          : null,
-        evaluated_at: new Date(now).toISOString(),
-        ...(evaluation.trace ? { trace: evaluation.trace } : {}),
-      }, { contact, ...facts })
+      return decided(
+        input,
+        {
+          ...base,
+          decision: evaluation.decision,
+          reasons: evaluation.reasons,
+          alerts: evaluation.alerts,
+          facts,
+          contact: { source: loaded.source, fetched_at: loaded.fetchedAt, age_seconds: ageSeconds },
+          receivables: receivables
+            ? { as_of: new Date(receivables.asOf).toISOString(), age_seconds: Math.max(0, Math.floor((now - receivables.asOf) / 1000)) }
+            : null,
+          evaluated_at: new Date(now).toISOString(),
+          ...(evaluation.trace ? { trace: evaluation.trace } : {}),
+        },
+        { contact, ...facts },
+      )
     },
     async dryRun({ contact, order, ruleSet = options.rules(), receivables, explain }) {
       const { contact: _, ...facts } = buildFacts(

@@ -228,7 +228,6 @@ export async function* historyBatches(
   }
 }
 
-
 /** The newest `limit` entries in the range, in chunks: the records as JSON joined by commas (cheap to hand to a worker). */
 export async function* historyChunks(
   store: Pick<HistoryStore, 'page'>,

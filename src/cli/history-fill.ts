@@ -45,7 +45,14 @@ export function syntheticDecision(i: number, at: number, org: string): DecisionR
     rules_version: 'sha256:synthetic',
     decision: blocked ? 'block' : 'allow',
     reasons: blocked
-      ? [{ rule: 'outstanding-over-50000', code: 'OUTSTANDING_OVER_LIMIT', severity: 'block', message: `Outstanding receivables exceed 50,000.00` }]
+      ? [
+          {
+            rule: 'outstanding-over-50000',
+            code: 'OUTSTANDING_OVER_LIMIT',
+            severity: 'block',
+            message: `Outstanding receivables exceed 50,000.00`,
+          },
+        ]
       : [],
     alerts: [],
     evaluated_at: new Date(at).toISOString(),

@@ -542,6 +542,21 @@ export interface components {
             path: string;
             message: string;
         };
+        Problem: {
+            /** @description URI of a page explaining the problem: /problems/{code} */
+            type: string;
+            title: string;
+            status: number;
+            /** @description What went wrong in this request */
+            detail: string;
+            /**
+             * @description Stable machine-readable code
+             * @enum {string}
+             */
+            code: "invalid_request" | "invalid_contact_id" | "unauthorized" | "forbidden" | "not_found" | "contact_not_found" | "decision_not_found" | "method_not_allowed" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "invalid_rules" | "headers_too_large" | "rate_limited" | "internal_error" | "evaluation_failed" | "upstream_error" | "upstream_unavailable" | "not_ready";
+            /** @description Also in the X-Request-Id header and the log */
+            request_id: string;
+        };
         FixtureReport: {
             /** @description Cases that passed */
             passed: number;
@@ -606,21 +621,6 @@ export interface components {
                 after: "allow" | "review" | "block";
                 reasons_after: components["schemas"]["Reason"][];
             }[];
-        };
-        Problem: {
-            /** @description URI of a page explaining the problem: /problems/{code} */
-            type: string;
-            title: string;
-            status: number;
-            /** @description What went wrong in this request */
-            detail: string;
-            /**
-             * @description Stable machine-readable code
-             * @enum {string}
-             */
-            code: "invalid_request" | "invalid_contact_id" | "unauthorized" | "forbidden" | "not_found" | "contact_not_found" | "decision_not_found" | "method_not_allowed" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "invalid_rules" | "headers_too_large" | "rate_limited" | "internal_error" | "evaluation_failed" | "upstream_error" | "upstream_unavailable" | "not_ready";
-            /** @description Also in the X-Request-Id header and the log */
-            request_id: string;
         };
         Invalidated: {
             invalidated: {
@@ -844,7 +844,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description `not_found`, `contact_not_found`, `decision_not_found` */
+            /** @description `not_found`, `contact_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1357,7 +1357,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `not_found`, `contact_not_found`, `decision_not_found` */
+            /** @description `not_found`, `contact_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1462,7 +1462,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `not_found`, `contact_not_found`, `decision_not_found` */
+            /** @description `not_found`, `contact_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;

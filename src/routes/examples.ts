@@ -1,4 +1,5 @@
 import { PROBLEMS, type ProblemCode, problemType } from '../errors.js'
+import { problemCodes } from './schemas.js'
 
 /**
  * Named examples for the OpenAPI document: one per outcome of each operation and one per error.
@@ -469,7 +470,7 @@ export function addOpenApiExamples<T>(document: T): T {
       for (const [status, response] of Object.entries(operation.responses ?? {})) {
         for (const [type, media] of Object.entries(response.content ?? {})) {
           if (type === 'application/problem+json') {
-            const codes = (Object.keys(PROBLEMS) as ProblemCode[]).filter((c) => String(PROBLEMS[c].status) === status)
+            const codes = problemCodes(Number(status), id)
             media.examples = Object.fromEntries(codes.map((c) => [c, problemExample(c)]))
           } else {
             const examples = OPERATION_EXAMPLES[id]?.[status]

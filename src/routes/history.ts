@@ -61,7 +61,7 @@ export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async 
             .max(100)
             .meta({ description: 'The decision_id of the answer', example: '019ab5a1-6c2e-7f3a-9d41-2b7c5e8f0a13' }),
         }),
-        response: { 200: DecisionRecordSchema, ...problemResponses(401, 404, 429, 500) },
+        response: { 200: DecisionRecordSchema, ...problemResponses(401, 404, 429, 500, { operationId: 'getDecision' }) },
       },
     },
     async (req) => {
@@ -84,7 +84,7 @@ export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async 
         tags: ['history'],
         security: CALLER_SECURITY,
         querystring: z.strictObject({
-          contact_id: ZohoIdSchema.optional(),
+          contact_id: ZohoIdSchema.meta({ example: '460000000026049' }).optional(),
           decision: z.enum(DECISIONS).optional(),
           since: TimeSchema.optional(),
           until: TimeSchema.optional(),

@@ -47,13 +47,22 @@ export const ProblemSchema = z
 
 export type ProblemBody = z.output<typeof ProblemSchema>
 
-/** Response entries for the given error statuses, as application/problem+json. */
-export function problemResponses(...statuses: number[]) {
+/** Problems only one operation answers (by operationId); the others do not list them. */
+export const OWN_PROBLEMS: Partial<Record<ProblemCode, string>> = { decision_not_found: 'getDecision' }
+
+/** The problem codes of a status an operation may answer. */
+export const problemCodes = (status: number, operationId?: string) =>
+  (Object.keys(PROBLEMS) as ProblemCode[]).filter(
+    (code) => PROBLEMS[code].status === status && (OWN_PROBLEMS[code] === undefined || OWN_PROBLEMS[code] === operationId),
+  )
+
+/** Response entries for the given error statuses, as application/problem+json (of the operation, for its own problems). */
+export function problemResponses(...statuses: (number | { operationId: string })[]) {
   const out: Record<number, { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }> = {}
+  const operationId = statuses.find((s): s is { operationId: string } => typeof s === 'object')?.operationId
   for (const status of statuses) {
-    const codes = Object.entries(PROBLEMS)
-      .filter(([, p]) => p.status === status)
-      .map(([code]) => code)
+    if (typeof status === 'object') continue
+    const codes = problemCodes(status, operationId)
     out[status] = {
       description: codes.map((c) => `\`${c}\``).join(', '),
       content: { 'application/problem+json': { schema: ProblemSchema } },

@@ -17,7 +17,7 @@ import type { RuleSet } from './rule-set.js'
  * error, remembered by inputs like the decision service's) and compared with what was decided.
  */
 type Message =
-  | { id: number; type: 'start'; ruleSet: RuleSet; redis?: RedisSource }
+  | { id: number; type: 'start'; ruleSet: RuleSet; limit: number; redis?: RedisSource }
   | { id: number; type: 'records'; records: string }
   | { id: number; type: 'end' }
 
@@ -31,20 +31,26 @@ try {
 }
 
 const evaluate = checkedEvaluate()
-const jobs = new Map<
-  number,
-  { ruleSet: RuleSet; comparison: ComparisonCounter; memo: ReturnType<typeof createMemo>; queue: Promise<void> }
->()
+interface Job {
+  ruleSet: RuleSet
+  comparison: ComparisonCounter
+  memo: ReturnType<typeof createMemo>
+  /** Records still to compare: the newest from Redis first, then what the service's ring adds. */
+  left: number
+  queue: Promise<void>
+}
+const jobs = new Map<number, Job>()
 
-async function compare(job: { ruleSet: RuleSet; comparison: ComparisonCounter; memo: ReturnType<typeof createMemo> }, records: string) {
+async function compare(job: Job, records: string) {
   for (const record of JSON.parse(`[${records}]`) as DecisionRecord[]) {
+    if (job.left-- <= 0) return
     const comparable = !lacksFacts(job.ruleSet, record.facts)
     job.comparison.add(record, comparable ? await job.memo.evaluate(job.ruleSet, record.facts as Facts) : undefined)
   }
 }
 
 /** Reads the recorded decisions from Redis here, with a client of its own: the service's thread never decodes them. */
-async function fromRedis(job: Parameters<typeof compare>[0], source: RedisSource) {
+async function fromRedis(job: Job, source: RedisSource) {
   const client = new Redis(source.url, { maxRetriesPerRequest: 1, enableOfflineQueue: true })
   client.on('error', () => {})
   try {
@@ -61,6 +67,7 @@ parentPort?.on('message', (message: Message) => {
       ruleSet: message.ruleSet,
       comparison: createComparison(message.ruleSet),
       memo: createMemo(50_000, evaluate),
+      left: message.limit,
       queue: Promise.resolve(),
     })
   }

@@ -17,7 +17,7 @@ export interface Backtester {
    * Compares the set with recorded decisions: those the worker reads from Redis itself, if any,
    * and those handed over as chunks of JSON records joined by commas.
    */
-  run(ruleSet: RuleSet, source: { redis?: RedisSource | undefined; records: AsyncIterable<string> }): Promise<Comparison>
+  run(ruleSet: RuleSet, source: BacktestSource): Promise<Comparison>
   close(): Promise<void>
 }
 
@@ -26,6 +26,13 @@ export interface RedisSource {
   url: string
   organizations: readonly string[]
   range: HistoryRange
+  limit: number
+}
+
+export interface BacktestSource {
+  redis?: RedisSource | undefined
+  records: AsyncIterable<string>
+  /** Records compared at most, over both. */
   limit: number
 }
 
@@ -39,10 +46,7 @@ export function createBacktester(options: { timeoutMs?: number; maxWaiting?: num
   let worker: Worker | undefined
   let jobs = 0
 
-  const run = async (
-    ruleSet: RuleSet,
-    { redis, records }: { redis?: RedisSource | undefined; records: AsyncIterable<string> },
-  ): Promise<Comparison> => {
+  const run = async (ruleSet: RuleSet, { redis, records, limit }: BacktestSource): Promise<Comparison> => {
     if (!worker) {
       worker = new Worker(WORKER, { resourceLimits: { maxOldGenerationSizeMb: 1024 } })
       worker.unref()
@@ -75,7 +79,7 @@ export function createBacktester(options: { timeoutMs?: number; maxWaiting?: num
     })
     answer.catch(() => {})
     try {
-      current.postMessage({ id, type: 'start', ruleSet, redis })
+      current.postMessage({ id, type: 'start', ruleSet, limit, redis })
       try {
         for await (const chunk of records) current.postMessage({ id, type: 'records', records: chunk })
       } finally {

@@ -12,7 +12,7 @@ export const DecisionRecordSchema = z
     decision_id: z.string(),
     organization_id: z.string(),
     contact_id: z.string(),
-    caller: z.string().describe('The name of the API key that asked (never the key)'),
+    caller: z.string().describe('The name of the API key that asked (never the key); without API keys, ip: and its address'),
     order: OrderSchema.nullable().describe('The order sent with the request; null when none'),
     facts: DecisionFactsSchema.nullable().describe('The facts the rules saw; null for a FAIL_MODE=review answer without contact data'),
     rules_version: z.string(),

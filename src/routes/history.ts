@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { DECISIONS } from '../domain/decision.js'
 import { DecisionRecordSchema, parseTime, TimeSchema } from '../domain/history.js'
 import { Problem } from '../errors.js'
-import { CALLER_SECURITY } from '../plugins/access.js'
+import { CALLER_SECURITY, callerBucket } from '../plugins/access.js'
 import { ComparisonSchema } from '../rules/compare.js'
 import { ReloadFailureSchema } from '../rules/manager.js'
 import { readRulesFolder } from '../rules/sources.js'
@@ -66,7 +66,7 @@ export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async 
     },
     async (req) => {
       const record = await app.history.get(req.params.decision_id)
-      if (!record || (!req.admin && record.caller !== req.caller)) {
+      if (!record || (!req.admin && record.caller !== callerBucket(req))) {
         throw new Problem('decision_not_found', 'no decision with this id is kept for this API key')
       }
       return record

@@ -15,7 +15,7 @@ export interface DecideInput {
   readonly contactId: string
   readonly order?: Order | undefined
   readonly explain?: boolean | undefined
-  /** The name of the API key that asked (recorded with the decision). */
+  /** Who asked (a key name, or an address): charged for the Zoho calls its cache misses start. */
   readonly caller?: string | undefined
 }
 

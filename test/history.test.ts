@@ -1,6 +1,8 @@
 import t from 'tap'
-import { DecisionRecordSchema } from '../src/domain/history.js'
+import { createMemoryHistory } from '../src/adapters/memory-history.js'
+import { DecisionRecordSchema, decisionTime, newDecisionId, parseTime } from '../src/domain/history.js'
 import { SAMPLE_CONTACTS } from '../src/sandbox/contacts.js'
+import { compareIds, mergePages } from '../src/services/history.js'
 import { eventually, ORG, problem, startApp, startSandbox } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 
@@ -222,4 +224,38 @@ t.test('with Redis: a capped stream per organization; Redis killed mid-way → a
     [...during, ...after].reverse().map((d) => d.id),
     'once back: the new Redis entries and those kept locally, newest first',
   )
+})
+
+t.test('the ring: positions only grow, ranges and cursors select what the stream would', async (t) => {
+  const ring = createMemoryHistory(100)
+  for (let i = 0; i < 150; i++) await ring.append(ORG, `d${i}`, 1000 + Math.floor(i / 2), `{"i":${i}}`)
+  await ring.append(ORG, 'late', 500, '{"i":"late"}')
+  t.equal(ring.size(ORG), 100)
+  const ids = async (range: Parameters<typeof ring.page>[1], count = 500) => (await ring.page(ORG, range, count)).map((e) => e.id)
+  t.same(await ids({}, 3), ['1074-2', '1074-1', '1074-0'], 'a decision made before the newest is placed after it')
+  t.equal(await ring.find(ORG, 'late', 500), '{"i":"late"}')
+  t.equal(await ring.find(ORG, 'd0', 1000), undefined, 'overwritten')
+  t.same(await ids({ before: '1074-1' }, 2), ['1074-0', '1073-1'])
+  t.same(await ids({ before: '1074-1', inclusive: true }, 2), ['1074-1', '1074-0'])
+  t.same(await ids({ untilMs: 1060, sinceMs: 1059 }), ['1060-1', '1060-0', '1059-1', '1059-0'])
+  t.same(await ids({ sinceMs: 2000 }), [])
+  t.same(await ids({ untilMs: 10 }), [], 'older than anything kept')
+  t.same(await ring.page('999', {}, 10), [], 'an organization with no decisions')
+  t.equal(compareIds('1000-10', '1000-9') > 0, true, 'sequence numbers compare as numbers')
+  t.same(
+    mergePages(
+      [
+        { id: '5-0', json: 'a' },
+        { id: '3-0', json: 'b' },
+      ],
+      [{ id: '4-0', json: 'c' }],
+      2,
+    ).map((e) => e.json),
+    ['a', 'c'],
+  )
+  t.equal(parseTime('24h', 100_000_000), 100_000_000 - 86_400_000)
+  t.equal(parseTime('2026-11-25T12:00:00Z', 0), Date.UTC(2026, 10, 25, 12))
+  t.equal(parseTime('soon', 0), undefined)
+  t.equal(decisionTime(newDecisionId(1_764_000_000_123)), 1_764_000_000_123)
+  t.equal(decisionTime('0f8c2a4e-5b1d-4c7a-9e3f-2d6b8a1c4e70'), undefined, 'a version-4 id is not one of ours')
 })

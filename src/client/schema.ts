@@ -523,7 +523,7 @@ export interface components {
             decision_id: string;
             organization_id: string;
             contact_id: string;
-            /** @description The name of the API key that asked (never the key) */
+            /** @description The name of the API key that asked (never the key); without API keys, ip: and its address */
             caller: string;
             /** @description The order sent with the request; null when none */
             order: components["schemas"]["Order"] | null;

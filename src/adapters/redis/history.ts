@@ -66,7 +66,7 @@ export function createRedisHistory(link: RedisLink, local: HistoryStore, max: nu
 }
 
 /** One page of an organization's stream, newest first (also read by backtest workers with a client of their own). */
-export async function readPage(client: Redis, org: string, range: HistoryRange, count: number): Promise<StoredEntry[]> {
+export async function readPage(client: Pick<Redis, 'xrevrange'>, org: string, range: HistoryRange, count: number): Promise<StoredEntry[]> {
   const { before, untilMs, sinceMs } = range
   const end =
     before === undefined

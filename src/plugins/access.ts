@@ -100,6 +100,10 @@ export function createAuth(apiKeys: readonly ApiKey[], adminKeys: readonly ApiKe
   }
 }
 
+/** Who is counted for a request: its key's name, or its address when it came without one. */
+export const callerBucket = (req: FastifyRequest): string =>
+  req.caller === undefined || req.caller === ANONYMOUS ? `ip:${req.ip}` : req.caller
+
 /** Refused keys an address may present in a minute before it is refused outright. */
 export const AUTH_FAILURES_PER_MINUTE = 10
 const ANONYMOUS = 'anonymous'
@@ -143,7 +147,7 @@ const accessPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { confi
     max: config.rateLimitPerMinute,
     timeWindow: 60_000,
     // Callers without a key (none configured) are told apart by their address.
-    keyGenerator: (req) => (req.caller === undefined || req.caller === ANONYMOUS ? `ip:${req.ip}` : req.caller),
+    keyGenerator: callerBucket,
     // The limits are documented; the headers come with a 429 (and Retry-After), not on every answer.
     addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     allowList: (req) => OPEN_ROUTES.test(req.url),

@@ -4,7 +4,7 @@ import { Counter } from 'prom-client'
 import { type RiskDecision, RiskDecisionSchema } from '../domain/decision.js'
 import type { Order } from '../domain/facts.js'
 import { compiledSerializer } from '../lib/serializer.js'
-import { CALLER_SECURITY } from '../plugins/access.js'
+import { CALLER_SECURITY, callerBucket } from '../plugins/access.js'
 import { ContactParamsSchema, problemResponses, RiskBodySchema, RiskQuerySchema } from './schemas.js'
 
 declare module 'fastify' {
@@ -93,6 +93,7 @@ export const riskRoutes: FastifyPluginAsyncZod = async (app) => {
       contactId: req.params.contact_id,
       order: input.order,
       explain: input.explain,
+      caller: callerBucket(req),
     })
     record(req, reply, decision, input.order)
     return decision

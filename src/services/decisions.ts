@@ -15,6 +15,8 @@ export interface DecideInput {
   readonly contactId: string
   readonly order?: Order | undefined
   readonly explain?: boolean | undefined
+  /** Who asked (a key name, or an address): charged for the Zoho calls its cache misses start. */
+  readonly caller?: string | undefined
 }
 
 export interface DryRunInput {
@@ -90,12 +92,12 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
   const memo = createMemo(options.memoSize ?? 10_000, evaluate)
   const clock = options.now ?? Date.now
   return {
-    async decide({ org, contactId, order, explain }) {
+    async decide({ org, contactId, order, explain, caller }) {
       const ruleSet = options.rules()
       const base = { decision_id: randomUUID(), contact_id: contactId, organization_id: org, rules_version: ruleSet.version }
       const needsReceivables = usesReceivables(ruleSet)
       const [contactRead, receivablesRead] = await Promise.allSettled([
-        options.contacts.load(org, contactId),
+        options.contacts.load(org, contactId, caller),
         needsReceivables && options.receivables ? options.receivables.forCustomer(org, contactId) : undefined,
       ])
       // The contact's failure first: without the contact there is nothing to decide on.

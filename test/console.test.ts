@@ -212,12 +212,12 @@ t.test('credit console in Chromium: sign in, overview, a blocked customer, a bac
     await chart.locator('canvas').waitFor()
     await page.locator('#codes-table').waitFor()
     t.match(await chart.getAttribute('aria-label'), /2 allow, 1 review, 3 block/, 'the chart counts the decisions made')
-    t.ok(
-      (await colouredPixels(page, '#timeline-chart', [0x1f, 0x4f, 0xbf])) +
-        (await colouredPixels(page, '#timeline-chart', [0xb4, 0x23, 0x18])) >
-        50,
-      'the chart drew its data',
-    )
+    for (const [decision, rgb] of [
+      ['allow', [0x1b, 0x7f, 0x3b]],
+      ['block', [0xb4, 0x23, 0x18]],
+    ] as const) {
+      t.ok((await colouredPixels(page, '#timeline-chart', [...rgb])) > 50, `the chart drew the ${decision} decisions`)
+    }
     const codes = await page.locator('#codes-table tbody th code').allTextContents()
     t.ok(codes.includes('OUTSTANDING_OVER_LIMIT'), 'top codes include OUTSTANDING_OVER_LIMIT')
     t.ok(codes.includes('APPLY_CREDITS_FIRST'), 'and the alert APPLY_CREDITS_FIRST')

@@ -97,9 +97,12 @@ window.addEventListener('resize', () => {
   for (const [el, u] of plots) if (el.isConnected && el.clientWidth > 0) u.setSize({ width: el.clientWidth, height: 220 })
 })
 
-/** A bar chart over named categories. */
-function barChart(el, labels, values, { label, colour = COLOURS.bars, xLabel } = {}) {
+/** A bar chart over named categories; with `colours`, each bar its own colour (one series per category). */
+function barChart(el, labels, values, { label, colour = COLOURS.bars, colours, xLabel } = {}) {
   const xs = labels.map((_, i) => i)
+  const bars = (c) => ({ stroke: c, fill: c, paths: uPlot.paths.bars({ size: [0.6, 90] }), points: { show: false } })
+  const series = colours ? labels.map((l, i) => ({ label: l, ...bars(colours[i]) })) : [{ label, ...bars(colour) }]
+  const data = colours ? labels.map((_, i) => xs.map((x) => (x === i ? values[i] : null))) : [values]
   return plot(
     el,
     {
@@ -110,9 +113,9 @@ function barChart(el, labels, values, { label, colour = COLOURS.bars, xLabel } =
         { splits: () => xs, values: (_u, splits) => splits.map((i) => labels[i] ?? ''), grid: { show: false }, label: xLabel },
         { values: (_u, splits) => splits.map(count), size: 70 },
       ],
-      series: [{}, { label, stroke: colour, fill: colour, paths: uPlot.paths.bars({ size: [0.6, 90] }), points: { show: false } }],
+      series: [{}, ...series],
     },
-    [xs, values],
+    [xs, ...data],
   )
 }
 
@@ -312,7 +315,7 @@ async function renderFromMetrics(failed, rules) {
     'aria-label',
     `Decisions since this instance started: ${DECISIONS.map((d, i) => `${count(outcomes[i])} ${d}`).join(', ')}`,
   )
-  barChart(el, DECISIONS, outcomes, { label: 'decisions' })
+  barChart(el, DECISIONS, outcomes, { colours: DECISIONS.map((d) => COLOURS[d]) })
   show(
     'timeline-table',
     dataTable(

@@ -167,7 +167,7 @@ t.test('credit console in Chromium: sign in, overview, a blocked customer, a bac
     if (!req.url().startsWith(base)) watch.elsewhere.push(req.url())
   })
   page.on('console', (message) => {
-    if (message.type() === 'error') watch.problems.push(message.text())
+    if (message.type() === 'error') watch.problems.push(`${message.text()} ${new URL(message.location().url || base).pathname}`)
   })
   page.on('pageerror', (err) => watch.problems.push(err.message))
   // Routes of issue 12 are answered 404 before the merge: expected, not a problem of the page.
@@ -357,7 +357,10 @@ t.test('credit console in Chromium: sign in, overview, a blocked customer, a bac
   for (const name of ['overview', 'customer', 'rules'])
     t.ok((await stat(`${ARTIFACTS}/console-${name}.png`)).size > 10_000, `screenshot of ${name}`)
   t.same(watch.elsewhere, [], 'every request stayed on creditgate')
-  // Before the merge, the routes of issue 12 answer 404, which Chromium logs as a failed resource.
-  const problems = HISTORY_MERGED ? watch.problems : watch.problems.filter((p) => !/status of 404/.test(p))
+  // Chromium logs every 404 as a failed load. Before the merge the routes of issue 12 answer 404
+  // (the console says "not available"); after it, GET /rules/shadow may when no shadow set is loaded.
+  // TODO(merge): check which of these still answer 404 once issue 12 is in.
+  const expected404 = HISTORY_MERGED ? ['/rules/shadow'] : ['/decisions', '/rules/backtest', '/rules/shadow']
+  const problems = watch.problems.filter((p) => !expected404.some((path) => p.includes('status of 404') && p.endsWith(` ${path}`)))
   t.same(problems, [], 'no console error')
 })

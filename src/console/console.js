@@ -490,8 +490,9 @@ async function customer(id) {
   if (amountText) query.set('order_amount', amountText)
   if (org) query.set('organization_id', org)
   show('customer-out', h('p', { class: 'note' }, `Asking for ${id}…`))
-  const [risk, receivables, recent] = await Promise.all([
-    api(`/contacts/${id}/risk?${query}`),
+  // The decision first: the recent decisions then include it.
+  const risk = await api(`/contacts/${id}/risk?${query}`)
+  const [receivables, recent] = await Promise.all([
     api(`/contacts/${id}/receivables${org ? `?organization_id=${org}` : ''}`),
     api(`/decisions?${new URLSearchParams({ contact_id: id, limit: '10' })}`),
   ])

@@ -102,6 +102,9 @@ t.test('console page: its own files only, a strict policy, no inline script', as
     t.equal(asset.statusCode, 200, file)
     t.ok(asset.body.length > 500, `${file} has content`)
   }
+  const slash = await app.inject({ url: '/console/' })
+  t.equal(slash.statusCode, 302)
+  t.equal(slash.headers.location, '/console')
   problem(t, await app.inject({ url: '/console/..%2Fpackage.json' }), 404, 'not_found')
   problem(t, await app.inject({ url: '/console/nothing.js' }), 404, 'not_found')
 })

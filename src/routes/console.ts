@@ -44,6 +44,7 @@ export const consoleRoutes: FastifyPluginAsync = async (app) => {
     const file = send('index.html')
     return reply.type(file.type).header('cache-control', 'no-cache').send(file.body)
   })
+  app.get('/console/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/console'))
   app.get<{ Params: { file: string } }>('/console/:file', { schema: { hide: true } }, async (req, reply) => {
     const file = send(req.params.file)
     return reply.type(file.type).header('cache-control', 'no-cache').send(file.body)

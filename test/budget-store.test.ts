@@ -78,6 +78,8 @@ t.test('the in-process budget', async (t) => {
     time.set(T + 60_000)
     await budget.acquire(ORG)
     t.equal((await refusal(budget.acquire(ORG))).verdict.retryAfterMs, 10_000, 'the second call is now the oldest')
+    t.equal(budget.callsLastMinute(ORG), 3, 'the calls of the minute ending now')
+    t.equal(budget.callsLastMinute(OTHER), 0)
   })
 
   t.test('an organization has its own minute', async (t) => {
@@ -286,6 +288,9 @@ t.test('the shared budget', async (t) => {
     const spent = await refusal(b.budget.acquire(ORG))
     t.equal(spent.detail, `no Zoho call for organization ${ORG}: the budget of 3 calls per minute is spent`)
     t.ok(spent.verdict.retryAfterMs > 50_000 && spent.verdict.retryAfterMs <= 60_000, 'until the first call is a minute old')
+    // What GET /zoho/budget shows: every instance's calls, as announced through Redis.
+    await eventually(() => a.budget.callsLastMinute(ORG) === 3 && b.budget.callsLastMinute(ORG) === 3, 'both instances to know the 3 calls')
+    t.equal(a.budget.callsLastMinute(OTHER), 0)
   })
 
   t.test('instances share the calls in flight; a released call frees its slot for any of them', async (t) => {

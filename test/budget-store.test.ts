@@ -263,16 +263,30 @@ t.test('a view of the shared minutes is fresh, case by case', async (t) => {
 interface Instance {
   link: Awaited<ReturnType<typeof connectRedis>>
   budget: ZohoBudget
+  /**
+   * From now on the budget sees its event subscription as dropped. Killing Redis drops both
+   * connections at once, in an order the test cannot choose; this makes "the subscription had
+   * dropped before the outage" happen first, for sure.
+   */
+  dropSubscription(): void
 }
 
 /** One creditgate instance's budget on the test's Redis. */
 async function instance(t: Test, redis: TestRedis, budgetLimits: BudgetLimits, now?: () => number): Promise<Instance> {
   const link = await connectRedis(redis.url, silent)
   t.teardown(() => link.close())
-  const budget = createRedisBudget(link, budgetLimits, [ORG, OTHER], now)
+  let dropped = false
+  const seen: typeof link = Object.create(link, { eventsLive: { get: () => !dropped && link.eventsLive } })
+  const budget = createRedisBudget(seen, budgetLimits, [ORG, OTHER], now)
   // Its first look at the shared minutes is answered before this (same connection, in order).
   if (link.up) await link.client.ping()
-  return { link, budget }
+  return {
+    link,
+    budget,
+    dropSubscription: () => {
+      dropped = true
+    },
+  }
 }
 
 const gone = (...instances: Instance[]) => eventually(() => instances.every((i) => !i.link.up), 'the instances to see Redis gone')
@@ -385,6 +399,7 @@ t.test('the shared budget', async (t) => {
     // Just connected: its first look at the shared minutes was at T, its next heartbeat is 2 s away.
     const a = await instance(t, redis, limits({ requestsPerMinute: 4 }), time.now)
     time.set(T + 6_000)
+    a.dropSubscription()
     await redis.kill()
     await gone(a)
     const spent = await refusal(a.budget.acquire(ORG))

@@ -302,7 +302,10 @@ export async function connectRedis(where: RedisTarget | string, log: FastifyBase
     async close() {
       clearInterval(beat)
       await client.zrem(INSTANCES_KEY, instanceId).catch(() => {})
-      await Promise.all([client.quit().catch(() => client.disconnect()), subscriber.quit().catch(() => subscriber.disconnect())])
+      await Promise.all([client.quit().catch(() => {}), subscriber.quit().catch(() => {})])
+      // Also closes what quit leaves open: the Sentinel connections watching for a failover.
+      client.disconnect()
+      subscriber.disconnect()
     },
   }
   return link

@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
 import { budgetKeys } from '../src/adapters/redis/budget.js'
+import { contactKey } from '../src/adapters/redis/cache.js'
 import type { Sandbox } from '../src/sandbox/sandbox.js'
 import { contactOnlyRules, eventually, logCapture, ORG, startApp, startSandbox, type TestApp } from './helpers/app.js'
 import { startCluster, startSentinels, type TestTopology } from './helpers/redis.js'
@@ -120,6 +121,16 @@ for (const [name, start] of TOPOLOGIES) {
       t.equal(purge.statusCode, 200)
       await eventually(async () => (await owed()) === 70000, 'the purge to reach b through pub/sub')
       t.equal(sandbox.stats.contactCalls, 31)
+
+      // A copy kept in memory is trusted only while no purge can have been missed: not after the subscription drops.
+      const key = contactKey(ORG, id)
+      const entry = JSON.parse((await topology.client.get(key)) as string)
+      entry.contact.outstanding_receivable_amount_bcy = 1
+      await topology.client.set(key, JSON.stringify(entry), 'EX', 3600)
+      t.equal(await owed(), 70000, 'b answers from memory, no Redis round trip')
+      await topology.killSubscribers()
+      await eventually(async () => (await owed()) === 1, 'b to read the shared copy again')
+      t.equal(sandbox.stats.contactCalls, 31, 'without asking Zoho')
 
       // The rest of the minute's budget, and not one call more, for 100 cold contacts over the three.
       const cold = await decide(three.apps, addContacts(sandbox, 100, '63'))

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 
 interface Teardown {
   teardown(fn: () => unknown): void
@@ -109,6 +109,10 @@ export interface TestTopology {
   readonly env: Record<string, string>
   /** A client that sees everything creditgate stored (the master, or every Cluster master). */
   keys(): Promise<string[]>
+  /** A client of the whole topology (through the Sentinels, or to the Cluster), for looking at and changing what creditgate stored. */
+  readonly client: Redis | Cluster
+  /** Drops every pub/sub connection on every server (CLIENT KILL TYPE pubsub). */
+  killSubscribers(): Promise<void>
   /** Empties every master: the next test starts from nothing. */
   flush(): Promise<void>
   /** Starts a failover and resolves once the new master serves. */
@@ -177,8 +181,14 @@ export async function startSentinels(t: Teardown): Promise<TestTopology> {
   }
   let master = masterPort
   await until(() => settled(master), 'the sentinels to see the replica and each other')
+  const whole = new Redis({ sentinels: sentinelPorts.map((port) => ({ host: '127.0.0.1', port })), name, maxRetriesPerRequest: 1 })
+  clients.push(whole)
   return {
     env: { REDIS_SENTINELS: sentinelPorts.map((p) => `127.0.0.1:${p}`).join(','), REDIS_SENTINEL_NAME: name },
+    client: whole,
+    async killSubscribers() {
+      for (const port of ports) await client(port).call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+    },
     keys: () => client(master).keys('*'),
     async flush() {
       await client(master).flushall()
@@ -271,8 +281,14 @@ export async function startCluster(t: Teardown, slotOf: string): Promise<TestTop
     const all = await roles()
     return nodes.filter((_, i) => all[i]?.[0] === 'master')
   }
+  const cluster = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })))
+  t.teardown(() => cluster.disconnect())
   return {
     env: { REDIS_CLUSTER_NODES: ports.map((p) => `127.0.0.1:${p}`).join(',') },
+    client: cluster,
+    async killSubscribers() {
+      for (const node of nodes) await node.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+    },
     async keys() {
       const found = await Promise.all((await masters()).map((node) => node.keys('*')))
       return found.flat()

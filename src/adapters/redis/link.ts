@@ -137,6 +137,19 @@ export function createRedisClient(target: RedisTarget, offline: boolean): RedisC
   )
 }
 
+/**
+ * The connection events arrive on. For a Cluster, the node connection ioredis's cluster subscriber
+ * listens on now (not in ioredis's typed API: read defensively; none until it has subscribed).
+ */
+function listeningConnection(subscriber: RedisClient): () => Redis | undefined {
+  if (!(subscriber instanceof Cluster)) return () => subscriber
+  const inner = subscriber as unknown as { subscriber?: { getInstance?: () => Redis | undefined } }
+  return () => {
+    const connection = inner.subscriber?.getInstance?.()
+    return connection instanceof Redis ? connection : undefined
+  }
+}
+
 /** Where Redis is, for logs: never a password. */
 export function describeRedis(target: RedisTarget): string {
   if (target.mode === 'url') return redactRedisUrl(target.url)
@@ -164,10 +177,24 @@ export async function connectRedis(where: RedisTarget | string, log: FastifyBase
   let fullAt = 0
   let eventsEpoch = 0
   let eventsLostAt = 0
-  subscriber.on('close', () => {
+  const eventsLost = () => {
     eventsEpoch++
     eventsLostAt = Date.now()
-  })
+  }
+  const listening = listeningConnection(subscriber)
+  let watched: Redis | undefined
+  const watchListening = () => {
+    const now = listening()
+    if (now && now !== watched) {
+      watched = now
+      now.on('close', eventsLost)
+    }
+  }
+  // A Cluster's subscriber is not one connection: ioredis listens on a node it picks, and picks
+  // another when that one goes. Every connection it listens on is watched for its close.
+  const watchTimer = subscriber instanceof Cluster ? setInterval(watchListening, 100) : undefined
+  watchTimer?.unref()
+  if (!(subscriber instanceof Cluster)) subscriber.on('close', eventsLost)
   const instanceId = randomUUID()
   const checkEpoch = async () => {
     try {
@@ -264,7 +291,8 @@ export async function connectRedis(where: RedisTarget | string, log: FastifyBase
       return dataLostAt
     },
     get eventsLive() {
-      return subscriber.status === 'ready'
+      watchListening()
+      return listening()?.status === 'ready'
     },
     get eventsEpoch() {
       return eventsEpoch
@@ -301,6 +329,7 @@ export async function connectRedis(where: RedisTarget | string, log: FastifyBase
     },
     async close() {
       clearInterval(beat)
+      clearInterval(watchTimer)
       await client.zrem(INSTANCES_KEY, instanceId).catch(() => {})
       await Promise.all([client.quit().catch(() => {}), subscriber.quit().catch(() => {})])
       // Also closes what quit leaves open: the Sentinel connections watching for a failover.

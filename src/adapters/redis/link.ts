@@ -331,8 +331,9 @@ export async function connectRedis(where: RedisTarget | string, log: FastifyBase
       clearInterval(beat)
       clearInterval(watchTimer)
       await client.zrem(INSTANCES_KEY, instanceId).catch(() => {})
-      await Promise.all([client.quit().catch(() => {}), subscriber.quit().catch(() => {})])
-      // Also closes what quit leaves open: the Sentinel connections watching for a failover.
+      await client.quit().catch(() => {})
+      // Also closes what quit leaves open (the Sentinel connections watching for a failover). The
+      // subscriber just goes: a QUIT queued while Redis is away would wait for it.
       client.disconnect()
       subscriber.disconnect()
     },

@@ -70,6 +70,12 @@ const statuses = (responses: { statusCode: number }[]) => {
   return counts
 }
 
+/** What Redis commands failed, as the instances logged them (each one sent the instance to its fallback for a second). */
+const redisFailures = ({ logs }: Instances) =>
+  logs
+    .flatMap((log) => log.lines)
+    .flatMap((line) => (line.msg === 'redis command failed' ? [(line.err as { message: string }).message] : []))
+
 /** A Redis command refused because its keys live in different Cluster slots would be logged as a failed command. */
 function noCrossSlot(t: Test, { logs }: Instances) {
   const lines = logs.flatMap((log) => log.raw).filter((line) => /CROSSSLOT|MOVED|different slot/i.test(line))
@@ -112,6 +118,8 @@ for (const [name, start] of TOPOLOGIES) {
         Array.from({ length: 300 }, (_, i) => ids[i % ids.length] as string),
       )
       t.same(statuses(responses), { 200: 300 })
+      // A command slower than 500 ms (a machine far too busy) would send an instance to its own token and budget.
+      t.same(redisFailures(three), [], 'no Redis command failed')
       t.equal(sandbox.stats.contactCalls, 30, 'exactly one Zoho call per contact')
       t.equal(Math.max(...sandbox.stats.byContact.values()), 1)
       t.equal(sandbox.stats.tokenCalls, 1, 'one access token for everyone')

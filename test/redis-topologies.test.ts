@@ -99,6 +99,22 @@ const TOPOLOGIES: [string, (t: Test) => Promise<TestTopology>][] = [
   ['cluster', (t) => startCluster(t, budgetKeys(ORG)[0] as string)],
 ]
 
+t.test('Sentinels or Cluster nodes unreachable at start: the service starts degraded, answers, and says why', async (t) => {
+  const sandbox = await startSandbox(t)
+  // Nothing listens on port 1.
+  for (const env of [{ REDIS_SENTINELS: '127.0.0.1:1', REDIS_SENTINEL_NAME: 'creditgate' }, { REDIS_CLUSTER_NODES: '127.0.0.1:1' }]) {
+    const logs = logCapture()
+    const { app } = await startApp(t, sandbox, { env: { ...env, LOG_LEVEL: 'warn' }, logs })
+    t.match((await app.inject({ url: '/readyz' })).json(), { status: 'degraded', checks: { redis: { ok: true, degraded: true } } })
+    t.equal((await app.inject({ url: '/contacts/460000000031001/risk' })).statusCode, 200, 'decided from Zoho')
+    const where = env.REDIS_SENTINELS ? 'sentinel creditgate at 127.0.0.1:1' : 'cluster at 127.0.0.1:1'
+    t.ok(
+      logs.lines.some((line) => line.msg === 'redis not reachable at start: serving degraded until it is' && line.redis === where),
+      `the log names ${where}`,
+    )
+  }
+})
+
 for (const [name, start] of TOPOLOGIES) {
   t.test(name, async (t) => {
     const topology = await start(t)

@@ -187,7 +187,7 @@ export async function connectRedis(where: RedisTarget | string, log: FastifyBase
   let watched: Redis | undefined
   const watchListening = () => {
     const now = listening()
-    if (now && now !== watched) {
+    if (now && now !== watched && subscriber instanceof Cluster) {
       watched = now
       now.on('close', eventsLost)
     }

@@ -140,10 +140,12 @@ export async function startSentinels(t: Teardown): Promise<TestTopology> {
   }
   const ports = [await freePort(), await freePort()]
   const [masterPort, replicaPort] = ports as [number, number]
-  procs.push(await spawnRedis(['--port', String(masterPort), ...EPHEMERAL], 'Ready to accept connections'))
+  // In the temporary directory: a replica's full sync writes the master's data to its disk.
+  const server = ['--dir', dir, ...EPHEMERAL]
+  procs.push(await spawnRedis(['--port', String(masterPort), ...server], 'Ready to accept connections'))
   procs.push(
     await spawnRedis(
-      ['--port', String(replicaPort), ...EPHEMERAL, '--replicaof', '127.0.0.1', String(masterPort)],
+      ['--port', String(replicaPort), ...server, '--replicaof', '127.0.0.1', String(masterPort)],
       'Ready to accept connections',
     ),
   )

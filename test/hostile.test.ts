@@ -156,6 +156,14 @@ t.test('6. a large set with many fixture cases is checked off the event loop', a
     expect: { decision: 'allow' },
   }))
   const fixtures = [{ file: 'many.json', content: { cases } }]
+  // What /healthz takes on this (shared) machine anyway, measured the same way first.
+  let usual = 0
+  for (let i = 0; i < 25; i++) {
+    const started = performance.now()
+    await app.inject({ url: '/healthz' })
+    usual = Math.max(usual, performance.now() - started)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
   const validating = app.inject({ method: 'POST', url: '/rules/validate', headers: ADMIN, payload: { rules, fixtures } })
   let slowest = 0
   let done = false
@@ -170,7 +178,7 @@ t.test('6. a large set with many fixture cases is checked off the event loop', a
   }
   const result = (await validating).json()
   t.equal(result.fixtures.passed, MAX_FIXTURE_CASES, `${MAX_FIXTURE_CASES} cases × 200 rules checked`)
-  t.ok(slowest < 100, `/healthz answered within ${Math.round(slowest)} ms meanwhile`)
+  t.ok(slowest < usual + 100, `/healthz answered within ${Math.round(slowest)} ms meanwhile (usually within ${Math.round(usual)} ms)`)
   const tooMany = await app.inject({
     method: 'POST',
     url: '/rules/validate',

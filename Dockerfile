@@ -7,8 +7,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+COPY scripts/copy-console.mjs ./scripts/
 # Type declarations and source maps of dependencies are never loaded at run time (~10 MB).
-RUN npx tsc -p tsconfig.json \
+RUN npx tsc -p tsconfig.json && node scripts/copy-console.mjs \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
  && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' \) -delete
 

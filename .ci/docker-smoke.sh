@@ -115,6 +115,15 @@ log "every service healthy in $((SECONDS - step)) s"
 decide 460000000026049 block
 log "decision through the demo key: 200 block"
 
+# The credit console's files are in the image: the page, its script and uPlot's bundle.
+for path in /console /console/console.js /console/uplot.js; do
+  code=$(curl -sS -o /dev/null -w '%{http_code}' "$base$path") || fail "GET $path: no answer"
+  [ "$code" = 200 ] || fail "GET $path answered $code"
+done
+code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ops-key-change-me-0123456789" "$base/contacts/460000000031013/receivables")
+[ "$code" = 200 ] || fail "GET /contacts/460000000031013/receivables with the demo admin key answered $code"
+log "the console and its files are served"
+
 cg=${id[creditgate]}
 uid=$(docker exec "$cg" id -u)
 [ "$uid" != 0 ] || fail "creditgate runs as root"

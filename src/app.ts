@@ -15,9 +15,11 @@ import rules from './plugins/rules.js'
 import shadow from './plugins/shadow.js'
 import zoho from './plugins/zoho.js'
 import { cacheRoutes } from './routes/cache.js'
+import { consoleRoutes } from './routes/console.js'
 import { healthRoutes } from './routes/health.js'
 import { historyRoutes } from './routes/history.js'
 import { problemRoutes } from './routes/problems.js'
+import { receivablesRoutes } from './routes/receivables.js'
 import { riskRoutes } from './routes/risk.js'
 import { rulesRoutes } from './routes/rules.js'
 import type { Evaluate } from './rules/evaluate.js'
@@ -67,4 +69,6 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(cacheRoutes, { webhookSecret: config.webhookSecret })
   await app.register(riskRoutes)
   await app.register(historyRoutes, { rulesDir: config.rulesDir })
+  await app.register(receivablesRoutes, { timeZone: config.receivables.timeZone })
+  await app.register(consoleRoutes)
 }

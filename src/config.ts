@@ -60,12 +60,89 @@ const keyList = optional(
   }),
 )
 
+/** One Redis server to start from: a Sentinel or a Cluster node. */
+export interface RedisNode {
+  readonly host: string
+  readonly port: number
+}
+
+/**
+ * Where creditgate finds Redis: one server (REDIS_URL), a master through Sentinel, or a Cluster.
+ * Credentials and TLS come from the URL form (`redis[s]://[user:password@]host:port`), which the
+ * Sentinel and Cluster lists accept for their entries too.
+ */
+export type RedisTarget =
+  | { readonly mode: 'url'; readonly url: string }
+  | ({ readonly mode: 'sentinel'; readonly sentinels: readonly RedisNode[]; readonly name: string } & RedisAuth)
+  | ({ readonly mode: 'cluster'; readonly nodes: readonly RedisNode[] } & RedisAuth)
+
+export interface RedisAuth {
+  readonly username: string | undefined
+  readonly password: string | undefined
+  readonly tls: boolean
+}
+
+const MAX_REDIS_NODES = 64
+
+/** `host:port,…` where each entry may also be written `redis[s]://[user:password@]host:port`; every entry shares one scheme and credentials. */
+const redisNodeList = optional(
+  z.string().transform((text, ctx) => {
+    const entries = text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+    if (entries.length === 0 || entries.length > MAX_REDIS_NODES) {
+      ctx.addIssue({ code: 'custom', message: `must list 1 to ${MAX_REDIS_NODES} host:port entries` })
+      return z.NEVER
+    }
+    const nodes: RedisNode[] = []
+    const auths = new Set<string>()
+    let auth: RedisAuth = { username: undefined, password: undefined, tls: false }
+    for (const [i, entry] of entries.entries()) {
+      let url: URL | undefined
+      try {
+        url = new URL(/^[a-z]+:\/\//i.test(entry) ? entry : `redis://${entry}`)
+      } catch {
+        url = undefined
+      }
+      const port = Number(url?.port)
+      if (
+        !url ||
+        !/^rediss?:$/.test(url.protocol) ||
+        !url.hostname ||
+        !url.port ||
+        !(port >= 1 && port <= 65535) ||
+        url.pathname.length > 1 ||
+        url.search
+      ) {
+        ctx.addIssue({ code: 'custom', message: `entry ${i + 1} must be host:port or redis[s]://[user:password@]host:port` })
+        return z.NEVER
+      }
+      nodes.push({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port })
+      auth = {
+        username: url.username ? decodeURIComponent(url.username) : undefined,
+        password: url.password ? decodeURIComponent(url.password) : undefined,
+        tls: url.protocol === 'rediss:',
+      }
+      auths.add(JSON.stringify(auth))
+    }
+    if (auths.size > 1) {
+      ctx.addIssue({ code: 'custom', message: 'entries must all use the same scheme and credentials' })
+      return z.NEVER
+    }
+    return { nodes, auth }
+  }),
+)
+
 const EnvSchema = z.object({
   NODE_ENV: optional(z.string()),
   PORT: withDefault(integer(0, 65535), 3000),
   HOST: withDefault(z.string(), '127.0.0.1'),
   LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
   REDIS_URL: optional(z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })),
+  REDIS_SENTINELS: redisNodeList,
+  REDIS_SENTINEL_NAME: optional(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be the master name: letters, digits, _ . - (at most 64)')),
+  REDIS_CLUSTER_NODES: redisNodeList,
   ZOHO_DC: withDefault(z.enum(Object.keys(DATA_CENTRES) as [DataCentre, ...DataCentre[]]), 'com'),
   ZOHO_ACCOUNTS_URL: optional(httpUrl),
   ZOHO_API_BASE_URL: optional(httpUrl),
@@ -127,7 +204,8 @@ export interface Config {
   readonly host: string
   readonly logLevel: string
   readonly production: boolean
-  readonly redisUrl: string | undefined
+  /** Unset: no Redis, every store in-process. */
+  readonly redis: RedisTarget | undefined
   readonly zoho: ZohoConfig
   readonly cache: { readonly ttlSeconds: number; readonly staleTtlSeconds: number }
   readonly rulesDir: string
@@ -222,6 +300,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (e.RECEIVABLES_STALE_SECONDS < e.RECEIVABLES_REFRESH_SECONDS) {
     throw new ConfigError('invalid configuration: RECEIVABLES_STALE_SECONDS must not be less than RECEIVABLES_REFRESH_SECONDS')
   }
+  const redis = redisTarget(e)
   if (production && !e.API_KEYS) {
     throw new ConfigError('invalid configuration: API_KEYS is required when NODE_ENV=production')
   }
@@ -231,7 +310,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     production,
-    redisUrl: e.REDIS_URL,
+    redis,
     zoho: {
       mode,
       dc: e.ZOHO_DC,
@@ -256,4 +335,28 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     receivables: { timeZone: e.ORG_TIME_ZONE, refreshSeconds: e.RECEIVABLES_REFRESH_SECONDS, staleSeconds: e.RECEIVABLES_STALE_SECONDS },
   })
+}
+
+/** At most one way to reach Redis, and a Sentinel list always with its master name. */
+function redisTarget(e: z.infer<typeof EnvSchema>): RedisTarget | undefined {
+  const set = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter((name) => e[name] !== undefined)
+  if (set.length > 1) {
+    throw new ConfigError(
+      `invalid configuration: set only one of REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES (${set.join(' and ')} are set)`,
+    )
+  }
+  if (e.REDIS_SENTINELS && !e.REDIS_SENTINEL_NAME) {
+    throw new ConfigError(
+      'invalid configuration: REDIS_SENTINEL_NAME is required with REDIS_SENTINELS (the master name the Sentinels monitor)',
+    )
+  }
+  if (e.REDIS_SENTINEL_NAME && !e.REDIS_SENTINELS) {
+    throw new ConfigError('invalid configuration: REDIS_SENTINEL_NAME is set but REDIS_SENTINELS is not')
+  }
+  if (e.REDIS_URL) return { mode: 'url', url: e.REDIS_URL }
+  if (e.REDIS_SENTINELS && e.REDIS_SENTINEL_NAME) {
+    return { mode: 'sentinel', sentinels: e.REDIS_SENTINELS.nodes, name: e.REDIS_SENTINEL_NAME, ...e.REDIS_SENTINELS.auth }
+  }
+  if (e.REDIS_CLUSTER_NODES) return { mode: 'cluster', nodes: e.REDIS_CLUSTER_NODES.nodes, ...e.REDIS_CLUSTER_NODES.auth }
+  return undefined
 }

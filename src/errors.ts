@@ -86,7 +86,8 @@ export const PROBLEMS = {
   rate_limited: {
     status: 429,
     title: 'Too many requests',
-    cause: 'This API key sent more requests than its per-minute allowance.',
+    cause:
+      "This API key sent more requests than its per-minute allowance, or asked for more uncached contacts than its share of the organization's Zoho budget (half of `ZOHO_REQUESTS_PER_MINUTE`), or this address presented too many wrong keys.",
     fix: 'Wait for the number of seconds in `Retry-After` before retrying; cache decisions on your side where you can.',
   },
   internal_error: {

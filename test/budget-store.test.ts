@@ -78,6 +78,8 @@ t.test('the in-process budget', async (t) => {
     time.set(T + 60_000)
     await budget.acquire(ORG)
     t.equal((await refusal(budget.acquire(ORG))).verdict.retryAfterMs, 10_000, 'the second call is now the oldest')
+    t.equal(budget.callsLastMinute(ORG), 3, 'the calls of the minute ending now')
+    t.equal(budget.callsLastMinute(OTHER), 0)
   })
 
   t.test('an organization has its own minute', async (t) => {
@@ -261,16 +263,30 @@ t.test('a view of the shared minutes is fresh, case by case', async (t) => {
 interface Instance {
   link: Awaited<ReturnType<typeof connectRedis>>
   budget: ZohoBudget
+  /**
+   * From now on the budget sees its event subscription as dropped. Killing Redis drops both
+   * connections at once, in an order the test cannot choose; this makes "the subscription had
+   * dropped before the outage" happen first, for sure.
+   */
+  dropSubscription(): void
 }
 
 /** One creditgate instance's budget on the test's Redis. */
 async function instance(t: Test, redis: TestRedis, budgetLimits: BudgetLimits, now?: () => number): Promise<Instance> {
   const link = await connectRedis(redis.url, silent)
   t.teardown(() => link.close())
-  const budget = createRedisBudget(link, budgetLimits, [ORG, OTHER], now)
+  let dropped = false
+  const seen: typeof link = Object.create(link, { eventsLive: { get: () => !dropped && link.eventsLive } })
+  const budget = createRedisBudget(seen, budgetLimits, [ORG, OTHER], now)
   // Its first look at the shared minutes is answered before this (same connection, in order).
   if (link.up) await link.client.ping()
-  return { link, budget }
+  return {
+    link,
+    budget,
+    dropSubscription: () => {
+      dropped = true
+    },
+  }
 }
 
 const gone = (...instances: Instance[]) => eventually(() => instances.every((i) => !i.link.up), 'the instances to see Redis gone')
@@ -286,6 +302,9 @@ t.test('the shared budget', async (t) => {
     const spent = await refusal(b.budget.acquire(ORG))
     t.equal(spent.detail, `no Zoho call for organization ${ORG}: the budget of 3 calls per minute is spent`)
     t.ok(spent.verdict.retryAfterMs > 50_000 && spent.verdict.retryAfterMs <= 60_000, 'until the first call is a minute old')
+    // What GET /zoho/budget shows: every instance's calls, as announced through Redis.
+    await eventually(() => a.budget.callsLastMinute(ORG) === 3 && b.budget.callsLastMinute(ORG) === 3, 'both instances to know the 3 calls')
+    t.equal(a.budget.callsLastMinute(OTHER), 0)
   })
 
   t.test('instances share the calls in flight; a released call frees its slot for any of them', async (t) => {
@@ -380,6 +399,7 @@ t.test('the shared budget', async (t) => {
     // Just connected: its first look at the shared minutes was at T, its next heartbeat is 2 s away.
     const a = await instance(t, redis, limits({ requestsPerMinute: 4 }), time.now)
     time.set(T + 6_000)
+    a.dropSubscription()
     await redis.kill()
     await gone(a)
     const spent = await refusal(a.budget.acquire(ORG))

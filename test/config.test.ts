@@ -9,7 +9,7 @@ t.test('defaults are the ones in DESIGN.md', async (t) => {
     port: 3000,
     host: '127.0.0.1',
     logLevel: 'info',
-    redisUrl: undefined,
+    redis: undefined,
     zoho: {
       mode: 'sandbox',
       dc: 'com',
@@ -121,6 +121,72 @@ t.test('a wrong value stops start-up with one line naming the variable', async (
     t.ok(err instanceof ConfigError)
     t.notMatch((err as Error).message, 'secret-key-that-is-long-enough', 'never the key itself')
     t.equal((err as Error).message.split('\n').length, 1, 'one line')
+  }
+})
+
+t.test('Redis: one server, a master through Sentinel, or a Cluster', async (t) => {
+  t.same(loadConfig({ REDIS_URL: 'rediss://app:pw@redis.internal:6380/2' }).redis, {
+    mode: 'url',
+    url: 'rediss://app:pw@redis.internal:6380/2',
+  })
+  t.same(loadConfig({ REDIS_SENTINELS: ' s1:26379, 10.0.0.2:26379 ,[::1]:26380', REDIS_SENTINEL_NAME: 'creditgate' }).redis, {
+    mode: 'sentinel',
+    sentinels: [
+      { host: 's1', port: 26379 },
+      { host: '10.0.0.2', port: 26379 },
+      { host: '::1', port: 26380 },
+    ],
+    name: 'creditgate',
+    username: undefined,
+    password: undefined,
+    tls: false,
+  })
+  t.same(loadConfig({ REDIS_CLUSTER_NODES: 'rediss://app:p%40ss@n1:7000,rediss://app:p%40ss@n2:7001' }).redis, {
+    mode: 'cluster',
+    nodes: [
+      { host: 'n1', port: 7000 },
+      { host: 'n2', port: 7001 },
+    ],
+    username: 'app',
+    password: 'p@ss',
+    tls: true,
+  })
+  t.same(loadConfig({ REDIS_CLUSTER_NODES: 'redis://:secret@n1:7000' }).redis, {
+    mode: 'cluster',
+    nodes: [{ host: 'n1', port: 7000 }],
+    username: undefined,
+    password: 'secret',
+    tls: false,
+  })
+  const cases: [Record<string, string>, RegExp][] = [
+    [
+      { REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'b:7000' },
+      /^invalid configuration: set only one of REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES \(REDIS_URL and REDIS_CLUSTER_NODES are set\)$/,
+    ],
+    [{ REDIS_SENTINELS: 'a:26379', REDIS_CLUSTER_NODES: 'b:7000', REDIS_SENTINEL_NAME: 'm' }, /set only one of/],
+    [{ REDIS_SENTINELS: 'a:26379' }, /REDIS_SENTINEL_NAME is required with REDIS_SENTINELS/],
+    [{ REDIS_SENTINEL_NAME: 'm' }, /REDIS_SENTINEL_NAME is set but REDIS_SENTINELS is not/],
+    [{ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'my master' }, /REDIS_SENTINEL_NAME must be the master name/],
+    [{ REDIS_SENTINELS: 'a', REDIS_SENTINEL_NAME: 'm' }, /REDIS_SENTINELS entry 1 must be host:port or redis\[s\]:\/\//],
+    [{ REDIS_CLUSTER_NODES: 'a:7000,b:99999' }, /REDIS_CLUSTER_NODES entry 2 must be host:port/],
+    [{ REDIS_CLUSTER_NODES: 'http://a:7000' }, /REDIS_CLUSTER_NODES entry 1/],
+    [{ REDIS_CLUSTER_NODES: 'redis://a:7000/3' }, /REDIS_CLUSTER_NODES entry 1/],
+    [{ REDIS_CLUSTER_NODES: ',' }, /REDIS_CLUSTER_NODES must list 1 to 64 host:port entries/],
+    [{ REDIS_CLUSTER_NODES: Array.from({ length: 65 }, (_, i) => `n${i}:7000`).join(',') }, /must list 1 to 64/],
+    [
+      { REDIS_CLUSTER_NODES: 'redis://:one@a:7000,redis://:two@b:7000' },
+      /REDIS_CLUSTER_NODES entries must all use the same scheme and credentials/,
+    ],
+    [{ REDIS_CLUSTER_NODES: 'rediss://a:7000,redis://b:7000' }, /same scheme/],
+  ]
+  for (const [env, message] of cases) {
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
+  }
+  try {
+    loadConfig({ REDIS_CLUSTER_NODES: 'redis://:hunter2-secret@a:7000,redis://:other@b' })
+    t.fail('expected a ConfigError')
+  } catch (err) {
+    t.notMatch((err as Error).message, 'hunter2', 'never the password')
   }
 })
 

@@ -449,3 +449,42 @@ t.test('by default a follower waits 20 s for another instance', async (t) => {
   await t.rejects(service.load(ORG, '42'), { code: 'upstream_unavailable', retryAfterSeconds: 2 })
   t.equal(time.ms - T0, 20_250)
 })
+
+t.test('a caller is charged when its miss starts a fetch, and refused with its own 429 past its share', async (t) => {
+  const charged: string[] = []
+  let left = 2
+  const { zoho, service } = setup({
+    callerShare: {
+      async take(org, caller) {
+        charged.push(`${org}/${caller}`)
+        return left-- > 0 ? { ok: true } : { ok: false, retryAfterMs: 1_001, limit: 2 }
+      },
+    },
+  })
+  const release = zoho.hold()
+  const first = service.load(ORG, '42', 'shop')
+  await zoho.arrived
+  // Joining the fetch under way costs nothing, whoever asks.
+  const joined = [service.load(ORG, '42', 'shop'), service.load(ORG, '42', 'pos')]
+  release()
+  await Promise.all([first, ...joined])
+  t.same(charged, [`${ORG}/shop`])
+  await service.load(ORG, '43', 'shop')
+  const refused = await service.load(ORG, '44', 'shop').catch((err: Problem) => err)
+  t.match(refused, {
+    code: 'rate_limited',
+    detail: `more than 2 uncached contacts per minute for this caller in organization ${ORG}`,
+    retryAfterSeconds: 2,
+  })
+  t.same(zoho.calls, ['42', '43'], 'a refused caller never reaches Zoho')
+  t.same(charged, [`${ORG}/shop`, `${ORG}/shop`, `${ORG}/shop`])
+  // A fresh copy costs nothing either; without a caller nobody is charged.
+  await service.load(ORG, '42', 'shop')
+  await service.load(ORG, '45')
+  t.equal(charged.length, 3)
+})
+
+t.test('a refusal says at least one second', async (t) => {
+  const { service } = setup({ callerShare: { take: async () => ({ ok: false, retryAfterMs: 3, limit: 1 }) } })
+  t.match(await service.load(ORG, '42', 'shop').catch((err: Problem) => err), { code: 'rate_limited', retryAfterSeconds: 1 })
+})

@@ -346,6 +346,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/contacts/{contact_id}/receivables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A customer’s open receivables by age
+         * @description The open invoice balances of a customer by days past due (not due, 1–30, 31–60, 61–90, over 90), its open sales orders, and how old the listings are — the same snapshot the receivables facts of a decision come from. No Zoho call of its own; `receivables` is null while no active rule reads receivables facts.
+         */
+        get: operations["getContactReceivables"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/zoho/budget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Zoho calls in the last minute per organization, against the budget
+         * @description Zoho blocks a whole organization beyond 100 calls a minute; creditgate spends at most ZOHO_REQUESTS_PER_MINUTE. With Redis the count is every instance’s (each call is announced to all).
+         */
+        get: operations["getZohoBudget"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -536,6 +576,17 @@ export interface components {
             alerts: components["schemas"]["Alert"][];
             evaluated_at: string;
         };
+        /** @description Open invoice balances in base currency by days past due, on today’s date in ORG_TIME_ZONE */
+        Ageing: {
+            /** @description Balance not yet due (or without a due date) */
+            not_due: number;
+            /** @description Balance 1 to 30 days past due */
+            days_1_30: number;
+            days_31_60: number;
+            days_61_90: number;
+            /** @description Balance more than 90 days past due */
+            over_90: number;
+        };
         RuleError: {
             file: string;
             /** @description JSON path in the file, e.g. $.conditions.all[0].fact */
@@ -721,6 +772,32 @@ export interface components {
             loaded_at: string | null;
             /** @description Why the last change to RULES_SHADOW_DIR was not loaded; null when it was */
             last_error: components["schemas"]["ReloadFailure"] | null;
+        };
+        CustomerReceivables: {
+            contact_id: string;
+            organization_id: string;
+            /** @description null when no active rule reads receivables facts: they are then not read from Zoho at all */
+            receivables: {
+                /** @description When the open invoices and sales orders were read from Zoho (ISO 8601) */
+                as_of: string;
+                age_seconds: number;
+                ageing: components["schemas"]["Ageing"];
+                /** @description Open invoices with a balance */
+                open_invoices: number;
+                /** @description Open sales orders not yet invoiced, in base currency */
+                open_orders_bcy: number;
+            } | null;
+        };
+        ZohoBudget: {
+            organizations: {
+                organization_id: string;
+                /** @description Zoho calls in the last minute, by every instance this one knows of */
+                calls_last_minute: number;
+                /** @description ZOHO_REQUESTS_PER_MINUTE */
+                requests_per_minute: number;
+                /** @description ZOHO_MAX_CONCURRENCY */
+                max_concurrency: number;
+            }[];
         };
     };
     responses: never;
@@ -1791,6 +1868,124 @@ export interface operations {
             };
             /** @description `internal_error`, `evaluation_failed` */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getContactReceivables: {
+        parameters: {
+            query?: {
+                /** @description Zoho organization; default ZOHO_ORGANIZATION_ID */
+                organization_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Zoho Books contact id: 1 to 19 decimal digits, as a string */
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerReceivables"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_unavailable`, `not_ready` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getZohoBudget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZohoBudget"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -152,3 +152,30 @@ export const SuppliedReceivablesSchema = z
       .optional(),
   })
   .describe('Receivables facts; those left out are "nothing overdue, no open orders" (exposure_with_orders_bcy computed)')
+
+/** Ageing buckets of a customer's open invoices, by days past due: what credit teams chart. */
+export const AgeingSchema = z
+  .object({
+    not_due: z.number().describe('Balance not yet due (or without a due date)'),
+    days_1_30: z.number().describe('Balance 1 to 30 days past due'),
+    days_31_60: z.number(),
+    days_61_90: z.number(),
+    over_90: z.number().describe('Balance more than 90 days past due'),
+  })
+  .describe('Open invoice balances in base currency by days past due, on today’s date in ORG_TIME_ZONE')
+  .meta({ id: 'Ageing' })
+
+export type Ageing = z.output<typeof AgeingSchema>
+
+/** The balances of a customer's open invoices by days past due on a calendar day (as receivablesFacts counts them). */
+export function ageingBuckets(customer: CustomerReceivables, today: string): Ageing {
+  const sums = [0, 0, 0, 0, 0]
+  for (const invoice of customer.invoices) {
+    if (invoice.balance_bcy <= 0) continue
+    const days = invoice.due_date === null ? 0 : daysBetween(invoice.due_date, today)
+    const bucket = days <= 0 ? 0 : days <= 30 ? 1 : days <= 60 ? 2 : days <= 90 ? 3 : 4
+    sums[bucket] = (sums[bucket] ?? 0) + invoice.balance_bcy
+  }
+  const [not_due, days_1_30, days_31_60, days_61_90, over_90] = sums.map(cents) as [number, number, number, number, number]
+  return { not_due, days_1_30, days_31_60, days_61_90, over_90 }
+}

@@ -2,7 +2,9 @@ import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
 import { createMemoryCache } from '../adapters/memory-cache.js'
+import { createMemoryCallerShare } from '../adapters/memory-caller-share.js'
 import { createRedisCache } from '../adapters/redis/cache.js'
+import { createRedisCallerShare } from '../adapters/redis/caller-share.js'
 import { createRedisFlight } from '../adapters/redis/flight.js'
 import type { Config } from '../config.js'
 import { type CacheEntry, type ContactCache, type ContactService, createContactService, fetchedAtMs } from '../services/contacts.js'
@@ -34,6 +36,12 @@ const contactsPlugin: FastifyPluginAsync<{ config: Config; cache?: ContactCache 
       redis: (link) => createRedisCache(link, memory, log, { freshSeconds: ttl.ttlSeconds, staleSeconds: remainingTtl }),
     })
   const flight = app.shared.store({ alone: () => undefined, redis: (link) => createRedisFlight(link, log) })
+  const share = callerShare(options.config)
+  const local = share === undefined ? undefined : createMemoryCallerShare(share)
+  const callers =
+    share === undefined || !local
+      ? undefined
+      : app.shared.store({ alone: () => local, redis: (link) => createRedisCallerShare(link, share, local) })
   app.decorate(
     'contacts',
     createContactService({
@@ -43,10 +51,22 @@ const contactsPlugin: FastifyPluginAsync<{ config: Config; cache?: ContactCache 
       staleTtlSeconds: ttl.staleTtlSeconds,
       log,
       flight,
+      callerShare: callers,
       flightWaitMs: zoho.timeoutMs * 3 + 5000,
       onLookup: (result) => lookups.inc({ result }),
     }),
   )
+}
+
+/**
+ * The Zoho calls per organization and minute that one caller's cache misses may start: half the
+ * budget, so that no caller can take it all. With one key there is no one else to protect; without
+ * keys (development: production refuses to start so) callers are addresses, which a client can
+ * change at will, so only keys are told apart.
+ */
+export function callerShare(config: Config): number | undefined {
+  if (config.apiKeys.length === 0 || config.apiKeys.length + config.adminApiKeys.length <= 1) return undefined
+  return Math.ceil(config.zoho.requestsPerMinute / 2)
 }
 
 export default fp(contactsPlugin, { name: 'contacts', dependencies: ['metrics', 'redis', 'zoho'] })

@@ -51,12 +51,12 @@ const historyPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { conf
       })
     },
     backtest(ruleSet, range, limit) {
-      if (!redis?.up || !config.redisUrl) return backtests.run(ruleSet, { records: service.chunks(range, limit), limit })
+      if (!redis?.up || !config.redis) return backtests.run(ruleSet, { records: service.chunks(range, limit), limit })
       // The worker reads the streams itself, newest first; what only this process kept (Redis was
       // down) comes from here, after them, while fewer than `limit` were compared.
       const organizations = service.organizations()
       return backtests.run(ruleSet, {
-        redis: { url: config.redisUrl, organizations, range, limit },
+        redis: { target: config.redis, organizations, range, limit },
         records: historyChunks(local, organizations, range, limit),
         limit,
       })

@@ -23,7 +23,7 @@ declare module 'fastify' {
 }
 
 const redisPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
-  const link = config.redisUrl ? await connectRedis(config.redisUrl, app.log.child({ component: 'redis' })) : undefined
+  const link = config.redis ? await connectRedis(config.redis, app.log.child({ component: 'redis' })) : undefined
   app.decorate('shared', { link, store: (choice) => (link ? choice.redis(link) : choice.alone()) })
   const registers = [app.metrics.registry]
   const degraded = new Gauge({ name: 'creditgate_redis_degraded', help: '1 while Redis is configured but unreachable', registers })
@@ -35,7 +35,7 @@ const redisPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { config
   // Present without Redis too (0), so that dashboards and alerts find them.
   degraded.set(0)
   if (!link) {
-    app.log.warn('REDIS_URL is not set: contacts are cached in this process only')
+    app.log.warn('no Redis configured (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES): contacts are cached in this process only')
     app.lifecycle.addCheck('redis', () => ({ ok: true, detail: 'not configured: in-process cache' }))
     return
   }

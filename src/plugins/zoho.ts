@@ -22,6 +22,15 @@ export interface Zoho {
   /** The organization a request is about: the one asked for if allowed (403 otherwise), else the default. */
   organization(requested: string | undefined): string
   readonly organizations: readonly string[]
+  /** Each organization's budget use: calls in the last minute against the limits. */
+  usage(): BudgetUsage[]
+}
+
+export interface BudgetUsage {
+  organization_id: string
+  calls_last_minute: number
+  requests_per_minute: number
+  max_concurrency: number
 }
 
 declare module 'fastify' {
@@ -99,6 +108,13 @@ const zohoPlugin: FastifyPluginAsync<{ config: Config; contactSource?: ContactSo
       if (!allowed.has(org)) throw new Problem('forbidden', `organization ${org} is not one this service may ask about`)
       return org
     },
+    usage: () =>
+      zoho.organizationIds.map((org) => ({
+        organization_id: org,
+        calls_last_minute: budget.callsLastMinute(org),
+        requests_per_minute: zoho.requestsPerMinute,
+        max_concurrency: zoho.maxConcurrency,
+      })),
   })
   app.lifecycle.addCheck('zoho', () => ({
     ok: true,

@@ -331,6 +331,36 @@ const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>
       }),
     },
   },
+  getContactReceivables: {
+    '200': {
+      overdue: ex('a customer with an invoice 120 days past due', {
+        contact_id: '460000000031013',
+        organization_id: '10234695',
+        receivables: {
+          as_of: '2026-11-24T09:55:00.000Z',
+          age_seconds: 342,
+          ageing: { not_due: 0, days_1_30: 15000, days_31_60: 0, days_61_90: 0, over_90: 9000 },
+          open_invoices: 2,
+          open_orders_bcy: 0,
+        },
+      }),
+      not_used: ex('no active rule reads receivables facts: nothing is read from Zoho', {
+        contact_id: '460000000031013',
+        organization_id: '10234695',
+        receivables: null,
+      }),
+    },
+  },
+  getZohoBudget: {
+    '200': {
+      budget: ex('two organizations', {
+        organizations: [
+          { organization_id: '10234695', calls_last_minute: 12, requests_per_minute: 90, max_concurrency: 8 },
+          { organization_id: '10234696', calls_last_minute: 0, requests_per_minute: 90, max_concurrency: 8 },
+        ],
+      }),
+    },
+  },
   validateRules: {
     '200': {
       valid: ex('the set would go live', { valid: true, version: RULES_VERSION, errors: [], fixtures: FIXTURES }),

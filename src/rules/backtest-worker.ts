@@ -1,8 +1,8 @@
 import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import { parentPort } from 'node:worker_threads'
-import { Redis } from 'ioredis'
 import { readPage } from '../adapters/redis/history.js'
+import { createRedisClient } from '../adapters/redis/link.js'
 import type { Facts } from '../domain/facts.js'
 import type { DecisionRecord } from '../domain/history.js'
 import { checkedEvaluate, createMemo } from '../services/decisions.js'
@@ -51,7 +51,7 @@ async function compare(job: Job, records: string) {
 
 /** Reads the recorded decisions from Redis here, with a client of its own: the service's thread never decodes them. */
 async function fromRedis(job: Job, source: RedisSource) {
-  const client = new Redis(source.url, { maxRetriesPerRequest: 1, enableOfflineQueue: true })
+  const client = createRedisClient(source.target, true)
   client.on('error', () => {})
   try {
     const store = { page: (org: string, range: HistoryRange, count: number) => readPage(client, org, range, count) }

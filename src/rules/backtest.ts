@@ -1,6 +1,7 @@
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import type { RedisTarget } from '../config.js'
 import { Problem } from '../errors.js'
 import type { HistoryRange } from '../services/history.js'
 import type { Comparison } from './compare.js'
@@ -23,7 +24,7 @@ export interface Backtester {
 
 /** Where a worker reads recorded decisions itself: the newest `limit` of these organizations' streams in the range. */
 export interface RedisSource {
-  url: string
+  target: RedisTarget
   organizations: readonly string[]
   range: HistoryRange
   limit: number

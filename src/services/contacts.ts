@@ -68,8 +68,18 @@ export interface LoadedContact {
   readonly fetchedAtMs: number
 }
 
+/**
+ * Each caller's part of an organization's Zoho calls for contacts it is the first to miss, so that
+ * one caller (a bug, a scraper, a hostile key) cannot spend the budget every other caller needs.
+ */
+export interface CallerShare {
+  /** Takes one of the caller's look-ups of the minute, or says in how many ms one frees up. */
+  take(org: string, caller: string): Promise<{ ok: true } | { ok: false; retryAfterMs: number; limit: number }>
+}
+
 export interface ContactService {
-  load(org: string, contactId: string): Promise<LoadedContact>
+  /** `caller` (a key name, or an address without keys) is charged when this look-up starts a Zoho fetch. */
+  load(org: string, contactId: string, caller?: string): Promise<LoadedContact>
   invalidate(org: string, contactId: string): Promise<void>
 }
 
@@ -81,6 +91,8 @@ export interface ContactServiceOptions {
   /** How long "Zoho says it does not exist" is believed. */
   notFoundTtlSeconds?: number
   log: FastifyBaseLogger
+  /** Per-caller parts of the budget; without it, callers are not told apart. */
+  callerShare?: CallerShare | undefined
   /** Cross-instance single flight (Redis); without it, single flight is per process. */
   flight?: SingleFlight | undefined
   /** How long a follower waits for another instance's fetch. */
@@ -176,7 +188,7 @@ export function createContactService(options: ContactServiceOptions): ContactSer
   }
 
   return {
-    async load(org, contactId) {
+    async load(org, contactId, caller) {
       const entry = await options.cache.get(org, contactId)
       const lookedAt = now()
       if (entry && ageMs(entry, lookedAt) < options.ttlSeconds * 1000) {
@@ -190,6 +202,21 @@ export function createContactService(options: ContactServiceOptions): ContactSer
       onLookup('miss')
       const key = `${org}:${contactId}`
       let flight = flights.get(key)
+      if (!flight) {
+        // Joining a fetch under way costs nothing; starting one costs the caller a part of its share
+        // (also when another instance turns out to lead: counted where the look-up began).
+        const share = caller === undefined ? undefined : await options.callerShare?.take(org, caller)
+        if (share && !share.ok) {
+          throw new Problem(
+            'rate_limited',
+            `more than ${share.limit} uncached contacts per minute for this caller in organization ${org}`,
+            {
+              retryAfterSeconds: Math.max(1, Math.ceil(share.retryAfterMs / 1000)),
+            },
+          )
+        }
+        flight = flights.get(key)
+      }
       if (!flight) {
         flight = fetchShared(org, contactId).finally(() => flights.delete(key))
         flights.set(key, flight)

@@ -110,12 +110,12 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
   }
   return {
     async decide(input) {
-      const { org, contactId, order, explain } = input
+      const { org, contactId, order, explain, caller } = input
       const ruleSet = options.rules()
       const base = { decision_id: newDecisionId(clock()), contact_id: contactId, organization_id: org, rules_version: ruleSet.version }
       const needsReceivables = usesReceivables(ruleSet)
       const [contactRead, receivablesRead] = await Promise.allSettled([
-        options.contacts.load(org, contactId),
+        options.contacts.load(org, contactId, caller),
         needsReceivables && options.receivables ? options.receivables.forCustomer(org, contactId) : undefined,
       ])
       // The contact's failure first: without the contact there is nothing to decide on.

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis'
 import { type HistoryRange, type HistoryStore, mergePages, type StoredEntry } from '../../services/history.js'
-import { type RedisLink, viaRedis } from './link.js'
+import { type RedisClient, type RedisLink, viaRedis } from './link.js'
 
 /**
  * The decision history in Redis: a stream per organization (hash-tagged), capped with
@@ -66,7 +65,12 @@ export function createRedisHistory(link: RedisLink, local: HistoryStore, max: nu
 }
 
 /** One page of an organization's stream, newest first (also read by backtest workers with a client of their own). */
-export async function readPage(client: Pick<Redis, 'xrevrange'>, org: string, range: HistoryRange, count: number): Promise<StoredEntry[]> {
+export async function readPage(
+  client: Pick<RedisClient, 'xrevrange'>,
+  org: string,
+  range: HistoryRange,
+  count: number,
+): Promise<StoredEntry[]> {
   const { before, untilMs, sinceMs } = range
   const end =
     before === undefined

@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
-import { Redis } from 'ioredis'
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
+import type { RedisTarget } from '../../config.js'
 import { isProblem } from '../../errors.js'
+
+/** One server, a master found through Sentinel, or a Cluster: the commands creditgate uses are the same. */
+export type RedisClient = Redis | Cluster
 
 /**
  * The Redis connection creditgate shares between its cache, Zoho budget, token and locks, and
@@ -11,7 +15,7 @@ import { isProblem } from '../../errors.js'
  * `up` is false, returning to Redis when it is back.
  */
 export interface RedisLink {
-  readonly client: Redis
+  readonly client: RedisClient
   /** True while Redis answers. A failed command takes it down for a second, then Redis is tried again. */
   readonly up: boolean
   /** Reports a failed command: the link goes down, and its users fall back. */
@@ -81,20 +85,84 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
 return redis.call('ZCARD', KEYS[1])
 `
 
-export async function connectRedis(url: string, log: FastifyBaseLogger): Promise<RedisLink> {
-  const options = {
-    // Commands issued in the same tick go out in one write.
-    enableAutoPipelining: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
+const retryStrategy = (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000) + Math.floor(Math.random() * 100)
+
+/**
+ * A client for the target. Commands fail fast (`offline`: false): no offline queue, no retry, a
+ * short timeout. The subscriber (`offline`: true) queues its SUBSCRIBE until connected and
+ * resubscribes after a reconnect or a failover.
+ */
+export function createRedisClient(target: RedisTarget, offline: boolean): RedisClient {
+  const connection: RedisOptions = {
+    maxRetriesPerRequest: offline ? null : 0,
     autoResendUnfulfilledCommands: false,
-    commandTimeout: COMMAND_TIMEOUT_MS,
+    ...(offline ? {} : { commandTimeout: COMMAND_TIMEOUT_MS }),
     connectTimeout: 2000,
-    retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000) + Math.floor(Math.random() * 100),
   }
-  const client = new Redis(url, options)
-  // The subscriber may queue its SUBSCRIBE until connected, and resubscribes after a reconnect.
-  const subscriber = new Redis(url, { ...options, enableOfflineQueue: true, commandTimeout: undefined })
+  if (target.mode === 'url') {
+    return new Redis(target.url, { ...connection, enableAutoPipelining: true, enableOfflineQueue: offline, retryStrategy })
+  }
+  const auth = { username: target.username, password: target.password, ...(target.tls ? { tls: {} } : {}) }
+  if (target.mode === 'sentinel') {
+    return new Redis({
+      ...connection,
+      ...auth,
+      enableAutoPipelining: true,
+      enableOfflineQueue: offline,
+      retryStrategy,
+      sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
+      name: target.name,
+      sentinelUsername: target.username,
+      sentinelPassword: target.password,
+      ...(target.tls ? { sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+      sentinelRetryStrategy: retryStrategy,
+      // Told of a failover by the Sentinels themselves, not only by the old master dropping us.
+      failoverDetector: true,
+    })
+  }
+  const options: ClusterOptions = {
+    // Not pipelined: a pipeline to a node whose slots moved mid-failover fails with MOVED where a
+    // single command is redirected (measured: test/redis-topologies.test.ts).
+    enableAutoPipelining: false,
+    enableOfflineQueue: offline,
+    clusterRetryStrategy: retryStrategy,
+    // A moved slot or a failover in progress: ask again soon, within the command timeout.
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    slotsRefreshTimeout: 1000,
+    redisOptions: { ...connection, ...auth },
+  }
+  return new Cluster(
+    target.nodes.map(({ host, port }) => ({ host, port })),
+    options,
+  )
+}
+
+/**
+ * The connection events arrive on. For a Cluster, the node connection ioredis's cluster subscriber
+ * listens on now (not in ioredis's typed API: read defensively; none until it has subscribed).
+ */
+function listeningConnection(subscriber: RedisClient): () => Redis | undefined {
+  if (!(subscriber instanceof Cluster)) return () => subscriber
+  const inner = subscriber as unknown as { subscriber?: { getInstance?: () => Redis | undefined } }
+  return () => {
+    const connection = inner.subscriber?.getInstance?.()
+    return connection instanceof Redis ? connection : undefined
+  }
+}
+
+/** Where Redis is, for logs: never a password. */
+export function describeRedis(target: RedisTarget): string {
+  if (target.mode === 'url') return redactRedisUrl(target.url)
+  const nodes = (target.mode === 'sentinel' ? target.sentinels : target.nodes).map(({ host, port }) => `${host}:${port}`).join(',')
+  return target.mode === 'sentinel' ? `sentinel ${target.name} at ${nodes}` : `cluster at ${nodes}`
+}
+
+export async function connectRedis(where: RedisTarget | string, log: FastifyBaseLogger): Promise<RedisLink> {
+  const target: RedisTarget = typeof where === 'string' ? { mode: 'url', url: where } : where
+  const client = createRedisClient(target, false)
+  const subscriber = createRedisClient(target, true)
   const listeners = new Set<(event: RedisEvent) => void>()
   const changeListeners = new Set<(up: boolean) => void | Promise<void>>()
   let downUntil = 0
@@ -111,10 +179,24 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
   let fullAt = 0
   let eventsEpoch = 0
   let eventsLostAt = 0
-  subscriber.on('close', () => {
+  const eventsLost = () => {
     eventsEpoch++
     eventsLostAt = Date.now()
-  })
+  }
+  const listening = listeningConnection(subscriber)
+  let watched: Redis | undefined
+  const watchListening = () => {
+    const now = listening()
+    if (now && now !== watched && subscriber instanceof Cluster) {
+      watched = now
+      now.on('close', eventsLost)
+    }
+  }
+  // A Cluster's subscriber is not one connection: ioredis listens on a node it picks, and picks
+  // another when that one goes. Every connection it listens on is watched for its close.
+  const watchTimer = subscriber instanceof Cluster ? setInterval(watchListening, 100) : undefined
+  watchTimer?.unref()
+  if (!(subscriber instanceof Cluster)) subscriber.on('close', eventsLost)
   const instanceId = randomUUID()
   const checkEpoch = async () => {
     try {
@@ -190,7 +272,7 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
   await Promise.race([Promise.all([ready, subscribed]), new Promise((r) => setTimeout(r, 2000).unref())]).catch(() => {})
   await notify()
   if (wasUp) await heartbeat()
-  if (!wasUp) log.warn({ redis: redactRedisUrl(url) }, 'redis not reachable at start: serving degraded until it is')
+  if (!wasUp) log.warn({ redis: describeRedis(target) }, 'redis not reachable at start: serving degraded until it is')
 
   const link: RedisLink = {
     client,
@@ -211,7 +293,8 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
       return dataLostAt
     },
     get eventsLive() {
-      return subscriber.status === 'ready'
+      watchListening()
+      return listening()?.status === 'ready'
     },
     get eventsEpoch() {
       return eventsEpoch
@@ -248,8 +331,13 @@ export async function connectRedis(url: string, log: FastifyBaseLogger): Promise
     },
     async close() {
       clearInterval(beat)
+      clearInterval(watchTimer)
       await client.zrem(INSTANCES_KEY, instanceId).catch(() => {})
-      await Promise.all([client.quit().catch(() => client.disconnect()), subscriber.quit().catch(() => subscriber.disconnect())])
+      await client.quit().catch(() => {})
+      // Also closes what quit leaves open (the Sentinel connections watching for a failover). The
+      // subscriber just goes: a QUIT queued while Redis is away would wait for it.
+      client.disconnect()
+      subscriber.disconnect()
     },
   }
   return link

@@ -24,6 +24,8 @@ export interface ZohoBudget {
   acquire(org: string): Promise<() => void>
   /** Zoho answered 429: no calls for this organization for the given seconds. */
   pause(org: string, seconds: number): Promise<void>
+  /** Calls made in the last minute for the organization, as this instance knows them (all instances' with Redis). */
+  callsLastMinute(org: string): number
 }
 
 export type ZohoOutcome = 'ok' | 'not_found' | 'error' | 'unavailable' | 'rejected_token' | 'rate_limited' | 'retry'

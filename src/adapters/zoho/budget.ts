@@ -123,6 +123,10 @@ export function createLocalBudget(
       const s = state(org)
       s.pausedUntil = Math.max(s.pausedUntil, now() + seconds * 1000)
     },
+    callsLastMinute(org) {
+      const since = now() - WINDOW_MS
+      return state(org).calls.filter((at) => at > since).length
+    },
   }
 }
 

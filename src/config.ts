@@ -90,6 +90,7 @@ const EnvSchema = z.object({
   CONTACT_CACHE_TTL_SECONDS: withDefault(integer(0, 86_400), 300),
   CONTACT_STALE_TTL_SECONDS: withDefault(integer(0, 30 * 86_400), 86_400),
   RULES_DIR: withDefault(z.string(), './rules'),
+  RULES_VERIFY_SAMPLE: withDefault(z.coerce.number().min(0).max(1), 0.01),
   API_KEYS: keyList,
   ADMIN_API_KEYS: keyList,
   WEBHOOK_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
@@ -129,6 +130,8 @@ export interface Config {
   readonly zoho: ZohoConfig
   readonly cache: { readonly ttlSeconds: number; readonly staleTtlSeconds: number }
   readonly rulesDir: string
+  /** Share of decisions also evaluated by json-rules-engine and compared with the compiled rules (0: none). */
+  readonly rulesVerifySample: number
   readonly apiKeys: readonly ApiKey[]
   readonly adminApiKeys: readonly ApiKey[]
   readonly webhookSecret: string | undefined
@@ -240,6 +243,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     cache: { ttlSeconds: e.CONTACT_CACHE_TTL_SECONDS, staleTtlSeconds: e.CONTACT_STALE_TTL_SECONDS },
     rulesDir: e.RULES_DIR,
+    rulesVerifySample: e.RULES_VERIFY_SAMPLE,
     apiKeys: e.API_KEYS ?? [],
     adminApiKeys: e.ADMIN_API_KEYS ?? [],
     webhookSecret: e.WEBHOOK_SECRET,

@@ -143,13 +143,14 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
       // Fetched now is 0 seconds old, however long Zoho took to answer.
       const ageSeconds = loaded.source === 'zoho' ? 0 : Math.max(0, Math.floor((now - loaded.fetchedAtMs) / 1000))
       const today = receivables ? todayIn(options.timeZone ?? 'UTC', now) : ''
-      const { contact, ...facts } = buildFacts(
+      const all = buildFacts(
         loaded.contact,
         order,
         ageSeconds,
         receivables ? (outstanding, amount) => receivablesFacts(receivables.customer, outstanding, amount, today) : undefined,
       )
-      const evaluation = await evaluate(ruleSet, { contact, ...facts }, { explain })
+      const evaluation = await evaluate(ruleSet, all, { explain })
+      const { contact: _, ...facts } = all
       return {
         ...base,
         decision: evaluation.decision,
@@ -165,13 +166,9 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
       }
     },
     async dryRun({ contact, order, ruleSet = options.rules(), receivables, explain }) {
-      const { contact: _, ...facts } = buildFacts(
-        contact,
-        order,
-        0,
-        usesReceivables(ruleSet) ? suppliedReceivables(receivables) : undefined,
-      )
-      const evaluation = await evaluate(ruleSet, { contact, ...facts }, { explain })
+      const all = buildFacts(contact, order, 0, usesReceivables(ruleSet) ? suppliedReceivables(receivables) : undefined)
+      const evaluation = await evaluate(ruleSet, all, { explain })
+      const { contact: _, ...facts } = all
       return {
         decision: evaluation.decision,
         reasons: evaluation.reasons,

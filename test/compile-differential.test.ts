@@ -223,3 +223,25 @@ t.test('a set is compiled once and kept with it', async (t) => {
   t.equal(compiled(set), compiled(set))
   t.equal(compiled(set).version, set.version)
 })
+
+t.test('a message quotes the values of this evaluation, whatever the last one quoted', async (t) => {
+  const set = ruleSet([
+    {
+      conditions: { all: [{ fact: 'order_amount', operator: 'greaterThanInclusive', value: 0 }] },
+      type: 'alert',
+      priority: undefined,
+      message: '{{order_amount}} of {{outstanding_bcy}} ({{status}})',
+    },
+  ])
+  const message = (facts: Record<string, unknown>) => evaluateCompiled(set, facts as Facts).alerts[0]?.message
+  t.equal(message({ order_amount: 1, outstanding_bcy: 2, status: 'a' }), '1.00 of 2.00 (a)')
+  t.equal(message({ order_amount: 1, outstanding_bcy: 2, status: 'a' }), '1.00 of 2.00 (a)')
+  t.equal(message({ order_amount: 1, outstanding_bcy: 3, status: 'a' }), '1.00 of 3.00 (a)')
+  t.equal(message({ order_amount: -0, outstanding_bcy: 3, status: 'a' }), '-0.00 of 3.00 (a)')
+  t.equal(message({ order_amount: 0, outstanding_bcy: 3, status: 'a' }), '0.00 of 3.00 (a)')
+  t.equal(message({ order_amount: 0, outstanding_bcy: 3 }), '0.00 of 3.00 (missing)')
+  const list = [1]
+  t.equal(message({ order_amount: 0, outstanding_bcy: 3, status: list }), '0.00 of 3.00 ([1])')
+  list.push(2)
+  t.equal(message({ order_amount: 0, outstanding_bcy: 3, status: list }), '0.00 of 3.00 ([1,2])', 'an object is read again')
+})

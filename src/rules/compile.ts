@@ -92,6 +92,24 @@ function compileLeaf(leaf: ConditionLeaf): CompiledNode {
   }
 }
 
+type Test = (facts: FactMap) => boolean
+
+/** a && b && …, with the common short groups written out. */
+function every(tests: Test[]): Test {
+  const [a, b, c] = tests as [Test, Test, Test]
+  if (tests.length === 2) return (facts) => a(facts) && b(facts)
+  if (tests.length === 3) return (facts) => a(facts) && b(facts) && c(facts)
+  return (facts) => tests.every((test) => test(facts))
+}
+
+/** a || b || …, likewise. */
+function some(tests: Test[]): Test {
+  const [a, b, c] = tests as [Test, Test, Test]
+  if (tests.length === 2) return (facts) => a(facts) || b(facts)
+  if (tests.length === 3) return (facts) => a(facts) || b(facts) || c(facts)
+  return (facts) => tests.some((test) => test(facts))
+}
+
 function compileNode(node: ConditionNode): CompiledNode {
   const all = 'all' in node
   if (!all && !('any' in node)) {
@@ -104,7 +122,7 @@ function compileNode(node: ConditionNode): CompiledNode {
   // One condition: all and any are that condition (json-rules-engine does the same).
   if (children.length === 1) return children[0] as CompiledNode
   return {
-    test: all ? (facts) => children.every((c) => c.test(facts)) : (facts) => children.some((c) => c.test(facts)),
+    test: all ? every(children.map((c) => c.test)) : some(children.map((c) => c.test)),
     explain(facts, out) {
       // Every child is evaluated: the trace shows each comparison's values.
       const results = children.map((c) => c.explain(facts, out))
@@ -125,10 +143,25 @@ function compileMessage(template: string): (facts: FactMap) => string {
   }
   const last = template.slice(from)
   if (names.length === 0) return () => template
+  // The last values quoted and the text they gave: a contact's amounts repeat from one decision to the next.
+  const seen: unknown[] = names.map(() => Symbol('none'))
+  let text = ''
   return (facts) => {
-    let text = ''
-    for (let i = 0; i < names.length; i++) text += texts[i] + formatFact(names[i] as string, facts[names[i] as string])
-    return text + last
+    let same = true
+    for (let i = 0; i < names.length && same; i++) {
+      const value = facts[names[i] as string]
+      // Objects may change inside: only values that are what they are count as the same.
+      same = Object.is(value, seen[i]) && (typeof value !== 'object' || value === null)
+    }
+    if (same) return text
+    text = ''
+    for (let i = 0; i < names.length; i++) {
+      const value = facts[names[i] as string]
+      seen[i] = value
+      text += texts[i] + formatFact(names[i] as string, value)
+    }
+    text += last
+    return text
   }
 }
 

@@ -200,6 +200,12 @@ t.test('a rule that cannot be evaluated is an error naming it, never an allow', 
     { conditions: { all: [{ fact: 'outstanding_bcy', operator: 'near', value: 1 }] }, type: 'block', priority: undefined, message: 'x' },
   ])
   t.throws(() => compiled(unknown), /unknown operator "near"/, 'an operator outside the ten does not compile')
+  t.throws(() => evaluateCompiled(unknown, {} as Facts), EvaluationError, 'and is an evaluation error')
+  const once = ruleSet([
+    { conditions: { all: [{ fact: 'order_amount', operator: 'equal', value: 1 }] }, type: 'block', priority: undefined, message: 'x' },
+  ])
+  const twice = { ...once, rules: [once.rules[0], once.rules[0]] } as RuleSet
+  t.throws(() => evaluateCompiled(twice, {} as Facts), /rule rule-0 appears twice/, 'two rules of one name are refused')
   const nowhere = { fact: 'nowhere' as never, operator: 'equal', value: 1 }
   t.throws(
     () => compiled(ruleSet([{ conditions: { all: [nowhere] }, type: 'block', priority: undefined, message: 'x' }])),

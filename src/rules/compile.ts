@@ -181,7 +181,10 @@ function compileRules(ruleSet: RuleSet): CompiledRuleSet {
       leaves,
     }
   })
-  return Object.freeze({ version: ruleSet.version, rules, names: Object.freeze(rules.map((r) => r.name)) })
+  const names = rules.map((r) => r.name)
+  const twice = names.find((name, i) => names.indexOf(name) !== i)
+  if (twice) throw new Error(`rule ${twice} appears twice: its result would be ambiguous`)
+  return Object.freeze({ version: ruleSet.version, rules, names: Object.freeze(names) })
 }
 
 const cache = new WeakMap<RuleSet, CompiledRuleSet>()
@@ -190,7 +193,12 @@ const cache = new WeakMap<RuleSet, CompiledRuleSet>()
 export function compiled(ruleSet: RuleSet): CompiledRuleSet {
   let known = cache.get(ruleSet)
   if (!known) {
-    known = compileRules(ruleSet)
+    try {
+      known = compileRules(ruleSet)
+    } catch (err) {
+      // A set that cannot be compiled cannot be evaluated: never an allow.
+      throw new EvaluationError(`the rules could not be compiled: ${(err as Error).message}`)
+    }
     cache.set(ruleSet, known)
   }
   return known

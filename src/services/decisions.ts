@@ -78,6 +78,19 @@ const checked = (ruleSet: RuleSet, evaluation: Evaluation) => {
   return evaluation
 }
 
+/** new Date(ms).toISOString(), remembered for the last instant asked about. */
+function isoTime(): (ms: number) => string {
+  let last = Number.NaN
+  let text = ''
+  return (ms) => {
+    if (ms !== last) {
+      text = new Date(ms).toISOString()
+      last = ms
+    }
+    return text
+  }
+}
+
 export function createDecisionService(options: DecisionServiceOptions): DecisionService {
   const sample = options.verifySample ?? 0
   const random = options.random ?? Math.random
@@ -101,6 +114,9 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
     return reference
   }
   const clock = options.now ?? Date.now
+  // Writing a date costs more than evaluating the rules: each instant is written once.
+  const evaluatedTime = isoTime()
+  const asOfTime = isoTime()
   return {
     async decide({ org, contactId, order, explain }) {
       const ruleSet = options.rules()
@@ -151,19 +167,23 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
       )
       const evaluation = await evaluate(ruleSet, all, { explain })
       const { contact: _, ...facts } = all
-      return {
-        ...base,
+      const answer: RiskDecision = {
+        decision_id: base.decision_id,
+        contact_id: contactId,
+        organization_id: org,
+        rules_version: ruleSet.version,
         decision: evaluation.decision,
         reasons: evaluation.reasons,
         alerts: evaluation.alerts,
         facts,
         contact: { source: loaded.source, fetched_at: loaded.fetchedAt, age_seconds: ageSeconds },
         receivables: receivables
-          ? { as_of: new Date(receivables.asOf).toISOString(), age_seconds: Math.max(0, Math.floor((now - receivables.asOf) / 1000)) }
+          ? { as_of: asOfTime(receivables.asOf), age_seconds: Math.max(0, Math.floor((now - receivables.asOf) / 1000)) }
           : null,
-        evaluated_at: new Date(now).toISOString(),
-        ...(evaluation.trace ? { trace: evaluation.trace } : {}),
+        evaluated_at: evaluatedTime(now),
       }
+      if (evaluation.trace) answer.trace = evaluation.trace
+      return answer
     },
     async dryRun({ contact, order, ruleSet = options.rules(), receivables, explain }) {
       const all = buildFacts(contact, order, 0, usesReceivables(ruleSet) ? suppliedReceivables(receivables) : undefined)

@@ -169,6 +169,7 @@ const EnvSchema = z.object({
   RULES_DIR: withDefault(z.string(), './rules'),
   RULES_SHADOW_DIR: optional(z.string()),
   DECISION_HISTORY_MAX: withDefault(integer(100, 10_000_000), 100_000),
+  RULES_VERIFY_SAMPLE: withDefault(z.coerce.number().min(0).max(1), 0.01),
   API_KEYS: keyList,
   ADMIN_API_KEYS: keyList,
   WEBHOOK_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
@@ -213,6 +214,8 @@ export interface Config {
   readonly rulesShadowDir: string | undefined
   /** Decisions kept per organization (Redis stream, approximately; or the in-process ring). */
   readonly decisionHistoryMax: number
+  /** Share of decisions also evaluated by json-rules-engine and compared with the compiled rules (0: none). */
+  readonly rulesVerifySample: number
   readonly apiKeys: readonly ApiKey[]
   readonly adminApiKeys: readonly ApiKey[]
   readonly webhookSecret: string | undefined
@@ -327,6 +330,7 @@ export function loadConfig(env: Env = process.env): Config {
     rulesDir: e.RULES_DIR,
     rulesShadowDir: e.RULES_SHADOW_DIR,
     decisionHistoryMax: e.DECISION_HISTORY_MAX,
+    rulesVerifySample: e.RULES_VERIFY_SAMPLE,
     apiKeys: e.API_KEYS ?? [],
     adminApiKeys: e.ADMIN_API_KEYS ?? [],
     webhookSecret: e.WEBHOOK_SECRET,

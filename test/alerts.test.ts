@@ -102,11 +102,12 @@ t.test('every metric an alert uses is in /metrics', async (t) => {
   // The check itself: a name that is not there is reported, and so is a suffix on a counter.
   t.same(
     missingFrom(exposition, [
-      'creditgate_rules_verify_disagreements_total',
+      'creditgate_rules_verify_agreements_total',
       'creditgate_zoho_calls_total_count',
       'creditgate_redis_degraded',
+      'creditgate_rules_verify_disagreements_total',
     ]),
-    ['creditgate_rules_verify_disagreements_total', 'creditgate_zoho_calls_total_count'],
+    ['creditgate_rules_verify_agreements_total', 'creditgate_zoho_calls_total_count'],
   )
 
   // Route labels the alerts match on are the ones the service writes.

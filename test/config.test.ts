@@ -26,6 +26,7 @@ t.test('defaults are the ones in DESIGN.md', async (t) => {
     rulesDir: './rules',
     rulesShadowDir: undefined,
     decisionHistoryMax: 100_000,
+    rulesVerifySample: 0.01,
     webhookSecret: undefined,
     failMode: 'closed',
   })
@@ -104,6 +105,9 @@ t.test('a wrong value stops start-up with one line naming the variable', async (
     [{ ADMIN_API_KEYS: 'ops' }, /ADMIN_API_KEYS/],
     [{ WEBHOOK_SECRET: 'short' }, /WEBHOOK_SECRET must be at least 16/],
     [{ FAIL_MODE: 'open' }, /FAIL_MODE/],
+    [{ RULES_VERIFY_SAMPLE: '2' }, /RULES_VERIFY_SAMPLE/],
+    [{ RULES_VERIFY_SAMPLE: 'some' }, /RULES_VERIFY_SAMPLE/],
+    [{ RULES_VERIFY_SAMPLE: '-0.1' }, /RULES_VERIFY_SAMPLE/],
     [{ ZOHO_CLIENT_ID: 'id' }, /ZOHO_CLIENT_SECRET is required when ZOHO_CLIENT_ID is set/],
     [{ ZOHO_CLIENT_ID: 'id', ZOHO_CLIENT_SECRET: 's', ZOHO_REFRESH_TOKEN: 'r' }, /ZOHO_ORGANIZATION_ID is required/],
     [{ NODE_ENV: 'production' }, /ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET and ZOHO_REFRESH_TOKEN are required when NODE_ENV=production/],

@@ -3,17 +3,17 @@ import { parseContact, type ZohoContact } from '../src/domain/contact.js'
 import { RiskDecisionSchema } from '../src/domain/decision.js'
 import { buildFacts } from '../src/domain/facts.js'
 import { Problem } from '../src/errors.js'
+import { evaluateCompiled } from '../src/rules/compile.js'
 import { type Evaluate, EvaluationError, evaluate } from '../src/rules/evaluate.js'
-import { prepareRuleSetFrom } from '../src/rules/fixtures.js'
 import { compileRuleSet, type RuleSet } from '../src/rules/rule-set.js'
 import { zohoContact } from '../src/sandbox/example-contact.js'
 import type { ContactService, LoadedContact } from '../src/services/contacts.js'
-import { createDecisionService, type DecisionServiceOptions } from '../src/services/decisions.js'
+import { createDecisionService, type DecisionServiceOptions, type Disagreement } from '../src/services/decisions.js'
 
 /**
  * The decision service on its own: contacts come from a fake ContactService (the port), the
- * clock is fixed, and the evaluator is the real one wrapped to count its runs, so that what the
- * memo saves (a cached decision without a rules run) can be seen.
+ * clock is fixed, and the evaluator is the compiled one, or json-rules-engine wrapped to count
+ * its runs or to disagree.
  */
 const NOW = Date.parse('2026-11-24T10:00:00.000Z')
 const ORG = '10234695'
@@ -191,81 +191,19 @@ t.test('a copy stamped ahead of this instance’s clock is 0 seconds old, never 
   t.equal(answer.contact?.age_seconds, 0)
 })
 
-t.test('a repeated decision is answered without a rules run', async (t) => {
-  const counter = counting()
-  const decisions = service({ contacts: contactsOf([contact('42')]), evaluate: counter.evaluate })
-  const first = await decisions.decide({ org: ORG, contactId: '42', order: { amount: 1500 } })
-  const second = await decisions.decide({ org: ORG, contactId: '42', order: { amount: 1500 } })
-  t.equal(counter.runs, 1)
-  t.same([second.decision, second.reasons, second.alerts], [first.decision, first.reasons, first.alerts])
-  t.not(second.decision_id, first.decision_id, 'each answer is a decision of its own')
-})
-
 t.test('a new value of a fact the rules read is evaluated afresh', async (t) => {
-  const counter = counting()
-  const decisions = service({ contacts: contactsOf([contact('42')]), evaluate: counter.evaluate })
+  const decisions = service({ contacts: contactsOf([contact('42')]) })
   t.equal((await decisions.decide({ org: ORG, contactId: '42', order: { amount: 500 } })).decision, 'allow')
   t.equal((await decisions.decide({ org: ORG, contactId: '42', order: { amount: 1500 } })).decision, 'review')
-  t.equal(counter.runs, 2)
 })
 
-t.test('contacts that differ only in what no rule reads share one evaluation', async (t) => {
-  const counter = counting()
-  const decisions = service({
-    contacts: contactsOf([
-      contact('41', { outstanding_receivable_amount_bcy: 1 }),
-      contact('42', { outstanding_receivable_amount_bcy: 2 }),
-    ]),
-    evaluate: counter.evaluate,
-  })
-  t.equal((await decisions.decide({ org: ORG, contactId: '41' })).decision, 'allow')
-  t.equal((await decisions.decide({ org: ORG, contactId: '42' })).decision, 'allow')
-  t.equal(counter.runs, 1, 'the rules read the order and one field of the contact, both equal')
-})
-
-t.test('a field of the contact a rule reads by path is part of what is remembered', async (t) => {
-  const counter = counting()
-  const decisions = service({
-    contacts: contactsOf([contact('41'), contact('42', { payment_terms_label: 'Hold' })]),
-    evaluate: counter.evaluate,
-  })
+t.test('a field of the contact a rule reads by path decides', async (t) => {
+  const decisions = service({ contacts: contactsOf([contact('41'), contact('42', { payment_terms_label: 'Hold' })]) })
   t.equal((await decisions.decide({ org: ORG, contactId: '41' })).decision, 'allow')
   t.equal((await decisions.decide({ org: ORG, contactId: '42' })).decision, 'block')
-  t.equal(counter.runs, 2)
 })
 
-t.test('remembered evaluations equal fresh ones, for every input that matters', async (t) => {
-  const shipped = await prepareRuleSetFrom('rules')
-  if (!shipped.ok) throw new Error('rules')
-  const contacts = contactsOf([
-    contact('1', { outstanding_receivable_amount_bcy: 62400, unused_credits_receivable_amount_bcy: 10 }),
-    contact('2', { outstanding_receivable_amount_bcy: 95000, credit_limit: 100000 }),
-    contact('3', { status: 'inactive' }),
-  ])
-  const remembering = service({ contacts, rules: () => shipped.ruleSet })
-  const forgetting = service({ contacts, rules: () => shipped.ruleSet, memoSize: 0 })
-  const essence = (d: { decision: string; reasons: unknown; alerts: unknown; facts: unknown }) =>
-    JSON.stringify([d.decision, d.reasons, d.alerts, d.facts])
-  for (let round = 0; round < 3; round++) {
-    for (const id of ['1', '2', '3']) {
-      for (const amount of [undefined, 0, 4999.99, 5000, 5000.01, 60000]) {
-        const input = { org: ORG, contactId: id, order: amount === undefined ? undefined : { amount } }
-        const [a, b] = [await remembering.decide(input), await forgetting.decide(input)]
-        t.equal(essence(a), essence(b), `contact ${id}, order ${amount} (round ${round})`)
-      }
-    }
-  }
-})
-
-t.test('memoSize 0 remembers nothing', async (t) => {
-  const counter = counting()
-  const decisions = service({ contacts: contactsOf([contact('42')]), evaluate: counter.evaluate, memoSize: 0 })
-  await decisions.decide({ org: ORG, contactId: '42' })
-  await decisions.decide({ org: ORG, contactId: '42' })
-  t.equal(counter.runs, 2)
-})
-
-t.test('a rule that reads the contact’s age makes the age part of what is remembered', async (t) => {
+t.test('a rule can read the contact’s age', async (t) => {
   const ruleSet = rules([
     {
       name: 'old-data',
@@ -292,64 +230,20 @@ t.test('a rule that reads the contact’s age makes the age part of what is reme
   ])
 })
 
-t.test('at most memoSize evaluations are remembered, the oldest forgotten first', async (t) => {
-  const counter = counting()
-  const decisions = service({ contacts: contactsOf([contact('42')]), evaluate: counter.evaluate, memoSize: 2 })
-  const decide = (amount: number) => decisions.decide({ org: ORG, contactId: '42', order: { amount } })
-  await decide(1)
-  await decide(2)
-  await decide(1)
-  await decide(2)
-  t.equal(counter.runs, 2, 'two fit')
-  await decide(3)
-  t.equal(counter.runs, 3)
-  await decide(3)
-  await decide(2)
-  t.equal(counter.runs, 3, 'the two newest are remembered')
-  await decide(1)
-  t.equal(counter.runs, 4, 'the oldest was forgotten')
-})
-
-t.test('by default 10,000 evaluations are remembered', async (t) => {
-  const ruleSet = orderRules()
-  const counter = counting(async (set) => ({
-    decision: 'allow',
-    reasons: [],
-    alerts: [],
-    fired: [],
-    evaluated: set.rules.map((r) => r.definition.name),
-  }))
-  const decisions = createDecisionService({
-    contacts: contactsOf([contact('42')]),
-    rules: () => ruleSet,
-    failMode: 'closed',
-    evaluate: counter.evaluate,
-  })
-  for (let amount = 1; amount <= 10_001; amount++) await decisions.decide({ org: ORG, contactId: '42', order: { amount } })
-  t.equal(counter.runs, 10_001)
-  await decisions.decide({ org: ORG, contactId: '42', order: { amount: 2 } })
-  t.equal(counter.runs, 10_001, 'the second is still remembered')
-  await decisions.decide({ org: ORG, contactId: '42', order: { amount: 1 } })
-  t.equal(counter.runs, 10_002, 'the first was forgotten')
-})
-
-t.test('a new rules version is never answered from the old version’s memory, and the old memory is dropped', async (t) => {
+t.test('each decision is made under the rules active when it starts', async (t) => {
   const [strict, lenient] = [orderRules(100), orderRules(100_000)]
   let active = strict
-  const counter = counting()
-  const decisions = service({ contacts: contactsOf([contact('42')]), rules: () => active, evaluate: counter.evaluate })
+  const decisions = service({ contacts: contactsOf([contact('42')]), rules: () => active })
   const decide = () => decisions.decide({ org: ORG, contactId: '42', order: { amount: 5000 } })
   t.equal((await decide()).decision, 'review')
   active = lenient
   const after = await decide()
   t.same([after.decision, after.rules_version], ['allow', lenient.version])
-  t.equal(counter.runs, 2)
   active = strict
   t.equal((await decide()).decision, 'review')
-  t.equal(counter.runs, 3, 'going back to the old version runs its rules again')
 })
 
-t.test('an evaluation that began under the old rules is not remembered under the new ones', async (t) => {
+t.test('an evaluation that began under the old rules is answered under them, the new ones decide meanwhile', async (t) => {
   const [oldRules, newRules] = [orderRules(100), orderRules(100_000)]
   let active = oldRules
   let started: () => void = () => {}
@@ -377,10 +271,10 @@ t.test('an evaluation that began under the old rules is not remembered under the
   t.same([(await underOld).decision, (await underOld).rules_version], ['review', oldRules.version], 'decided under the rules it began with')
   const again = await decide()
   t.same([again.decision, again.rules_version], ['allow', newRules.version])
-  t.equal(counter.runs, 2, 'answered from the new version’s memory')
+  t.equal(counter.runs, 3)
 })
 
-t.test('an explained decision is always evaluated afresh, and carries its trace', async (t) => {
+t.test('an explained decision carries its trace', async (t) => {
   const counter = counting()
   const decisions = service({ contacts: contactsOf([contact('42')]), evaluate: counter.evaluate })
   const plain = await decisions.decide({ org: ORG, contactId: '42', order: { amount: 1500 } })
@@ -448,4 +342,63 @@ t.test('a dry run under a candidate set, explained', async (t) => {
       ['on-hold', false],
     ],
   )
+})
+
+/** The compiled evaluator with its result corrupted: it forgets that a rule fired, and says allow. */
+const corrupted: Evaluate = (ruleSet, facts, options) => {
+  const right = evaluateCompiled(ruleSet, facts, options)
+  return { ...right, decision: 'allow', reasons: [], alerts: [], fired: [] }
+}
+
+t.test('without a sample, the compiled evaluator alone decides (the seam is live)', async (t) => {
+  const seen: unknown[] = []
+  const decisions = service({
+    contacts: contactsOf([contact('42')]),
+    evaluate: corrupted,
+    verifySample: 0,
+    random: () => 0,
+    onDisagreement: (d) => seen.push(d),
+  })
+  t.equal((await decisions.decide({ org: ORG, contactId: '42', order: { amount: 5000 } })).decision, 'allow')
+  t.same(seen, [])
+})
+
+t.test('a sampled disagreement answers json-rules-engine’s result, reports both, and distrusts that version', async (t) => {
+  const ruleSet = orderRules()
+  const other = orderRules(2000)
+  let active = ruleSet
+  const seen: Disagreement[] = []
+  const draws = [0.3, 0.7]
+  const decisions = service({
+    contacts: contactsOf([contact('42')]),
+    rules: () => active,
+    evaluate: corrupted,
+    verifySample: 0.5,
+    random: () => draws.shift() ?? 0.9,
+    onDisagreement: (d) => seen.push(d),
+  })
+  const decide = () => decisions.decide({ org: ORG, contactId: '42', order: { amount: 5000 } })
+  const first = await decide()
+  t.same([first.decision, first.reasons.map((r) => r.code)], ['review', ['BIG_ORDER']], 'json-rules-engine’s answer')
+  t.equal(seen.length, 1)
+  t.same([seen[0]?.compiled.decision, seen[0]?.reference.decision, seen[0]?.ruleSet.version], ['allow', 'review', ruleSet.version])
+  t.equal(seen[0]?.facts.order_amount, 5000)
+  t.ok(decisions.untrusted(ruleSet.version))
+  t.equal((await decide()).decision, 'review', 'not sampled (0.7), yet json-rules-engine decides this version from now on')
+  t.equal(seen.length, 1, 'counted once')
+  active = other
+  t.notOk(decisions.untrusted(other.version))
+  t.equal((await decide()).decision, 'allow', 'another version, not sampled: the compiled rules decide')
+})
+
+t.test('sampled evaluations that agree answer the compiled result', async (t) => {
+  const seen: unknown[] = []
+  const decisions = service({ contacts: contactsOf([contact('42')]), verifySample: 1, onDisagreement: (d) => seen.push(d) })
+  for (const amount of [0, 1000, 1000.01, 5000]) {
+    const plain = await decisions.decide({ org: ORG, contactId: '42', order: { amount } })
+    const explained = await decisions.decide({ org: ORG, contactId: '42', order: { amount }, explain: true })
+    t.equal(plain.decision, amount > 1000 ? 'review' : 'allow')
+    t.equal(explained.trace?.length, 2)
+  }
+  t.same(seen, [], 'no disagreement, with or without a trace')
 })

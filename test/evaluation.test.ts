@@ -1,6 +1,7 @@
 import t from 'tap'
+import { evaluateCompiled } from '../src/rules/compile.js'
 import { evaluate } from '../src/rules/evaluate.js'
-import { problem, startApp, startSandbox } from './helpers/app.js'
+import { logCapture, problem, startApp, startSandbox } from './helpers/app.js'
 
 /**
  * A decision is made only from a complete evaluation: whatever evaluates the rules, a run that
@@ -46,4 +47,64 @@ t.test('an evaluation that reports a rule twice is a 500 too', async (t) => {
     },
   })
   problem(t, await app.inject({ url: '/contacts/460000000031001/risk' }), 500, 'evaluation_failed')
+})
+
+t.test('RULES_VERIFY_SAMPLE: a disagreement answers json-rules-engine, logs both, counts, and makes /readyz degraded', async (t) => {
+  const sandbox = await startSandbox(t)
+  const logs = logCapture()
+  // The seam: the compiled evaluator with its result corrupted, as a compiler bug would: the
+  // block rule that fires for this contact is dropped and the answer says allow.
+  const { app } = await startApp(t, sandbox, {
+    env: { RULES_VERIFY_SAMPLE: '1', LOG_LEVEL: 'info' },
+    logs,
+    deps: {
+      evaluate: (ruleSet, facts, options) => {
+        const right = evaluateCompiled(ruleSet, facts, options)
+        return { ...right, decision: 'allow', reasons: [], fired: right.fired.filter((name) => name !== 'outstanding-over-50000') }
+      },
+    },
+  })
+  const ready = (await app.inject({ url: '/readyz' })).json()
+  t.same([ready.status, ready.checks.rules_verify.degraded], ['ready', undefined])
+
+  const res = await app.inject({ url: '/contacts/460000000026049/risk' })
+  t.equal(res.statusCode, 200)
+  t.same(
+    [res.json().decision, res.json().reasons.map((r: { code: string }) => r.code)],
+    ['block', ['OUTSTANDING_OVER_LIMIT']],
+    'json-rules-engine’s result',
+  )
+
+  const line = logs.lines.find((l) => l.component === 'rules-verify')
+  t.match(line, {
+    level: 50,
+    msg: /the compiled rules disagree with json-rules-engine/,
+    rules_version: app.rules.current().version,
+    facts: { outstanding_bcy: 62400 },
+    compiled: { decision: 'allow', fired: ['apply-unused-credits'], reasons: [] },
+    json_rules_engine: { decision: 'block', fired: ['apply-unused-credits', 'outstanding-over-50000'] },
+  })
+  t.notOk('contact' in ((line?.facts ?? {}) as object), 'the facts, not the whole contact')
+
+  const metrics = (await app.inject({ url: '/metrics' })).body
+  t.match(metrics, /^creditgate_rules_verify_disagreements_total 1$/m)
+
+  const degraded = await app.inject({ url: '/readyz' })
+  t.equal(degraded.statusCode, 200)
+  t.match(degraded.json(), { status: 'degraded', checks: { rules_verify: { ok: true, degraded: true } } })
+
+  // From now on json-rules-engine decides this version; nothing more is counted.
+  t.equal((await app.inject({ url: '/contacts/460000000026049/risk?order_amount=5' })).json().decision, 'block')
+  t.match((await app.inject({ url: '/metrics' })).body, /^creditgate_rules_verify_disagreements_total 1$/m)
+})
+
+t.test('RULES_VERIFY_SAMPLE=0 checks nothing: the compiled result is the answer', async (t) => {
+  const sandbox = await startSandbox(t)
+  const { app } = await startApp(t, sandbox, {
+    env: { RULES_VERIFY_SAMPLE: '0' },
+    deps: { evaluate: (ruleSet, facts, options) => ({ ...evaluateCompiled(ruleSet, facts, options), decision: 'allow', reasons: [] }) },
+  })
+  t.equal((await app.inject({ url: '/contacts/460000000026049/risk' })).json().decision, 'allow', 'the corrupted result went out')
+  t.match((await app.inject({ url: '/metrics' })).body, /^creditgate_rules_verify_disagreements_total 0$/m)
+  t.equal((await app.inject({ url: '/readyz' })).json().status, 'ready')
 })

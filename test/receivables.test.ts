@@ -23,6 +23,13 @@ t.test('fact arithmetic: foreign currency, partial payment, due today and yester
   const now = Date.parse('2026-11-24T19:00:00Z')
   t.equal(todayIn('UTC', now), '2026-11-24')
   t.equal(todayIn('Asia/Kolkata', now), '2026-11-25')
+  // Remembered per minute: the date still turns at midnight to the millisecond, in every zone.
+  const midnight = Date.parse('2026-11-24T18:30:00.000Z') // 00:00 in Kolkata (+05:30)
+  t.equal(todayIn('Asia/Kolkata', midnight - 1), '2026-11-24')
+  t.equal(todayIn('Asia/Kolkata', midnight), '2026-11-25')
+  t.equal(todayIn('Asia/Kolkata', midnight - 1), '2026-11-24', 'and back')
+  t.equal(todayIn('Asia/Kathmandu', Date.parse('2026-11-24T18:14:59.999Z')), '2026-11-24') // +05:45
+  t.equal(todayIn('Asia/Kathmandu', Date.parse('2026-11-24T18:15:00.000Z')), '2026-11-25')
   const invoices = [
     { invoice_id: '1', customer_id: '7', due_date: '2026-11-24', balance: 100, exchange_rate: 90, status: 'sent' }, // due "yesterday" in Kolkata
     { invoice_id: '2', customer_id: '7', due_date: '2026-11-25', balance: 500, exchange_rate: '', status: 'sent' }, // due today there

@@ -7,10 +7,12 @@ import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { parseContact } from '../domain/contact.js'
+import type { Facts } from '../domain/facts.js'
 import { buildFacts } from '../domain/facts.js'
+import { evaluateCompiled } from '../rules/compile.js'
 import { evaluate } from '../rules/evaluate.js'
 import { prepareRuleSetFrom } from '../rules/fixtures.js'
-import { compileRuleSet, type RuleSet } from '../rules/rule-set.js'
+import { compileRuleSet, type LoadedRule, type RuleSet, ruleSetOf } from '../rules/rule-set.js'
 import { readRulesFolder } from '../rules/sources.js'
 import { SANDBOX_ORGANIZATION_ID, SANDBOX_SECOND_ORGANIZATION_ID } from '../sandbox/contacts.js'
 import { zohoContact } from '../sandbox/example-contact.js'
@@ -20,10 +22,13 @@ import { fillRedisHistory, timeBacktest } from './history-fill.js'
 /**
  * npm run bench — everything measured in one run on this machine, reported as ratios:
  *   (a) a cached decision, (b) a cached decision with an order amount (a new amount every
- *   request), (c) a bare fastify route returning a same-size body; alternated a/b/c per round.
+ *   request), (c) a bare fastify route returning a same-size body, (d) the peer: fastify +
+ *   ioredis GET + a GoRules zen-engine decision table (bench-peer.ts), a new amount every
+ *   request; alternated a/b/c/d per round.
  *   A cold burst: 1,000 requests over 100 uncached contacts: Zoho calls made and p99.
- *   The evaluator alone with 4, 50 and 500 rules. A backtest of 100,000 recorded decisions, with
- *   /healthz probed meanwhile.
+ *   The evaluator alone: the compiled rules with the shipped set and 4, 50, 500 and 5,000
+ *   synthetic rules, and json-rules-engine (the reference) beside them.
+ *   A backtest of 100,000 recorded decisions, with /healthz probed meanwhile.
  * BENCH_SECONDS (default 10) per run, BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 64).
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
@@ -84,11 +89,11 @@ const summarise = (runs: Run[]): Run => ({
   non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
 })
 
-/** Synthetic rules: varied facts and operators, so growth in rule count shows. */
+/** Synthetic rules: varied facts and operators, so growth in rule count shows. Validated 500 at a time (a set's limit). */
 function syntheticRules(count: number): RuleSet {
   const facts = ['outstanding_bcy', 'exposure_bcy', 'unused_credits_bcy', 'order_amount', 'payment_terms']
   const sources = Array.from({ length: count }, (_, i) => ({
-    file: `rule-${String(i).padStart(3, '0')}.json`,
+    file: `rule-${String(i).padStart(4, '0')}.json`,
     content: {
       name: `rule-${i}`,
       priority: 1 + (i % 10),
@@ -101,27 +106,62 @@ function syntheticRules(count: number): RuleSet {
       event: { type: i % 4 === 0 ? 'review' : 'alert', params: { code: `RULE_${i}`, message: `rule ${i}: {{outstanding_bcy}}` } },
     },
   }))
-  const compiled = compileRuleSet(sources)
-  if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors[0]))
-  return compiled.ruleSet
+  const rules: LoadedRule[] = []
+  for (let at = 0; at < sources.length; at += 500) {
+    const compiled = compileRuleSet(sources.slice(at, at + 500))
+    if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors[0]))
+    rules.push(...compiled.ruleSet.rules)
+  }
+  return ruleSetOf(rules)
 }
 
-async function evaluatorRate(ruleSet: RuleSet): Promise<number> {
+/** Facts of one contact with 1,000 different order amounts: what the evaluator sees on real order traffic. */
+function benchFacts(): Facts[] {
   const parsed = parseContact(
     zohoContact('460000000000001', 'Bench', { outstanding_receivable_amount_bcy: 62400, unused_credits_receivable_amount_bcy: 10 }),
   )
   if (!parsed.ok) throw new Error(parsed.problem)
-  const deadline = performance.now() + Math.min(3000, SECONDS * 300)
+  const receivables = (outstanding: number, amount: number) => ({
+    overdue_bcy: 0,
+    oldest_overdue_days: 0,
+    overdue_invoices: 0,
+    overdue_ratio: 0,
+    open_orders_bcy: 0,
+    exposure_with_orders_bcy: outstanding + amount,
+  })
+  return Array.from({ length: 1000 }, (_, i) => buildFacts(parsed.contact, { amount: i * 7.5 }, 0, receivables))
+}
+
+/** Decisions per second of one evaluator on one set, for about `ms` milliseconds. */
+async function evaluatorRate(ruleSet: RuleSet, engine: 'compiled' | 'json-rules-engine', ms: number): Promise<number> {
+  const facts = benchFacts()
   let n = 0
   const started = performance.now()
-  while (performance.now() < deadline) {
-    await evaluate(ruleSet, buildFacts(parsed.contact, { amount: n % 5000 }, 0))
-    n++
+  const deadline = started + ms
+  if (engine === 'compiled') {
+    while (performance.now() < deadline) {
+      for (let i = 0; i < 100; i++) evaluateCompiled(ruleSet, facts[(n + i) % facts.length] as Facts)
+      n += 100
+    }
+  } else {
+    while (performance.now() < deadline) await evaluate(ruleSet, facts[n++ % facts.length] as Facts)
   }
   return n / ((performance.now() - started) / 1000)
 }
 
 async function main(): Promise<void> {
+  const zen = '@gorules/zen-engine'
+  if (
+    !(await import(zen).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    console.error(
+      'npm run bench: the peer row needs zen-engine, installed for the benchmark only: npm install --no-save @gorules/zen-engine@0.54.0',
+    )
+    process.exit(1)
+  }
   const dir = await mkdtemp(join(tmpdir(), 'creditgate-bench-'))
   const sandbox = createSandbox()
   // Cold contacts live in the second organization: their burst has a Zoho budget of its own.
@@ -208,52 +248,65 @@ async function main(): Promise<void> {
   start(process.execPath, ['dist/cli/bench-bare.js'], { PORT: String(barePort), BENCH_BODY_FILE: join(dir, 'body.json') })
   const bare = `http://127.0.0.1:${barePort}`
   await waitFor(`${bare}/x`)
+  // The peer reads the same contact from the same Redis.
+  await writeFile(join(dir, 'contact.json'), JSON.stringify(first.get(CACHED_CONTACT)))
+  const peerPort = await freePort()
+  start(process.execPath, ['dist/cli/bench-peer.js'], {
+    PORT: String(peerPort),
+    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    BENCH_CONTACT_FILE: join(dir, 'contact.json'),
+  })
+  const peer = `http://127.0.0.1:${peerPort}`
+  await waitFor(`${peer}/contacts/${CACHED_CONTACT}/risk`)
+  const peerBody = await (await fetch(`${peer}/contacts/${CACHED_CONTACT}/risk?order_amount=1.50`)).text()
 
   out(`creditgate benchmark — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`)
-  out(`autocannon, ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} rounds alternating a/b/c, medians`)
+  out(`autocannon, ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} rounds alternating a/b/c/d, medians`)
   out(
-    `decision body ${Buffer.byteLength(body)} bytes; creditgate with Redis, API key auth, rate limiting, LOG_LEVEL=${process.env.LOG_LEVEL ?? 'info'}`,
+    `decision body ${Buffer.byteLength(body)} bytes (peer ${Buffer.byteLength(peerBody)}); creditgate with Redis, API key auth, rate limiting, LOG_LEVEL=${process.env.LOG_LEVEL ?? 'info'}`,
   )
   out()
 
-  let amount = 0
+  /**
+   * A new order amount on every request, as real order traffic has: 1,000 amounts in turn, each
+   * request written once by autocannon (a setupRequest per request would cost the load generator,
+   * which shares the CPUs, more than the scenarios it compares).
+   */
+  const amounts = Array.from({ length: 1000 }, (_, i) => ({
+    method: 'GET' as const,
+    path: `/contacts/${CACHED_CONTACT}/risk?order_amount=${i + 1}.50`,
+  }))
+  const newAmounts = (base: string) => load({ url: base, requests: amounts })
   const scenarios = {
     a: () => load({ url: `${app}/contacts/${CACHED_CONTACT}/risk` }),
-    b: () =>
-      load({
-        url: app,
-        requests: [
-          {
-            setupRequest: (req: autocannon.Request) => {
-              amount = (amount + 1) % 1e9
-              return { ...req, path: `/contacts/${CACHED_CONTACT}/risk?order_amount=${amount}.50` }
-            },
-          },
-        ],
-      }),
+    b: () => newAmounts(app),
     c: () => load({ url: `${bare}/contacts/${CACHED_CONTACT}/risk` }),
+    d: () => newAmounts(peer),
   }
   await load({ url: `${app}/contacts/${CACHED_CONTACT}/risk`, duration: 3 }) // warm-up
   await load({ url: `${bare}/x`, duration: 3 })
-  const runs: Record<keyof typeof scenarios, Run[]> = { a: [], b: [], c: [] }
+  await load({ url: `${peer}/contacts/${CACHED_CONTACT}/risk`, duration: 3 })
+  const runs: Record<keyof typeof scenarios, Run[]> = { a: [], b: [], c: [], d: [] }
   for (let round = 0; round < ROUNDS; round++) {
-    for (const key of ['a', 'b', 'c'] as const) runs[key].push(await scenarios[key]())
+    for (const key of ['a', 'b', 'c', 'd'] as const) runs[key].push(await scenarios[key]())
   }
-  const [a, b, c] = [summarise(runs.a), summarise(runs.b), summarise(runs.c)]
+  const [a, b, c, d] = [summarise(runs.a), summarise(runs.b), summarise(runs.c), summarise(runs.d)]
   const row = (name: string, r: Run) =>
     out(
-      `| ${name.padEnd(44)} | ${r.rps.toFixed(0).padStart(8)} | ${r.p50.toFixed(1).padStart(7)} | ${r.p99.toFixed(1).padStart(7)} | ${String(r.non2xx).padStart(5)} |`,
+      `| ${name.padEnd(60)} | ${r.rps.toFixed(0).padStart(8)} | ${r.p50.toFixed(1).padStart(6)} | ${r.p99.toFixed(1).padStart(6)} | ${String(r.non2xx).padStart(7)} |`,
     )
-  out(`| ${'scenario'.padEnd(44)} |    req/s | p50 ms | p99 ms | non-2xx |`)
-  out(`|${'-'.repeat(46)}|----------|--------|--------|-------|`)
+  out(`| ${'scenario'.padEnd(60)} |    req/s | p50 ms | p99 ms | non-2xx |`)
+  out(`|${'-'.repeat(62)}|---------:|-------:|-------:|--------:|`)
   row('(a) cached decision', a)
-  row('(b) cached decision, new order amount each', b)
+  row('(b) cached decision, a new order amount every request', b)
   row('(c) bare fastify, same-size body', c)
+  row('(d) peer: fastify + ioredis GET + zen-engine, new amount each', d)
   out()
-  out(
-    `throughput a/c = ${(a.rps / c.rps).toFixed(2)}  (target ≥ 0.60)    p99 a/c = ${(a.p99 / Math.max(c.p99, 0.001)).toFixed(2)}  (target ≤ 2.00)`,
-  )
-  out(`throughput b/c = ${(b.rps / c.rps).toFixed(2)}                       p99 b/c = ${(b.p99 / Math.max(c.p99, 0.001)).toFixed(2)}`)
+  const ratio = (x: number, y: number) => (x / Math.max(y, 0.001)).toFixed(2)
+  out(`throughput a/c = ${ratio(a.rps, c.rps)}  (target ≥ 0.60)    p99 a/c = ${ratio(a.p99, c.p99)}  (target ≤ 2.00)`)
+  out(`throughput b/a = ${ratio(b.rps, a.rps)}  (target ≥ 0.90)    p99 b/c = ${ratio(b.p99, c.p99)}`)
+  out(`throughput b/c = ${ratio(b.rps, c.rps)}`)
+  out(`creditgate ÷ peer: b/d = ${ratio(b.rps, d.rps)}, a/d = ${ratio(a.rps, d.rps)}  (goal > 1)    p99 b/d = ${ratio(b.p99, d.p99)}`)
   out()
   out(coldLine)
   out(singleLine)
@@ -261,13 +314,21 @@ async function main(): Promise<void> {
 
   const shipped = await prepareRuleSetFrom('rules')
   if (!shipped.ok) throw new Error('the shipped rules do not load')
-  out('| rules | decisions/s (evaluator alone) | µs per decision | µs per rule |')
-  out('|------:|-----:|-----:|-----:|')
-  for (const ruleSet of [shipped.ruleSet, syntheticRules(50), syntheticRules(500)]) {
-    const rate = await evaluatorRate(ruleSet)
+  const ms = Math.min(2000, SECONDS * 200)
+  out(`The evaluator alone (one contact, 1,000 order amounts in turn; about ${ms} ms each):`)
+  out()
+  out('| evaluator | rules | decisions/s | µs per decision | µs per rule |')
+  out('|-----------|------:|------------:|----------------:|------------:|')
+  const evaluatorRow = async (ruleSet: RuleSet, engine: 'compiled' | 'json-rules-engine', name = `${ruleSet.rules.length}`) => {
+    const rate = await evaluatorRate(ruleSet, engine, ms)
     const us = 1e6 / rate
-    out(`| ${ruleSet.rules.length} | ${rate.toFixed(0)} | ${us.toFixed(1)} | ${(us / ruleSet.rules.length).toFixed(1)} |`)
+    out(`| ${engine} | ${name} | ${rate.toFixed(0)} | ${us.toFixed(us < 10 ? 2 : 0)} | ${(us / ruleSet.rules.length).toFixed(3)} |`)
   }
+  const synthetic = [4, 50, 500, 5000].map(syntheticRules)
+  await evaluatorRow(shipped.ruleSet, 'compiled', `${shipped.ruleSet.rules.length} (shipped)`)
+  for (const ruleSet of synthetic) await evaluatorRow(ruleSet, 'compiled')
+  await evaluatorRow(shipped.ruleSet, 'json-rules-engine', `${shipped.ruleSet.rules.length} (shipped)`)
+  for (const ruleSet of synthetic.slice(0, 3)) await evaluatorRow(ruleSet, 'json-rules-engine')
   out()
 
   // A backtest of 100,000 recorded decisions (2,000 customers, five order sizes) in Redis, the
@@ -275,7 +336,7 @@ async function main(): Promise<void> {
   await fillRedisHistory(`redis://127.0.0.1:${redisPort}`, SANDBOX_ORGANIZATION_ID, 100_000)
   const { rules } = await readRulesFolder('rules')
   const candidate = rules.map((r) =>
-    r.file === 'outstanding-over-50000.json' ? { file: r.file, content: String(r.content).replace('50000', '40000') } : r,
+    r.file === 'outstanding-over-50000.json' ? { file: r.file, content: String(r.content).replace('"value": 50000', '"value": 40000') } : r,
   )
   const idle = await timeBacktest(app, ADMIN_KEY, { rules: candidate, limit: 1 })
   const timing = await timeBacktest(app, ADMIN_KEY, { rules: candidate })

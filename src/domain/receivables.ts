@@ -80,9 +80,27 @@ export function groupByCustomer(invoices: readonly ListedInvoice[], orders: read
   return customers
 }
 
+/** Per time zone: its formatter (costly to create), and the date it gave for the last minute asked about. */
+const days = new Map<string, { format: Intl.DateTimeFormat; minute: number; day: string }>()
+
 /** Today's calendar date (YYYY-MM-DD) in a time zone. */
 export function todayIn(timeZone: string, now: number): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now)
+  let known = days.get(timeZone)
+  if (!known) {
+    known = {
+      format: new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }),
+      minute: Number.NaN,
+      day: '',
+    }
+    days.set(timeZone, known)
+  }
+  // A zone's date changes on a whole minute (offsets are whole minutes): one format per minute, not per decision.
+  const minute = Math.floor(now / 60_000)
+  if (minute !== known.minute) {
+    known.day = known.format.format(now)
+    known.minute = minute
+  }
+  return known.day
 }
 
 const DAY_MS = 86_400_000

@@ -8,7 +8,7 @@ import { type Comparison, createComparison, lacksFacts } from '../rules/compare.
 import type { Evaluate } from '../rules/evaluate.js'
 import { type ReloadFailure, watchRules } from '../rules/manager.js'
 import type { RuleSet } from '../rules/rule-set.js'
-import { checkedEvaluate, createMemo, type Decided } from '../services/decisions.js'
+import { checkedEvaluate, type Decided } from '../services/decisions.js'
 
 export interface ShadowSummary extends Comparison {
   configured: boolean
@@ -48,7 +48,7 @@ const shadowPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate | u
   // a broken shadow set leaves the shadow set at its last good version, or without rules.
   const rules = await watchRules({ dir, log, validator: { check: app.rules.check } })
   app.addHook('onClose', async () => rules.close())
-  const memo = createMemo(10_000, checkedEvaluate(options.evaluate))
+  const evaluate = checkedEvaluate(options.evaluate)
   /** Counts since the shadow set now loaded was loaded. */
   let counted = { version: '', comparison: createComparison(NO_RULES) }
   const current = () => {
@@ -62,7 +62,7 @@ const shadowPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate | u
       if (!shadow) return
       const { comparison } = counted
       if (lacksFacts(shadow, facts)) return comparison.add(decision, undefined)
-      memo.evaluate(shadow, facts as Facts).then(
+      Promise.resolve(evaluate(shadow, facts as Facts)).then(
         (evaluation) => {
           comparison.add(decision, evaluation)
           outcomes.inc({ live: decision.decision, shadow: evaluation.decision })

@@ -32,7 +32,7 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'getReadiness',
         summary: 'Readiness: rules loaded, Redis reachable or deliberately absent, Zoho configured or sandbox',
         description:
-          '200 with status `ready`, or `degraded` when Redis is configured but unreachable (creditgate then serves from its in-process cache and budget). 503 `not_ready` while shutting down or without rules.',
+          '200 with status `ready`, or `degraded` when Redis is configured but unreachable (creditgate then serves from its in-process cache and budget), or when the compiled rules disagreed with json-rules-engine on a sampled decision (RULES_VERIFY_SAMPLE; json-rules-engine then decides). 503 `not_ready` while shutting down or without rules.',
         tags: ['operations'],
         security: [],
         response: { 200: ReadinessSchema, 503: ReadinessSchema },

@@ -5,7 +5,7 @@ import { readPage } from '../adapters/redis/history.js'
 import { createRedisClient } from '../adapters/redis/link.js'
 import type { Facts } from '../domain/facts.js'
 import type { DecisionRecord } from '../domain/history.js'
-import { checkedEvaluate, createMemo } from '../services/decisions.js'
+import { checkedEvaluate } from '../services/decisions.js'
 import { type HistoryRange, historyChunks } from '../services/history.js'
 import type { RedisSource } from './backtest.js'
 import { type ComparisonCounter, createComparison, lacksFacts } from './compare.js'
@@ -34,7 +34,6 @@ const evaluate = checkedEvaluate()
 interface Job {
   ruleSet: RuleSet
   comparison: ComparisonCounter
-  memo: ReturnType<typeof createMemo>
   /** Records still to compare: the newest from Redis first, then what the service's ring adds. */
   left: number
   queue: Promise<void>
@@ -45,7 +44,7 @@ async function compare(job: Job, records: string) {
   for (const record of JSON.parse(`[${records}]`) as DecisionRecord[]) {
     if (job.left-- <= 0) return
     const comparable = !lacksFacts(job.ruleSet, record.facts)
-    job.comparison.add(record, comparable ? await job.memo.evaluate(job.ruleSet, record.facts as Facts) : undefined)
+    job.comparison.add(record, comparable ? await evaluate(job.ruleSet, record.facts as Facts) : undefined)
   }
 }
 
@@ -66,7 +65,6 @@ parentPort?.on('message', (message: Message) => {
     jobs.set(message.id, {
       ruleSet: message.ruleSet,
       comparison: createComparison(message.ruleSet),
-      memo: createMemo(50_000, evaluate),
       left: message.limit,
       queue: Promise.resolve(),
     })

@@ -2,7 +2,7 @@ import { Engine, Operator, type RuleProperties, type RuleResult } from 'json-rul
 import type { Alert, Decision, Reason, TraceCondition, TraceRule } from '../domain/decision.js'
 import type { Facts } from '../domain/facts.js'
 import { formatAmount } from '../lib/format.js'
-import { FACTS, type FactName } from './catalogue.js'
+import { FACTS, type FactName, type OperatorName } from './catalogue.js'
 import { PLACEHOLDER, type RuleSet, walkConditions } from './rule-set.js'
 import { type ConditionLeaf, type ConditionNode, factReference } from './schema.js'
 
@@ -12,12 +12,12 @@ export interface Evaluation {
   alerts: Alert[]
   fired: string[]
   /** Every rule that produced a definite result, in the order of the set: all of them, or the evaluation is void. */
-  evaluated: string[]
+  evaluated: readonly string[]
   trace?: TraceRule[]
 }
 
-/** Evaluates a rule set against facts: json-rules-engine here; the decision service checks the result is complete. */
-export type Evaluate = (ruleSet: RuleSet, facts: Facts, options?: { explain?: boolean | undefined }) => Promise<Evaluation>
+/** Evaluates a rule set against facts (compiled, or json-rules-engine); the decision service checks the result is complete. */
+export type Evaluate = (ruleSet: RuleSet, facts: Facts, options?: { explain?: boolean | undefined }) => Evaluation | Promise<Evaluation>
 
 /** Throws EvaluationError unless every rule of the set, and nothing else, produced a result. */
 export function checkComplete(ruleSet: RuleSet, evaluated: readonly string[]): void {
@@ -38,48 +38,43 @@ const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFi
 const numeric = (compare: (a: number, b: number) => boolean) => (a: unknown, b: unknown) => finite(a) && finite(b) && compare(a, b)
 
 /**
- * json-rules-engine's own numeric operators coerce: 63400 > null is true in JavaScript, which
- * would block every contact without a credit limit. Ours compare numbers only; a missing side is
- * false. The list operators check that the list is one.
+ * The ten operators, fact value first. json-rules-engine's own numeric operators coerce: 63400 >
+ * null is true in JavaScript, which would block every contact without a credit limit. Ours compare
+ * numbers only; a missing side is false. The list operators check that the list is one. The
+ * compiled evaluator (compile.ts) and json-rules-engine both call these very functions.
  */
-const OPERATORS = [
-  new Operator('equal', (a, b) => a === b),
-  new Operator('notEqual', (a, b) => a !== b),
-  new Operator(
-    'lessThan',
-    numeric((a, b) => a < b),
-  ),
-  new Operator(
-    'lessThanInclusive',
-    numeric((a, b) => a <= b),
-  ),
-  new Operator(
-    'greaterThan',
-    numeric((a, b) => a > b),
-  ),
-  new Operator(
-    'greaterThanInclusive',
-    numeric((a, b) => a >= b),
-  ),
-  new Operator('in', (a, b) => Array.isArray(b) && b.includes(a)),
-  new Operator('notIn', (a, b) => Array.isArray(b) && !b.includes(a)),
-  new Operator('contains', (a, b) => Array.isArray(a) && a.includes(b)),
-  new Operator('doesNotContain', (a, b) => Array.isArray(a) && !a.includes(b)),
-]
+export const COMPARISONS: { readonly [K in OperatorName]: (factValue: unknown, value: unknown) => boolean } = {
+  equal: (a, b) => a === b,
+  notEqual: (a, b) => a !== b,
+  lessThan: numeric((a, b) => a < b),
+  lessThanInclusive: numeric((a, b) => a <= b),
+  greaterThan: numeric((a, b) => a > b),
+  greaterThanInclusive: numeric((a, b) => a >= b),
+  in: (a, b) => Array.isArray(b) && b.includes(a),
+  notIn: (a, b) => Array.isArray(b) && !b.includes(a),
+  contains: (a, b) => Array.isArray(a) && a.includes(b),
+  doesNotContain: (a, b) => Array.isArray(a) && !a.includes(b),
+}
+
+const OPERATORS = Object.entries(COMPARISONS).map(([name, compare]) => new Operator(name, compare))
 
 const PATH_STEP = /\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]/g
 
-/** "$.a.b[0]" lookups; the rule schema admits no other path syntax. */
-export function resolvePath(value: unknown, path: string): unknown {
+/** "$.a.b[0]" → ["a", "b", 0]; the rule schema admits no other path syntax. */
+export const pathSteps = (path: string): (string | number)[] => [...path.matchAll(PATH_STEP)].map((step) => step[1] ?? Number(step[2]))
+
+/** Follows the steps through own properties only; anything else on the way is undefined. */
+export function resolveSteps(value: unknown, steps: readonly (string | number)[]): unknown {
   let current = value
-  for (const step of path.matchAll(PATH_STEP)) {
-    if (current === null || typeof current !== 'object') return undefined
-    const key = step[1] ?? Number(step[2])
-    if (!Object.hasOwn(current, key)) return undefined
+  for (const key of steps) {
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, key)) return undefined
     current = (current as Record<string | number, unknown>)[key]
   }
   return current
 }
+
+/** "$.a.b[0]" lookups. */
+export const resolvePath = (value: unknown, path: string): unknown => resolveSteps(value, pathSteps(path))
 
 const ENGINE_OPTIONS = { allowUndefinedFacts: false, pathResolver: resolvePath }
 
@@ -93,8 +88,8 @@ export function createEngine(ruleSet: RuleSet): Engine {
   return engine
 }
 
-/** Evaluates every rule of the set against the facts, with an engine of its own. */
-export const evaluate: Evaluate = async (ruleSet, facts, options = {}) => {
+/** Evaluates every rule of the set against the facts with json-rules-engine, an engine of its own per run: the reference. */
+export const evaluate = async (ruleSet: RuleSet, facts: Facts, options: { explain?: boolean | undefined } = {}): Promise<Evaluation> => {
   // Only the facts the rules read: the engine hashes every fact it is given, on every run.
   const needed: Record<string, unknown> = {}
   for (const { fact } of ruleSet.inputs) needed[fact] = facts[fact]
@@ -158,30 +153,37 @@ export function renderMessage(template: string, facts: Facts): string {
   return template.replace(PLACEHOLDER, (_, name: string) => formatFact(name, facts[name as FactName]))
 }
 
-type EvaluatedLeaf = ConditionLeaf & { factResult?: unknown; valueResult?: unknown; result?: boolean }
+/** What one comparison saw: the fact's value, what it was compared with, and the outcome. */
+export interface LeafOutcome {
+  factResult?: unknown
+  valueResult?: unknown
+  result?: boolean | undefined
+}
+
+/** One comparison in the explain trace, with the values it saw (none: "not evaluated"). */
+export function traceCondition(leaf: ConditionLeaf, at: string, outcome: LeafOutcome): TraceCondition {
+  const ref = factReference(leaf.value)
+  const evaluated = typeof outcome.result === 'boolean'
+  const left = `${leaf.fact}${leaf.path ? ` ${leaf.path}` : ''} (${evaluated ? formatFact(leaf.fact, outcome.factResult) : 'not evaluated'})`
+  const right = ref
+    ? `${ref.fact}${ref.path ? ` ${ref.path}` : ''} (${formatFact(ref.fact, outcome.valueResult)})`
+    : Array.isArray(leaf.value)
+      ? JSON.stringify(leaf.value)
+      : formatFact(leaf.fact, leaf.value)
+  return {
+    at,
+    fact: leaf.fact,
+    path: leaf.path,
+    operator: leaf.operator,
+    value: leaf.value,
+    fact_value: evaluated ? (outcome.factResult ?? null) : null,
+    compared_with: evaluated ? (outcome.valueResult ?? null) : null,
+    result: evaluated ? (outcome.result as boolean) : null,
+    text: `${left} ${leaf.operator} ${right} → ${evaluated ? outcome.result : 'not evaluated'}`,
+  }
+}
 
 function traceConditions(node: ConditionNode, out: TraceCondition[]): void {
-  walkConditions(node, '', (condition, at) => {
-    // json-rules-engine writes each comparison's outcome onto the result's copy of the condition.
-    const leaf = condition as EvaluatedLeaf
-    const ref = factReference(leaf.value)
-    const evaluated = typeof leaf.result === 'boolean'
-    const left = `${leaf.fact}${leaf.path ? ` ${leaf.path}` : ''} (${evaluated ? formatFact(leaf.fact, leaf.factResult) : 'not evaluated'})`
-    const right = ref
-      ? `${ref.fact}${ref.path ? ` ${ref.path}` : ''} (${formatFact(ref.fact, leaf.valueResult)})`
-      : Array.isArray(leaf.value)
-        ? JSON.stringify(leaf.value)
-        : formatFact(leaf.fact, leaf.value)
-    out.push({
-      at,
-      fact: leaf.fact,
-      path: leaf.path,
-      operator: leaf.operator,
-      value: leaf.value,
-      fact_value: evaluated ? (leaf.factResult ?? null) : null,
-      compared_with: evaluated ? (leaf.valueResult ?? null) : null,
-      result: evaluated ? (leaf.result as boolean) : null,
-      text: `${left} ${leaf.operator} ${right} → ${evaluated ? leaf.result : 'not evaluated'}`,
-    })
-  })
+  // json-rules-engine writes each comparison's outcome onto the result's copy of the condition.
+  walkConditions(node, '', (condition, at) => out.push(traceCondition(condition, at, condition as LeafOutcome)))
 }

@@ -5,6 +5,7 @@ import { buildFacts } from '../domain/facts.js'
 import { SuppliedReceivablesSchema, suppliedReceivables } from '../domain/receivables.js'
 import { exceeded, FIXTURE_LIMITS, jsonPath } from './bounds.js'
 import { CONTACT_FIELDS } from './catalogue.js'
+import { evaluateCompiled } from './compile.js'
 import { evaluate } from './evaluate.js'
 import { type Compiled, compileRuleSet, parseJson, type RuleError, type RuleSet, type RuleSource } from './rule-set.js'
 import { readRulesFolder } from './sources.js'
@@ -157,7 +158,13 @@ const sameCodes = (a: readonly string[], b: readonly string[]) => JSON.stringify
 async function checkCase(ruleSet: RuleSet, c: FixtureCase): Promise<string | undefined> {
   const contact = fixtureContact(c.contact)
   if (!contact.ok) return `the contact is not one Zoho could send: ${contact.problem}`
-  const result = await evaluate(ruleSet, buildFacts(contact.contact, c.order, 0, suppliedReceivables(c.receivables)))
+  const facts = buildFacts(contact.contact, c.order, 0, suppliedReceivables(c.receivables))
+  const result = evaluateCompiled(ruleSet, facts)
+  // json-rules-engine is the reference: a set whose compiled form disagrees with it on a case never goes live.
+  const reference = await evaluate(ruleSet, facts)
+  if (reference.decision !== result.decision || reference.fired.join() !== result.fired.join()) {
+    return `the compiled rules fire [${result.fired.join(', ')}] (${result.decision}), json-rules-engine [${reference.fired.join(', ')}] (${reference.decision}): report this as a creditgate bug`
+  }
   const reasons = result.reasons.map((r) => r.code)
   const alerts = result.alerts.map((a) => a.code)
   const problems: string[] = []

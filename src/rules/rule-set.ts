@@ -93,21 +93,22 @@ export function compileRuleSet(sources: readonly RuleSource[], now = new Date())
     seen.set(rule.definition.name, rule.file)
   }
   if (errors.length > 0) return { ok: false, errors }
+  return { ok: true, ruleSet: ruleSetOf(rules, now) }
+}
 
+/** Rules already validated, as a frozen, versioned set with the inputs they read. */
+export function ruleSetOf(rules: readonly LoadedRule[], now = new Date()): RuleSet {
   const inputs = new Map<string, RuleInput>()
   for (const rule of rules) collectInputs(rule.definition, inputs)
   const version = `sha256:${createHash('sha256')
     .update(JSON.stringify(rules.map((r) => [r.file, r.definition])))
     .digest('hex')}`
-  return {
-    ok: true,
-    ruleSet: deepFreeze({
-      version,
-      loadedAt: now.toISOString(),
-      rules,
-      inputs: [...inputs.keys()].sort().map((k) => inputs.get(k) as RuleInput),
-    }),
-  }
+  return deepFreeze({
+    version,
+    loadedAt: now.toISOString(),
+    rules,
+    inputs: [...inputs.keys()].sort().map((k) => inputs.get(k) as RuleInput),
+  })
 }
 
 /** The parsed document, or an error that says where (line, column) but never quotes the file. */

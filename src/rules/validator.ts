@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { Problem } from '../errors.js'
 import { deepFreeze } from '../lib/deep-freeze.js'
+import { compiled } from './compile.js'
 import type { Prepared } from './fixtures.js'
 import type { RuleSource } from './rule-set.js'
 
@@ -23,6 +24,16 @@ const failed = (message: string): Prepared => ({
   errors: [{ file: '(rules)', path: '$', message }],
   fixtures: { passed: 0, failures: [] },
 })
+
+/** Compiles a checked set once, here, as it arrives: every decision under it calls the compiled functions. */
+function withCompiled(prepared: Prepared): Prepared {
+  try {
+    if (prepared.ruleSet) compiled(prepared.ruleSet)
+    return prepared
+  } catch (err) {
+    return failed(`the set could not be compiled: ${(err as Error).message}`)
+  }
+}
 
 export function createRuleValidator(options: { timeoutMs?: number; maxWaiting?: number } = {}): RuleValidator {
   const timeoutMs = options.timeoutMs ?? 30_000
@@ -49,7 +60,7 @@ export function createRuleValidator(options: { timeoutMs?: number; maxWaiting?: 
           worker = undefined
           void current.terminate()
         }
-        resolve(prepared.ruleSet ? { ...prepared, ruleSet: deepFreeze(prepared.ruleSet) } : prepared)
+        resolve(prepared.ruleSet ? withCompiled({ ...prepared, ruleSet: deepFreeze(prepared.ruleSet) }) : prepared)
       }
       const onMessage = (message: { id: number; prepared: Prepared }) => {
         if (message.id === id) done(message.prepared, false)

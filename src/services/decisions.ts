@@ -4,8 +4,8 @@ import { buildFacts, type Facts, type Order } from '../domain/facts.js'
 import { newDecisionId } from '../domain/history.js'
 import { type ReceivablesFacts, receivablesFacts, suppliedReceivables, todayIn } from '../domain/receivables.js'
 import { isProblem } from '../errors.js'
-import { deepFreeze } from '../lib/deep-freeze.js'
-import { checkComplete, type Evaluate, type Evaluation, evaluate as evaluateWithEngine, resolvePath } from '../rules/evaluate.js'
+import { evaluateCompiled } from '../rules/compile.js'
+import { checkComplete, type Evaluate, type Evaluation, evaluate as evaluateWithEngine } from '../rules/evaluate.js'
 import { type RuleSet, usesReceivables } from '../rules/rule-set.js'
 import type { ContactService, LoadedContact } from './contacts.js'
 import type { Receivables, ReceivablesService } from './receivables.js'
@@ -42,6 +42,16 @@ export interface DecisionService {
   decide(input: DecideInput): Promise<RiskDecision>
   /** The decision for a contact supplied by the caller: no Zoho, no cache (POST /risk/evaluate). */
   dryRun(input: DryRunInput): Promise<DryRunDecision>
+  /** Whether the compiled rules of this version disagreed with json-rules-engine: its evaluations are then all json-rules-engine's. */
+  untrusted(version: string): boolean
+}
+
+/** The compiled evaluator and json-rules-engine came to different results: the answer is json-rules-engine's. */
+export interface Disagreement {
+  readonly ruleSet: RuleSet
+  readonly facts: Facts
+  readonly compiled: Evaluation
+  readonly reference: Evaluation
 }
 
 export interface DecisionServiceOptions {
@@ -49,10 +59,14 @@ export interface DecisionServiceOptions {
   /** The active rule set; read once per decision so a swap never splits one. */
   rules: () => RuleSet
   failMode: 'closed' | 'review'
-  /** Evaluations remembered per rule set (0: none). */
-  memoSize?: number
-  /** The evaluator (default: json-rules-engine). Whatever it is, an evaluation that misses a rule is an error. */
-  evaluate?: Evaluate
+  /** Replaces the compiled evaluator (a test seam). Whatever evaluates, an evaluation that misses a rule is an error. */
+  evaluate?: Evaluate | undefined
+  /** Share of evaluations also run by json-rules-engine, the reference, and compared (RULES_VERIFY_SAMPLE; 0: none). */
+  verifySample?: number
+  /** Told of every disagreement; the answer is then json-rules-engine's. */
+  onDisagreement?: (disagreement: Disagreement) => void
+  /** Uniform in [0, 1): picks the evaluations that are verified. */
+  random?: () => number
   /** Open invoices and sales orders, for rule sets that read receivables facts. */
   receivables?: ReceivablesService | undefined
   /** The organization's time zone: due dates are calendar dates there. */
@@ -63,47 +77,66 @@ export interface DecisionServiceOptions {
   onDecision?: ((decided: Decided) => void) | undefined
 }
 
+/** The same decision, rules fired, reasons and alerts (messages included) and trace, if any. */
+const agree = (a: Evaluation, b: Evaluation) =>
+  a.decision === b.decision &&
+  a.fired.join() === b.fired.join() &&
+  JSON.stringify([a.reasons, a.alerts, a.trace]) === JSON.stringify([b.reasons, b.alerts, b.trace])
+
+/** Throws EvaluationError unless the evaluation has a result for every rule of the set. */
+const checked = (ruleSet: RuleSet, evaluation: Evaluation) => {
+  checkComplete(ruleSet, evaluation.evaluated)
+  return evaluation
+}
+
 /**
- * Remembers evaluations by their inputs. Reusing an evaluation is allowed only for identical
- * facts under the same rules version (DESIGN.md): the key is the version and the value of every
- * fact (and path) a rule or message of that version reads; nothing else can change the result.
+ * Evaluates with the compiled rules (or the given evaluator), and never lets an incomplete
+ * evaluation through: what backtests use, the decisions' evaluator without the sampled check.
  */
-export function createMemo(size: number, evaluate: Evaluate) {
-  let version: string | undefined
-  const entries = new Map<string, Evaluation>()
-  return {
-    async evaluate(ruleSet: RuleSet, facts: Facts): Promise<Evaluation> {
-      if (ruleSet.version !== version) {
-        entries.clear()
-        version = ruleSet.version
-      }
-      const key = JSON.stringify(ruleSet.inputs.map(({ fact, path }) => (path ? resolvePath(facts[fact], path) : facts[fact])))
-      const known = entries.get(key)
-      if (known) return known
-      const evaluation = deepFreeze(await evaluate(ruleSet, facts))
-      if (ruleSet.version === version) {
-        entries.set(key, evaluation)
-        // A Map iterates in insertion order: the first key is the oldest.
-        if (entries.size > size) entries.delete(entries.keys().next().value as string)
-      }
-      return evaluation
-    },
+export const checkedEvaluate =
+  (evaluator?: Evaluate): Evaluate =>
+  async (ruleSet, facts, evaluateOptions) =>
+    checked(ruleSet, evaluator ? await evaluator(ruleSet, facts, evaluateOptions) : evaluateCompiled(ruleSet, facts, evaluateOptions))
+
+/** new Date(ms).toISOString(), remembered for the last instant asked about. */
+function isoTime(): (ms: number) => string {
+  let last = Number.NaN
+  let text = ''
+  return (ms) => {
+    if (ms !== last) {
+      text = new Date(ms).toISOString()
+      last = ms
+    }
+    return text
   }
 }
 
-/** Evaluates with the evaluator (default: the engine), and never lets an incomplete evaluation through. */
-export const checkedEvaluate =
-  (evaluator: Evaluate = evaluateWithEngine): Evaluate =>
-  async (ruleSet, facts, evaluateOptions) => {
-    const evaluation = await evaluator(ruleSet, facts, evaluateOptions)
-    checkComplete(ruleSet, evaluation.evaluated)
-    return evaluation
-  }
-
 export function createDecisionService(options: DecisionServiceOptions): DecisionService {
-  const evaluate = checkedEvaluate(options.evaluate)
-  const memo = createMemo(options.memoSize ?? 10_000, evaluate)
+  const sample = options.verifySample ?? 0
+  const random = options.random ?? Math.random
+  const untrusted = new Set<string>()
+  /**
+   * Evaluates with the compiled rules (or the injected evaluator), never letting an incomplete
+   * evaluation through. A sample is evaluated by json-rules-engine too; where the two disagree,
+   * json-rules-engine's result is the answer, as is every later evaluation under that version.
+   */
+  const evaluate = async (ruleSet: RuleSet, facts: Facts, evaluateOptions: { explain?: boolean | undefined } = {}) => {
+    if (untrusted.has(ruleSet.version)) return checked(ruleSet, await evaluateWithEngine(ruleSet, facts, evaluateOptions))
+    const evaluation = checked(
+      ruleSet,
+      options.evaluate ? await options.evaluate(ruleSet, facts, evaluateOptions) : evaluateCompiled(ruleSet, facts, evaluateOptions),
+    )
+    if (!(sample > 0 && random() < sample)) return evaluation
+    const reference = checked(ruleSet, await evaluateWithEngine(ruleSet, facts, evaluateOptions))
+    if (agree(evaluation, reference)) return evaluation
+    untrusted.add(ruleSet.version)
+    options.onDisagreement?.({ ruleSet, facts, compiled: evaluation, reference })
+    return reference
+  }
   const clock = options.now ?? Date.now
+  // Writing a date costs more than evaluating the rules: each instant is written once.
+  const evaluatedTime = isoTime()
+  const asOfTime = isoTime()
   const decided = (input: DecideInput, decision: RiskDecision, facts: Facts | null) => {
     options.onDecision?.({ input, decision, facts })
     return decision
@@ -155,42 +188,36 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
       // Fetched now is 0 seconds old, however long Zoho took to answer.
       const ageSeconds = loaded.source === 'zoho' ? 0 : Math.max(0, Math.floor((now - loaded.fetchedAtMs) / 1000))
       const today = receivables ? todayIn(options.timeZone ?? 'UTC', now) : ''
-      const { contact, ...facts } = buildFacts(
+      const all = buildFacts(
         loaded.contact,
         order,
         ageSeconds,
         receivables ? (outstanding, amount) => receivablesFacts(receivables.customer, outstanding, amount, today) : undefined,
       )
-      // A trace describes one run: explained decisions are always evaluated afresh.
-      const evaluation = explain
-        ? await evaluate(ruleSet, { contact, ...facts }, { explain })
-        : await memo.evaluate(ruleSet, { contact, ...facts })
-      return decided(
-        input,
-        {
-          ...base,
-          decision: evaluation.decision,
-          reasons: evaluation.reasons,
-          alerts: evaluation.alerts,
-          facts,
-          contact: { source: loaded.source, fetched_at: loaded.fetchedAt, age_seconds: ageSeconds },
-          receivables: receivables
-            ? { as_of: new Date(receivables.asOf).toISOString(), age_seconds: Math.max(0, Math.floor((now - receivables.asOf) / 1000)) }
-            : null,
-          evaluated_at: new Date(now).toISOString(),
-          ...(evaluation.trace ? { trace: evaluation.trace } : {}),
-        },
-        { contact, ...facts },
-      )
+      const evaluation = await evaluate(ruleSet, all, { explain })
+      const { contact: _, ...facts } = all
+      const answer: RiskDecision = {
+        decision_id: base.decision_id,
+        contact_id: contactId,
+        organization_id: org,
+        rules_version: ruleSet.version,
+        decision: evaluation.decision,
+        reasons: evaluation.reasons,
+        alerts: evaluation.alerts,
+        facts,
+        contact: { source: loaded.source, fetched_at: loaded.fetchedAt, age_seconds: ageSeconds },
+        receivables: receivables
+          ? { as_of: asOfTime(receivables.asOf), age_seconds: Math.max(0, Math.floor((now - receivables.asOf) / 1000)) }
+          : null,
+        evaluated_at: evaluatedTime(now),
+      }
+      if (evaluation.trace) answer.trace = evaluation.trace
+      return decided(input, answer, all)
     },
     async dryRun({ contact, order, ruleSet = options.rules(), receivables, explain }) {
-      const { contact: _, ...facts } = buildFacts(
-        contact,
-        order,
-        0,
-        usesReceivables(ruleSet) ? suppliedReceivables(receivables) : undefined,
-      )
-      const evaluation = await evaluate(ruleSet, { contact, ...facts }, { explain })
+      const all = buildFacts(contact, order, 0, usesReceivables(ruleSet) ? suppliedReceivables(receivables) : undefined)
+      const evaluation = await evaluate(ruleSet, all, { explain })
+      const { contact: _, ...facts } = all
       return {
         decision: evaluation.decision,
         reasons: evaluation.reasons,
@@ -201,5 +228,6 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
         ...(evaluation.trace ? { trace: evaluation.trace } : {}),
       }
     },
+    untrusted: (version) => untrusted.has(version),
   }
 }

@@ -44,6 +44,7 @@ try {
     ['460000000031015', 3000],
     ['460000000031016', 900],
     ['460000000031011', 400],
+    ['460000000031008', 0],
   ]
   for (const [id, amount] of orders) await fetch(`${base}/contacts/${id}/risk?order_amount=${amount}`)
 
@@ -67,7 +68,7 @@ try {
     const file = page.locator('details[data-file="outstanding-over-50000.json"]')
     await file.locator('summary').click()
     const text = file.locator('textarea')
-    await text.fill((await text.inputValue()).replace('50000', '40000'))
+    await text.fill((await text.inputValue()).replace('"value": 50000', '"value": 40000'))
     await page.getByRole('button', { name: 'Backtest' }).click()
     await page.locator('#backtest table, #backtest [data-missing]').first().waitFor()
     await page.locator('#backtest').scrollIntoViewIfNeeded()

@@ -157,8 +157,8 @@ async function main(): Promise<void> {
       () => false,
     ))
   ) {
-    console.error(
-      'npm run bench: the peer row needs zen-engine, installed for the benchmark only: npm install --no-save @gorules/zen-engine@0.54.0',
+    process.stderr.write(
+      'npm run bench: the peer row needs zen-engine, installed for the benchmark only: npm install --no-save @gorules/zen-engine@0.54.0\n',
     )
     process.exit(1)
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { JSON_SCHEMAS, jsonSchemaText } from '../src/cli/rules.js'
 import { compileRuleSet } from '../src/rules/rule-set.js'
-import { eventually, problem, startApp, startSandbox } from './helpers/app.js'
+import { eventually, problem, SHIPPED_RULES, startApp, startSandbox } from './helpers/app.js'
 
 const ADMIN = { 'x-api-key': 'ops-key-0123456789abcdef' }
 const CALLER = { 'x-api-key': 'shop-key-0123456789abcdef' }
@@ -173,15 +173,7 @@ t.test('POST /rules/validate checks a candidate set and activates nothing', asyn
   const { app, status } = await rulesApp(t, dir)
   const before = (await status()).version
   const shipped = await Promise.all(
-    [
-      'apply-unused-credits',
-      'credit-limit-exceeded',
-      'inactive-contact',
-      'manual-credit-hold',
-      'outstanding-over-50000',
-      'overdue-over-30-days',
-      'overdue-over-90-days',
-    ].map(async (name) => ({
+    SHIPPED_RULES.map(async (name) => ({
       file: `${name}.json`,
       content: JSON.parse(await readFile(join(dir, `${name}.json`), 'utf8')),
     })),

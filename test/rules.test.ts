@@ -6,6 +6,7 @@ import { createEngine, type Evaluation, EvaluationError, evaluate, summarise } f
 import { prepareRuleSetFrom } from '../src/rules/fixtures.js'
 import { compileRuleSet, type RuleSet } from '../src/rules/rule-set.js'
 import { SAMPLE_CONTACTS, zohoContact } from '../src/sandbox/contacts.js'
+import { SHIPPED_RULES } from './helpers/app.js'
 
 const shipped = async (): Promise<RuleSet> => {
   const loaded = await prepareRuleSetFrom('rules')
@@ -23,15 +24,7 @@ t.test('each shipped rule fires for a contact that meets it, and not for one tha
   const rules = await shipped()
   t.same(
     rules.rules.map((r) => r.definition.name),
-    [
-      'apply-unused-credits',
-      'credit-limit-exceeded',
-      'inactive-contact',
-      'manual-credit-hold',
-      'outstanding-over-50000',
-      'overdue-over-30-days',
-      'overdue-over-90-days',
-    ],
+    SHIPPED_RULES,
   )
   type Case = [Record<string, unknown>, number?, Partial<ReceivablesFacts>?]
   const table: { rule: string; fires: Case[]; quiet: Case[] }[] = [

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { SAMPLE_CONTACTS, zohoContact } from '../src/sandbox/contacts.js'
-import { eventually, ORG, problem, startApp, startSandbox } from './helpers/app.js'
+import { eventually, ORG, problem, SHIPPED_RULES, startApp, startSandbox } from './helpers/app.js'
 
 const ADMIN = 'admin-key-0123456789abcdef'
 const admin = { authorization: `Bearer ${ADMIN}` }
@@ -12,15 +12,7 @@ const CONTACTS = SAMPLE_CONTACTS.map((c) => c.id)
 async function rulesFolder(t: Test, threshold?: number) {
   const files: Record<string, string> = {}
   const tests: Record<string, string> = {}
-  for (const name of [
-    'apply-unused-credits',
-    'credit-limit-exceeded',
-    'inactive-contact',
-    'manual-credit-hold',
-    'outstanding-over-50000',
-    'overdue-over-30-days',
-    'overdue-over-90-days',
-  ]) {
+  for (const name of SHIPPED_RULES) {
     const rule = JSON.parse(await readFile(`rules/${name}.json`, 'utf8'))
     if (name === 'outstanding-over-50000' && threshold !== undefined) rule.conditions.all[0].value = threshold
     files[`${name}.json`] = JSON.stringify(rule)

@@ -102,3 +102,14 @@ export async function contactOnlyRules(t: { testdir(files: Record<string, string
   }
   return t.testdir(files)
 }
+
+/** The shipped rules, by name (a rule file is `rules/<name>.json`), in file order. */
+export const SHIPPED_RULES = [
+  'apply-unused-credits',
+  'credit-limit-exceeded',
+  'inactive-contact',
+  'manual-credit-hold',
+  'outstanding-over-50000',
+  'overdue-over-30-days',
+  'overdue-over-90-days',
+] as const

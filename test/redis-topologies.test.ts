@@ -91,6 +91,8 @@ const KEY_FAMILIES: [RegExp, 'alone' | 'together'][] = [
   [/^creditgate:v1:\d+:contact:\d+$/, 'alone'],
   [/^creditgate:v1:(instances|epoch)$/, 'alone'],
   [/^creditgate:v1:(ratelimit|authfail):.+$/, 'alone'],
+  [/^creditgate:v1:\{\d+\}:zoho:caller:.+$/, 'alone'],
+  [/^creditgate:v1:\{\d+\}:decisions$/, 'alone'],
 ]
 
 const TOPOLOGIES: [string, (t: Test) => Promise<TestTopology>][] = [

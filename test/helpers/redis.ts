@@ -120,12 +120,11 @@ export interface TestTopology {
 }
 
 /**
- * A master, one replica and three Sentinels monitoring them as `creditgate`, all on free ports.
- * `failover()` runs SENTINEL FAILOVER and waits until the Sentinels name the replica as the master.
+ * What a topology keeps: a temp folder for its servers' files, the servers (stopped at teardown),
+ * and clients to each server (disconnected at teardown).
  */
-export async function startSentinels(t: Teardown): Promise<TestTopology> {
-  const name = 'creditgate'
-  const dir = await mkdtemp(join(tmpdir(), 'creditgate-sentinel-'))
+async function scaffold(t: Teardown, kind: string) {
+  const dir = await mkdtemp(join(tmpdir(), `creditgate-${kind}-`))
   const procs: ChildProcess[] = []
   const clients: Redis[] = []
   t.teardown(async () => {
@@ -138,6 +137,16 @@ export async function startSentinels(t: Teardown): Promise<TestTopology> {
     clients.push(c)
     return c
   }
+  return { dir, procs, clients, client }
+}
+
+/**
+ * A master, one replica and three Sentinels monitoring them as `creditgate`, all on free ports.
+ * `failover()` runs SENTINEL FAILOVER and waits until the Sentinels name the replica as the master.
+ */
+export async function startSentinels(t: Teardown): Promise<TestTopology> {
+  const name = 'creditgate'
+  const { dir, procs, clients, client } = await scaffold(t, 'sentinel')
   const ports = [await freePort(), await freePort()]
   const [masterPort, replicaPort] = ports as [number, number]
   // In the temporary directory: a replica's full sync writes the master's data to its disk.
@@ -214,19 +223,7 @@ export async function startSentinels(t: Teardown): Promise<TestTopology> {
  * the master and the cluster is whole.
  */
 export async function startCluster(t: Teardown, slotOf: string): Promise<TestTopology> {
-  const dir = await mkdtemp(join(tmpdir(), 'creditgate-cluster-'))
-  const procs: ChildProcess[] = []
-  const clients: Redis[] = []
-  t.teardown(async () => {
-    for (const client of clients) client.disconnect()
-    await Promise.all(procs.map(stop))
-    await rm(dir, { recursive: true, force: true })
-  })
-  const client = (port: number) => {
-    const c = direct(port)
-    clients.push(c)
-    return c
-  }
+  const { dir, procs, client } = await scaffold(t, 'cluster')
   const ports: number[] = []
   for (let i = 0; i < 6; i++) {
     const port = await freePort()

@@ -55,6 +55,13 @@ const decision = (over: Record<string, unknown>) => ({
   ...over,
 })
 
+const OUTSTANDING_REASON = {
+  rule: 'outstanding-over-50000',
+  code: 'OUTSTANDING_OVER_LIMIT',
+  severity: 'block',
+  message: 'Outstanding receivables 62,400.00 exceed 50,000.00',
+} as const
+
 const CREDITS_ALERT = {
   rule: 'apply-unused-credits',
   code: 'APPLY_CREDITS_FIRST',
@@ -68,14 +75,7 @@ export const DECISION_EXAMPLES: Record<string, Example> = {
     value: decision({
       decision: 'block',
       contact_id: '460000000026049',
-      reasons: [
-        {
-          rule: 'outstanding-over-50000',
-          code: 'OUTSTANDING_OVER_LIMIT',
-          severity: 'block',
-          message: 'Outstanding receivables 62,400.00 exceed 50,000.00',
-        },
-      ],
+      reasons: [OUTSTANDING_REASON],
       alerts: [CREDITS_ALERT],
       facts: facts({
         contact_id: '460000000026049',
@@ -219,14 +219,7 @@ const RECORD = {
   }),
   rules_version: RULES_VERSION,
   decision: 'block',
-  reasons: [
-    {
-      rule: 'outstanding-over-50000',
-      code: 'OUTSTANDING_OVER_LIMIT',
-      severity: 'block',
-      message: 'Outstanding receivables 62,400.00 exceed 50,000.00',
-    },
-  ],
+  reasons: [OUTSTANDING_REASON],
   alerts: [CREDITS_ALERT],
   evaluated_at: '2026-11-24T10:00:42.120Z',
 }
@@ -382,14 +375,7 @@ const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>
     '200': {
       block: ex('the active rules would block', {
         decision: 'block',
-        reasons: [
-          {
-            rule: 'outstanding-over-50000',
-            code: 'OUTSTANDING_OVER_LIMIT',
-            severity: 'block',
-            message: 'Outstanding receivables 62,400.00 exceed 50,000.00',
-          },
-        ],
+        reasons: [OUTSTANDING_REASON],
         alerts: [],
         facts: facts({
           contact_id: '460000000000001',

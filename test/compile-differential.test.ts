@@ -59,8 +59,8 @@ const { group } = fc.letrec<{ node: unknown; group: unknown }>((tie) => ({
   node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, tie('group')),
   group: fc.oneof(
     { depthSize: 'small' },
-    fc.record({ all: fc.array(tie('node'), { minLength: 1, maxLength: 3 }) }),
-    fc.record({ any: fc.array(tie('node'), { minLength: 1, maxLength: 3 }) }),
+    fc.record({ all: fc.array(tie('node'), { minLength: 1, maxLength: 4 }) }),
+    fc.record({ any: fc.array(tie('node'), { minLength: 1, maxLength: 4 }) }),
     fc.record({ not: tie('node') }),
   ),
 }))

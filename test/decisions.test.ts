@@ -2,6 +2,7 @@ import t from 'tap'
 import { parseContact, type ZohoContact } from '../src/domain/contact.js'
 import { RiskDecisionSchema } from '../src/domain/decision.js'
 import { buildFacts } from '../src/domain/facts.js'
+import type { CustomerReceivables } from '../src/domain/receivables.js'
 import { Problem } from '../src/errors.js'
 import { evaluateCompiled } from '../src/rules/compile.js'
 import { type Evaluate, EvaluationError, evaluate } from '../src/rules/evaluate.js'
@@ -9,6 +10,7 @@ import { compileRuleSet, type RuleSet } from '../src/rules/rule-set.js'
 import { zohoContact } from '../src/sandbox/example-contact.js'
 import type { ContactService, LoadedContact } from '../src/services/contacts.js'
 import { createDecisionService, type DecisionServiceOptions, type Disagreement } from '../src/services/decisions.js'
+import type { Receivables } from '../src/services/receivables.js'
 
 /**
  * The decision service on its own: contacts come from a fake ContactService (the port), the
@@ -401,4 +403,187 @@ t.test('sampled evaluations that agree answer the compiled result', async (t) =>
     t.equal(explained.trace?.length, 2)
   }
   t.same(seen, [], 'no disagreement, with or without a trace')
+})
+
+/** Review customers with anything overdue; block past 90 days. Reads receivables facts. */
+const overdueRules = () =>
+  rules([
+    {
+      name: 'overdue',
+      conditions: { all: [{ fact: 'overdue_bcy', operator: 'greaterThan', value: 0 }] },
+      type: 'review',
+      code: 'OVERDUE',
+      message: '{{overdue_bcy}} overdue on {{overdue_invoices}} invoices, oldest {{oldest_overdue_days}} days',
+    },
+    {
+      name: 'long-overdue',
+      conditions: { all: [{ fact: 'oldest_overdue_days', operator: 'greaterThan', value: 90 }] },
+      type: 'block',
+      code: 'LONG_OVERDUE',
+      message: 'overdue for {{oldest_overdue_days}} days',
+    },
+  ])
+
+/** Serves one customer's receivables, read at `asOf`, and counts the reads; or fails with `problem`. */
+function receivablesOf(customer: CustomerReceivables, asOf: number, problem?: Problem) {
+  const service = {
+    reads: 0,
+    async forCustomer(): Promise<Receivables> {
+      service.reads++
+      if (problem) throw problem
+      return { customer, asOf }
+    },
+    refreshCustomer: async () => {},
+    refreshDue: async () => {},
+    ages: () => ({}),
+  }
+  return service
+}
+
+const DUE_TODAY_IN_UTC: CustomerReceivables = { invoices: [{ due_date: '2026-11-24', balance_bcy: 250 }], open_orders_bcy: 0 }
+
+t.test('receivables facts: "today" is the organization’s calendar date, and the answer says how old the listing is', async (t) => {
+  const ruleSet = overdueRules()
+  const asOf = NOW - 90_500
+  const utc = service({
+    contacts: contactsOf([contact('42')]),
+    rules: () => ruleSet,
+    receivables: receivablesOf(DUE_TODAY_IN_UTC, asOf),
+  })
+  const due = await utc.decide({ org: ORG, contactId: '42' })
+  t.same([due.decision, due.reasons], ['allow', []], 'due today in UTC (the default zone): not yet overdue')
+  t.same(due.receivables, { as_of: '2026-11-24T09:58:29.500Z', age_seconds: 90 })
+  t.same([due.facts?.overdue_bcy, due.facts?.overdue_invoices, due.facts?.oldest_overdue_days], [0, 0, 0])
+  RiskDecisionSchema.parse(due)
+
+  // 10:00 UTC is already the next day at UTC+14.
+  const kiritimati = service({
+    contacts: contactsOf([contact('42')]),
+    rules: () => ruleSet,
+    receivables: receivablesOf(DUE_TODAY_IN_UTC, asOf),
+    timeZone: 'Pacific/Kiritimati',
+  })
+  const overdue = await kiritimati.decide({ org: ORG, contactId: '42' })
+  t.same(overdue.reasons, [
+    { rule: 'overdue', code: 'OVERDUE', severity: 'review', message: '250.00 overdue on 1 invoices, oldest 1 days' },
+  ])
+  t.equal(overdue.decision, 'review')
+})
+
+t.test('a listing stamped ahead of this instance’s clock is 0 seconds old', async (t) => {
+  const ruleSet = overdueRules()
+  const decisions = service({
+    contacts: contactsOf([contact('42')]),
+    rules: () => ruleSet,
+    receivables: receivablesOf(DUE_TODAY_IN_UTC, NOW + 3000),
+  })
+  t.same((await decisions.decide({ org: ORG, contactId: '42' })).receivables, { as_of: '2026-11-24T10:00:03.000Z', age_seconds: 0 })
+})
+
+t.test('rules that read no receivables fact never ask for receivables', async (t) => {
+  const receivables = receivablesOf(DUE_TODAY_IN_UTC, NOW)
+  const answer = await service({ contacts: contactsOf([contact('42')]), receivables }).decide({ org: ORG, contactId: '42' })
+  t.equal(answer.receivables, null)
+  t.equal(answer.facts?.overdue_bcy, null, 'a receivables fact is null, not 0')
+  t.equal(receivables.reads, 0)
+})
+
+t.test('FAIL_MODE=review: receivables Zoho cannot give send the order to review with RECEIVABLES_UNAVAILABLE', async (t) => {
+  const ruleSet = overdueRules()
+  const decisions = service({
+    contacts: contactsOf([contact('42')]),
+    rules: () => ruleSet,
+    failMode: 'review',
+    receivables: receivablesOf(DUE_TODAY_IN_UTC, NOW, new Problem('upstream_unavailable', 'the listing is 2 hours old')),
+  })
+  const answer = await decisions.decide({ org: ORG, contactId: '42', order: { amount: 10 } })
+  t.same(without(answer, 'decision_id'), {
+    contact_id: '42',
+    organization_id: ORG,
+    rules_version: ruleSet.version,
+    decision: 'review',
+    reasons: [
+      {
+        rule: 'fail-mode-review',
+        code: 'RECEIVABLES_UNAVAILABLE',
+        severity: 'review',
+        message: 'No receivables data: the listing is 2 hours old. Review the order by hand.',
+      },
+    ],
+    alerts: [],
+    facts: null,
+    contact: null,
+    receivables: null,
+    evaluated_at: '2026-11-24T10:00:00.000Z',
+  })
+})
+
+t.test('missing receivables are never read as "nothing overdue": closed mode refuses, other problems pass through', async (t) => {
+  const ruleSet = overdueRules()
+  for (const [failMode, problem] of [
+    ['closed', new Problem('upstream_unavailable', 'stale')],
+    ['review', new Problem('upstream_error', 'refused')],
+  ] as const) {
+    const decisions = service({
+      contacts: contactsOf([contact('42')]),
+      rules: () => ruleSet,
+      failMode,
+      receivables: receivablesOf(DUE_TODAY_IN_UTC, NOW, problem),
+    })
+    await t.rejects(decisions.decide({ org: ORG, contactId: '42' }), { code: problem.code }, `${failMode}: ${problem.code}`)
+  }
+})
+
+t.test('when both the contact and the receivables fail, the contact’s failure is the reason', async (t) => {
+  const ruleSet = overdueRules()
+  const decisions = service({
+    contacts: failing(new Problem('upstream_unavailable', 'Zoho Books timed out')),
+    rules: () => ruleSet,
+    failMode: 'review',
+    receivables: receivablesOf(DUE_TODAY_IN_UTC, NOW, new Problem('upstream_unavailable', 'stale')),
+  })
+  t.same(
+    (await decisions.decide({ org: ORG, contactId: '42' })).reasons.map((r) => [r.code, r.message]),
+    [['CONTACT_UNAVAILABLE', 'No contact data: Zoho Books timed out. Review the order by hand.']],
+  )
+})
+
+t.test('a sampled evaluation that differs from json-rules-engine’s in any one part is a disagreement', async (t) => {
+  const variants: [string, (right: ReturnType<typeof evaluateCompiled>) => ReturnType<typeof evaluateCompiled>][] = [
+    ['the decision', (right) => ({ ...right, decision: 'block' })],
+    ['the rules fired', (right) => ({ ...right, fired: [] })],
+    ['a reason’s message', (right) => ({ ...right, reasons: right.reasons.map((r) => ({ ...r, message: `${r.message}!` })) })],
+    ['an alert', (right) => ({ ...right, alerts: [{ rule: 'big-order', code: 'BIG_ORDER', message: 'order of 5,000.00' }] })],
+    ['the trace', (right) => ({ ...right, trace: right.trace?.map((r) => ({ ...r, fired: !r.fired })) })],
+  ]
+  for (const [what, change] of variants) {
+    const seen: Disagreement[] = []
+    const decisions = service({
+      contacts: contactsOf([contact('42')]),
+      evaluate: (ruleSet, facts, options) => change(evaluateCompiled(ruleSet, facts, options)),
+      verifySample: 1,
+      onDisagreement: (d) => seen.push(d),
+    })
+    const answer = await decisions.decide({ org: ORG, contactId: '42', order: { amount: 5000 }, explain: true })
+    t.equal(seen.length, 1, `${what} differs: a disagreement`)
+    t.same([answer.decision, answer.reasons, answer.alerts], ['review', seen[0]?.reference.reasons, []], 'json-rules-engine’s answer')
+  }
+})
+
+t.test('RULES_VERIFY_SAMPLE is the share verified: a draw equal to it is not verified', async (t) => {
+  for (const [draw, verified] of [
+    [0.25, false],
+    [0.2499, true],
+  ] as const) {
+    const seen: unknown[] = []
+    const decisions = service({
+      contacts: contactsOf([contact('42')]),
+      evaluate: corrupted,
+      verifySample: 0.25,
+      random: () => draw,
+      onDisagreement: (d) => seen.push(d),
+    })
+    await decisions.decide({ org: ORG, contactId: '42', order: { amount: 5000 } })
+    t.equal(seen.length, verified ? 1 : 0, `draw ${draw}`)
+  }
 })

@@ -187,12 +187,13 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
       const now = clock()
       // Fetched now is 0 seconds old, however long Zoho took to answer.
       const ageSeconds = loaded.source === 'zoho' ? 0 : Math.max(0, Math.floor((now - loaded.fetchedAtMs) / 1000))
-      const today = receivables ? todayIn(options.timeZone ?? 'UTC', now) : ''
       const all = buildFacts(
         loaded.contact,
         order,
         ageSeconds,
-        receivables ? (outstanding, amount) => receivablesFacts(receivables.customer, outstanding, amount, today) : undefined,
+        receivables
+          ? (outstanding, amount) => receivablesFacts(receivables.customer, outstanding, amount, todayIn(options.timeZone ?? 'UTC', now))
+          : undefined,
       )
       const evaluation = await evaluate(ruleSet, all, { explain })
       const { contact: _, ...facts } = all

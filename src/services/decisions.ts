@@ -126,7 +126,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
       ruleSet,
       options.evaluate ? await options.evaluate(ruleSet, facts, evaluateOptions) : evaluateCompiled(ruleSet, facts, evaluateOptions),
     )
-    if (!(sample > 0 && random() < sample)) return evaluation
+    if (random() >= sample) return evaluation
     const reference = checked(ruleSet, await evaluateWithEngine(ruleSet, facts, evaluateOptions))
     if (agree(evaluation, reference)) return evaluation
     untrusted.add(ruleSet.version)

@@ -96,7 +96,11 @@ t.test('a stricter shadow set: the expected off-diagonal counts, answers unchang
     s.examples.map((e: { contact_id: string }) => e.contact_id),
     ['460000000031008', '460000000041002', '460000000031008'],
   )
-  t.match(s.examples[0], { before: 'allow', after: 'block', reasons_after: [{ code: 'OUTSTANDING_OVER_LIMIT' }] })
+  t.match(s.examples[0], { before: 'allow', after: 'block' })
+  t.same(
+    s.examples[0].reasons_after.map((r: { code: string }) => r.code),
+    ['OUTSTANDING_OVER_LIMIT'],
+  )
   const counts = await shadowMetrics(app)
   t.equal(counts['allow>block'], 3)
   t.equal(counts['allow>allow'], (decided.allow ?? 0) + 1 - 3)
@@ -112,8 +116,12 @@ t.test('a broken shadow file: live unaffected, GET /rules/shadow shows the error
     configured: true,
     version: null,
     evaluated: 0,
-    last_error: { trigger: 'start', errors: [{ file: 'broken.json', path: '$' }] },
+    last_error: { trigger: 'start' },
   })
+  t.same(
+    s.last_error.errors.map((e: { file: string; path: string }) => [e.file, e.path]),
+    [['broken.json', '$']],
+  )
   const rules = (await app.inject({ url: '/rules', headers: admin })).json()
   t.equal(rules.last_error, null, 'the live set knows nothing of it')
   t.equal((await app.inject({ url: '/readyz' })).json().status, 'ready', 'ready, not degraded')

@@ -34,7 +34,7 @@ export class EvaluationError extends Error {
   override name = 'EvaluationError'
 }
 
-const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x)
+const finite = (x: unknown): x is number => Number.isFinite(x)
 const numeric = (compare: (a: number, b: number) => boolean) => (a: unknown, b: unknown) => finite(a) && finite(b) && compare(a, b)
 
 /**

@@ -5,12 +5,13 @@ import { buildFacts } from '../src/domain/facts.js'
 import type { CustomerReceivables } from '../src/domain/receivables.js'
 import { Problem } from '../src/errors.js'
 import { evaluateCompiled } from '../src/rules/compile.js'
-import { type Evaluate, EvaluationError, evaluate } from '../src/rules/evaluate.js'
-import { compileRuleSet, type RuleSet } from '../src/rules/rule-set.js'
+import { type Evaluate, type Evaluation, EvaluationError, evaluate } from '../src/rules/evaluate.js'
+import type { RuleSet } from '../src/rules/rule-set.js'
 import { zohoContact } from '../src/sandbox/example-contact.js'
 import type { ContactService, LoadedContact } from '../src/services/contacts.js'
 import { createDecisionService, type DecisionServiceOptions, type Disagreement } from '../src/services/decisions.js'
 import type { Receivables } from '../src/services/receivables.js'
+import { ruleSetOf } from './helpers/rules.js'
 
 /**
  * The decision service on its own: contacts come from a fake ContactService (the port), the
@@ -52,20 +53,9 @@ const failing = (problem: Problem): ContactService => ({
   invalidate: async () => {},
 })
 
-function rules(files: { name: string; conditions: unknown; type: string; code: string; message: string }[]): RuleSet {
-  const compiled = compileRuleSet(
-    files.map((r) => ({
-      file: `${r.name}.json`,
-      content: { name: r.name, conditions: r.conditions, event: { type: r.type, params: { code: r.code, message: r.message } } },
-    })),
-  )
-  if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors))
-  return compiled.ruleSet
-}
-
 /** Review orders over `threshold`; block contacts whose payment terms label is "Hold" (a path into the contact). */
 const orderRules = (threshold = 1000) =>
-  rules([
+  ruleSetOf([
     {
       name: 'big-order',
       conditions: { all: [{ fact: 'order_amount', operator: 'greaterThan', value: threshold }] },
@@ -102,6 +92,20 @@ function service(options: Partial<DecisionServiceOptions> & Pick<DecisionService
 const without = <T extends object>(value: T, ...keys: string[]) =>
   Object.fromEntries(Object.entries(value).filter(([k]) => !keys.includes(k)))
 
+/** The FAIL_MODE=review answer for contact 42 (without its decision id): no facts, one reason. */
+const failModeReview = (ruleSet: RuleSet, code: string, message: string) => ({
+  contact_id: '42',
+  organization_id: ORG,
+  rules_version: ruleSet.version,
+  decision: 'review',
+  reasons: [{ rule: 'fail-mode-review', code, severity: 'review', message }],
+  alerts: [],
+  facts: null,
+  contact: null,
+  receivables: null,
+  evaluated_at: '2026-11-24T10:00:00.000Z',
+})
+
 t.test('FAIL_MODE=review: when Zoho cannot answer, the order is sent to review with the reason CONTACT_UNAVAILABLE', async (t) => {
   const ruleSet = orderRules()
   const counter = counting()
@@ -113,25 +117,10 @@ t.test('FAIL_MODE=review: when Zoho cannot answer, the order is sent to review w
   })
   const answer = await decisions.decide({ org: ORG, contactId: '42', order: { amount: 10 } })
   t.match(answer.decision_id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
-  t.same(without(answer, 'decision_id'), {
-    contact_id: '42',
-    organization_id: ORG,
-    rules_version: ruleSet.version,
-    decision: 'review',
-    reasons: [
-      {
-        rule: 'fail-mode-review',
-        code: 'CONTACT_UNAVAILABLE',
-        severity: 'review',
-        message: 'No contact data: Zoho Books timed out. Review the order by hand.',
-      },
-    ],
-    alerts: [],
-    facts: null,
-    contact: null,
-    receivables: null,
-    evaluated_at: '2026-11-24T10:00:00.000Z',
-  })
+  t.same(
+    without(answer, 'decision_id'),
+    failModeReview(ruleSet, 'CONTACT_UNAVAILABLE', 'No contact data: Zoho Books timed out. Review the order by hand.'),
+  )
   RiskDecisionSchema.parse(answer)
   t.equal(counter.runs, 0, 'no rules run without a contact')
 })
@@ -206,7 +195,7 @@ t.test('a field of the contact a rule reads by path decides', async (t) => {
 })
 
 t.test('a rule can read the contact’s age', async (t) => {
-  const ruleSet = rules([
+  const ruleSet = ruleSetOf([
     {
       name: 'old-data',
       conditions: { all: [{ fact: 'contact_age_seconds', operator: 'greaterThan', value: 3600 }] },
@@ -406,23 +395,22 @@ t.test('sampled evaluations that agree answer the compiled result', async (t) =>
 })
 
 /** Review customers with anything overdue; block past 90 days. Reads receivables facts. */
-const overdueRules = () =>
-  rules([
-    {
-      name: 'overdue',
-      conditions: { all: [{ fact: 'overdue_bcy', operator: 'greaterThan', value: 0 }] },
-      type: 'review',
-      code: 'OVERDUE',
-      message: '{{overdue_bcy}} overdue on {{overdue_invoices}} invoices, oldest {{oldest_overdue_days}} days',
-    },
-    {
-      name: 'long-overdue',
-      conditions: { all: [{ fact: 'oldest_overdue_days', operator: 'greaterThan', value: 90 }] },
-      type: 'block',
-      code: 'LONG_OVERDUE',
-      message: 'overdue for {{oldest_overdue_days}} days',
-    },
-  ])
+const OVERDUE = ruleSetOf([
+  {
+    name: 'overdue',
+    conditions: { all: [{ fact: 'overdue_bcy', operator: 'greaterThan', value: 0 }] },
+    type: 'review',
+    code: 'OVERDUE',
+    message: '{{overdue_bcy}} overdue on {{overdue_invoices}} invoices, oldest {{oldest_overdue_days}} days',
+  },
+  {
+    name: 'long-overdue',
+    conditions: { all: [{ fact: 'oldest_overdue_days', operator: 'greaterThan', value: 90 }] },
+    type: 'block',
+    code: 'LONG_OVERDUE',
+    message: 'overdue for {{oldest_overdue_days}} days',
+  },
+])
 
 /** Serves one customer's receivables, read at `asOf`, and counts the reads; or fails with `problem`. */
 function receivablesOf(customer: CustomerReceivables, asOf: number, problem?: Problem) {
@@ -442,27 +430,20 @@ function receivablesOf(customer: CustomerReceivables, asOf: number, problem?: Pr
 
 const DUE_TODAY_IN_UTC: CustomerReceivables = { invoices: [{ due_date: '2026-11-24', balance_bcy: 250 }], open_orders_bcy: 0 }
 
+/** Decisions on contact 42 under the overdue rules, with these receivables. */
+const withReceivables = (receivables: ReturnType<typeof receivablesOf>, options: Partial<DecisionServiceOptions> = {}) =>
+  service({ contacts: contactsOf([contact('42')]), rules: () => OVERDUE, receivables, ...options })
+
 t.test('receivables facts: "today" is the organization’s calendar date, and the answer says how old the listing is', async (t) => {
-  const ruleSet = overdueRules()
   const asOf = NOW - 90_500
-  const utc = service({
-    contacts: contactsOf([contact('42')]),
-    rules: () => ruleSet,
-    receivables: receivablesOf(DUE_TODAY_IN_UTC, asOf),
-  })
-  const due = await utc.decide({ org: ORG, contactId: '42' })
+  const due = await withReceivables(receivablesOf(DUE_TODAY_IN_UTC, asOf)).decide({ org: ORG, contactId: '42' })
   t.same([due.decision, due.reasons], ['allow', []], 'due today in UTC (the default zone): not yet overdue')
   t.same(due.receivables, { as_of: '2026-11-24T09:58:29.500Z', age_seconds: 90 })
   t.same([due.facts?.overdue_bcy, due.facts?.overdue_invoices, due.facts?.oldest_overdue_days], [0, 0, 0])
   RiskDecisionSchema.parse(due)
 
   // 10:00 UTC is already the next day at UTC+14.
-  const kiritimati = service({
-    contacts: contactsOf([contact('42')]),
-    rules: () => ruleSet,
-    receivables: receivablesOf(DUE_TODAY_IN_UTC, asOf),
-    timeZone: 'Pacific/Kiritimati',
-  })
+  const kiritimati = withReceivables(receivablesOf(DUE_TODAY_IN_UTC, asOf), { timeZone: 'Pacific/Kiritimati' })
   const overdue = await kiritimati.decide({ org: ORG, contactId: '42' })
   t.same(overdue.reasons, [
     { rule: 'overdue', code: 'OVERDUE', severity: 'review', message: '250.00 overdue on 1 invoices, oldest 1 days' },
@@ -471,12 +452,7 @@ t.test('receivables facts: "today" is the organization’s calendar date, and th
 })
 
 t.test('a listing stamped ahead of this instance’s clock is 0 seconds old', async (t) => {
-  const ruleSet = overdueRules()
-  const decisions = service({
-    contacts: contactsOf([contact('42')]),
-    rules: () => ruleSet,
-    receivables: receivablesOf(DUE_TODAY_IN_UTC, NOW + 3000),
-  })
+  const decisions = withReceivables(receivablesOf(DUE_TODAY_IN_UTC, NOW + 3000))
   t.same((await decisions.decide({ org: ORG, contactId: '42' })).receivables, { as_of: '2026-11-24T10:00:03.000Z', age_seconds: 0 })
 })
 
@@ -489,58 +465,29 @@ t.test('rules that read no receivables fact never ask for receivables', async (t
 })
 
 t.test('FAIL_MODE=review: receivables Zoho cannot give send the order to review with RECEIVABLES_UNAVAILABLE', async (t) => {
-  const ruleSet = overdueRules()
-  const decisions = service({
-    contacts: contactsOf([contact('42')]),
-    rules: () => ruleSet,
-    failMode: 'review',
-    receivables: receivablesOf(DUE_TODAY_IN_UTC, NOW, new Problem('upstream_unavailable', 'the listing is 2 hours old')),
-  })
+  const unavailable = new Problem('upstream_unavailable', 'the listing is 2 hours old')
+  const decisions = withReceivables(receivablesOf(DUE_TODAY_IN_UTC, NOW, unavailable), { failMode: 'review' })
   const answer = await decisions.decide({ org: ORG, contactId: '42', order: { amount: 10 } })
-  t.same(without(answer, 'decision_id'), {
-    contact_id: '42',
-    organization_id: ORG,
-    rules_version: ruleSet.version,
-    decision: 'review',
-    reasons: [
-      {
-        rule: 'fail-mode-review',
-        code: 'RECEIVABLES_UNAVAILABLE',
-        severity: 'review',
-        message: 'No receivables data: the listing is 2 hours old. Review the order by hand.',
-      },
-    ],
-    alerts: [],
-    facts: null,
-    contact: null,
-    receivables: null,
-    evaluated_at: '2026-11-24T10:00:00.000Z',
-  })
+  t.same(
+    without(answer, 'decision_id'),
+    failModeReview(OVERDUE, 'RECEIVABLES_UNAVAILABLE', 'No receivables data: the listing is 2 hours old. Review the order by hand.'),
+  )
 })
 
 t.test('missing receivables are never read as "nothing overdue": closed mode refuses, other problems pass through', async (t) => {
-  const ruleSet = overdueRules()
   for (const [failMode, problem] of [
     ['closed', new Problem('upstream_unavailable', 'stale')],
     ['review', new Problem('upstream_error', 'refused')],
   ] as const) {
-    const decisions = service({
-      contacts: contactsOf([contact('42')]),
-      rules: () => ruleSet,
-      failMode,
-      receivables: receivablesOf(DUE_TODAY_IN_UTC, NOW, problem),
-    })
+    const decisions = withReceivables(receivablesOf(DUE_TODAY_IN_UTC, NOW, problem), { failMode })
     await t.rejects(decisions.decide({ org: ORG, contactId: '42' }), { code: problem.code }, `${failMode}: ${problem.code}`)
   }
 })
 
 t.test('when both the contact and the receivables fail, the contact’s failure is the reason', async (t) => {
-  const ruleSet = overdueRules()
-  const decisions = service({
+  const decisions = withReceivables(receivablesOf(DUE_TODAY_IN_UTC, NOW, new Problem('upstream_unavailable', 'stale')), {
     contacts: failing(new Problem('upstream_unavailable', 'Zoho Books timed out')),
-    rules: () => ruleSet,
     failMode: 'review',
-    receivables: receivablesOf(DUE_TODAY_IN_UTC, NOW, new Problem('upstream_unavailable', 'stale')),
   })
   t.same(
     (await decisions.decide({ org: ORG, contactId: '42' })).reasons.map((r) => [r.code, r.message]),
@@ -549,7 +496,7 @@ t.test('when both the contact and the receivables fail, the contact’s failure 
 })
 
 t.test('a sampled evaluation that differs from json-rules-engine’s in any one part is a disagreement', async (t) => {
-  const variants: [string, (right: ReturnType<typeof evaluateCompiled>) => ReturnType<typeof evaluateCompiled>][] = [
+  const variants: [string, (right: Evaluation) => Evaluation][] = [
     ['the decision', (right) => ({ ...right, decision: 'block' })],
     ['the rules fired', (right) => ({ ...right, fired: [] })],
     ['a reason’s message', (right) => ({ ...right, reasons: right.reasons.map((r) => ({ ...r, message: `${r.message}!` })) })],

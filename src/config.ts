@@ -304,6 +304,15 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('invalid configuration: RECEIVABLES_STALE_SECONDS must not be less than RECEIVABLES_REFRESH_SECONDS')
   }
   const redis = redisTarget(e)
+  // A name is who asked: it owns decisions (GET /decisions/{id}) and a rate-limit bucket, so a
+  // caller key named like an admin key would read the admin's decisions and share its bucket.
+  const adminNames = new Set((e.ADMIN_API_KEYS ?? []).map((k) => k.name))
+  const shared = (e.API_KEYS ?? []).find((k) => adminNames.has(k.name))
+  if (shared) {
+    throw new ConfigError(
+      `invalid configuration: ADMIN_API_KEYS the name "${shared.name}" is also in API_KEYS; every key needs a name of its own`,
+    )
+  }
   if (production && !e.API_KEYS) {
     throw new ConfigError('invalid configuration: API_KEYS is required when NODE_ENV=production')
   }

@@ -15,7 +15,19 @@ export interface ServerOptions {
   deps?: Partial<AppDeps> | undefined
   /** Where log lines go (tests capture them); default stdout. */
   logStream?: DestinationStream | undefined
+  /** How long a client may take to send a whole request (default REQUEST_TIMEOUT_MS; tests shorten it). */
+  requestTimeoutMs?: number | undefined
 }
+
+/**
+ * A request — headers and body — must arrive within this time, or the connection is answered 408
+ * and closed: a client dripping a body a byte at a time holds a socket for no longer. 1 MiB (the
+ * largest body, a rule set) arrives in it at 35 KB/s. Once a request has arrived, answering it may
+ * take longer (a backtest does).
+ */
+export const REQUEST_TIMEOUT_MS = 30_000
+/** The headers alone (Node's default is 60 s); never more than the whole request's time. */
+const HEADERS_TIMEOUT_MS = 10_000
 
 /** Fastify as creditgate runs it — logging, request ids, body limits, JSON only — with the app registered. */
 export async function buildServer(config: Config, options: ServerOptions = {}): Promise<FastifyInstance> {
@@ -29,6 +41,12 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID()
     },
     bodyLimit: 64 * 1024,
+    requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+    // Node looks for requests past their time every connectionsCheckingInterval (default 30 s).
+    http: {
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS),
+      connectionsCheckingInterval: 1000,
+    },
     routerOptions: { maxParamLength: 200 },
     frameworkErrors,
     clientErrorHandler,

@@ -103,6 +103,10 @@ t.test('a wrong value stops start-up with one line naming the variable', async (
     [{ API_KEYS: 'shop:short' }, /API_KEYS .*at least 16 characters/],
     [{ API_KEYS: 'a:0123456789abcdef,a:0123456789abcdeg' }, /API_KEYS the name "a" is used twice/],
     [{ ADMIN_API_KEYS: 'ops' }, /ADMIN_API_KEYS/],
+    [
+      { API_KEYS: 'shop:0123456789abcdef', ADMIN_API_KEYS: 'ops:fedcba9876543210,shop:0123456789abcdeX' },
+      /^invalid configuration: ADMIN_API_KEYS the name "shop" is also in API_KEYS/,
+    ],
     [{ WEBHOOK_SECRET: 'short' }, /WEBHOOK_SECRET must be at least 16/],
     [{ FAIL_MODE: 'open' }, /FAIL_MODE/],
     [{ RULES_VERIFY_SAMPLE: '2' }, /RULES_VERIFY_SAMPLE/],

@@ -228,8 +228,9 @@ t.test('with Redis: a capped stream per organization; Redis killed mid-way → a
 
 t.test('the ring: positions only grow, ranges and cursors select what the stream would', async (t) => {
   const ring = createMemoryHistory(100)
-  for (let i = 0; i < 150; i++) await ring.append(ORG, `d${i}`, 1000 + Math.floor(i / 2), `{"i":${i}}`)
-  await ring.append(ORG, 'late', 500, '{"i":"late"}')
+  const entry = (decisionId: string, atMs: number, json: string) => ({ decisionId, atMs, contactId: '1', decision: 'allow', json })
+  for (let i = 0; i < 150; i++) await ring.append(ORG, entry(`d${i}`, 1000 + Math.floor(i / 2), `{"i":${i}}`))
+  await ring.append(ORG, entry('late', 500, '{"i":"late"}'))
   t.equal(ring.size(ORG), 100)
   const ids = async (range: Parameters<typeof ring.page>[1], count = 500) => (await ring.page(ORG, range, count)).map((e) => e.id)
   t.same(await ids({}, 3), ['1074-2', '1074-1', '1074-0'], 'a decision made before the newest is placed after it')
@@ -245,12 +246,12 @@ t.test('the ring: positions only grow, ranges and cursors select what the stream
   t.same(
     mergePages(
       [
-        { id: '5-0', json: 'a' },
-        { id: '3-0', json: 'b' },
+        { id: '5-0', json: Buffer.from('a') },
+        { id: '3-0', json: Buffer.from('b') },
       ],
-      [{ id: '4-0', json: 'c' }],
+      [{ id: '4-0', json: Buffer.from('c') }],
       2,
-    ).map((e) => e.json),
+    ).map((e) => e.json.toString()),
     ['a', 'c'],
   )
   t.equal(parseTime('24h', 100_000_000), 100_000_000 - 86_400_000)

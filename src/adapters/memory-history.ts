@@ -9,13 +9,23 @@ export function createMemoryHistory(max: number): HistoryStore & { size(org: str
   const ring = (org: string) => {
     let found = orgs.get(org)
     if (!found) {
-      found = { ids: [], decisionIds: [], jsons: [], total: 0, lastMs: -1, lastSeq: 0, byDecision: new Map() }
+      found = {
+        ids: [],
+        decisionIds: [],
+        contactIds: [],
+        decisions: [],
+        jsons: [],
+        total: 0,
+        lastMs: -1,
+        lastSeq: 0,
+        byDecision: new Map(),
+      }
       orgs.set(org, found)
     }
     return found
   }
   return {
-    async append(org, decisionId, atMs, json) {
+    async append(org, { decisionId, atMs, contactId, decision, json }) {
       const r = ring(org)
       // Positions only grow, as in a Redis stream: a decision made before the last one is placed after it.
       if (atMs > r.lastMs) {
@@ -27,14 +37,16 @@ export function createMemoryHistory(max: number): HistoryStore & { size(org: str
       if (replaced !== undefined) r.byDecision.delete(replaced)
       r.ids[slot] = `${r.lastMs}-${r.lastSeq}`
       r.decisionIds[slot] = decisionId
-      r.jsons[slot] = json
+      r.contactIds[slot] = contactId
+      r.decisions[slot] = decision
+      r.jsons[slot] = Buffer.from(json)
       r.byDecision.set(decisionId, r.total)
       r.total++
     },
     async find(org, decisionId) {
       const r = orgs.get(org)
       const n = r?.byDecision.get(decisionId)
-      return r && n !== undefined ? r.jsons[n % max] : undefined
+      return r && n !== undefined ? r.jsons[n % max]?.toString() : undefined
     },
     async page(org, range, count) {
       const r = orgs.get(org)
@@ -47,7 +59,10 @@ export function createMemoryHistory(max: number): HistoryStore & { size(org: str
 interface Ring {
   ids: string[]
   decisionIds: string[]
-  jsons: string[]
+  contactIds: string[]
+  decisions: string[]
+  /** The records as JSON in UTF-8, as Redis would give them. */
+  jsons: Buffer[]
   /** Decisions ever appended; the kept ones are numbers total − max … total − 1, in slot number % max. */
   total: number
   lastMs: number
@@ -85,7 +100,8 @@ function page(r: Ring, max: number, range: HistoryRange, count: number): StoredE
   const out: StoredEntry[] = []
   for (let n = start; n >= oldest && out.length < count; n--) {
     if (sinceMs !== undefined && msOf(n) < sinceMs) break
-    out.push({ id: idOf(n), json: r.jsons[n % max] as string })
+    const slot = n % max
+    out.push({ id: idOf(n), json: r.jsons[slot] as Buffer, contactId: r.contactIds[slot], decision: r.decisions[slot] })
   }
   return out
 }

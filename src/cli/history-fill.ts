@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis'
-import { APPEND, historyKey } from '../adapters/redis/history.js'
+import { appendArgs } from '../adapters/redis/history.js'
 import { type DecisionRecord, newDecisionId } from '../domain/history.js'
 
 /**
@@ -69,7 +69,8 @@ export async function fillRedisHistory(url: string, org: string, count: number):
       const pipeline = client.pipeline()
       for (let i = from; i < Math.min(count, from + 5000); i++) {
         const record = syntheticDecision(i, start + i, org)
-        pipeline.eval(APPEND, 1, historyKey(org), count, start + i, record.decision_id, JSON.stringify(record))
+        const entry = { decisionId: record.decision_id, atMs: start + i, contactId: record.contact_id, decision: record.decision }
+        pipeline.eval(...appendArgs(org, count, { ...entry, json: JSON.stringify(record) }))
       }
       const results = await pipeline.exec()
       const failed = results?.find(([err]) => err)

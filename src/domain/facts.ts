@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { exactSum } from '../lib/decimal.js'
 import { MAX_AMOUNT, type ZohoContact } from './contact.js'
 import type { ReceivablesFacts } from './receivables.js'
 
@@ -46,8 +47,6 @@ export const DecisionFactsSchema = z
 export type DecisionFacts = z.output<typeof DecisionFactsSchema>
 export type Facts = DecisionFacts & { contact: ZohoContact }
 
-const cents = (n: number) => Math.round(n * 100) / 100
-
 const NO_RECEIVABLES_FACTS = {
   overdue_bcy: null,
   oldest_overdue_days: null,
@@ -85,8 +84,9 @@ export function buildFacts(
     unused_credits_bcy: contact.unused_credits_receivable_amount_bcy ?? 0,
     credit_limit: creditLimit,
     order_amount: orderAmount,
-    exposure_bcy: cents(outstanding + orderAmount),
-    available_credit_bcy: creditLimit === null ? null : cents(creditLimit - outstanding),
+    // Exact, never rounded: an order a fraction of a cent over the limit is over it.
+    exposure_bcy: exactSum(outstanding, orderAmount),
+    available_credit_bcy: creditLimit === null ? null : exactSum(creditLimit, -outstanding),
     payment_terms: typeof contact.payment_terms === 'number' ? contact.payment_terms : null,
     contact_age_seconds: contactAgeSeconds,
     custom_fields: customFields,

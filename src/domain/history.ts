@@ -20,14 +20,138 @@ export const DecisionRecordSchema = z
     reasons: z.array(ReasonSchema),
     alerts: z.array(AlertSchema),
     evaluated_at: z.string(),
+    cut: z
+      .object({
+        custom_fields: z.number().int().describe('Custom fields left out'),
+        texts: z.number().int().describe('Texts shortened'),
+        reasons: z.number().int().describe('Reasons and alerts left out (the decision itself is always kept)'),
+      })
+      .optional()
+      .describe('What was left out to keep the record within its bounds (see the README, decision history); absent when nothing was'),
   })
   .meta({ id: 'DecisionRecord' })
 
 export type DecisionRecord = z.output<typeof DecisionRecordSchema>
+export type RecordCut = NonNullable<DecisionRecord['cut']>
+
+/** The custom fields the rules read: these are kept in a record whole (all: the rules read the whole object). */
+export interface FieldsRead {
+  readonly all: boolean
+  readonly names: ReadonlySet<string>
+}
 
 /**
- * A decision id: a UUID (version 7) whose first 48 bits are the millisecond it was made, so that
- * the history finds its entry from the id alone (entries are stored under that millisecond).
+ * How large a record may be. A record is what a backtest and an auditor need: the facts the rules
+ * saw, the custom fields they read, who asked and what was answered; what Zoho sends beyond that
+ * (a contact may carry hundreds of custom fields of any length) is summarised. Bounded records
+ * keep a page of the history, and reading four at once, from stalling the service.
+ */
+export const RECORD_BOUNDS = {
+  /** The largest record, as JSON in UTF-8. */
+  bytes: 16 * 1024,
+  /** The longest text kept: as long as the longest text a rule file may hold. */
+  text: 1000,
+  /** Custom fields no rule reads: the first this many are kept, each text shortened to otherText. */
+  otherFields: 20,
+  otherText: 100,
+  /** Reason and alert messages, once a record is over `bytes`. */
+  shortText: 100,
+} as const
+
+/** Whether JSON fits in RECORD_BOUNDS.bytes of UTF-8 (1 to 3 bytes per UTF-16 unit: most records are settled by their length). */
+const fits = (json: string) =>
+  json.length * 3 <= RECORD_BOUNDS.bytes || (json.length <= RECORD_BOUNDS.bytes && Buffer.byteLength(json) <= RECORD_BOUNDS.bytes)
+
+type Facts = NonNullable<DecisionRecord['facts']>
+
+/** One way of cutting a record: whether custom fields no rule reads and those the rules read are kept, and how long messages may be. */
+interface Cutting {
+  readonly others: boolean
+  readonly read: boolean
+  readonly messages: number
+}
+
+const CUTTINGS: readonly Cutting[] = [
+  { others: true, read: true, messages: RECORD_BOUNDS.text },
+  { others: false, read: true, messages: RECORD_BOUNDS.shortText },
+  { others: false, read: false, messages: RECORD_BOUNDS.shortText },
+]
+
+function cutRecord(record: DecisionRecord, read: FieldsRead, how: Cutting): { record: DecisionRecord; cut: RecordCut } {
+  const { text, otherFields, otherText } = RECORD_BOUNDS
+  const cut = { custom_fields: 0, texts: 0, reasons: 0 }
+  const short = <T>(value: T, max: number): T => {
+    if (typeof value !== 'string' || value.length <= max) return value
+    cut.texts++
+    return `${value.slice(0, max - 1)}…` as T
+  }
+  const message = <M extends { message: string }>(m: M): M =>
+    m.message.length <= how.messages ? m : { ...m, message: short(m.message, how.messages) }
+  let facts: Facts | null = null
+  if (record.facts) {
+    const customFields: Facts['custom_fields'] = {}
+    let others = 0
+    for (const [name, value] of Object.entries(record.facts.custom_fields)) {
+      if (read.all || read.names.has(name)) {
+        if (how.read) customFields[name] = short(value, text)
+        else cut.custom_fields++
+      } else if (how.others && others < otherFields && name.length <= otherText) {
+        customFields[name] = short(value, otherText)
+        others++
+      } else cut.custom_fields++
+    }
+    const f = record.facts
+    facts = {
+      ...f,
+      contact_name: short(f.contact_name, text),
+      contact_type: short(f.contact_type, text),
+      status: short(f.status, text),
+      currency_code: short(f.currency_code, text),
+      custom_fields: customFields,
+    }
+  }
+  return { record: { ...record, facts, reasons: record.reasons.map(message), alerts: record.alerts.map(message) }, cut }
+}
+
+const anyCut = (cut: RecordCut) => cut.custom_fields + cut.texts + cut.reasons > 0
+
+/**
+ * The record as it is kept, as JSON, and what was cut from it (undefined: nothing). In turn, until
+ * it fits in RECORD_BOUNDS.bytes: texts over RECORD_BOUNDS.text are shortened and only the first
+ * custom fields no rule reads kept, short; then those are left out and messages shortened; then
+ * the custom fields the rules read are left out too; then alerts and reasons, from the last, as
+ * many as do not fit. Ids, caller, order, rules version, the decision and the facts' numbers
+ * always stay, and the record says what was cut (`cut`).
+ */
+export function boundRecord(record: DecisionRecord, read: FieldsRead): { json: string; cut: RecordCut | undefined } {
+  let last: { record: DecisionRecord; cut: RecordCut } | undefined
+  for (const how of CUTTINGS) {
+    last = cutRecord(record, read, how)
+    if (anyCut(last.cut)) last.record.cut = last.cut
+    const json = JSON.stringify(last.record)
+    if (fits(json)) return { json, cut: anyCut(last.cut) ? last.cut : undefined }
+  }
+  const { record: bare, cut } = last as { record: DecisionRecord; cut: RecordCut }
+  // Room for the reasons and alerts that fit, in their order (and for the counts growing a digit or two).
+  let room = RECORD_BOUNDS.bytes - 16 - Buffer.byteLength(JSON.stringify({ ...bare, reasons: [], alerts: [], cut }))
+  const fit = <M>(list: readonly M[]) =>
+    list.filter((item) => {
+      const size = Buffer.byteLength(JSON.stringify(item)) + 1
+      if (size > room) {
+        cut.reasons++
+        return false
+      }
+      room -= size
+      return true
+    })
+  const kept: DecisionRecord = { ...bare, reasons: fit(bare.reasons), alerts: fit(bare.alerts), cut }
+  return { json: JSON.stringify(kept), cut }
+}
+
+/**
+ * A decision id: a UUID (version 7) whose first 48 bits are the millisecond it was made. The
+ * history keeps an index from the id to the record's place, so the time only places the record
+ * (at that millisecond or after it) and lets a look-up skip ids older than anything kept.
  */
 export function newDecisionId(nowMs: number): string {
   const random = randomUUID().replaceAll('-', '')
@@ -52,11 +176,15 @@ export const TimeSchema = z
 
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
 
-/** Milliseconds since the epoch for a TimeSchema text, counted back from `now` when relative. */
+/**
+ * Milliseconds since the epoch for a TimeSchema text, counted back from `now` when relative. A time
+ * before 1970 ("999999d", "1900-01-01") is 1970 itself: nothing is older, and a history position
+ * cannot be negative. The latest is 9999-12-31, a valid position too.
+ */
 export function parseTime(text: string, now: number): number | undefined {
   const ago = /^(\d{1,6})([smhd])$/.exec(text.trim())
-  if (ago) return now - Number(ago[1]) * UNIT_MS[ago[2] as keyof typeof UNIT_MS]
+  if (ago) return Math.max(0, now - Number(ago[1]) * UNIT_MS[ago[2] as keyof typeof UNIT_MS])
   if (!/^\d{4}-\d{2}-\d{2}/.test(text)) return undefined
   const ms = Date.parse(text)
-  return Number.isFinite(ms) ? ms : undefined
+  return Number.isFinite(ms) ? Math.max(0, ms) : undefined
 }

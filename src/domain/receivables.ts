@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { exactSum } from '../lib/decimal.js'
 import { MAX_AMOUNT } from './contact.js'
 import type { ReceivablesFor } from './facts.js'
 
@@ -143,7 +144,8 @@ export function receivablesFacts(customer: CustomerReceivables, outstanding: num
     overdue_invoices: count,
     overdue_ratio: outstanding > 0 ? Math.min(1, Math.round((overdueBcy / outstanding) * 10_000) / 10_000) : 0,
     open_orders_bcy: customer.open_orders_bcy,
-    exposure_with_orders_bcy: cents(outstanding + customer.open_orders_bcy + orderAmount),
+    // Exact, never rounded to cents: the credit limit is compared with it.
+    exposure_with_orders_bcy: exactSum(outstanding, customer.open_orders_bcy, orderAmount),
   }
 }
 

@@ -122,6 +122,9 @@ export function sendProblem(reply: FastifyReply, problem: Problem, requestId: st
   reply.header('x-request-id', requestId)
   if (problem.retryAfterSeconds !== undefined) reply.header('retry-after', String(problem.retryAfterSeconds))
   if (problem.status === 401) reply.header('www-authenticate', 'Bearer')
+  // Answered before the body arrived (a refused key, a wrong type): the rest of it is not waited
+  // for, and a client dripping it keeps no socket.
+  if (reply.request.raw.complete === false) reply.header('connection', 'close')
   // A string body skips the response schemas: an error answer can never fail serialization.
   reply.code(problem.status).type('application/problem+json').send(JSON.stringify(body))
 }

@@ -1,11 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
+import { Counter } from 'prom-client'
 import { createMemoryHistory } from '../adapters/memory-history.js'
 import { createRedisHistory } from '../adapters/redis/history.js'
 import type { Config } from '../config.js'
+import type { FieldsRead } from '../domain/history.js'
 import { type Backtester, createBacktester } from '../rules/backtest.js'
 import type { Comparison } from '../rules/compare.js'
-import type { RuleSet } from '../rules/rule-set.js'
+import { customFieldsRead, type RuleSet } from '../rules/rule-set.js'
 import type { Decided } from '../services/decisions.js'
 import { createHistoryService, type HistoryRange, type HistoryService, historyChunks } from '../services/history.js'
 
@@ -26,9 +28,32 @@ const historyPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { conf
   const max = config.decisionHistoryMax
   const local = createMemoryHistory(max)
   const redis = app.shared.link
+  const cuts = new Counter({
+    name: 'creditgate_history_cut_total',
+    help: 'What was cut from decision records to keep them within their bounds: records cut, and the custom fields, texts and reasons left out or shortened',
+    labelNames: ['part'],
+    registers: [app.metrics.registry],
+  })
+  for (const part of ['record', 'custom_field', 'text', 'reason']) cuts.inc({ part }, 0)
+  /** The custom fields the active and shadow rules read, worked out again only when either set changes. */
+  let read: { active?: RuleSet; shadow?: RuleSet | undefined; fields: FieldsRead } = { fields: customFieldsRead() }
+  const fieldsRead = () => {
+    const active = app.rules.current()
+    // The shadow plugin registers after this one; decisions are recorded only once both are there.
+    const shadow = app.hasDecorator('shadow') ? app.shadow.ruleSet() : undefined
+    if (active !== read.active || shadow !== read.shadow) read = { active, shadow, fields: customFieldsRead(active, shadow) }
+    return read.fields
+  }
   const service = createHistoryService({
     store: app.shared.store({ alone: () => local, redis: (link) => createRedisHistory(link, local, max) }),
     organizations: () => app.zoho.organizations,
+    fieldsRead,
+    onCut: (cut) => {
+      cuts.inc({ part: 'record' })
+      if (cut.custom_fields) cuts.inc({ part: 'custom_field' }, cut.custom_fields)
+      if (cut.texts) cuts.inc({ part: 'text' }, cut.texts)
+      if (cut.reasons) cuts.inc({ part: 'reason' }, cut.reasons)
+    },
     log: app.log.child({ component: 'history' }),
   })
   const backtests = createBacktester()
@@ -69,4 +94,4 @@ const historyPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { conf
   })
 }
 
-export default fp(historyPlugin, { name: 'history', dependencies: ['redis', 'zoho'] })
+export default fp(historyPlugin, { name: 'history', dependencies: ['redis', 'zoho', 'rules', 'metrics'] })

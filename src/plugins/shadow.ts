@@ -23,6 +23,8 @@ declare module 'fastify' {
     shadow: {
       observe(decided: Decided): void
       summary(): ShadowSummary
+      /** The shadow set now loaded, if any. */
+      ruleSet(): RuleSet | undefined
     }
   }
 }
@@ -39,6 +41,7 @@ const shadowPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate | u
   if (!dir) {
     app.decorate('shadow', {
       observe: () => {},
+      ruleSet: () => undefined,
       summary: () => ({ configured: false, version: null, loaded_at: null, last_error: null, ...createComparison(NO_RULES).result() }),
     })
     return
@@ -57,6 +60,7 @@ const shadowPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate | u
     return shadow
   }
   app.decorate('shadow', {
+    ruleSet: () => rules.current(),
     observe({ decision, facts }: Decided) {
       const shadow = current()
       if (!shadow) return

@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { DECISIONS } from '../domain/decision.js'
@@ -7,7 +8,7 @@ import { CALLER_SECURITY, callerBucket } from '../plugins/access.js'
 import { ComparisonSchema } from '../rules/compare.js'
 import { ReloadFailureSchema } from '../rules/manager.js'
 import { readRulesFolder } from '../rules/sources.js'
-import { isCursor } from '../services/history.js'
+import { isCursor, joinJson } from '../services/history.js'
 import { CandidateSchema, compileCandidate } from './rules.js'
 import { problemResponses, ZohoIdSchema } from './schemas.js'
 
@@ -43,6 +44,9 @@ const range = (since: string | undefined, until: string | undefined) => {
   }
 }
 
+/** JSON already written (a string with a JSON type skips the response serializer), shaped as the route's schema says. */
+const raw = (reply: FastifyReply, json: string | Buffer) => reply.type('application/json; charset=utf-8').send(json)
+
 export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async (app, options) => {
   app.get(
     '/decisions/:decision_id',
@@ -64,12 +68,13 @@ export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async 
         response: { 200: DecisionRecordSchema, ...problemResponses(401, 404, 429, 500, { operationId: 'getDecision' }) },
       },
     },
-    async (req) => {
-      const record = await app.history.get(req.params.decision_id)
-      if (!record || (!req.admin && record.caller !== callerBucket(req))) {
+    async (req, reply) => {
+      const found = await app.history.get(req.params.decision_id)
+      if (!found || (!req.admin && found.caller !== callerBucket(req))) {
         throw new Problem('decision_not_found', 'no decision with this id is kept for this API key')
       }
-      return record
+      // The record as it was recorded (already JSON, and bounded): never decoded and encoded again.
+      return raw(reply, found.json)
     },
   )
 
@@ -80,7 +85,7 @@ export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async 
       schema: {
         operationId: 'listDecisions',
         summary: 'Past decisions, newest first',
-        description: `Recorded decisions of every organization, newest first, filtered by contact and outcome and between two times. A page holds at most \`limit\` decisions; \`next_cursor\` continues it. One request looks at no more than 10,000 decisions: a page may come back short with a cursor when few match.`,
+        description: `Recorded decisions of every organization, newest first, filtered by contact and outcome and between two times (a time before 1970 means from the first). A page holds at most \`limit\` decisions and at most 512 KiB of them; \`next_cursor\` continues it. One request looks at no more than 10,000 decisions or 16 MiB of them: a page may come back short with a cursor when few match.`,
         tags: ['history'],
         security: CALLER_SECURITY,
         querystring: z.strictObject({
@@ -94,9 +99,11 @@ export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async 
         response: { 200: DecisionPageSchema, ...problemResponses(400, 401, 403, 429, 500) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { contact_id, decision, since, until, limit, cursor } = req.query
-      return app.history.list({ contact_id, decision, ...range(since, until), limit, cursor })
+      const page = await app.history.list({ contact_id, decision, ...range(since, until), limit, cursor })
+      // Written around the records as recorded, as bytes: a page costs a copy, not a parse and a serialization of each.
+      return raw(reply, joinJson(page.decisions, '{"decisions":[', `],"next_cursor":${JSON.stringify(page.next_cursor)}}`))
     },
   )
 

@@ -103,6 +103,8 @@ export const riskRoutes: FastifyPluginAsyncZod = async (app) => {
     '/contacts/:contact_id/risk',
     {
       ...shared,
+      // A GET decides and records: fastify's HEAD twin would run it too, for an answer without a body.
+      exposeHeadRoute: false,
       schema: {
         ...schema,
         operationId: 'getContactRisk',

@@ -4,13 +4,22 @@ import { PROBLEMS, type ProblemCode } from '../errors.js'
 
 /** Request and error shapes shared by the routes. One zod schema each; OpenAPI is generated. */
 
+/**
+ * Ids in their one canonical form, with no leading zero: "0460000000031013" would name the contact
+ * 460000000031013 to a backend that reads it as a number, under a cache, receivables and history key
+ * of its own. Refused (400) rather than stripped, so that every id creditgate logs and records is
+ * the one Zoho answers with.
+ */
 export const ZohoIdSchema = z
   .string()
-  .regex(/^\d{1,19}$/, 'must be 1 to 19 decimal digits')
-  .describe('A Zoho id: 1 to 19 decimal digits, as a string (real ids exceed 2^53)')
+  .regex(/^[1-9]\d{0,18}$/, 'must be 1 to 19 decimal digits, without a leading zero')
+  .describe('A Zoho id: 1 to 19 decimal digits without a leading zero, as a string (real ids exceed 2^53)')
 
 export const ContactParamsSchema = z.object({
-  contact_id: ZohoIdSchema.meta({ description: 'Zoho Books contact id: 1 to 19 decimal digits, as a string', example: '460000000026049' }),
+  contact_id: ZohoIdSchema.meta({
+    description: 'Zoho Books contact id: 1 to 19 decimal digits without a leading zero, as a string',
+    example: '460000000026049',
+  }),
 })
 
 const amountText = z

@@ -18,7 +18,7 @@ import type { RuleSet } from './rule-set.js'
  */
 type Message =
   | { id: number; type: 'start'; ruleSet: RuleSet; limit: number; redis?: RedisSource }
-  | { id: number; type: 'records'; records: string }
+  | { id: number; type: 'records'; records: Uint8Array }
   | { id: number; type: 'end' }
 
 // This thread gives way to the one answering requests when both want the processor (Linux: the
@@ -40,10 +40,12 @@ interface Job {
 }
 const jobs = new Map<number, Job>()
 
-async function compare(job: Job, records: string) {
-  for (const record of JSON.parse(`[${records}]`) as DecisionRecord[]) {
+const utf8 = new TextDecoder()
+
+async function compare(job: Job, records: Uint8Array) {
+  for (const record of JSON.parse(`[${utf8.decode(records)}]`) as DecisionRecord[]) {
     if (job.left-- <= 0) return
-    const comparable = !lacksFacts(job.ruleSet, record.facts)
+    const comparable = !lacksFacts(job.ruleSet, record.facts, record.cut)
     job.comparison.add(record, comparable ? await evaluate(job.ruleSet, record.facts as Facts) : undefined)
   }
 }

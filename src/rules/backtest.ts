@@ -32,18 +32,23 @@ export interface RedisSource {
 
 export interface BacktestSource {
   redis?: RedisSource | undefined
-  records: AsyncIterable<string>
+  /** Records as JSON joined by commas, in UTF-8 (decoded in the worker). */
+  records: AsyncIterable<Uint8Array>
   /** Records compared at most, over both. */
   limit: number
 }
 
 const WORKER = new URL(`./backtest-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url)
 
+/** Backtests that may wait while one runs (then 429). */
+export const BACKTESTS_WAITING = 2
+
 export function createBacktester(options: { timeoutMs?: number; maxWaiting?: number } = {}): Backtester {
   const timeoutMs = options.timeoutMs ?? 120_000
-  const maxWaiting = options.maxWaiting ?? 2
+  const maxWaiting = options.maxWaiting ?? BACKTESTS_WAITING
   let queue: Promise<unknown> = Promise.resolve()
-  let waiting = 0
+  /** The backtest under way and those waiting behind it. */
+  let pending = 0
   let worker: Worker | undefined
   let jobs = 0
 
@@ -96,13 +101,14 @@ export function createBacktester(options: { timeoutMs?: number; maxWaiting?: num
 
   return {
     run(ruleSet, source) {
-      if (waiting >= maxWaiting) {
+      // One runs; maxWaiting more may wait for it.
+      if (pending > maxWaiting) {
         return Promise.reject(
-          new Problem('rate_limited', `${waiting} backtests are under way or waiting; try again shortly`, { retryAfterSeconds: 5 }),
+          new Problem('rate_limited', `a backtest is under way and ${maxWaiting} are waiting; try again shortly`, { retryAfterSeconds: 5 }),
         )
       }
-      waiting++
-      const result = queue.then(() => run(ruleSet, source)).finally(() => waiting--)
+      pending++
+      const result = queue.then(() => run(ruleSet, source)).finally(() => pending--)
       queue = result.catch(() => {})
       return result
     },

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { type Alert, DECISIONS, type Decision, type Reason, ReasonSchema } from '../domain/decision.js'
 import { RECEIVABLES_FACTS } from './catalogue.js'
 import type { Evaluation } from './evaluate.js'
-import type { RuleSet } from './rule-set.js'
+import { pathHead, type RuleSet } from './rule-set.js'
 
 /**
  * Decisions made by one rule set set beside what another set makes of the same facts: the
@@ -56,14 +56,27 @@ export const MAX_EXAMPLES = 50
 
 /**
  * Whether facts lack something a rule of the set reads: no facts at all, a fact recorded before it
- * existed, the raw contact (never recorded), or receivables facts the deciding set did not read
- * (null). Such a decision is not comparable; nothing is guessed for it.
+ * existed, the raw contact (never recorded), receivables facts the deciding set did not read
+ * (null), or a custom field the record left out. Such a decision is not comparable; nothing is
+ * guessed for it.
  */
-export function lacksFacts(ruleSet: RuleSet, facts: Readonly<Record<string, unknown>> | null | undefined): boolean {
+export function lacksFacts(
+  ruleSet: RuleSet,
+  facts: Readonly<Record<string, unknown>> | null | undefined,
+  cut?: { readonly custom_fields: number } | undefined,
+): boolean {
   if (!facts) return true
-  for (const { fact } of ruleSet.inputs) {
+  // A record may have left custom fields out (RECORD_BOUNDS): one a rule reads and the record lacks
+  // is unknown, not absent.
+  const someLeftOut = (cut?.custom_fields ?? 0) > 0
+  const kept = someLeftOut ? (facts.custom_fields as Readonly<Record<string, unknown>> | undefined) : undefined
+  for (const { fact, path } of ruleSet.inputs) {
     const value = facts[fact]
     if (value === undefined || (value === null && RECEIVABLES_FACTS.has(fact))) return true
+    if (someLeftOut && fact === 'custom_fields') {
+      const name = pathHead(path)
+      if (!name || !kept || !Object.hasOwn(kept, name)) return true
+    }
   }
   return false
 }

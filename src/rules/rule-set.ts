@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import type { EventType } from '../domain/decision.js'
+import type { FieldsRead } from '../domain/history.js'
 import { deepFreeze } from '../lib/deep-freeze.js'
 import { exceeded, jsonPath, RULE_LIMITS } from './bounds.js'
 import { CONTACT_FIELDS, FACTS, type FactName, OPERATORS, type OperatorName, RECEIVABLES_FACTS } from './catalogue.js'
@@ -50,6 +51,40 @@ export type Compiled = { ok: true; ruleSet: RuleSet } | { ok: false; errors: Rul
 
 /** Whether any rule or message of the set reads a receivables fact (then the listings are kept). */
 export const usesReceivables = (ruleSet: RuleSet) => ruleSet.inputs.some((input) => RECEIVABLES_FACTS.has(input.fact))
+
+/** The field a path starts with: "$.cf_credit_hold" → "cf_credit_hold" (undefined for "$[0]" or no path). */
+export const pathHead = (path: string | undefined) => (path ? /^\$\.([A-Za-z_][A-Za-z0-9_]*)/.exec(path)?.[1] : undefined)
+
+const fieldsRead = new WeakMap<RuleSet, FieldsRead>()
+
+/**
+ * The custom fields the sets' conditions and messages read, by name (`custom_fields` with a path
+ * "$.cf_…"), or all of them (the whole object quoted in a message): what a decision's record keeps
+ * of the contact's custom fields whole.
+ */
+export function customFieldsRead(...ruleSets: readonly (RuleSet | undefined)[]): FieldsRead {
+  let all = false
+  const names = new Set<string>()
+  for (const ruleSet of ruleSets) {
+    if (!ruleSet) continue
+    let read = fieldsRead.get(ruleSet)
+    if (!read) {
+      const own = new Set<string>()
+      let whole = false
+      for (const { fact, path } of ruleSet.inputs) {
+        if (fact !== 'custom_fields') continue
+        const name = pathHead(path)
+        if (name) own.add(name)
+        else whole = true
+      }
+      read = { all: whole, names: own }
+      fieldsRead.set(ruleSet, read)
+    }
+    all ||= read.all
+    for (const name of read.names) names.add(name)
+  }
+  return { all, names }
+}
 
 /** Rule files in one set. */
 export const MAX_RULES = 500
@@ -163,7 +198,7 @@ function factType(fact: FactName, path: string | undefined): { type: ValueType; 
   if (info.kind === 'object') {
     if (!path)
       return `the fact "${fact}" is an object: add a "path", e.g. ${fact === 'contact' ? '"$.payment_terms"' : '"$.cf_credit_hold"'}`
-    const first = /^\$\.([A-Za-z_][A-Za-z0-9_]*)/.exec(path)?.[1] ?? ''
+    const first = pathHead(path) ?? ''
     if (fact === 'contact' && !CONTACT_FIELDS.has(first)) return `unknown contact field "${first}" in path "${path}"`
     if (fact === 'custom_fields' && !first.startsWith('cf_')) return `custom field names start with "cf_": "${first}" in path "${path}"`
     return { type: 'any', nullable: true }

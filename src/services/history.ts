@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Decision } from '../domain/decision.js'
-import { type DecisionRecord, decisionTime } from '../domain/history.js'
+import { boundRecord, type DecisionRecord, decisionTime, type FieldsRead, type RecordCut } from '../domain/history.js'
 
 /**
  * The decision history: every decision recorded with the facts it was made on, per organization,
@@ -8,9 +8,25 @@ import { type DecisionRecord, decisionTime } from '../domain/history.js'
  * store that fails is logged, never thrown.
  */
 
-/** A stored decision: its position in the organization's history ("<ms>-<seq>", as Redis stream ids) and the record as JSON. */
+/**
+ * A stored decision: its position in the organization's history ("<ms>-<seq>", as Redis stream
+ * ids), the record as JSON in UTF-8 and, for filters that need not read it, its contact and
+ * outcome (absent on entries recorded before they were kept beside it). The record stays bytes
+ * from Redis to the answer: a page is a copy of them, never decoded and encoded again.
+ */
 export interface StoredEntry {
   readonly id: string
+  readonly json: Buffer
+  readonly contactId?: string | undefined
+  readonly decision?: string | undefined
+}
+
+/** A decision to record: made at `atMs` (its position is at that millisecond or later). */
+export interface NewEntry {
+  readonly decisionId: string
+  readonly atMs: number
+  readonly contactId: string
+  readonly decision: string
   readonly json: string
 }
 
@@ -26,8 +42,7 @@ export interface HistoryRange {
 
 /** Where the history is kept: a Redis stream per organization, or an in-process ring. */
 export interface HistoryStore {
-  /** Records a decision made at `atMs` (its position is at that millisecond or later). */
-  append(org: string, decisionId: string, atMs: number, json: string): Promise<void>
+  append(org: string, entry: NewEntry): Promise<void>
   /** The record of a decision made at `atMs`, if still kept. */
   find(org: string, decisionId: string, atMs: number): Promise<string | undefined>
   /** Newest first, at most `count`. */
@@ -78,51 +93,72 @@ export interface ListQuery {
 export interface HistoryService {
   /** Records a decision after its answer; never throws, never waits. */
   record(record: DecisionRecord): void
-  get(decisionId: string): Promise<DecisionRecord | undefined>
-  list(query: ListQuery): Promise<{ decisions: DecisionRecord[]; next_cursor: string | null }>
+  /** The record, as JSON, and the caller it belongs to. */
+  get(decisionId: string): Promise<{ json: string; caller: string } | undefined>
+  /** A page of records, as JSON in UTF-8, each as it was recorded. */
+  list(query: ListQuery): Promise<{ decisions: Buffer[]; next_cursor: string | null }>
   /** The newest `limit` kept decisions in the range, newest first across organizations, in chunks: records as JSON joined by commas. */
-  chunks(range: HistoryRange, limit: number, size?: number): AsyncGenerator<string>
+  chunks(range: HistoryRange, limit: number, size?: number): AsyncGenerator<Buffer>
   /** The organizations looked in. */
   organizations(): readonly string[]
   /** Waits for the recordings under way (those of decisions just answered too). */
   flush(): Promise<void>
 }
 
-/** Entries a list request looks at before it answers with what it found and a cursor. */
-export const MAX_SCANNED = 10_000
+/**
+ * What one list request may do: look at 10,000 entries or 16 MiB of them, and answer 512 KiB of
+ * records (with a cursor for the rest), read 50 entries at a time. Bounded in bytes as well as in
+ * entries, a page of the largest records (RECORD_BOUNDS: 32 of them) is read and written in a few
+ * milliseconds, as bytes: four at once do not stall the service (test/audit.test.ts).
+ */
+export const LIST_BOUNDS = { scanned: 10_000, scannedBytes: 16 * 1024 * 1024, pageBytes: 512 * 1024, batch: 50 } as const
 const PAGE = 1000
-const CURSOR = /^(\d{1,15}-\d{1,20})\.(\d{1,19})$/
+/** A position (ms-seq: both safe integers, as Redis stream ids are) and an organization. */
+const CURSOR = /^(\d{1,15}-\d{1,15})\.(\d{1,19})$/
 
 export const isCursor = (text: string) => CURSOR.test(text)
+
+/** The contact and outcome of an entry: kept beside it, or read from the record (entries written before they were). */
+function facets(entry: StoredEntry): { contactId: string; decision: string } | undefined {
+  if (entry.contactId !== undefined && entry.decision !== undefined) return { contactId: entry.contactId, decision: entry.decision }
+  try {
+    const record = JSON.parse(entry.json.toString()) as DecisionRecord
+    return { contactId: record.contact_id, decision: record.decision }
+  } catch {
+    return undefined
+  }
+}
 
 export function createHistoryService(options: {
   store: HistoryStore
   /** The organizations callers may ask about; those recorded since start are looked in too. */
   organizations: () => readonly string[]
+  /** The custom fields the rules read now: kept whole in a record. */
+  fieldsRead?: () => FieldsRead
+  /** Told what was cut from a record to keep it within its bounds. */
+  onCut?: (cut: RecordCut) => void
   log: FastifyBaseLogger
 }): HistoryService {
   const { store, log } = options
   const seen = new Set<string>()
   const pending = new Set<Promise<void>>()
   const organizations = () => [...new Set([...options.organizations(), ...seen])].sort()
-
-  const batches = (range: HistoryRange, cursor?: { id: string; org: string }, size?: number) =>
-    historyBatches(store, organizations(), range, cursor, size)
-
-  const parse = (json: string): DecisionRecord | undefined => {
-    try {
-      return JSON.parse(json) as DecisionRecord
-    } catch {
-      return undefined
-    }
-  }
+  const fieldsRead = options.fieldsRead ?? (() => NO_FIELDS)
 
   return {
     record(record) {
       seen.add(record.organization_id)
-      const at = decisionTime(record.decision_id) ?? Date.parse(record.evaluated_at)
+      const { json, cut } = boundRecord(record, fieldsRead())
+      if (cut) options.onCut?.(cut)
+      const entry = {
+        decisionId: record.decision_id,
+        atMs: decisionTime(record.decision_id) ?? Date.parse(record.evaluated_at),
+        contactId: record.contact_id,
+        decision: record.decision,
+        json,
+      }
       const done = store
-        .append(record.organization_id, record.decision_id, at, JSON.stringify(record))
+        .append(record.organization_id, entry)
         .catch((err) => log.warn({ err, decision_id: record.decision_id }, 'decision not recorded'))
         .finally(() => pending.delete(done))
       pending.add(done)
@@ -132,33 +168,55 @@ export function createHistoryService(options: {
       if (at === undefined) return undefined
       for (const org of organizations()) {
         const json = await store.find(org, decisionId, at)
-        if (json) return parse(json)
+        if (!json) continue
+        try {
+          return { json, caller: (JSON.parse(json) as DecisionRecord).caller }
+        } catch {
+          return undefined
+        }
       }
       return undefined
     },
     async list(query) {
       const m = query.cursor ? CURSOR.exec(query.cursor) : null
       const cursor = m ? { id: m[1] as string, org: m[2] as string } : undefined
-      const decisions: DecisionRecord[] = []
+      const decisions: Buffer[] = []
+      let bytes = 0
       let scanned = 0
+      let scannedBytes = 0
+      /** The last entry looked at and settled (taken or passed over): the next page starts after it. */
       let last: HistoryEntry | undefined
-      scan: for await (const batch of batches({ sinceMs: query.sinceMs, untilMs: query.untilMs }, cursor)) {
+      let stopped = false
+      const range = { sinceMs: query.sinceMs, untilMs: query.untilMs }
+      scan: for await (const batch of historyBatches(store, organizations(), range, cursor, LIST_BOUNDS.batch)) {
         for (const entry of batch) {
-          last = entry
-          const record = parse(entry.json)
-          if (
-            record &&
-            (query.contact_id === undefined || record.contact_id === query.contact_id) &&
-            (query.decision === undefined || record.decision === query.decision)
-          ) {
-            decisions.push(record)
-            if (decisions.length >= query.limit) break scan
+          if (scanned >= LIST_BOUNDS.scanned || scannedBytes >= LIST_BOUNDS.scannedBytes) {
+            stopped = true
+            break scan
           }
-          if (++scanned >= MAX_SCANNED) break scan
+          scanned++
+          scannedBytes += entry.json.length
+          const found = entry.json.length > 0 ? facets(entry) : undefined
+          if (
+            found &&
+            (query.contact_id === undefined || found.contactId === query.contact_id) &&
+            (query.decision === undefined || found.decision === query.decision)
+          ) {
+            // A page holds at least one record, and no more bytes than pageBytes.
+            if (decisions.length > 0 && bytes + entry.json.length > LIST_BOUNDS.pageBytes) {
+              stopped = true
+              break scan
+            }
+            decisions.push(entry.json)
+            bytes += entry.json.length + 1
+          }
+          last = entry
+          if (decisions.length >= query.limit) {
+            stopped = true
+            break scan
+          }
         }
       }
-      // Stopped early (a full page, or enough looked at): the cursor continues from the last entry seen.
-      const stopped = last !== undefined && (decisions.length >= query.limit || scanned >= MAX_SCANNED)
       return { decisions, next_cursor: stopped && last ? `${last.id}.${last.org}` : null }
     },
     chunks: (range, limit, size) => historyChunks(store, organizations(), range, limit, size),
@@ -169,6 +227,17 @@ export function createHistoryService(options: {
       await Promise.all([...pending])
     },
   }
+}
+
+const NO_FIELDS: FieldsRead = { all: false, names: new Set() }
+const COMMA = Buffer.from(',')
+
+/** JSON texts joined by commas, as bytes: prefix, a, ",", b, …, suffix. */
+export function joinJson(parts: readonly Buffer[], prefix = '', suffix = ''): Buffer {
+  const out: Buffer[] = prefix ? [Buffer.from(prefix)] : []
+  for (const [i, part] of parts.entries()) out.push(...(i > 0 ? [COMMA, part] : [part]))
+  if (suffix) out.push(Buffer.from(suffix))
+  return Buffer.concat(out)
 }
 
 /**
@@ -218,7 +287,7 @@ export async function* historyBatches(
         }
       }
       if (!next || !best) break
-      batch.push({ id: best.id, json: best.json, org: next.org })
+      batch.push({ ...best, org: next.org })
       next.at++
       // A source whose page is used up is read again before anything is compared with it.
       if ((next.at >= next.buffer.length && !next.done) || batch.length >= size) break
@@ -228,19 +297,19 @@ export async function* historyBatches(
   }
 }
 
-/** The newest `limit` entries in the range, in chunks: the records as JSON joined by commas (cheap to hand to a worker). */
+/** The newest `limit` entries in the range, in chunks: the records as JSON joined by commas, in UTF-8 (cheap to hand to a worker). */
 export async function* historyChunks(
   store: Pick<HistoryStore, 'page'>,
   organizations: readonly string[],
   range: HistoryRange,
   limit: number,
   size = 500,
-): AsyncGenerator<string> {
+): AsyncGenerator<Buffer> {
   let left = limit
   for await (const batch of historyBatches(store, organizations, range, undefined, size)) {
     const taken = batch.length > left ? batch.slice(0, left) : batch
     left -= taken.length
-    yield taken.map((entry) => entry.json).join(',')
+    yield joinJson(taken.map((entry) => entry.json))
     if (left <= 0) return
     // An in-process store answers without I/O: give other work its turn between chunks.
     await new Promise((resolve) => setImmediate(resolve))

@@ -1,57 +1,134 @@
-import { type HistoryRange, type HistoryStore, mergePages, type StoredEntry } from '../../services/history.js'
+import { type HistoryRange, type HistoryStore, mergePages, type NewEntry, type StoredEntry } from '../../services/history.js'
 import { type RedisClient, type RedisLink, viaRedis } from './link.js'
 
 /**
- * The decision history in Redis: a stream per organization (hash-tagged), capped with
- * XADD MAXLEN ~ max. An entry is placed at the millisecond of its decision id when it can be
- * (else just after the newest entry), so that a look-up reads from that millisecond on. While
- * Redis is down, decisions go to the in-process ring (the one fallback, viaRedis), where look-ups
- * and listings find them too.
+ * The decision history in Redis: a stream per organization and, beside it, an index from each
+ * decision id to its stream entry (both hash-tagged, so one script reaches both in a Cluster). An
+ * entry is placed at the millisecond of its decision id when it can be, else after the newest
+ * entry; the index finds it wherever it went, in one read, for as long as the stream keeps it
+ * (docs/decisions/006-decision-index.md). While Redis is down, decisions go to the in-process
+ * ring (the one fallback, viaRedis), where look-ups and listings find them too.
  */
 export const historyKey = (org: string) => `creditgate:v1:{${org}}:decisions`
+export const indexKey = (org: string) => `creditgate:v1:{${org}}:decision-index`
 
+/**
+ * The index's own field: the newest entry recorded before the stream had an index ("0-0" once no
+ * such entry is left). Older entries are found as they were before, by reading forward from the
+ * id's millisecond, a bounded number of entries; any other id is found in the index or not at all.
+ */
+const LEGACY = 'legacy_until'
+
+/**
+ * KEYS: stream, index. ARGV: max, ms, decision id, record JSON, contact id, decision, trim batch.
+ * Appends the entry, indexes it, and once the stream is `batch` entries over `max`, removes its
+ * oldest entries with their index fields (the index lives exactly as long as the entries).
+ */
 export const APPEND = `
-local id = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], ARGV[2] .. '-*', 'd', ARGV[3], 'j', ARGV[4])
-if type(id) == 'table' and id.err then
-  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'd', ARGV[3], 'j', ARGV[4])
+local stream, index = KEYS[1], KEYS[2]
+local max, batch = tonumber(ARGV[1]), tonumber(ARGV[7])
+if redis.call('HEXISTS', index, '${LEGACY}') == 0 then
+  local newest = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)[1]
+  redis.call('HSET', index, '${LEGACY}', newest and newest[1] or '0-0')
+end
+local fields = { 'd', ARGV[3], 'j', ARGV[4], 'c', ARGV[5], 'o', ARGV[6] }
+local id = redis.pcall('XADD', stream, ARGV[2] .. '-*', unpack(fields))
+if type(id) == 'table' and id.err then id = redis.call('XADD', stream, '*', unpack(fields)) end
+redis.call('HSET', index, ARGV[3], id)
+local excess = redis.call('XLEN', stream) - max
+if excess >= batch then
+  for _, entry in ipairs(redis.call('XRANGE', stream, '-', '+', 'COUNT', excess)) do
+    local f = entry[2]
+    for i = 1, #f, 2 do
+      if f[i] == 'd' then redis.call('HDEL', index, f[i + 1]) break end
+    end
+  end
+  redis.call('XTRIM', stream, 'MAXLEN', max)
+  local legacy = redis.call('HGET', index, '${LEGACY}')
+  if legacy ~= '0-0' and #redis.call('XRANGE', stream, '-', legacy, 'COUNT', 1) == 0 then
+    redis.call('HSET', index, '${LEGACY}', '0-0')
+  end
 end
 return id
 `
 
-/** Entries read forward from a decision's millisecond before giving up on finding it. */
-const FIND_PAGES = 10
-const FIND_PAGE = 100
+/**
+ * KEYS: stream, index. ARGV: decision id, its millisecond, entries to read at most for a decision
+ * recorded before the index. The record's JSON, or nil. No entry is read for an id the index does
+ * not know, unless entries older than the index are still kept and the id is as old as they are.
+ */
+export const FIND = `
+local stream, index = KEYS[1], KEYS[2]
+local at, legacy = unpack(redis.call('HMGET', index, ARGV[1], '${LEGACY}'))
+local function record(fields)
+  for i = 1, #fields, 2 do
+    if fields[i] == 'j' then return fields[i + 1] end
+  end
+  return false
+end
+if at then
+  local entry = redis.call('XRANGE', stream, at, at)[1]
+  return entry and record(entry[2]) or false
+end
+if legacy == '0-0' or (not legacy and redis.call('EXISTS', stream) == 0) then return false end
+if legacy and tonumber(ARGV[2]) > tonumber(string.match(legacy, '^%d+')) then return false end
+local start, left = ARGV[2] .. '-0', tonumber(ARGV[3])
+while left > 0 do
+  local entries = redis.call('XRANGE', stream, start, legacy or '+', 'COUNT', math.min(left, 100))
+  for _, entry in ipairs(entries) do
+    local f = entry[2]
+    for i = 1, #f, 2 do
+      if f[i] == 'd' and f[i + 1] == ARGV[1] then return record(f) end
+    end
+  end
+  if #entries < math.min(left, 100) then return false end
+  left = left - #entries
+  start = '(' .. entries[#entries][1]
+end
+return false
+`
 
-type RawEntry = [id: string, fields: string[]]
-const field = (fields: string[], name: string) => {
-  for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1]
-  return undefined
-}
+/** Entries read forward from a decision's millisecond to find one recorded before the index existed (as before it). */
+const LEGACY_FIND = 1000
+
+/** The stream is trimmed once it is this many entries over `max` (about 1 %, at most 100: one trim per 100 decisions). */
+export const trimBatch = (max: number) => Math.max(1, Math.min(100, Math.floor(max / 100)))
+
+/** APPEND's keys and arguments for an entry (the service, and the bench filling a history). */
+export const appendArgs = (org: string, max: number, entry: NewEntry) =>
+  [
+    APPEND,
+    2,
+    historyKey(org),
+    indexKey(org),
+    max,
+    Math.floor(entry.atMs),
+    entry.decisionId,
+    entry.json,
+    entry.contactId,
+    entry.decision,
+    trimBatch(max),
+  ] as const
 
 export function createRedisHistory(link: RedisLink, local: HistoryStore, max: number): HistoryStore {
   const { client } = link
   return {
-    append: (org, decisionId, atMs, json) =>
+    append: (org, entry) =>
       viaRedis(
         link,
         async () => {
-          await client.eval(APPEND, 1, historyKey(org), max, Math.floor(atMs), decisionId, json)
+          await client.eval(...appendArgs(org, max, entry))
         },
-        () => local.append(org, decisionId, atMs, json),
+        () => local.append(org, entry),
       ),
     find: (org, decisionId, atMs) =>
       viaRedis(
         link,
         async () => {
-          let start = `${Math.floor(atMs)}-0`
-          for (let i = 0; i < FIND_PAGES; i++) {
-            const entries = (await client.xrange(historyKey(org), start, '+', 'COUNT', FIND_PAGE)) as RawEntry[]
-            for (const [, fields] of entries) if (field(fields, 'd') === decisionId) return field(fields, 'j')
-            const last = entries.at(-1)
-            if (!last || entries.length < FIND_PAGE) break
-            start = `(${last[0]}`
-          }
-          return local.find(org, decisionId, atMs)
+          const json = (await client.eval(FIND, 2, historyKey(org), indexKey(org), decisionId, Math.floor(atMs), LEGACY_FIND)) as
+            | string
+            | null
+          return json ?? local.find(org, decisionId, atMs)
         },
         () => local.find(org, decisionId, atMs),
       ),
@@ -64,9 +141,9 @@ export function createRedisHistory(link: RedisLink, local: HistoryStore, max: nu
   }
 }
 
-/** One page of an organization's stream, newest first (also read by backtest workers with a client of their own). */
+/** One page of an organization's stream, newest first, the records as bytes (also read by backtest workers with a client of their own). */
 export async function readPage(
-  client: Pick<RedisClient, 'xrevrange'>,
+  client: Pick<RedisClient, 'xrevrangeBuffer'>,
   org: string,
   range: HistoryRange,
   count: number,
@@ -83,6 +160,18 @@ export async function readPage(
           ? before
           : `(${before}`
   const start = sinceMs === undefined ? '-' : String(sinceMs)
-  const raw = (await client.xrevrange(historyKey(org), end, start, 'COUNT', count)) as RawEntry[]
-  return raw.map(([id, fields]) => ({ id, json: field(fields, 'j') ?? '' }))
+  const raw = await client.xrevrangeBuffer(historyKey(org), end, start, 'COUNT', count)
+  return raw.map(([id, fields]) => {
+    const entry: { id: string; json: Buffer; contactId?: string; decision?: string } = { id: id.toString(), json: EMPTY }
+    for (let i = 0; i < fields.length; i += 2) {
+      const name = fields[i]?.toString()
+      const value = fields[i + 1] as Buffer
+      if (name === 'j') entry.json = value
+      else if (name === 'c') entry.contactId = value.toString()
+      else if (name === 'o') entry.decision = value.toString()
+    }
+    return entry
+  })
 }
+
+const EMPTY = Buffer.alloc(0)

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
-import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
+import { Cluster, type ClusterOptions, Redis, type RedisOptions, ReplyError } from 'ioredis'
 import type { RedisTarget } from '../../config.js'
 import { isProblem } from '../../errors.js'
 
@@ -347,9 +347,24 @@ export async function connectRedis(where: RedisTarget | string, log: FastifyBase
 export const redactRedisUrl = (url: string) => url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')
 
 /**
+ * Replies in which Redis says it cannot serve now — out of memory, loading its data, a replica,
+ * a failover or a script under way, credentials refused — rather than that the command is wrong.
+ */
+const UNAVAILABLE_REPLY =
+  /^(OOM|LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF|NOAUTH|NOPERM|WRONGPASS|NOSCRIPT)\b/
+
+/**
+ * Redis answered, refusing the command itself (an invalid stream id, a key of another type, a
+ * script's error): a fault of this request, not of Redis. Taking it for an outage would drop
+ * every instance's shared state for a second on one bad request.
+ */
+export const isCommandError = (err: unknown): boolean => err instanceof ReplyError && !UNAVAILABLE_REPLY.test((err as Error).message ?? '')
+
+/**
  * The one fallback strategy every shared store uses: the Redis operation while the link is up;
  * else, or when it fails, the in-process fallback, and the link goes down for a moment. A
- * Problem (a refusal such as "the budget is spent") is an answer, not a Redis failure: it passes.
+ * Problem (a refusal such as "the budget is spent") is an answer, not a Redis failure: it passes,
+ * and so does a reply refusing the command (isCommandError), which fails the request it came from.
  * The single place where "Redis failing is never a 5xx" is decided.
  */
 export async function viaRedis<T>(link: RedisLink, primary: () => Promise<T>, fallback: () => Promise<T>): Promise<T> {
@@ -357,7 +372,7 @@ export async function viaRedis<T>(link: RedisLink, primary: () => Promise<T>, fa
     try {
       return await primary()
     } catch (err) {
-      if (isProblem(err)) throw err
+      if (isProblem(err) || isCommandError(err)) throw err
       link.failed(err)
     }
   }

@@ -240,7 +240,11 @@ export function createZohoBooks(options: ZohoBooksOptions): ContactSource & Rece
         {},
         (body) => {
           const parsed = parseContact(body.contact)
-          return parsed.ok ? { ok: true, value: parsed.contact } : parsed
+          if (!parsed.ok) return parsed
+          // Another contact's data must never decide for this one (nor be cached under its id).
+          const sent = parsed.contact.contact_id
+          if (sent !== contactId) return { ok: false, problem: `contact_id ${sent.slice(0, 19)}, not the ${contactId} asked for` }
+          return { ok: true, value: parsed.contact }
         },
         () => new Problem('contact_not_found', `contact ${contactId} does not exist in organization ${org}`),
       ),

@@ -4,7 +4,8 @@ import { mkdir, stat } from 'node:fs/promises'
 import { chromium, type Page } from 'playwright-core'
 import t from 'tap'
 import { ageingBuckets } from '../src/domain/receivables.js'
-import { contactOnlyRules, problem, startApp, startSandbox } from './helpers/app.js'
+import { zohoContact } from '../src/sandbox/contacts.js'
+import { contactOnlyRules, ORG, problem, startApp, startSandbox } from './helpers/app.js'
 
 /**
  * The credit console as operations staff meet it, in headless Chromium (Debian's package, driven
@@ -368,4 +369,70 @@ t.test('credit console in Chromium: sign in, overview, a blocked customer, a bac
   const expected404 = HISTORY_MERGED ? ['/rules/shadow'] : ['/decisions', '/rules/backtest', '/rules/shadow']
   const problems = watch.problems.filter((p) => !expected404.some((path) => p.includes('status of 404') && p.endsWith(` ${path}`)))
   t.same(problems, [], 'no console error')
+})
+
+t.test('console in Chromium: a malformed address never throws, and a name with a right-to-left override stays in its place', async (t) => {
+  t.ok(existsSync(CHROMIUM), `${CHROMIUM} is installed`)
+  if (!existsSync(CHROMIUM)) return
+  const sandbox = await startSandbox(t)
+  // U+202E (right-to-left override) in a name and a custom field, as anyone with access to Zoho can type it.
+  const rogue = 'Rogue \u202Edetimil'
+  sandbox.organizations
+    .get(ORG)
+    ?.set(
+      '460000000099003',
+      zohoContact('460000000099003', rogue, { custom_fields: [{ api_name: 'cf_note', label: 'Note', value: '\u202Eevah' }] }),
+    )
+  const { app } = await startApp(t, sandbox, { env: { ADMIN_API_KEYS: `ops:${ADMIN_KEY}` } })
+  const base = await app.listen({ port: 0, host: '127.0.0.1' })
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] })
+  t.teardown(() => browser.close())
+  const page = await browser.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (err) => errors.push(err.message))
+  await page.addInitScript((key) => sessionStorage.setItem('creditgate.console.key', key), ADMIN_KEY)
+
+  await page.goto(`${base}/console#customer/460000000026049`)
+  await page.locator('#decision-title .badge.block').waitFor()
+  for (const [hash, says] of [
+    ['#customer/%E0%A4%A', /does not name a contact/],
+    ['#customer/%', /does not name a contact/],
+    ['#customer/0460000000031013', /without a leading zero/],
+    ['#customer/460000000026049/x', /1 to 19 digits/],
+  ] as const) {
+    await page.evaluate((h) => {
+      location.hash = h
+    }, hash)
+    await page.locator('#customer-out .error', { hasText: says }).waitFor()
+    t.equal(await page.locator('#decision-title').count(), 0, `${hash}: the customer shown before is gone`)
+  }
+  t.same(errors, [], 'no error thrown by the page')
+  t.notOk(sandbox.stats.byContact.has('0460000000031013'), 'a padded id never reaches Zoho')
+
+  await page.evaluate(() => {
+    location.hash = '#customer/460000000099003'
+  })
+  await page.locator('#decision-title .badge').waitFor()
+  // Where the id's first and last digits are drawn: left to right, whatever the name holds.
+  const [first, last] = await page.evaluate(() => {
+    const title = document.querySelector('#decision-title') as HTMLElement
+    const walker = document.createTreeWalker(title, NodeFilter.SHOW_TEXT)
+    let node = walker.nextNode()
+    while (node && !node.textContent?.includes('(460000000099003)')) node = walker.nextNode()
+    const text = node?.textContent ?? ''
+    const at = (i: number) => {
+      const range = document.createRange()
+      range.setStart(node as Node, i)
+      range.setEnd(node as Node, i + 1)
+      return range.getBoundingClientRect().left
+    }
+    const start = text.indexOf('460000000099003')
+    return [at(start), at(start + 14)]
+  })
+  t.ok((first ?? 0) < (last ?? 0), `the id reads left to right (${first} < ${last})`)
+  t.equal(await page.locator('#decision-title bdi').textContent(), rogue, 'the name, isolated')
+  t.equal(await page.locator('#decision-title bdi').evaluate((el) => getComputedStyle(el).unicodeBidi), 'isolate')
+  const cell = page.locator('#facts-table tr', { hasText: 'custom_fields.cf_note' }).locator('td bdi')
+  t.equal(await cell.textContent(), '“\u202Eevah”', 'a custom field, isolated too')
+  t.same(errors, [])
 })

@@ -19,6 +19,8 @@ const HISTORY_PAGES = 50
 
 let key = sessionStorage.getItem(KEY_STORE)
 let organizations = []
+/** Counts the customers asked for: an answer that comes after another customer was asked for is not shown. */
+let asked = 0
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers: elements, numbers, the API.
@@ -55,6 +57,11 @@ const when = (iso) => (iso ? new Date(iso).toLocaleString('en-GB', { dateStyle: 
 const age = (seconds) =>
   seconds < 120 ? `${seconds} s old` : seconds < 7200 ? `${Math.round(seconds / 60)} min old` : `${Math.round(seconds / 3600)} h old`
 const badge = (decision) => h('span', { class: `badge ${decision}` }, decision)
+/**
+ * Text that comes from Zoho (names, custom fields, messages quoting them), isolated from what is
+ * around it: a right-to-left override in a contact's name must not reorder the id beside it.
+ */
+const zoho = (text) => h('bdi', {}, text)
 const announce = (text) => {
   $('announce').textContent = text
 }
@@ -186,9 +193,23 @@ function signOut(message = '') {
 // ---------------------------------------------------------------------------------------------
 // Views: #overview, #customer[/id], #rules.
 
+/**
+ * The view and its argument in an address such as #customer/460000000026049. Whatever the address
+ * holds, this returns: an argument that does not decode is null.
+ */
+function parseHash(hash) {
+  const [view = 'overview', ...rest] = hash.replace(/^#/, '').split('/')
+  const raw = rest.join('/')
+  try {
+    return { view, arg: raw ? decodeURIComponent(raw) : undefined }
+  } catch {
+    return { view, arg: null }
+  }
+}
+
 function route() {
   if (!key) return signOut()
-  const [view = 'overview', arg] = location.hash.slice(1).split('/')
+  const { view, arg } = parseHash(location.hash)
   const name = ['overview', 'customer', 'rules'].includes(view) ? view : 'overview'
   for (const section of document.querySelectorAll('main > section')) section.hidden = section.id !== `view-${name}`
   for (const link of document.querySelectorAll('nav a')) {
@@ -197,9 +218,17 @@ function route() {
   }
   if (name === 'overview') void overview()
   if (name === 'customer') {
-    if (arg) {
-      $('customer-id').value = decodeURIComponent(arg)
-      void customer(decodeURIComponent(arg))
+    if (arg === null) {
+      // Nothing of the customer shown before stays on screen under an address that names none.
+      asked++
+      $('customer-id').value = ''
+      show(
+        'customer-out',
+        h('p', { class: 'error', role: 'alert' }, 'This address does not name a contact: a contact id is 1 to 19 digits.'),
+      )
+    } else if (arg) {
+      $('customer-id').value = arg
+      void customer(arg)
     }
     $('customer-id').focus()
   }
@@ -483,7 +512,9 @@ $('customer-form').addEventListener('submit', (event) => {
 })
 
 async function customer(id) {
-  if (!/^\d{1,19}$/.test(id)) return show('customer-out', h('p', { class: 'error' }, 'A contact id is 1 to 19 digits.'))
+  const mine = ++asked
+  if (!/^[1-9]\d{0,18}$/.test(id))
+    return show('customer-out', h('p', { class: 'error', role: 'alert' }, 'A contact id is 1 to 19 digits, without a leading zero.'))
   const org = $('customer-org').value
   const amountText = $('customer-amount').value.trim()
   const query = new URLSearchParams({ explain: 'true' })
@@ -496,6 +527,7 @@ async function customer(id) {
     api(`/contacts/${id}/receivables${org ? `?organization_id=${org}` : ''}`),
     api(`/decisions?${new URLSearchParams({ contact_id: id, limit: '10' })}`),
   ])
+  if (mine !== asked) return
   if (!risk.ok) return show('customer-out', h('p', { class: 'error', role: 'alert' }, problemText(risk)))
   const d = risk.data
   const f = d.facts
@@ -506,7 +538,7 @@ async function customer(id) {
     h(
       'article',
       { class: 'card', 'aria-labelledby': 'decision-title' },
-      h('h3', { id: 'decision-title' }, badge(d.decision), ' ', f ? `${f.contact_name} (${d.contact_id})` : d.contact_id),
+      h('h3', { id: 'decision-title' }, badge(d.decision), ' ', f ? [zoho(f.contact_name), ` (${d.contact_id})`] : d.contact_id),
       h('p', { class: 'note' }, `Decision ${d.decision_id}, ${when(d.evaluated_at)}, rules ${d.rules_version.slice(0, 19)}`),
       messages(d),
     ),
@@ -538,8 +570,8 @@ async function customer(id) {
 
 function messages(d) {
   const items = [
-    ...d.reasons.map((r) => h('li', {}, h('strong', {}, `${r.severity}: `), r.message, ' ', h('code', {}, r.code))),
-    ...d.alerts.map((a) => h('li', {}, h('strong', {}, 'alert: '), a.message, ' ', h('code', {}, a.code))),
+    ...d.reasons.map((r) => h('li', {}, h('strong', {}, `${r.severity}: `), zoho(r.message), ' ', h('code', {}, r.code))),
+    ...d.alerts.map((a) => h('li', {}, h('strong', {}, 'alert: '), zoho(a.message), ' ', h('code', {}, a.code))),
   ]
   return items.length ? h('ul', { class: 'messages' }, items) : h('p', {}, 'No rule fired: nothing stands against this order.')
 }
@@ -647,7 +679,11 @@ function traceWords(trace) {
             h(
               'li',
               {},
-              `${factName(c.fact, c.path)} is ${value(c.fact, c.fact_value)}; the rule asks whether it ${OPERATORS[c.operator] ?? c.operator} ${value(c.fact, c.compared_with)}: `,
+              `${factName(c.fact, c.path)} is `,
+              zoho(value(c.fact, c.fact_value)),
+              `; the rule asks whether it ${OPERATORS[c.operator] ?? c.operator} `,
+              zoho(value(c.fact, c.compared_with)),
+              ': ',
               h('strong', {}, c.result === null ? 'not evaluated' : c.result ? 'yes' : 'no'),
             ),
           ),
@@ -704,7 +740,7 @@ function factsTable(d) {
     h(
       'tbody',
       {},
-      rows.map(([fact, v, from]) => h('tr', {}, h('th', { scope: 'row' }, h('code', {}, fact)), h('td', {}, v), h('td', {}, from))),
+      rows.map(([fact, v, from]) => h('tr', {}, h('th', { scope: 'row' }, h('code', {}, fact)), h('td', {}, zoho(v)), h('td', {}, from))),
     ),
   )
 }

@@ -602,7 +602,7 @@ t.test('9. README and code agree: one backtest runs, two may wait, the next is 4
   for (const result of await Promise.all(running)) t.equal(result.evaluated, 0, 'the running one and the two waiting complete')
 })
 
-t.test('9. README and code agree: no page of creditgate may be framed', async (t) => {
+t.test('9. README and code agree: JSON answers and the console may not be framed, pages only by themselves', async (t) => {
   const readme = await (await import('node:fs/promises')).readFile('README.md', 'utf8')
   const sandbox = await startSandbox(t)
   const { app } = await startApp(t, sandbox, { env: KEYS })
@@ -611,6 +611,8 @@ t.test('9. README and code agree: no page of creditgate may be framed', async (t
     t.equal(res.headers['x-frame-options'], 'DENY', url)
     t.match(res.headers['content-security-policy'], /frame-ancestors 'none'/, url)
   }
-  t.match(readme, /JSON answers get .*`X-Frame-Options: DENY`/s)
-  t.match(readme, /the console .*`X-Frame-Options: DENY`/s)
+  t.equal((await app.inject({ url: '/problems' })).headers['x-frame-options'], 'SAMEORIGIN', 'pages: helmet’s own')
+  t.match(readme, /JSON answers get [^.]*`X-Frame-Options: DENY`/)
+  t.match(readme, /pages \(Swagger UI, `\/problems`\) get helmet's\sfull set \(`X-Frame-Options: SAMEORIGIN`\)/)
+  t.match(readme, /the console a stricter one \(no inline style either\) with `X-Frame-Options: DENY`/)
 })

@@ -295,7 +295,7 @@ export interface paths {
         };
         /**
          * Past decisions, newest first
-         * @description Recorded decisions of every organization, newest first, filtered by contact and outcome and between two times. A page holds at most `limit` decisions; `next_cursor` continues it. One request looks at no more than 10,000 decisions: a page may come back short with a cursor when few match.
+         * @description Recorded decisions of every organization, newest first, filtered by contact and outcome and between two times (a time before 1970 means from the first). A page holds at most `limit` decisions and at most 512 KiB of them; `next_cursor` continues it. One request looks at no more than 10,000 decisions or 16 MiB of them: a page may come back short with a cursor when few match.
          */
         get: operations["listDecisions"];
         put?: never;
@@ -575,6 +575,15 @@ export interface components {
             reasons: components["schemas"]["Reason"][];
             alerts: components["schemas"]["Alert"][];
             evaluated_at: string;
+            /** @description What was left out to keep the record within its bounds (see the README, decision history); absent when nothing was */
+            cut?: {
+                /** @description Custom fields left out */
+                custom_fields: number;
+                /** @description Texts shortened */
+                texts: number;
+                /** @description Reasons and alerts left out (the decision itself is always kept) */
+                reasons: number;
+            };
         };
         /** @description Open invoice balances in base currency by days past due, on today’s date in ORG_TIME_ZONE */
         Ageing: {
@@ -1243,7 +1252,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Zoho Books contact id: 1 to 19 decimal digits, as a string */
+                /** @description Zoho Books contact id: 1 to 19 decimal digits without a leading zero, as a string */
                 contact_id: string;
             };
             cookie?: never;
@@ -1391,7 +1400,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Zoho Books contact id: 1 to 19 decimal digits, as a string */
+                /** @description Zoho Books contact id: 1 to 19 decimal digits without a leading zero, as a string */
                 contact_id: string;
             };
             cookie?: never;
@@ -1486,7 +1495,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Zoho Books contact id: 1 to 19 decimal digits, as a string */
+                /** @description Zoho Books contact id: 1 to 19 decimal digits without a leading zero, as a string */
                 contact_id: string;
             };
             cookie?: never;
@@ -1648,7 +1657,7 @@ export interface operations {
     listDecisions: {
         parameters: {
             query?: {
-                /** @description A Zoho id: 1 to 19 decimal digits, as a string (real ids exceed 2^53) */
+                /** @description A Zoho id: 1 to 19 decimal digits without a leading zero, as a string (real ids exceed 2^53) */
                 contact_id?: string;
                 decision?: "allow" | "review" | "block";
                 /** @description An ISO 8601 time, or how long ago: e.g. 30m, 24h, 7d */
@@ -1885,7 +1894,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Zoho Books contact id: 1 to 19 decimal digits, as a string */
+                /** @description Zoho Books contact id: 1 to 19 decimal digits without a leading zero, as a string */
                 contact_id: string;
             };
             cookie?: never;

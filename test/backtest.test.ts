@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process'
 import t from 'tap'
 import { fillRedisHistory, timeBacktest } from '../src/cli/history-fill.js'
 import { backtest } from '../src/cli/rules.js'
 import { readRulesFolder } from '../src/rules/sources.js'
 import { SAMPLE_CONTACTS, zohoContact } from '../src/sandbox/contacts.js'
-import { contactOnlyRules, eventually, ORG, problem, sandboxEnv, startApp, startSandbox } from './helpers/app.js'
+import { contactOnlyRules, ORG, problem, sandboxEnv, startApp, startBuiltService, startSandbox } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 
 const ADMIN = 'admin-key-0123456789abcdef'
@@ -185,19 +184,7 @@ t.test("100,000 recorded decisions are backtested off the service's thread: /hea
   const redis = await startRedis(t)
   await fillRedisHistory(redis.url, ORG, 100_000)
   const sandbox = await startSandbox(t)
-  const { NODE_V8_COVERAGE: _, ...env } = process.env
-  const child = spawn(process.execPath, ['dist/server.js'], {
-    env: { ...env, ...sandboxEnv(sandbox, ENV), REDIS_URL: redis.url, PORT: '0', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  t.teardown(() => child.kill('SIGKILL'))
-  let output = ''
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk
-  })
-  const listening = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/
-  await eventually(() => listening.test(output), 'the server to listen', 20_000)
-  const base = listening.exec(output)?.[1] as string
+  const base = await startBuiltService(t, { ...sandboxEnv(sandbox, ENV), REDIS_URL: redis.url })
 
   const timing = await timeBacktest(base, ADMIN, { rules: await lowerThreshold() })
   t.equal(timing.status, 200)

@@ -92,7 +92,7 @@ const KEY_FAMILIES: [RegExp, 'alone' | 'together'][] = [
   [/^creditgate:v1:(instances|epoch)$/, 'alone'],
   [/^creditgate:v1:(ratelimit|authfail):.+$/, 'alone'],
   [/^creditgate:v1:\{\d+\}:zoho:caller:.+$/, 'alone'],
-  [/^creditgate:v1:\{\d+\}:decisions$/, 'alone'],
+  [/^creditgate:v1:\{\d+\}:(decisions|decision-index)$/, 'together'],
 ]
 
 const TOPOLOGIES: [string, (t: Test) => Promise<TestTopology>][] = [

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
@@ -59,6 +60,43 @@ export async function startApp(
   t.teardown(() => app.close())
   await app.ready()
   return { app, config }
+}
+
+/**
+ * The built service (dist/server.js) in a process of its own, as it runs in production: the test
+ * runner's coverage instrumentation slows whatever runs inside it several times over. Killed when
+ * the test ends; its base URL.
+ */
+export async function startBuiltService(t: Teardown, env: Env): Promise<string> {
+  const { NODE_V8_COVERAGE: _, ...inherited } = process.env
+  const child = spawn(process.execPath, ['dist/server.js'], {
+    env: { ...inherited, ...env, PORT: '0', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  t.teardown(() => child.kill('SIGKILL'))
+  let output = ''
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk
+  })
+  const listening = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/
+  await eventually(() => listening.test(output), 'the server to listen', 20_000)
+  return listening.exec(output)?.[1] as string
+}
+
+/** The numbers of a Prometheus text exposition, by series (`name` or `name{labels}`). */
+export function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const line of text.split('\n')) {
+    if (!/^[a-z]/.test(line)) continue
+    const at = line.lastIndexOf(' ')
+    out.set(line.slice(0, at), Number(line.slice(at + 1)))
+  }
+  return out
+}
+
+/** A series' value (`name` or `name{labels}`) in the app's /metrics. */
+export async function metricValue(app: FastifyInstance, series: string): Promise<number | undefined> {
+  return parseMetrics((await app.inject({ url: '/metrics' })).body).get(series)
 }
 
 /** Polls until check() is true, or fails after the deadline. No fixed sleeps. */

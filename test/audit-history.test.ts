@@ -1,12 +1,16 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import pino from 'pino'
 import t, { type Test } from 'tap'
+import { createMemoryHistory } from '../src/adapters/memory-history.js'
 import { historyKey, indexKey } from '../src/adapters/redis/history.js'
 import { parseContact } from '../src/domain/contact.js'
 import { buildFacts } from '../src/domain/facts.js'
 import { boundRecord, type DecisionRecord, DecisionRecordSchema, newDecisionId, RECORD_BOUNDS } from '../src/domain/history.js'
+import { lacksFacts } from '../src/rules/compare.js'
+import { customFieldsRead } from '../src/rules/rule-set.js'
 import { zohoContact } from '../src/sandbox/contacts.js'
-import { LIST_BOUNDS } from '../src/services/history.js'
+import { createHistoryService, type HistoryStore, LIST_BOUNDS } from '../src/services/history.js'
 import {
   contactOnlyRules,
   eventually,
@@ -20,6 +24,7 @@ import {
   startSandbox,
 } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
+import { ruleSetOf } from './helpers/rules.js'
 
 /**
  * The decision history under load and hostile data (issue 31), one test per finding: each failed
@@ -224,7 +229,7 @@ t.test('2. the bounds, stage by stage: texts, the fields no rule reads, the fiel
     return recorded
   }
   const fields = (n: number, length: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`cf_${i}`, 'v'.repeat(length)]))
-  const none = { all: false, names: new Set<string>() }
+  const none = new Set<string>()
   const parse = (r: DecisionRecord, read = none) => {
     const { json, cut } = boundRecord(r, read)
     t.ok(Buffer.byteLength(json) <= RECORD_BOUNDS.bytes)
@@ -242,12 +247,12 @@ t.test('2. the bounds, stage by stage: texts, the fields no rule reads, the fiel
   t.same(long.cut, { custom_fields: 10, texts: 21, reasons: 0 })
 
   const fourteen = Array.from({ length: 14 }, (_, i) => `cf_${i}`)
-  const wide = parse({ ...base, facts: facts(fields(40, 1000)) }, { all: false, names: new Set(fourteen) })
+  const wide = parse({ ...base, facts: facts(fields(40, 1000)) }, new Set(fourteen))
   t.same(Object.keys(wide.record.facts?.custom_fields ?? {}), fourteen, 'over the size: only the fields the rules read, whole')
   t.equal(String(wide.record.facts?.custom_fields.cf_13).length, 1000)
   t.same(wide.cut, { custom_fields: 26, texts: 0, reasons: 0 })
 
-  const all = parse({ ...base, facts: facts(fields(40, 1000)) }, { all: true, names: new Set() })
+  const all = parse({ ...base, facts: facts(fields(40, 1000)) }, new Set(Object.keys(fields(40, 1))))
   t.same(all.record.facts?.custom_fields, {}, 'more than fits even of those the rules read: none')
   t.equal(all.cut?.custom_fields, 40)
 
@@ -259,6 +264,73 @@ t.test('2. the bounds, stage by stage: texts, the fields no rule reads, the fiel
   t.equal(many.record.reasons[0]?.rule, 'rule-0')
   t.equal(many.record.reasons[0]?.message.length, RECORD_BOUNDS.shortText)
   t.equal(many.cut?.reasons, 500 - many.record.reasons.length + 1, 'the rest of the reasons and the alert counted')
+})
+
+t.test('2. which custom fields the rules read, and a backtest of a field a record left out', async (t) => {
+  const hold = ruleSetOf([
+    {
+      name: 'hold',
+      conditions: { all: [{ fact: 'custom_fields', path: '$.cf_hold', operator: 'equal', value: 'On' }] },
+      type: 'block',
+      code: 'HOLD',
+      message: 'on hold',
+    },
+  ])
+  t.same(customFieldsRead(hold, undefined), new Set(['cf_hold']))
+  const facts = (fields: Record<string, string>) => ({ custom_fields: fields })
+  t.equal(lacksFacts(hold, facts({})), false, 'nothing cut: an absent field is absent')
+  t.equal(lacksFacts(hold, facts({}), { custom_fields: 3 }), true, 'fields cut: an absent field is unknown')
+  t.equal(lacksFacts(hold, facts({ cf_hold: 'On' }), { custom_fields: 3 }), false, 'the field it reads was kept')
+})
+
+t.test('2. a list request is bounded in bytes and in what it looks at; its cursor goes on from there', async (t) => {
+  const store = createMemoryHistory(20_000)
+  const history = createHistoryService({ store, organizations: () => [ORG], log: pino({ level: 'silent' }) })
+  const big = 'x'.repeat(15_000)
+  for (let i = 0; i < 1200; i++) {
+    await store.append(ORG, { decisionId: `a${i}`, atMs: 1000 + i, contactId: '1', decision: 'allow', json: JSON.stringify({ i, big }) })
+  }
+  const page = await history.list({ limit: 500 })
+  const bytes = page.decisions.reduce((n, d) => n + d.length + 1, 0)
+  t.ok(bytes <= LIST_BOUNDS.pageBytes, `${page.decisions.length} records, ${bytes} bytes`)
+  t.ok(bytes > LIST_BOUNDS.pageBytes - 16_000, 'as many as fit')
+  const next = await history.list({ limit: 500, cursor: page.next_cursor ?? '' })
+  t.equal(JSON.parse(next.decisions[0]?.toString() ?? '{}').i, 1199 - page.decisions.length, 'the next page goes on from there')
+  const rare = await history.list({ limit: 50, contact_id: '2' })
+  t.same(rare.decisions, [], 'a filter nothing matches')
+  t.ok(rare.next_cursor, `stops after ${LIST_BOUNDS.scannedBytes} bytes looked at, with a cursor`)
+
+  const small = createMemoryHistory(20_000)
+  for (let i = 0; i < LIST_BOUNDS.scanned + 50; i++) {
+    await small.append(ORG, { decisionId: `s${i}`, atMs: 1000 + i, contactId: '1', decision: 'allow', json: '{}' })
+  }
+  const scan = createHistoryService({ store: small, organizations: () => [ORG], log: pino({ level: 'silent' }) })
+  const first = await scan.list({ limit: 50, decision: 'block' })
+  t.same(first.decisions, [])
+  t.match(first.next_cursor, /^1050-0\./, `stops after ${LIST_BOUNDS.scanned} entries looked at, with a cursor`)
+  t.same(await scan.list({ limit: 50, decision: 'block', cursor: first.next_cursor ?? '' }), { decisions: [], next_cursor: null })
+
+  // Entries recorded before contact and outcome were kept beside them: their records are read.
+  const legacy: HistoryStore = {
+    append: async () => {},
+    find: async () => 'not JSON',
+    page: async (_org, range) =>
+      range.before
+        ? []
+        : [
+            { id: '3-0', json: Buffer.from('{"contact_id":"1","decision":"allow","caller":"shop"}') },
+            { id: '2-0', json: Buffer.from('not JSON') },
+            { id: '1-0', json: Buffer.alloc(0) },
+          ],
+  }
+  const old = createHistoryService({ store: legacy, organizations: () => [ORG], log: pino({ level: 'silent' }) })
+  const listed = await old.list({ limit: 10, contact_id: '1' })
+  t.same(
+    listed.decisions.map((d) => d.toString()),
+    ['{"contact_id":"1","decision":"allow","caller":"shop"}'],
+    'what cannot be read is passed over',
+  )
+  t.equal(await old.get(newDecisionId(Date.now())), undefined, 'a record that cannot be read is not found')
 })
 
 /** The service's /metrics, by series. */

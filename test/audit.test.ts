@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { connect, type Socket } from 'node:net'
 import t from 'tap'
 import { loadConfig } from '../src/config.js'
+import { exactSum } from '../src/lib/decimal.js'
 import { BACKTESTS_WAITING, createBacktester } from '../src/rules/backtest.js'
 import { buildServer } from '../src/server.js'
 import { metricValue as metric, ORG, problem, sandboxEnv, startApp, startSandbox } from './helpers/app.js'
@@ -173,6 +174,10 @@ t.test('8. an order 0.005 over the remaining credit is blocked; exactly the rema
   })
   t.equal(dryRun.json().decision, 'block', '38,000.10 + 1,999.905 is 40,000.005, over 40,000')
   t.equal(dryRun.json().facts.available_credit_bcy, 1999.9)
+  t.equal(exactSum(0.1, 0.2), 0.3, 'decimals add as decimals')
+  t.equal(exactSum(1 / 3, 1), 1 / 3 + 1, 'more than nine decimals: as floating point')
+  t.equal(exactSum(1e15, 0.01), 1e15 + 0.01, 'too large for whole hundredths: as floating point')
+  t.ok(Number.isNaN(exactSum(Number.NaN, 1)))
 })
 
 t.test('9. README and code agree: one backtest runs, two may wait, the next is 429', async (t) => {

@@ -76,17 +76,14 @@ t.test('through Redis: one count for every instance, by Redis’s clock; in proc
   )
 })
 
-t.test('a Redis error is not the caller’s answer: the in-process share answers instead', async (t) => {
+t.test('a Redis reply refusing the script fails that call, and is not taken for an outage (issue 31)', async (t) => {
   const redis = await startRedis(t)
   const link = await connectRedis(redis.url, pino({ level: 'silent' }))
   t.teardown(() => link.close())
   await redis.client.connect()
-  // A key of the wrong type makes the script fail: the in-process share answers instead.
+  // A key of the wrong type makes the script fail: the request's error, not Redis's (viaRedis).
   await redis.client.set(callerShareKey(ORG, 'shop'), 'not a sorted set')
   const share = createRedisCallerShare(link, 5, createMemoryCallerShare(1))
-  const answers = [await share.take(ORG, 'shop'), await share.take(ORG, 'shop')]
-  t.same(
-    answers.map((v) => v.ok),
-    [true, false],
-  )
+  await t.rejects(share.take(ORG, 'shop'), { name: 'ReplyError', message: /^WRONGTYPE/ })
+  t.equal(link.up, true, 'Redis stays in use for everyone else')
 })

@@ -53,8 +53,8 @@ t.test('every operation is documented the same way', async (t) => {
         if (param.name === 'contact_id')
           t.same(
             param.schema,
-            { type: 'string', pattern: '^\\d{1,19}$', example: '460000000026049' },
-            `${where} contact_id is a digit string`,
+            { type: 'string', pattern: '^[1-9]\\d{0,18}$', example: '460000000026049' },
+            `${where} contact_id is a digit string without a leading zero`,
           )
       }
     }

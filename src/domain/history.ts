@@ -34,11 +34,8 @@ export const DecisionRecordSchema = z
 export type DecisionRecord = z.output<typeof DecisionRecordSchema>
 export type RecordCut = NonNullable<DecisionRecord['cut']>
 
-/** The custom fields the rules read: these are kept in a record whole (all: the rules read the whole object). */
-export interface FieldsRead {
-  readonly all: boolean
-  readonly names: ReadonlySet<string>
-}
+/** The custom fields the rules read, by API name: a record keeps these whole. */
+export type FieldsRead = ReadonlySet<string>
 
 /**
  * How large a record may be. A record is what a backtest and an auditor need: the facts the rules
@@ -92,7 +89,7 @@ function cutRecord(record: DecisionRecord, read: FieldsRead, how: Cutting): { re
     const customFields: Facts['custom_fields'] = {}
     let others = 0
     for (const [name, value] of Object.entries(record.facts.custom_fields)) {
-      if (read.all || read.names.has(name)) {
+      if (read.has(name)) {
         if (how.read) customFields[name] = short(value, text)
         else cut.custom_fields++
       } else if (how.others && others < otherFields && name.length <= otherText) {

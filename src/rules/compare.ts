@@ -67,16 +67,12 @@ export function lacksFacts(
 ): boolean {
   if (!facts) return true
   // A record may have left custom fields out (RECORD_BOUNDS): one a rule reads and the record lacks
-  // is unknown, not absent.
-  const someLeftOut = (cut?.custom_fields ?? 0) > 0
-  const kept = someLeftOut ? (facts.custom_fields as Readonly<Record<string, unknown>> | undefined) : undefined
+  // is then unknown, not absent.
+  const kept = (cut?.custom_fields ?? 0) > 0 ? ((facts.custom_fields ?? {}) as Readonly<Record<string, unknown>>) : undefined
   for (const { fact, path } of ruleSet.inputs) {
     const value = facts[fact]
     if (value === undefined || (value === null && RECEIVABLES_FACTS.has(fact))) return true
-    if (someLeftOut && fact === 'custom_fields') {
-      const name = pathHead(path)
-      if (!name || !kept || !Object.hasOwn(kept, name)) return true
-    }
+    if (kept && fact === 'custom_fields' && !Object.hasOwn(kept, pathHead(path) ?? '')) return true
   }
   return false
 }

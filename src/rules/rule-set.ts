@@ -58,32 +58,21 @@ export const pathHead = (path: string | undefined) => (path ? /^\$\.([A-Za-z_][A
 const fieldsRead = new WeakMap<RuleSet, FieldsRead>()
 
 /**
- * The custom fields the sets' conditions and messages read, by name (`custom_fields` with a path
- * "$.cf_…"), or all of them (the whole object quoted in a message): what a decision's record keeps
- * of the contact's custom fields whole.
+ * The custom fields the sets' conditions read (`custom_fields` always with a path "$.cf_…"; a
+ * message cannot quote the whole object): what a decision's record keeps of them whole.
  */
 export function customFieldsRead(...ruleSets: readonly (RuleSet | undefined)[]): FieldsRead {
-  let all = false
   const names = new Set<string>()
   for (const ruleSet of ruleSets) {
     if (!ruleSet) continue
     let read = fieldsRead.get(ruleSet)
     if (!read) {
-      const own = new Set<string>()
-      let whole = false
-      for (const { fact, path } of ruleSet.inputs) {
-        if (fact !== 'custom_fields') continue
-        const name = pathHead(path)
-        if (name) own.add(name)
-        else whole = true
-      }
-      read = { all: whole, names: own }
+      read = new Set(ruleSet.inputs.flatMap(({ fact, path }) => (fact === 'custom_fields' ? [pathHead(path) ?? ''] : [])))
       fieldsRead.set(ruleSet, read)
     }
-    all ||= read.all
-    for (const name of read.names) names.add(name)
+    for (const name of read) names.add(name)
   }
-  return { all, names }
+  return names
 }
 
 /** Rule files in one set. */

@@ -229,14 +229,17 @@ export function createHistoryService(options: {
   }
 }
 
-const NO_FIELDS: FieldsRead = { all: false, names: new Set() }
+const NO_FIELDS: FieldsRead = new Set()
 const COMMA = Buffer.from(',')
 
 /** JSON texts joined by commas, as bytes: prefix, a, ",", b, …, suffix. */
 export function joinJson(parts: readonly Buffer[], prefix = '', suffix = ''): Buffer {
-  const out: Buffer[] = prefix ? [Buffer.from(prefix)] : []
-  for (const [i, part] of parts.entries()) out.push(...(i > 0 ? [COMMA, part] : [part]))
-  if (suffix) out.push(Buffer.from(suffix))
+  const out: Buffer[] = [Buffer.from(prefix)]
+  for (const [i, part] of parts.entries()) {
+    if (i > 0) out.push(COMMA)
+    out.push(part)
+  }
+  out.push(Buffer.from(suffix))
   return Buffer.concat(out)
 }
 

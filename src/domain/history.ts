@@ -116,9 +116,9 @@ const anyCut = (cut: RecordCut) => cut.custom_fields + cut.texts + cut.reasons >
  * The record as it is kept, as JSON, and what was cut from it (undefined: nothing). In turn, until
  * it fits in RECORD_BOUNDS.bytes: texts over RECORD_BOUNDS.text are shortened and only the first
  * custom fields no rule reads kept, short; then those are left out and messages shortened; then
- * the custom fields the rules read are left out too; then alerts and reasons, from the last, as
- * many as do not fit. Ids, caller, order, rules version, the decision and the facts' numbers
- * always stay, and the record says what was cut (`cut`).
+ * the custom fields the rules read are left out too; then only the reasons, and after them the
+ * alerts, that fit are kept, in their order. Ids, caller, order, rules version, the decision and
+ * the facts' numbers always stay, and the record says what was cut (`cut`).
  */
 export function boundRecord(record: DecisionRecord, read: FieldsRead): { json: string; cut: RecordCut | undefined } {
   let last: { record: DecisionRecord; cut: RecordCut } | undefined
@@ -147,8 +147,9 @@ export function boundRecord(record: DecisionRecord, read: FieldsRead): { json: s
 
 /**
  * A decision id: a UUID (version 7) whose first 48 bits are the millisecond it was made. The
- * history keeps an index from the id to the record's place, so the time only places the record
- * (at that millisecond or after it) and lets a look-up skip ids older than anything kept.
+ * history finds a record by an index from the id to its place; the time places the record (at
+ * that millisecond or after it, for listings by time) and is where a record written before the
+ * index is looked for.
  */
 export function newDecisionId(nowMs: number): string {
   const random = randomUUID().replaceAll('-', '')

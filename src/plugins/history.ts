@@ -39,8 +39,8 @@ const historyPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { conf
   let read: { active?: RuleSet; shadow?: RuleSet | undefined; fields: FieldsRead } = { fields: customFieldsRead() }
   const fieldsRead = () => {
     const active = app.rules.current()
-    // The shadow plugin registers after this one; decisions are recorded only once both are there.
-    const shadow = app.hasDecorator('shadow') ? app.shadow.ruleSet() : undefined
+    // The shadow plugin registers after this one: decisions are recorded only once both are there.
+    const shadow = app.shadow.ruleSet()
     if (active !== read.active || shadow !== read.shadow) read = { active, shadow, fields: customFieldsRead(active, shadow) }
     return read.fields
   }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { ZohoBudget } from '../zoho/books.js'
 import {
   acquireWith,
   type BudgetLimits,
@@ -10,6 +9,7 @@ import {
   type Share,
   WINDOW_MS,
 } from '../zoho/budget.js'
+import type { ZohoBudget } from '../zoho/ports.js'
 import { EVENTS_CHANNEL, HEARTBEAT_MS, type RedisLink, viaRedis } from './link.js'
 
 /**

@@ -1,6 +1,6 @@
 import type { ZohoCredentials } from '../../config.js'
 import { Problem } from '../../errors.js'
-import type { AccessTokens } from './books.js'
+import type { AccessTokens } from './ports.js'
 
 /** An access token and when creditgate stops using it (shortly before Zoho expires it). */
 export interface MintedToken {

@@ -11,7 +11,7 @@ import {
   sampleOrganizations,
 } from './contacts.js'
 
-/** Zoho's own limits, as the sandbox enforces them (ZOHO.md), independent of what creditgate believes. */
+/** Zoho's own limits, as the sandbox enforces them (docs/zoho.md), independent of what creditgate believes. */
 const MINTS_PER_WINDOW = 10
 const MINT_WINDOW_MS = 10 * 60_000
 

@@ -10,7 +10,7 @@ export interface MintedToken {
 
 export type MintToken = () => Promise<MintedToken>
 
-/** Zoho lets one refresh token mint 10 access tokens per 10 minutes (ZOHO.md). */
+/** Zoho lets one refresh token mint 10 access tokens per 10 minutes (docs/zoho.md, OAuth). */
 export const MINTS_PER_WINDOW = 10
 export const MINT_WINDOW_MS = 10 * 60_000
 

@@ -22,8 +22,8 @@ import { problemRoutes } from './routes/problems.js'
 import { receivablesRoutes } from './routes/receivables.js'
 import { riskRoutes } from './routes/risk.js'
 import { rulesRoutes } from './routes/rules.js'
-import type { Evaluate } from './rules/evaluate.js'
 import type { RuleSet } from './rules/rule-set.js'
+import type { Evaluate } from './rules/semantics.js'
 import type { ContactCache, ContactSource } from './services/contacts.js'
 
 /** What a test may hand in instead of the real thing. */

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { deepFreeze } from './lib/deep-freeze.js'
 
-/** Zoho data centres: accounts server and Books API base (ZOHO.md). */
+/** Zoho data centres: accounts server and Books API base (docs/zoho.md, OAuth). */
 export const DATA_CENTRES = {
   com: { accounts: 'https://accounts.zoho.com', api: 'https://www.zohoapis.com/books/v3' },
   eu: { accounts: 'https://accounts.zoho.eu', api: 'https://www.zohoapis.eu/books/v3' },

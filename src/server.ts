@@ -9,7 +9,7 @@ import { type AppDeps, app } from './app.js'
 import { type Config, ConfigError, type Env, loadConfig } from './config.js'
 import { loggerOptions, RequestLog } from './lib/logging.js'
 import { clientErrorHandler, frameworkErrors } from './plugins/errors.js'
-import { RulesStartupError } from './rules/manager.js'
+import { RulesStartupError } from './services/rule-sets/manager.js'
 
 export interface ServerOptions {
   deps?: Partial<AppDeps> | undefined

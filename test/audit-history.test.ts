@@ -7,10 +7,10 @@ import { historyKey, indexKey } from '../src/adapters/redis/history.js'
 import { parseContact } from '../src/domain/contact.js'
 import { buildFacts } from '../src/domain/facts.js'
 import { boundRecord, type DecisionRecord, DecisionRecordSchema, newDecisionId, RECORD_BOUNDS } from '../src/domain/history.js'
-import { lacksFacts } from '../src/rules/compare.js'
 import { customFieldsRead } from '../src/rules/rule-set.js'
 import { zohoContact } from '../src/sandbox/contacts.js'
 import { createHistoryService, type HistoryStore, LIST_BOUNDS } from '../src/services/history.js'
+import { lacksFacts } from '../src/services/rule-sets/compare.js'
 import {
   contactOnlyRules,
   eventually,

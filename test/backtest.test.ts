@@ -1,8 +1,8 @@
 import t from 'tap'
 import { fillRedisHistory, timeBacktest } from '../src/cli/history-fill.js'
 import { backtest } from '../src/cli/rules.js'
-import { readRulesFolder } from '../src/rules/sources.js'
 import { SAMPLE_CONTACTS, zohoContact } from '../src/sandbox/contacts.js'
+import { readRulesFolder } from '../src/services/rule-sets/sources.js'
 import { contactOnlyRules, ORG, problem, sandboxEnv, startApp, startBuiltService, startSandbox } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 

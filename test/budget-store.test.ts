@@ -2,7 +2,6 @@ import pino from 'pino'
 import t, { type Test } from 'tap'
 import { budgetKeys, createRedisBudget, degradedShare, viewFresh } from '../src/adapters/redis/budget.js'
 import { connectRedis, EVENTS_CHANNEL, type RedisEvent } from '../src/adapters/redis/link.js'
-import type { ZohoBudget } from '../src/adapters/zoho/books.js'
 import {
   acquireWith,
   type BudgetLimits,
@@ -11,6 +10,7 @@ import {
   createLocalBudget,
   type Share,
 } from '../src/adapters/zoho/budget.js'
+import type { ZohoBudget } from '../src/adapters/zoho/ports.js'
 import { eventually } from './helpers/app.js'
 import { startRedis, type TestRedis } from './helpers/redis.js'
 

@@ -5,10 +5,11 @@ import type { Facts } from '../src/domain/facts.js'
 import { formatAmount } from '../src/lib/format.js'
 import { FACT_NAMES, OPERATOR_NAMES } from '../src/rules/catalogue.js'
 import { compiled, evaluateCompiled } from '../src/rules/compile.js'
-import { type Evaluation, EvaluationError, evaluate } from '../src/rules/evaluate.js'
-import { prepareRuleSetFrom } from '../src/rules/fixtures.js'
+import { evaluate } from '../src/rules/reference.js'
 import { type LoadedRule, type RuleSet, ruleSetOf } from '../src/rules/rule-set.js'
 import type { RuleFile } from '../src/rules/schema.js'
+import { type Evaluation, EvaluationError } from '../src/rules/semantics.js'
+import { prepareRuleSetFrom } from '../src/services/rule-sets/fixtures.js'
 
 /**
  * The compiled evaluator against json-rules-engine, the reference: generated rule sets (nested

@@ -3,7 +3,7 @@ import t from 'tap'
 import { ConfigError, DATA_CENTRES, loadConfig } from '../src/config.js'
 import { openServer } from '../src/server.js'
 
-t.test('defaults are the ones in DESIGN.md', async (t) => {
+t.test('defaults are the ones in docs/contract.md', async (t) => {
   const config = loadConfig({})
   t.match(config, {
     port: 3000,

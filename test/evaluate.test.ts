@@ -3,16 +3,8 @@ import { Engine, type RuleResult } from 'json-rules-engine'
 import t from 'tap'
 import type { Facts } from '../src/domain/facts.js'
 import type { OperatorName } from '../src/rules/catalogue.js'
-import {
-  COMPARISONS,
-  checkComplete,
-  EvaluationError,
-  formatFact,
-  pathSteps,
-  resolvePath,
-  summarise,
-  traceCondition,
-} from '../src/rules/evaluate.js'
+import { summarise } from '../src/rules/reference.js'
+import { COMPARISONS, checkComplete, EvaluationError, formatFact, pathSteps, resolvePath, traceCondition } from '../src/rules/semantics.js'
 import { ruleSetOf } from './helpers/rules.js'
 
 /**

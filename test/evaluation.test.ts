@@ -1,6 +1,6 @@
 import t from 'tap'
 import { evaluateCompiled } from '../src/rules/compile.js'
-import { evaluate } from '../src/rules/evaluate.js'
+import { evaluate } from '../src/rules/reference.js'
 import { logCapture, problem, startApp, startSandbox } from './helpers/app.js'
 
 /**

@@ -2,10 +2,11 @@ import t from 'tap'
 import { parseContact } from '../src/domain/contact.js'
 import { buildFacts, type Facts } from '../src/domain/facts.js'
 import { type ReceivablesFacts, suppliedReceivables } from '../src/domain/receivables.js'
-import { createEngine, type Evaluation, EvaluationError, evaluate, summarise } from '../src/rules/evaluate.js'
-import { prepareRuleSetFrom } from '../src/rules/fixtures.js'
+import { createEngine, evaluate, summarise } from '../src/rules/reference.js'
 import { compileRuleSet, type RuleSet } from '../src/rules/rule-set.js'
+import { type Evaluation, EvaluationError } from '../src/rules/semantics.js'
 import { SAMPLE_CONTACTS, zohoContact } from '../src/sandbox/contacts.js'
+import { prepareRuleSetFrom } from '../src/services/rule-sets/fixtures.js'
 import { SHIPPED_RULES } from './helpers/app.js'
 
 const shipped = async (): Promise<RuleSet> => {

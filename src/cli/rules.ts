@@ -3,11 +3,11 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { DECISIONS } from '../domain/decision.js'
-import type { Comparison } from '../rules/compare.js'
-import { FixtureFileSchema, prepareRuleSetFrom } from '../rules/fixtures.js'
 import { compileRuleSet } from '../rules/rule-set.js'
 import { RuleFileSchema } from '../rules/schema.js'
-import { readRulesFolder } from '../rules/sources.js'
+import type { Comparison } from '../services/rule-sets/compare.js'
+import { FixtureFileSchema, prepareRuleSetFrom } from '../services/rule-sets/fixtures.js'
+import { readRulesFolder } from '../services/rule-sets/sources.js'
 
 /**
  * npm run rules:check [dir]  validate every rule file

@@ -67,7 +67,7 @@ export function buildFacts(
 ): Facts {
   const outstanding = contact.outstanding_receivable_amount_bcy
   const orderAmount = order?.amount ?? 0
-  // Zoho sends 0 or nothing for "no credit limit" (ZOHO.md): both mean no limit here.
+  // Zoho sends 0 or nothing for "no credit limit" (docs/zoho.md): both mean no limit here.
   const creditLimit = contact.credit_limit ? contact.credit_limit : null
   const customFields: Facts['custom_fields'] = {}
   for (const field of contact.custom_fields ?? []) {

@@ -6,7 +6,7 @@ import type { ReceivablesFor } from './facts.js'
 /**
  * What creditgate keeps of a customer's open receivables: its open invoices (due date and the
  * balance in base currency) and the total of its open sales orders, from the organization-wide
- * listings of Zoho Books (ZOHO.md: List invoices, List sales orders).
+ * listings of Zoho Books (docs/zoho.md, "Listings").
  */
 export interface OpenInvoice {
   /** A calendar date, YYYY-MM-DD, in the organization's time zone; null when Zoho has none. */
@@ -69,7 +69,7 @@ export function groupByCustomer(invoices: readonly ListedInvoice[], orders: read
     }
     return found
   }
-  // Only what is still owed counts, whatever the status says (ZOHO.md: status lags behind).
+  // Only what is still owed counts, whatever the status says (docs/zoho.md: status lags behind).
   for (const invoice of invoices) {
     if (invoice.balance > 0)
       of(invoice.customer_id).invoices.push({ due_date: invoice.due_date, balance_bcy: cents(invoice.balance * invoice.exchange_rate) })

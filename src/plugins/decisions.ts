@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
 import type { Config } from '../config.js'
-import type { Evaluate, Evaluation } from '../rules/evaluate.js'
+import type { Evaluate, Evaluation } from '../rules/semantics.js'
 import { createDecisionService, type DecisionService } from '../services/decisions.js'
 
 declare module 'fastify' {

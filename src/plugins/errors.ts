@@ -5,8 +5,8 @@ import fp from 'fastify-plugin'
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod'
 import { isProblem, PROBLEMS, Problem, type ProblemCode, problemType } from '../errors.js'
 import { API_HEADERS } from '../lib/security-headers.js'
-import type { ProblemBody } from '../routes/schemas.js'
-import { EvaluationError } from '../rules/evaluate.js'
+import type { ProblemBody } from '../problem-schema.js'
+import { EvaluationError } from '../rules/semantics.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {

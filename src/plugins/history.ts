@@ -5,11 +5,11 @@ import { createMemoryHistory } from '../adapters/memory-history.js'
 import { createRedisHistory } from '../adapters/redis/history.js'
 import type { Config } from '../config.js'
 import type { FieldsRead } from '../domain/history.js'
-import { type Backtester, createBacktester } from '../rules/backtest.js'
-import type { Comparison } from '../rules/compare.js'
 import { customFieldsRead, type RuleSet } from '../rules/rule-set.js'
 import type { Decided } from '../services/decisions.js'
 import { createHistoryService, type HistoryRange, type HistoryService, historyChunks } from '../services/history.js'
+import { type Backtester, createBacktester } from '../services/rule-sets/backtest.js'
+import type { Comparison } from '../services/rule-sets/compare.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

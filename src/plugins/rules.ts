@@ -2,9 +2,9 @@ import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
 import type { Config } from '../config.js'
-import { createRulesManager, type RulesManager } from '../rules/manager.js'
 import type { RuleSet } from '../rules/rule-set.js'
-import { createRuleValidator, type RuleValidator } from '../rules/validator.js'
+import { createRulesManager, type RulesManager } from '../services/rule-sets/manager.js'
+import { createRuleValidator, type RuleValidator } from '../services/rule-sets/validator.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

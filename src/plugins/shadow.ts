@@ -4,11 +4,11 @@ import { Counter } from 'prom-client'
 import type { Config } from '../config.js'
 import { DECISIONS } from '../domain/decision.js'
 import type { Facts } from '../domain/facts.js'
-import { type Comparison, createComparison, lacksFacts } from '../rules/compare.js'
-import type { Evaluate } from '../rules/evaluate.js'
-import { type ReloadFailure, watchRules } from '../rules/manager.js'
 import type { RuleSet } from '../rules/rule-set.js'
+import type { Evaluate } from '../rules/semantics.js'
 import { checkedEvaluate, type Decided } from '../services/decisions.js'
+import { type Comparison, createComparison, lacksFacts } from '../services/rule-sets/compare.js'
+import { type ReloadFailure, watchRules } from '../services/rule-sets/manager.js'
 
 export interface ShadowSummary extends Comparison {
   configured: boolean

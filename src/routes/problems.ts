@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { PROBLEMS, Problem, type ProblemCode, problemType } from '../errors.js'
-import { problemExample } from './examples.js'
+import { problemExample } from '../openapi/examples.js'
 import { problemResponses } from './schemas.js'
 
 /**

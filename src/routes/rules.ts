@@ -5,10 +5,10 @@ import { OrderSchema } from '../domain/facts.js'
 import { SuppliedReceivablesSchema } from '../domain/receivables.js'
 import { Problem } from '../errors.js'
 import { CALLER_SECURITY } from '../plugins/access.js'
-import { FixtureReportSchema, fixtureContact } from '../rules/fixtures.js'
-import { ReloadFailureSchema, ReloadResultSchema, type RulesManager } from '../rules/manager.js'
 import { RuleErrorSchema, type RuleSet, type RuleSource } from '../rules/rule-set.js'
-import { readRulesFolder } from '../rules/sources.js'
+import { FixtureReportSchema, fixtureContact } from '../services/rule-sets/fixtures.js'
+import { ReloadFailureSchema, ReloadResultSchema, type RulesManager } from '../services/rule-sets/manager.js'
+import { readRulesFolder } from '../services/rule-sets/sources.js'
 import { problemResponses } from './schemas.js'
 
 export interface RulesRouteOptions {

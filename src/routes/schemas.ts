@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { OrderSchema } from '../domain/facts.js'
-import { PROBLEMS, type ProblemCode } from '../errors.js'
+import { ProblemSchema, problemCodes } from '../problem-schema.js'
 
 /** Request and error shapes shared by the routes. One zod schema each; OpenAPI is generated. */
 
@@ -40,30 +40,6 @@ export const RiskBodySchema = z.strictObject({
   order: OrderSchema.optional(),
   explain: z.boolean().optional().describe('true: add a trace of every rule and condition'),
 })
-
-const PROBLEM_CODES = Object.keys(PROBLEMS) as [ProblemCode, ...ProblemCode[]]
-
-export const ProblemSchema = z
-  .object({
-    type: z.string().describe('URI of a page explaining the problem: /problems/{code}'),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string().describe('What went wrong in this request'),
-    code: z.enum(PROBLEM_CODES).describe('Stable machine-readable code'),
-    request_id: z.string().describe('Also in the X-Request-Id header and the log'),
-  })
-  .meta({ id: 'Problem' })
-
-export type ProblemBody = z.output<typeof ProblemSchema>
-
-/** Problems only one operation answers (by operationId); the others do not list them. */
-export const OWN_PROBLEMS: Partial<Record<ProblemCode, string>> = { decision_not_found: 'getDecision' }
-
-/** The problem codes of a status an operation may answer. */
-export const problemCodes = (status: number, operationId?: string) =>
-  (Object.keys(PROBLEMS) as ProblemCode[]).filter(
-    (code) => PROBLEMS[code].status === status && (OWN_PROBLEMS[code] === undefined || OWN_PROBLEMS[code] === operationId),
-  )
 
 /** Response entries for the given error statuses, as application/problem+json (of the operation, for its own problems). */
 export function problemResponses(...statuses: (number | { operationId: string })[]) {

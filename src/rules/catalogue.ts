@@ -90,7 +90,7 @@ export const OPERATOR_NAMES = Object.keys(OPERATORS) as [OperatorName, ...Operat
 
 /**
  * Top-level contact keys a `path` on the `contact` fact may start with: the fields of a Zoho
- * Books contact (those of a real contact, ../shared/zoho-samples, and documented ones it lacks).
+ * Books contact (those of a real contact and documented ones it lacks: docs/zoho.md).
  */
 export const CONTACT_FIELDS: ReadonlySet<string> = new Set([
   'ach_supported',

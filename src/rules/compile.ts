@@ -1,6 +1,8 @@
 import type { Alert, Decision, EventType, Reason, TraceRule } from '../domain/decision.js'
 import type { Facts } from '../domain/facts.js'
 import { FACTS, type FactName } from './catalogue.js'
+import { PLACEHOLDER, type RuleSet, walkConditions } from './rule-set.js'
+import { type ConditionLeaf, type ConditionNode, factReference } from './schema.js'
 import {
   COMPARISONS,
   type Evaluation,
@@ -10,14 +12,12 @@ import {
   pathSteps,
   resolveSteps,
   traceCondition,
-} from './evaluate.js'
-import { PLACEHOLDER, type RuleSet, walkConditions } from './rule-set.js'
-import { type ConditionLeaf, type ConditionNode, factReference } from './schema.js'
+} from './semantics.js'
 
 /**
  * The rule compiler: a validated rule set becomes plain synchronous functions, once per set, and
  * decisions call them directly (no engine, almanac or promise per condition). The semantics are
- * json-rules-engine's as creditgate configures it (evaluate.ts), which stays the reference: the
+ * json-rules-engine's as creditgate configures it (reference.ts), which stays the reference: the
  * same ten comparison functions, a `path` read only inside an object (any other value is read as
  * it is), and every comparison of a rule evaluated when a trace is asked for. A differential test
  * (test/compile-differential.test.ts) and RULES_VERIFY_SAMPLE in production hold the two together.

@@ -1,5 +1,4 @@
 import { zohoContact } from './example-contact.js'
-import type { Documents } from './sandbox.js'
 
 /** The sandbox's two organizations. */
 export const SANDBOX_ORGANIZATION_ID = '10234695'
@@ -247,6 +246,12 @@ export function listedSalesOrder(id: string, customerId: string, order: SampleOr
     exchange_rate: 1,
     total: order.total,
   }
+}
+
+/** An organization's invoices and sales orders, as Zoho lists them. */
+export interface Documents {
+  invoices: Record<string, unknown>[]
+  salesorders: Record<string, unknown>[]
 }
 
 /**

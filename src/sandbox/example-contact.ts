@@ -1,6 +1,6 @@
 /**
- * A real Zoho Books contact as the API returned it (India data centre, 2020; name redacted), from
- * ../shared/zoho-samples/contact-india-2020.json. Its 95 keys are the reference for the field names
+ * A real Zoho Books contact as the API returned it (India data centre, 2020; name redacted; see
+ * docs/zoho.md, "The contact's fields"). Its 95 keys are the reference for the field names
  * rules may use with `path`, and the template the sandbox builds its contacts from.
  */
 export const ZOHO_CONTACT_EXAMPLE: Readonly<Record<string, unknown>> = {
@@ -178,7 +178,7 @@ export function zohoContact(id: string, name: string, overrides: Record<string, 
     unused_credits_receivable_amount: credits,
     unused_credits_receivable_amount_bcy: credits,
     credit_limit: 0,
-    // Documented keys the 2020 sample lacks: real contacts carry 95–118 keys (ZOHO.md).
+    // Documented keys the 2020 sample lacks: real contacts carry 95–118 keys (docs/zoho.md).
     is_portal_enabled: false,
     vat_treatment: '',
     tax_exemption_id: '',

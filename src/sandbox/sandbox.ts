@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import formbody from '@fastify/formbody'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
 import {
+  type Documents,
   SANDBOX_CREDENTIALS,
   SANDBOX_ORGANIZATION_ID,
   SANDBOX_SECOND_ORGANIZATION_ID,
@@ -10,7 +11,7 @@ import {
   sampleOrganizations,
 } from './contacts.js'
 
-/** Zoho's own limits, as the sandbox enforces them (ZOHO.md), independent of what creditgate believes. */
+/** Zoho's own limits, as the sandbox enforces them (docs/zoho.md), independent of what creditgate believes. */
 const MINTS_PER_WINDOW = 10
 const MINT_WINDOW_MS = 10 * 60_000
 
@@ -52,12 +53,6 @@ export interface SandboxStats {
   byList: Map<'invoices' | 'salesorders', number>
   /** Each listing call's path and query, in order (e.g. "/invoices?filter_by=Status.Unpaid&page=1…"). */
   listRequests: string[]
-}
-
-/** An organization's invoices and sales orders, as Zoho lists them. */
-export interface Documents {
-  invoices: Record<string, unknown>[]
-  salesorders: Record<string, unknown>[]
 }
 
 const UNPAID = new Set(['sent', 'viewed', 'overdue', 'unpaid', 'partially_paid'])

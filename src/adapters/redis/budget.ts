@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { ZohoBudget } from '../zoho/books.js'
 import {
   acquireWith,
   type BudgetLimits,
@@ -10,6 +9,7 @@ import {
   type Share,
   WINDOW_MS,
 } from '../zoho/budget.js'
+import type { ZohoBudget } from '../zoho/ports.js'
 import { EVENTS_CHANNEL, HEARTBEAT_MS, type RedisLink, viaRedis } from './link.js'
 
 /**
@@ -17,6 +17,7 @@ import { EVENTS_CHANNEL, HEARTBEAT_MS, type RedisLink, viaRedis } from './link.j
  * cannot both win. KEYS: calls (sliding minute), in-flight leases, pause. Redis's clock decides.
  * Every call taken is announced to every instance (a zoho_call event): each keeps its own view
  * of the shared minute, which it needs if Redis goes away.
+ * Why a sliding window of our own, not a library's fixed one: ../../../docs/decisions/001-zoho-budget-sliding-window.md
  */
 const ACQUIRE = `
 local t = redis.call('TIME')

@@ -3,7 +3,10 @@ import { ZohoContactSchema } from '../../domain/contact.js'
 import { type CacheEntry, type ContactCache, fetchedAtMs } from '../../services/contacts.js'
 import { type RedisLink, viaRedis } from './link.js'
 
-/** The contract's cache key: creditgate:v1:{org}:contact:{id}. */
+/**
+ * The contract's cache key, creditgate:v1:<org>:contact:<id>, deliberately without a hash tag so that contacts
+ * spread over a Cluster's masters: ../../../docs/decisions/005-redis-cluster-keys.md
+ */
 export const contactKey = (org: string, contactId: string) => `creditgate:v1:${org}:contact:${contactId}`
 
 /** Contacts in Redis as `{fetched_at, contact}` (or `{fetched_at, not_found: true}`) JSON, with a TTL. */

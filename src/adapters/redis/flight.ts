@@ -8,6 +8,7 @@ import { DELETE_IF, type RedisLink, viaRedis } from './link.js'
  * it works; the others wait for its result, woken by a pub/sub message. A leader that crashes
  * stops renewing its lock; it expires within LOCK_MS and a follower takes over. A failure is
  * left for the followers for a few seconds.
+ * Why a lock of our own, not a dedupe library: ../../../docs/decisions/002-single-flight.md
  */
 export const LOCK_MS = 3000
 const RENEW_MS = 1000

@@ -6,6 +6,7 @@ import { type RedisLink, viaRedis } from './link.js'
  * total of all instances as of its last flush plus its own requests since: the limit holds
  * across instances to within what they serve in one flush interval. Without Redis (or while it
  * is down) each instance counts on its own.
+ * Why not the plugin's own Redis store: ../../../docs/decisions/004-rate-limit-store.md
  */
 
 const FLUSH_MS = 100

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { Problem } from '../../errors.js'
-import type { AccessTokens } from '../zoho/books.js'
+import type { AccessTokens } from '../zoho/ports.js'
 import { MINT_WINDOW_MS, MINTS_PER_WINDOW, type MintedToken, type MintToken, mintsExhausted } from '../zoho/tokens.js'
 import { DELETE_IF, type RedisLink, viaRedis } from './link.js'
 

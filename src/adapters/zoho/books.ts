@@ -7,26 +7,7 @@ import { Problem } from '../../errors.js'
 import type { ContactSource } from '../../services/contacts.js'
 import type { ReceivablesSource } from '../../services/receivables.js'
 import { type BudgetRefusal, BudgetRefused } from './budget.js'
-
-/** Where the Zoho client gets its access token: one per process, or shared through Redis. */
-export interface AccessTokens {
-  get(): Promise<string>
-  /** Zoho rejected this token: the next get() mints a new one, once, however many callers saw it. */
-  reject(token: string): Promise<void>
-}
-
-/**
- * The per-organization allowance of Zoho calls. Zoho blocks the whole organization, its people
- * included, past 100 calls a minute: every call leaves only with a slot from here.
- */
-export interface ZohoBudget {
-  /** Takes a slot (waiting briefly for one in flight to finish); returns its release. */
-  acquire(org: string): Promise<() => void>
-  /** Zoho answered 429: no calls for this organization for the given seconds. */
-  pause(org: string, seconds: number): Promise<void>
-  /** Calls made in the last minute for the organization, as this instance knows them (all instances' with Redis). */
-  callsLastMinute(org: string): number
-}
+import type { AccessTokens, ZohoBudget } from './ports.js'
 
 export type ZohoOutcome = 'ok' | 'not_found' | 'error' | 'unavailable' | 'rejected_token' | 'rate_limited' | 'retry'
 

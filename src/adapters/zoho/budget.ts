@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events'
 import { Problem } from '../../errors.js'
-import type { ZohoBudget } from './books.js'
+import type { ZohoBudget } from './ports.js'
 
 export interface BudgetLimits {
   readonly requestsPerMinute: number

@@ -1,6 +1,6 @@
 import type { ZohoCredentials } from '../../config.js'
 import { Problem } from '../../errors.js'
-import type { AccessTokens } from './books.js'
+import type { AccessTokens } from './ports.js'
 
 /** An access token and when creditgate stops using it (shortly before Zoho expires it). */
 export interface MintedToken {
@@ -10,7 +10,7 @@ export interface MintedToken {
 
 export type MintToken = () => Promise<MintedToken>
 
-/** Zoho lets one refresh token mint 10 access tokens per 10 minutes (ZOHO.md). */
+/** Zoho lets one refresh token mint 10 access tokens per 10 minutes (docs/zoho.md, OAuth). */
 export const MINTS_PER_WINDOW = 10
 export const MINT_WINDOW_MS = 10 * 60_000
 

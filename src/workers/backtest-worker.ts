@@ -5,11 +5,11 @@ import { readPage } from '../adapters/redis/history.js'
 import { createRedisClient } from '../adapters/redis/link.js'
 import type { Facts } from '../domain/facts.js'
 import type { DecisionRecord } from '../domain/history.js'
+import type { RuleSet } from '../rules/rule-set.js'
 import { checkedEvaluate } from '../services/decisions.js'
 import { type HistoryRange, historyChunks } from '../services/history.js'
-import type { RedisSource } from './backtest.js'
-import { type ComparisonCounter, createComparison, lacksFacts } from './compare.js'
-import type { RuleSet } from './rule-set.js'
+import type { RedisSource } from '../services/rule-sets/backtest.js'
+import { type ComparisonCounter, createComparison, lacksFacts } from '../services/rule-sets/compare.js'
 
 /**
  * Runs in a worker thread: a backtest is a rule set, then chunks of recorded decisions (JSON),

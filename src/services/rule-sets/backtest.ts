@@ -1,11 +1,11 @@
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import type { RedisTarget } from '../config.js'
-import { Problem } from '../errors.js'
-import type { HistoryRange } from '../services/history.js'
+import type { RedisTarget } from '../../config.js'
+import { Problem } from '../../errors.js'
+import type { RuleSet } from '../../rules/rule-set.js'
+import type { HistoryRange } from '../history.js'
 import type { Comparison } from './compare.js'
-import type { RuleSet } from './rule-set.js'
 
 /**
  * Backtests off the event loop: recorded decisions are streamed in chunks to a worker thread
@@ -38,7 +38,7 @@ export interface BacktestSource {
   limit: number
 }
 
-const WORKER = new URL(`./backtest-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url)
+const WORKER = new URL(`../../workers/backtest-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url)
 
 /** Backtests that may wait while one runs (then 429). */
 export const BACKTESTS_WAITING = 2

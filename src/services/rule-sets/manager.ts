@@ -1,8 +1,8 @@
 import { type FSWatcher, watch } from 'node:fs'
 import type { FastifyBaseLogger } from 'fastify'
 import { z } from 'zod'
+import { type RuleError, RuleErrorSchema, type RuleSet, type RuleSource } from '../../rules/rule-set.js'
 import { type FixtureReport, FixtureReportSchema, type Prepared, prepareRuleSetFrom } from './fixtures.js'
-import { type RuleError, RuleErrorSchema, type RuleSet, type RuleSource } from './rule-set.js'
 import type { RuleValidator } from './validator.js'
 
 export const ReloadFailureSchema = z

@@ -1,5 +1,5 @@
 import { PROBLEMS, type ProblemCode, problemType } from '../errors.js'
-import { problemCodes } from './schemas.js'
+import { problemCodes } from '../problem-schema.js'
 
 /**
  * Named examples for the OpenAPI document: one per outcome of each operation and one per error.

@@ -1,16 +1,16 @@
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { Problem } from '../errors.js'
-import { deepFreeze } from '../lib/deep-freeze.js'
-import { compiled } from './compile.js'
+import { Problem } from '../../errors.js'
+import { deepFreeze } from '../../lib/deep-freeze.js'
+import { compiled } from '../../rules/compile.js'
+import type { RuleSource } from '../../rules/rule-set.js'
 import type { Prepared } from './fixtures.js'
-import type { RuleSource } from './rule-set.js'
 
 /**
  * Checks candidate rule sets — validation and every fixture case — in a worker thread, one set at
  * a time, so that the service keeps answering however large a set is, and gives up on a set that
- * takes longer than timeoutMs. Bounds on what a file may hold (rules/bounds.ts) keep the work
+ * takes longer than timeoutMs. Bounds on what a file may hold (src/rules/bounds.ts) keep the work
  * finite; this keeps it off the event loop.
  */
 export interface RuleValidator {
@@ -18,7 +18,7 @@ export interface RuleValidator {
   close(): Promise<void>
 }
 
-const WORKER = new URL(`./validator-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url)
+const WORKER = new URL(`../../workers/validator-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url)
 const failed = (message: string): Prepared => ({
   ok: false,
   errors: [{ file: '(rules)', path: '$', message }],

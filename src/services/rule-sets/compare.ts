@@ -1,8 +1,8 @@
 import { z } from 'zod'
-import { type Alert, DECISIONS, type Decision, type Reason, ReasonSchema } from '../domain/decision.js'
-import { RECEIVABLES_FACTS } from './catalogue.js'
-import type { Evaluation } from './evaluate.js'
-import { pathHead, type RuleSet } from './rule-set.js'
+import { type Alert, DECISIONS, type Decision, type Reason, ReasonSchema } from '../../domain/decision.js'
+import { RECEIVABLES_FACTS } from '../../rules/catalogue.js'
+import { pathHead, type RuleSet } from '../../rules/rule-set.js'
+import type { Evaluation } from '../../rules/semantics.js'
 
 /**
  * Decisions made by one rule set set beside what another set makes of the same facts: the

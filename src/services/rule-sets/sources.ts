@@ -1,6 +1,6 @@
 import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises'
 import { isAbsolute, join, relative } from 'node:path'
-import type { RuleError, RuleSource } from './rule-set.js'
+import type { RuleError, RuleSource } from '../../rules/rule-set.js'
 
 /** Where fixture files live, inside the rules folder. */
 export const FIXTURE_DIR = 'tests'

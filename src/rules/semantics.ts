@@ -1,10 +1,15 @@
-import { Engine, Operator, type RuleProperties, type RuleResult } from 'json-rules-engine'
 import type { Alert, Decision, Reason, TraceCondition, TraceRule } from '../domain/decision.js'
 import type { Facts } from '../domain/facts.js'
 import { formatAmount } from '../lib/format.js'
 import { FACTS, type FactName, type OperatorName } from './catalogue.js'
-import { PLACEHOLDER, type RuleSet, walkConditions } from './rule-set.js'
-import { type ConditionLeaf, type ConditionNode, factReference } from './schema.js'
+import { PLACEHOLDER, type RuleSet } from './rule-set.js'
+import { type ConditionLeaf, factReference } from './schema.js'
+
+/**
+ * What the two evaluators share, so that they cannot drift apart: the compiled rules (compile.ts,
+ * which decide) and json-rules-engine (reference.ts, the reference they are checked against) use
+ * the same operators, path lookups, completeness check and wording of values and trace lines.
+ */
 
 export interface Evaluation {
   decision: Decision
@@ -56,8 +61,6 @@ export const COMPARISONS: { readonly [K in OperatorName]: (factValue: unknown, v
   doesNotContain: (a, b) => Array.isArray(a) && !a.includes(b),
 }
 
-const OPERATORS = Object.entries(COMPARISONS).map(([name, compare]) => new Operator(name, compare))
-
 const PATH_STEP = /\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]/g
 
 /** "$.a.b[0]" → ["a", "b", 0]; the rule schema admits no other path syntax. */
@@ -75,70 +78,6 @@ export function resolveSteps(value: unknown, steps: readonly (string | number)[]
 
 /** "$.a.b[0]" lookups. */
 export const resolvePath = (value: unknown, path: string): unknown => resolveSteps(value, pathSteps(path))
-
-const ENGINE_OPTIONS = { allowUndefinedFacts: false, pathResolver: resolvePath }
-
-/** A json-rules-engine Engine for one evaluation. Engines keep run state: never share one. */
-export function createEngine(ruleSet: RuleSet): Engine {
-  const engine = new Engine(
-    ruleSet.rules.map((r) => r.definition as unknown as RuleProperties),
-    ENGINE_OPTIONS,
-  )
-  for (const operator of OPERATORS) engine.addOperator(operator)
-  return engine
-}
-
-/** Evaluates every rule of the set against the facts with json-rules-engine, an engine of its own per run: the reference. */
-export const evaluate = async (ruleSet: RuleSet, facts: Facts, options: { explain?: boolean | undefined } = {}): Promise<Evaluation> => {
-  // Only the facts the rules read: the engine hashes every fact it is given, on every run.
-  const needed: Record<string, unknown> = {}
-  for (const { fact } of ruleSet.inputs) needed[fact] = facts[fact]
-  const { results, failureResults } = await createEngine(ruleSet).run(needed)
-  return summarise(ruleSet, facts, [...results, ...failureResults], options)
-}
-
-/**
- * Turns the engine's rule results into a decision. Every rule of the set must have exactly one
- * definite result: anything less throws EvaluationError, and is never an allow.
- */
-export function summarise(
-  ruleSet: RuleSet,
-  facts: Facts,
-  results: readonly RuleResult[],
-  options: { explain?: boolean | undefined } = {},
-): Evaluation {
-  const outcomes = new Map<string, RuleResult>()
-  for (const result of results) {
-    if (outcomes.has(result.name)) throw new EvaluationError(`rule ${result.name} produced two results`)
-    outcomes.set(result.name, result)
-  }
-  const reasons: Reason[] = []
-  const alerts: Alert[] = []
-  const fired: string[] = []
-  const evaluated: string[] = []
-  const trace: TraceRule[] = []
-  for (const rule of ruleSet.rules) {
-    const { name, event } = rule.definition
-    const outcome = outcomes.get(name)
-    if (!outcome || typeof outcome.result !== 'boolean') {
-      throw new EvaluationError(`rule ${name} produced no result (${outcomes.size} of ${ruleSet.rules.length} rules did)`)
-    }
-    evaluated.push(name)
-    if (outcome.result) {
-      fired.push(name)
-      const message = renderMessage(event.params.message, facts)
-      if (rule.type === 'alert') alerts.push({ rule: name, code: event.params.code, message })
-      else reasons.push({ rule: name, code: event.params.code, severity: rule.type, message })
-    }
-    if (options.explain) {
-      const conditions: TraceCondition[] = []
-      traceConditions(outcome.conditions as unknown as ConditionNode, conditions)
-      trace.push({ rule: name, file: rule.file, type: rule.type, fired: outcome.result, conditions })
-    }
-  }
-  const decision: Decision = reasons.some((r) => r.severity === 'block') ? 'block' : reasons.length > 0 ? 'review' : 'allow'
-  return { decision, reasons, alerts, fired, evaluated, ...(options.explain ? { trace } : {}) }
-}
 
 /** Shows a fact value the way people read it: amounts as 62,400.00, null as "none". */
 export function formatFact(fact: string, value: unknown): string {
@@ -181,9 +120,4 @@ export function traceCondition(leaf: ConditionLeaf, at: string, outcome: LeafOut
     result: evaluated ? (outcome.result as boolean) : null,
     text: `${left} ${leaf.operator} ${right} → ${evaluated ? outcome.result : 'not evaluated'}`,
   }
-}
-
-function traceConditions(node: ConditionNode, out: TraceCondition[]): void {
-  // json-rules-engine writes each comparison's outcome onto the result's copy of the condition.
-  walkConditions(node, '', (condition, at) => out.push(traceCondition(condition, at, condition as LeafOutcome)))
 }

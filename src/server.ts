@@ -28,6 +28,9 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
       const given = req.headers['x-request-id']
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID()
     },
+    // The client's address (throttles, logs, callers without keys) comes from X-Forwarded-For only
+    // through the proxies TRUST_PROXY names; by default it is the peer's.
+    trustProxy: config.trustProxy === false ? false : [...config.trustProxy],
     bodyLimit: 64 * 1024,
     routerOptions: { maxParamLength: 200 },
     frameworkErrors,

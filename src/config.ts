@@ -231,7 +231,7 @@ const EnvSchema = z.object({
   ),
   RECEIVABLES_REFRESH_SECONDS: withDefault(integer(60, 86_400), 600),
   RECEIVABLES_STALE_SECONDS: withDefault(integer(60, 30 * 86_400), 86_400),
-  TRUST_PROXY: withDefault(trustProxy, 'false'),
+  TRUST_PROXY: optional(trustProxy),
 })
 
 export type Env = Record<string, string | undefined>
@@ -394,7 +394,7 @@ export function loadConfig(env: Env = process.env): Config {
     failMode: e.FAIL_MODE,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
-    trustProxy: e.TRUST_PROXY,
+    trustProxy: e.TRUST_PROXY ?? false,
     receivables: { timeZone: e.ORG_TIME_ZONE, refreshSeconds: e.RECEIVABLES_REFRESH_SECONDS, staleSeconds: e.RECEIVABLES_STALE_SECONDS },
   })
 }

@@ -2,7 +2,7 @@ import pino from 'pino'
 import t from 'tap'
 import { createMemoryCallerShare, type ShareInput, shareVerdict } from '../src/adapters/memory-caller-share.js'
 import { budgetKeys } from '../src/adapters/redis/budget.js'
-import { callerShareKey, callersKey, createRedisCallerShare } from '../src/adapters/redis/caller-share.js'
+import { allowedKey, callerShareKey, callersKey, createRedisCallerShare } from '../src/adapters/redis/caller-share.js'
 import { connectRedis } from '../src/adapters/redis/link.js'
 import type { BudgetPart } from '../src/adapters/zoho/books.js'
 import { startRedis } from './helpers/redis.js'
@@ -81,6 +81,23 @@ t.test('in process: the share on the in-process budget’s part, over a sliding 
   t.same(await share.take(`${ORG}\nshop`, ''), { ok: true }, 'names cannot run into each other')
 })
 
+t.test('in process: calls allowed but not yet in the budget count too (concurrent look-ups cannot overshoot)', async (t) => {
+  // The budget sees none of them: their fetches have not started.
+  const share = createMemoryCallerShare(
+    () => ({ perMinute: 10, reserve: 3, calls: [] }),
+    () => T0,
+  )
+  const answers = await Promise.all(Array.from({ length: 12 }, () => share.take(ORG, 'shop')))
+  t.equal(answers.filter((a) => a.ok).length, 7, '10 − 3, as if the budget had counted them')
+  // The budget's count wins when it is the larger (other calls: background, admin keys).
+  const busy = createMemoryCallerShare(
+    () => ({ perMinute: 10, reserve: 3, calls: Array(7).fill(T0) }),
+    () => T0,
+  )
+  for (let i = 0; i < 5; i++) busy.note(ORG, 'shop', true)
+  t.match(await busy.take(ORG, 'shop'), { ok: false, used: 5, fair: 5 }, 'the reserve is reached by the budget’s 7 calls')
+})
+
 t.test('in process: the callers that asked are counted over the minute; a noted take counts like one', async (t) => {
   const clock = { ms: T0 }
   // 9 of 10 calls spent: every take is decided by the fair part.
@@ -124,7 +141,7 @@ t.test('through Redis: the script says what the rule says, on the shared minute,
   await redis.client.connect()
   const local = createMemoryCallerShare(() => ({ perMinute: B, reserve: R, calls: [] }))
   const share = createRedisCallerShare(link, { budget: B, reserve: R }, local)
-  const cases: { spent: number; mine: number; others: string[]; age?: number }[] = [
+  const cases: { spent: number; allowed?: number; mine: number; others: string[]; age?: number }[] = [
     { spent: 66, mine: 66, others: [] },
     { spent: 67, mine: 67, others: [] },
     { spent: 67, mine: 0, others: ['a'] },
@@ -135,18 +152,31 @@ t.test('through Redis: the script says what the rule says, on the shared minute,
     { spent: 90, mine: 10, others: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'] },
     { spent: 90, mine: 9, others: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'] },
     { spent: 70, mine: 50, others: ['a'], age: 30_000 },
+    // Allowed calls not yet in the budget: 70 allowed, the budget has seen 60 of them.
+    { spent: 60, allowed: 70, mine: 50, others: ['a'] },
+    { spent: 60, allowed: 66, mine: 66, others: [] },
   ]
   for (const c of cases) {
     await redis.client.flushall()
     const [seconds, micros] = (await redis.client.time()) as unknown as [string, string]
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
     const spent = times(c.spent, now, 100, c.age ?? 1000)
-    const mine = spent.slice(spent.length - c.mine)
+    const allowed = times(c.allowed ?? 0, now, 50, 500)
+    const counted = allowed.length > spent.length ? allowed : spent
+    const mine = counted.slice(counted.length - c.mine)
     if (spent.length) await redis.client.zadd(budgetKeys(ORG)[0] as string, ...spent.flatMap((at, i) => [at, `call-${i}`]))
+    if (allowed.length) await redis.client.zadd(allowedKey(ORG), ...allowed.flatMap((at, i) => [at, `allowed-${i}`]))
     if (mine.length) await redis.client.zadd(callerShareKey(ORG, 'shop'), ...mine.flatMap((at, i) => [at, `mine-${i}`]))
     // Asked within the minute, and one that asked longer ago does not count.
     await redis.client.zadd(callersKey(ORG), now - 61_000, 'gone', ...c.others.flatMap((name) => [now - 500, name]))
-    const expected = shareVerdict({ perMinute: B, reserve: R, spent, mine, callers: c.others.length + 1, now })
+    const expected = shareVerdict({
+      perMinute: B,
+      reserve: R,
+      spent: allowed.length > spent.length ? allowed : spent,
+      mine,
+      callers: c.others.length + 1,
+      now,
+    })
     const got = await share.take(ORG, 'shop')
     const what = JSON.stringify(c)
     if (expected.ok || got.ok) t.same(got, expected, what)
@@ -159,6 +189,7 @@ t.test('through Redis: the script says what the rule says, on the shared minute,
   }
   t.equal(callerShareKey(ORG, 'shop'), 'creditgate:v1:{10234695}:zoho:caller:shop', 'in the organization’s slot')
   t.equal(callersKey(ORG), 'creditgate:v1:{10234695}:zoho:callers')
+  t.equal(allowedKey(ORG), 'creditgate:v1:{10234695}:zoho:allowed')
   const ttl = await redis.client.pttl(callersKey(ORG))
   t.ok(ttl > 59_000 && ttl <= 61_000, `the callers expire with the minute (${ttl} ms)`)
   t.equal(await redis.client.zscore(callersKey(ORG), 'gone'), null, 'an ask older than a minute is forgotten')

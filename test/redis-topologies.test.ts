@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { budgetKeys } from '../src/adapters/redis/budget.js'
 import { contactKey } from '../src/adapters/redis/cache.js'
 import type { Sandbox } from '../src/sandbox/sandbox.js'
-import { contactOnlyRules, eventually, logCapture, ORG, startApp, startSandbox, type TestApp } from './helpers/app.js'
+import { addContacts, contactOnlyRules, eventually, logCapture, ORG, startApp, startSandbox, type TestApp } from './helpers/app.js'
 import { startCluster, startSentinels, type TestTopology } from './helpers/redis.js'
 
 /**
@@ -19,16 +19,8 @@ t.setTimeout(240_000)
 
 const ADMIN = 'ops-key-0123456789abcdef'
 
-/** Adds n contacts to the sandbox's default organization, owing 0, 30,000 or 60,000 in turn; returns their ids. */
-function addContacts(sandbox: Sandbox, n: number, prefix: string): string[] {
-  const contacts = sandbox.organizations.get(ORG) as Map<string, Record<string, unknown>>
-  const template = contacts.get('460000000031001') as Record<string, unknown>
-  return Array.from({ length: n }, (_, i) => {
-    const id = `${prefix}${String(i).padStart(13, '0')}`
-    contacts.set(id, { ...template, contact_id: id, outstanding_receivable_amount_bcy: (i % 3) * 30000 })
-    return id
-  })
-}
+/** The added contacts owe 0, 30,000 or 60,000 in turn. */
+const owing = (i: number) => ({ outstanding_receivable_amount_bcy: (i % 3) * 30000 })
 
 interface Instances {
   apps: TestApp[]
@@ -126,7 +118,7 @@ for (const [name, start] of TOPOLOGIES) {
     t.test('3 instances: one Zoho call per contact, purges reach every copy, one shared budget', async (t) => {
       const budget = 60
       const sandbox = await startSandbox(t)
-      const ids = addContacts(sandbox, 30, '61')
+      const ids = addContacts(sandbox, 30, '61', owing)
       const three = await instances(t, 3, sandbox, topology, { ZOHO_REQUESTS_PER_MINUTE: String(budget) })
       const [a, b] = three.apps as [TestApp, TestApp]
 
@@ -163,7 +155,7 @@ for (const [name, start] of TOPOLOGIES) {
       t.equal(sandbox.stats.contactCalls, 31, 'without asking Zoho')
 
       // The rest of the minute's budget, and not one call more, for 100 cold contacts over the three.
-      const cold = await decide(three.apps, addContacts(sandbox, 100, '63'))
+      const cold = await decide(three.apps, addContacts(sandbox, 100, '63', owing))
       t.equal(sandbox.stats.contactCalls, budget, 'the whole budget is used, and not one call more')
       t.same(statuses(cold), { 200: budget - 31, 503: 100 - (budget - 31) })
       t.match(cold.find((r) => r.statusCode === 503)?.json().detail, new RegExp(`budget of ${budget} calls per minute is spent`))
@@ -174,12 +166,12 @@ for (const [name, start] of TOPOLOGIES) {
     t.test('a failover under load: no 5xx, no wrong decision, Zoho calls within the budget', async (t) => {
       const budget = 90
       const sandbox = await startSandbox(t)
-      const warm = addContacts(sandbox, 40, '64')
-      const cold = addContacts(sandbox, 30, '65')
+      const warm = addContacts(sandbox, 40, '64', owing)
+      const cold = addContacts(sandbox, 30, '65', owing)
       // What each contact's decision must be, from an instance on its own Zoho and no Redis at all.
       const reference = await startSandbox(t)
-      addContacts(reference, 40, '64')
-      addContacts(reference, 30, '65')
+      addContacts(reference, 40, '64', owing)
+      addContacts(reference, 30, '65', owing)
       const alone = await startApp(t, reference, { env: { RULES_DIR: await contactOnlyRules(t), RATE_LIMIT_PER_MINUTE: '0' } })
       const expected = new Map<string, string>()
       for (const id of [...warm, ...cold]) {
@@ -263,7 +255,7 @@ for (const [name, start] of TOPOLOGIES) {
       const sandbox = await startSandbox(t)
       const log = logCapture()
       const one = await startApp(t, sandbox, { env: { ...topology.env, ADMIN_API_KEYS: `ops:${ADMIN}`, LOG_LEVEL: 'warn' }, logs: log })
-      const ids = addContacts(sandbox, 5, '66')
+      const ids = addContacts(sandbox, 5, '66', owing)
       const { app } = one
       t.same(statuses(await decide([one], [...ids, ...ids])), { 200: 10 })
       await eventually(async () => (await topology.keys()).some((key) => key.endsWith(':receivables')), 'the receivables snapshot')

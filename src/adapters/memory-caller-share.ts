@@ -11,7 +11,10 @@ export interface ShareInput {
   readonly perMinute: number
   /** Of those, the calls kept for callers under their fair part. */
   readonly reserve: number
-  /** When the organization's calls of the minute were made (ms, oldest first). */
+  /**
+   * When the organization's calls of the minute were made (ms, oldest first): the budget's, or the
+   * calls the share allowed if there are more of those (some may not have reached the budget yet).
+   */
   readonly spent: readonly number[]
   /** When this caller's were (ms, oldest first). */
   readonly mine: readonly number[]
@@ -52,9 +55,14 @@ export interface MemoryCallerShare extends CallerShare {
  * It decides on the part of the organization's minute the in-process budget gives this instance
  * (`part`): the whole budget and reserve alone; while Redis is down, the instance's part and
  * its part of the reserve, the calls each caller made through this instance and the callers it saw.
+ * The minute's calls are the budget's or the calls it allowed itself, whichever are more: concurrent
+ * look-ups are allowed before their fetches reach the budget, and would otherwise all see the same
+ * count and overshoot the reserve.
  */
 export function createMemoryCallerShare(part: (org: string) => BudgetPart, now: () => number = Date.now): MemoryCallerShare {
   const calls = new Map<string, number[]>()
+  /** The calls this share allowed, per organization: a call allowed is not in the budget until its fetch starts. */
+  const granted = new Map<string, number[]>()
   const asked = new Map<string, Map<string, number>>()
   const recent = (times: readonly number[], at: number) => times.filter((t) => t > at - WINDOW_MS)
   /** The caller's calls of the minute, counted as its latest use (so the least recently charged is forgotten first). */
@@ -88,8 +96,14 @@ export function createMemoryCallerShare(part: (org: string) => BudgetPart, now: 
       const callers = ask(org, caller, at)
       const mine = callsOf(org, caller, at)
       const { perMinute, reserve, calls: spent } = part(org)
-      const verdict = shareVerdict({ perMinute, reserve, spent: recent(spent, at), mine, callers, now: at })
-      if (verdict.ok) mine.push(at)
+      const allowed = recent(granted.get(org) ?? [], at)
+      granted.set(org, allowed)
+      const budget = recent(spent, at)
+      const verdict = shareVerdict({ perMinute, reserve, spent: allowed.length > budget.length ? allowed : budget, mine, callers, now: at })
+      if (verdict.ok) {
+        mine.push(at)
+        allowed.push(at)
+      }
       return verdict
     },
     note(org, caller, granted) {

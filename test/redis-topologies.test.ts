@@ -18,6 +18,7 @@ import { startCluster, startSentinels, type TestTopology } from './helpers/redis
 t.setTimeout(240_000)
 
 const ADMIN = 'ops-key-0123456789abcdef'
+const SHOP = 'shop-key-0123456789abcdef'
 
 /** The added contacts owe 0, 30,000 or 60,000 in turn. */
 const owing = (i: number) => ({ outstanding_receivable_amount_bcy: (i % 3) * 30000 })
@@ -76,14 +77,14 @@ function noCrossSlot(t: Test, { logs }: Instances) {
 
 /** Every key family creditgate writes, and whether commands or scripts use its keys together (then they carry one hash tag). */
 const KEY_FAMILIES: [RegExp, 'alone' | 'together'][] = [
-  [/^creditgate:v1:\{\d+\}:zoho:(calls|inflight|paused)$/, 'together'],
+  [/^creditgate:v1:\{\d+\}:zoho:(calls|inflight|paused|allowed|callers|caller:.+)$/, 'together'],
   [/^creditgate:v1:\{\d+\}:receivables(:next|:lock)?$/, 'together'],
+  [/^creditgate:v1:\{\d+\}:receivables:claim:\d+$/, 'alone'],
   [/^creditgate:v1:\{\d+\}:flight:\d+:(lock|failed)$/, 'alone'],
   [/^creditgate:v1:zoho:\{[0-9a-f]{16}\}:token(:lock|:mints)?$/, 'alone'],
   [/^creditgate:v1:\d+:contact:\d+$/, 'alone'],
   [/^creditgate:v1:(instances|epoch)$/, 'alone'],
   [/^creditgate:v1:(ratelimit|authfail):.+$/, 'alone'],
-  [/^creditgate:v1:\{\d+\}:zoho:caller:.+$/, 'alone'],
   [/^creditgate:v1:\{\d+\}:decisions$/, 'alone'],
 ]
 
@@ -254,20 +255,43 @@ for (const [name, start] of TOPOLOGIES) {
       // The shipped rules read receivables: their snapshot is built aside and renamed into place.
       const sandbox = await startSandbox(t)
       const log = logCapture()
-      const one = await startApp(t, sandbox, { env: { ...topology.env, ADMIN_API_KEYS: `ops:${ADMIN}`, LOG_LEVEL: 'warn' }, logs: log })
+      // Two caller keys: the caller share's script runs; a webhook claims a customer's read.
+      const env = {
+        ...topology.env,
+        ADMIN_API_KEYS: `ops:${ADMIN}`,
+        API_KEYS: `shop:${SHOP},pos:pos-key-0123456789abcdef`,
+        WEBHOOK_SECRET: 'webhook-secret-0123456789',
+        LOG_LEVEL: 'warn',
+      }
+      const one = await startApp(t, sandbox, { env, logs: log })
       const ids = addContacts(sandbox, 5, '66', owing)
       const { app } = one
-      t.same(statuses(await decide([one], [...ids, ...ids])), { 200: 10 })
+      const answers = await Promise.all(
+        [...ids, ...ids].map((id) => app.inject({ url: `/contacts/${id}/risk`, headers: { 'x-api-key': SHOP } })),
+      )
+      t.same(statuses(answers), { 200: 10 })
       await eventually(async () => (await topology.keys()).some((key) => key.endsWith(':receivables')), 'the receivables snapshot')
+      const hook = await app.inject({
+        method: 'POST',
+        url: '/webhooks/zoho',
+        headers: { 'x-webhook-secret': 'webhook-secret-0123456789' },
+        payload: { invoice: { customer_id: '460000000031012' } },
+      })
+      t.equal(hook.statusCode, 200)
+      await eventually(
+        async () => (await topology.keys()).some((key) => key.includes(':receivables:claim:')),
+        'the claim of a customer’s read',
+      )
       t.equal((await app.inject({ method: 'DELETE', url: `/contacts/${ids[0]}/cache`, headers: { 'x-api-key': ADMIN } })).statusCode, 200)
-      t.equal((await app.inject({ url: '/contacts/460000000099999/risk' })).statusCode, 404)
+      t.equal((await app.inject({ url: '/contacts/460000000099999/risk', headers: { 'x-api-key': SHOP } })).statusCode, 404)
       // Rate-limit counts reach Redis in batches, a moment later.
       await eventually(
         async () => (await topology.keys()).some((key) => key.startsWith('creditgate:v1:ratelimit:')),
         'the rate-limit counts',
       )
       const keys = await topology.keys()
-      for (const family of [':zoho:calls', ':receivables', ':token', ':contact:', 'creditgate:v1:instances', 'creditgate:v1:epoch']) {
+      const families = [':zoho:calls', ':zoho:allowed', ':zoho:callers', ':zoho:caller:shop', ':receivables', ':receivables:claim:']
+      for (const family of [...families, ':token', ':contact:', 'creditgate:v1:instances', 'creditgate:v1:epoch']) {
         t.ok(
           keys.some((key) => key.includes(family)),
           `the workload wrote ${family}`,

@@ -422,9 +422,9 @@ t.test('60 invoice webhooks in 2 s: merged, read only where the customer is, nev
   // 30 customers with an open invoice each, 20 cold contacts to decide, all in ORG.
   const customers = addContacts(sandbox, 30, '57')
   const invoices = sandbox.documents.get(ORG)?.invoices ?? []
-  customers.forEach((id, i) =>
-    invoices.push(listedInvoice(`58${String(i).padStart(17, '0')}`, id, { dueInDays: 10, balance: 100 }, Date.now())),
-  )
+  for (const [i, id] of customers.entries()) {
+    invoices.push(listedInvoice(`58${String(i).padStart(17, '0')}`, id, { dueInDays: 10, balance: 100 }, Date.now()))
+  }
   const cold = addContacts(sandbox, 20, '59')
   const [a, b] = (await instances(t, 2, sandbox, redis.url, { ZOHO_REQUESTS_PER_MINUTE: '90', ADMIN_API_KEYS: `ops:${OPS}` })) as [
     TestApp,

@@ -43,7 +43,7 @@ function contactsOf(contacts: ZohoContact[], fetchedAtMs = NOW, source: LoadedCo
       return loaded(found, fetchedAtMs, source)
     },
     async invalidate() {},
-    known: async () => undefined,
+    known: async () => false,
   }
 }
 
@@ -52,7 +52,7 @@ const failing = (problem: Problem): ContactService => ({
     throw problem
   },
   invalidate: async () => {},
-  known: async () => undefined,
+  known: async () => false,
 })
 
 /** Review orders over `threshold`; block contacts whose payment terms label is "Hold" (a path into the contact). */
@@ -213,7 +213,7 @@ t.test('a rule can read the contact’s age', async (t) => {
   )
   let fetchedAtMs = NOW - 60_000
   const decisions = service({
-    contacts: { load: async () => loaded(contact('42'), fetchedAtMs), invalidate: async () => {}, known: async () => undefined },
+    contacts: { load: async () => loaded(contact('42'), fetchedAtMs), invalidate: async () => {}, known: async () => false },
     rules: () => ruleSet,
   })
   t.equal((await decisions.decide({ org: ORG, contactId: '42' })).decision, 'allow')
@@ -304,7 +304,7 @@ t.test('a dry run evaluates the contact as given, 0 seconds old, under the activ
   const contacts: ContactService = {
     load: async () => t.fail('a dry run loads no contact') as never,
     invalidate: async () => {},
-    known: async () => undefined,
+    known: async () => false,
   }
   const decisions = service({ contacts, rules: () => ruleSet })
   const c = contact('42', { payment_terms_label: 'Hold' })

@@ -84,8 +84,8 @@ export interface ContactService {
   /** `caller` (a caller key's name) is charged when this look-up starts a Zoho fetch; without one, nobody is. */
   load(org: string, contactId: string, caller?: string): Promise<LoadedContact>
   invalidate(org: string, contactId: string): Promise<void>
-  /** What the cache says of the contact in the organization: it exists (true), Zoho said it does not (false), or nothing (undefined). */
-  known(org: string, contactId: string): Promise<boolean | undefined>
+  /** Whether the cache holds the contact in the organization (not merely "Zoho said it does not exist"). */
+  known(org: string, contactId: string): Promise<boolean>
 }
 
 export interface ContactServiceOptions {
@@ -245,7 +245,7 @@ export function createContactService(options: ContactServiceOptions): ContactSer
     },
     async known(org, contactId) {
       const entry = await options.cache.get(org, contactId)
-      return entry === undefined ? undefined : 'contact' in entry
+      return entry !== undefined && 'contact' in entry
     },
   }
 }

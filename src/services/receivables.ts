@@ -81,8 +81,8 @@ export interface ReceivablesOptions {
   log: FastifyBaseLogger
   /** How long a decision waits for a first snapshot being read. */
   firstWaitMs: number
-  /** Whether the contact cache knows the contact in the organization: true, false (Zoho said it does not exist), or undefined. */
-  contactKnown?: (org: string, contactId: string) => Promise<boolean | undefined>
+  /** Whether the contact cache holds the contact in the organization (a sign that the organization owns it). */
+  contactKnown?: (org: string, contactId: string) => Promise<boolean>
   /** How long a webhook's read waits for more webhooks to read with it (default WEBHOOK_GATHER_MS). */
   gatherMs?: number
   /** How often one customer is read for webhooks at most, across instances (default CUSTOMER_SPACING_MS). */
@@ -301,24 +301,24 @@ export function createReceivablesService(options: ReceivablesOptions): Receivabl
 
   /**
    * The organizations of `orgs` that own the customer: where its receivables are kept and it is
-   * in the snapshot or the contact cache. When none is known to (a customer with nothing open,
-   * not decided on within the cache's stale horizon), every one that keeps receivables and has not
-   * been told by Zoho that the contact does not exist: a missed invoice could turn a block into an
-   * allow, and the reads are merged and never take the decisions' reserve.
+   * in the snapshot (it has open documents) or the contact cache (it was decided on). When none is
+   * known to (nothing open, no decision within the cache's stale horizon), every one that keeps
+   * receivables: a missed invoice could turn a block into an allow, and these reads are merged and
+   * never take the decisions' reserve. (A cached "does not exist" is no evidence against: it lasts
+   * a minute, and a webhook naming the customer says it exists now.)
    */
   async function owners(orgs: readonly string[], customerId: string): Promise<string[]> {
-    const candidates: string[] = []
+    const kept: string[] = []
     const owning: string[] = []
     for (const org of orgs) {
       // Only an organization whose receivables are kept (here, or by another instance through the store).
       if (!snapshots.has(org)) await load(org).catch(() => {})
       const snapshot = snapshots.get(org)
       if (!snapshot) continue
-      const cached = snapshot.customers.has(customerId) ? true : await options.contactKnown?.(org, customerId).catch(() => undefined)
-      if (cached === true) owning.push(org)
-      else if (cached === undefined) candidates.push(org)
+      kept.push(org)
+      if (snapshot.customers.has(customerId) || (await options.contactKnown?.(org, customerId).catch(() => undefined))) owning.push(org)
     }
-    return owning.length > 0 ? owning : candidates
+    return owning.length > 0 ? owning : kept
   }
 
   return {

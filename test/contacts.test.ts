@@ -488,3 +488,15 @@ t.test('a refusal says at least one second', async (t) => {
   const { service } = setup({ callerShare: { take: async () => ({ ok: false, retryAfterMs: 3, used: 1, fair: 1 }) } })
   t.match(await service.load(ORG, '42', 'shop').catch((err: Problem) => err), { code: 'rate_limited', retryAfterSeconds: 1 })
 })
+
+t.test('known: the cache holds the contact in the organization (a webhook’s owner), not merely "it does not exist"', async (t) => {
+  const { zoho, service } = setup()
+  await service.load(ORG, '42')
+  zoho.fails = new Problem('contact_not_found', 'Zoho code 1002')
+  await t.rejects(service.load(ORG, '43'))
+  t.equal(await service.known(ORG, '42'), true)
+  t.equal(await service.known('10234696', '42'), false, 'another organization')
+  t.equal(await service.known(ORG, '43'), false, 'Zoho said it does not exist')
+  t.equal(await service.known(ORG, '44'), false, 'never asked')
+  t.same(zoho.calls, ['42', '43'], 'without a Zoho call')
+})

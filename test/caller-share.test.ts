@@ -72,6 +72,7 @@ t.test('in process: the share on the in-process budget’s part, over a sliding 
     spend(1)
   }
   t.match(await share.take(ORG, 'shop'), { ok: false, used: 7, fair: 5, retryAfterMs: 60_000 }, 'alone: 10 − 3')
+  t.match(await share.take(ORG, 'shop'), { ok: false, used: 7 }, 'a refusal is not counted')
   t.same(await share.take(ORG, 'pos'), { ok: true }, 'the other caller gets the reserve')
   t.same(await share.take('10234696', 'shop'), { ok: true }, 'another organization has its own minute')
   clock.ms = T0 + 59_999
@@ -115,6 +116,23 @@ t.test('in process: the callers that asked are counted over the minute; a noted 
   t.match(await share.take(ORG, 'a'), { ok: false, used: 4, fair: 4 })
   clock.ms = T0 + 60_000
   // b and c asked a minute ago: only a is left (counted as two): a fair part of 6, its calls gone.
+  t.same(await share.take(ORG, 'a'), { ok: true })
+})
+
+t.test('in process: a caller that has not asked for a minute is no longer counted, to the millisecond', async (t) => {
+  const clock = { ms: T0 }
+  // 9 of 12 calls spent: every take is decided by the fair part.
+  const share = createMemoryCallerShare(
+    () => ({ perMinute: 12, reserve: 3, calls: Array(9).fill(clock.ms) }),
+    () => clock.ms,
+  )
+  for (const name of ['a', 'b', 'c']) share.note(ORG, name, false)
+  clock.ms = T0 + 30_000
+  for (let i = 0; i < 4; i++) share.note(ORG, 'a', true)
+  clock.ms = T0 + 59_999
+  t.match(await share.take(ORG, 'a'), { ok: false, used: 4, fair: 4 }, 'b and c asked 59.999 s ago: three callers')
+  clock.ms = T0 + 60_000
+  // b and c asked a minute ago; a, asked again since, is the only one (counted as two): a fair part of 6.
   t.same(await share.take(ORG, 'a'), { ok: true })
 })
 
@@ -213,7 +231,7 @@ t.test('through Redis: one count for every instance; while Redis is down each go
   }
   const [a, b] = instances as [(typeof instances)[0], (typeof instances)[0]]
   await redis.client.connect()
-  // The budget's minute holds 3 calls: 1 left, the reserve; "shop" has made 2 of them (its fair part of 4 with 2 callers).
+  // The budget's minute holds 3 calls: 1 left, the reserve. With two callers, a fair part of 2.
   const [seconds] = (await redis.client.time()) as unknown as [string, string]
   await redis.client.zadd(
     budgetKeys(ORG)[0] as string,
@@ -225,14 +243,14 @@ t.test('through Redis: one count for every instance; while Redis is down each go
     'z',
   )
   t.same(await a.take(ORG, 'shop'), { ok: true })
-  t.same(await b.take(ORG, 'shop'), { ok: true })
-  t.match(await a.take(ORG, 'shop'), { ok: false, used: 2, fair: 2 }, 'counted across instances')
+  t.same(await a.take(ORG, 'shop'), { ok: true })
+  t.match(await b.take(ORG, 'shop'), { ok: false, used: 2, fair: 2 }, 'counted across instances')
   t.same(await b.take(ORG, 'pos'), { ok: true })
   await redis.kill()
-  // Down: instance a decides in process, on its part of the budget; it saw one of shop's calls and its refusal.
+  // Down: each instance decides in process, on its part of the budget, from what it saw.
   part.calls = [Date.now(), Date.now(), Date.now()]
-  t.same(await a.take(ORG, 'shop'), { ok: true }, 'a saw one call of shop: under its fair part of 2 (4 ÷ 2)')
-  t.match(await a.take(ORG, 'shop'), { ok: false, used: 2 })
+  t.match(await a.take(ORG, 'shop'), { ok: false, used: 2 }, 'a allowed shop its 2 calls')
+  t.same(await b.take(ORG, 'shop'), { ok: true }, 'b saw only a refusal of shop')
 })
 
 t.test('a Redis error is not the caller’s answer: the in-process share answers instead', async (t) => {

@@ -36,7 +36,8 @@ export function shareVerdict(input: ShareInput): ShareVerdict {
   const callers = Math.max(2, input.callers)
   if (perMinute - spent.length > reserve || mine.length * callers < perMinute) return { ok: true }
   const fair = Math.ceil(perMinute / callers)
-  const leaving = [mine[mine.length - fair], perMinute > reserve ? spent[spent.length - (perMinute - reserve)] : undefined]
+  // With a reserve of the whole minute, the organization's index is past the end: it never frees.
+  const leaving = [mine[mine.length - fair], spent[spent.length - (perMinute - reserve)]]
   const first = Math.min(...leaving.map((at) => at ?? Number.POSITIVE_INFINITY))
   return { ok: false, retryAfterMs: Number.isFinite(first) ? first + WINDOW_MS - now : WINDOW_MS, used: mine.length, fair }
 }

@@ -284,7 +284,8 @@ export function createReceivablesService(options: ReceivablesOptions): Receivabl
               sleepers.delete(wake)
               resolve()
             }
-            const timer = setTimeout(wake, wait)
+            // A read waiting for room never keeps the process alive by itself.
+            const timer = setTimeout(wake, wait).unref()
             sleepers.add(wake)
           })
         }

@@ -43,10 +43,8 @@ local first = nil
 local fair = math.ceil(budget / callers)
 local own = redis.call('ZRANGE', KEYS[3], mine - fair, mine - fair, 'WITHSCORES')
 if own[2] then first = tonumber(own[2]) end
-if budget > reserve then
-  local org = redis.call('ZRANGEBYSCORE', calls, '(' .. since, '+inf', 'WITHSCORES', 'LIMIT', spent - (budget - reserve), 1)
-  if org[2] and (first == nil or tonumber(org[2]) < first) then first = tonumber(org[2]) end
-end
+local org = redis.call('ZRANGEBYSCORE', calls, '(' .. since, '+inf', 'WITHSCORES', 'LIMIT', spent - (budget - reserve), 1)
+if org[2] and (first == nil or tonumber(org[2]) < first) then first = tonumber(org[2]) end
 if first == nil then return {0, window, mine, callers} end
 return {0, first + window - now, mine, callers}
 `

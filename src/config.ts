@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { z } from 'zod'
 import { deepFreeze } from './lib/deep-freeze.js'
 
@@ -134,6 +135,45 @@ const redisNodeList = optional(
   }),
 )
 
+/** proxy-addr's names for address ranges, which fastify's trustProxy accepts beside addresses and CIDRs. */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/** An address or a CIDR range (`10.0.0.0/8`, `fd00::/8`). */
+function addressOrRange(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/')
+  const version = isIP(address ?? '')
+  if (version === 0 || rest.length > 0) return false
+  if (prefix === undefined) return true
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128)
+}
+
+/**
+ * Which peers may say who the client is (X-Forwarded-For): none (`false`, the default), or a comma
+ * list of the proxies' addresses, CIDR ranges and proxy-addr's names. Neither `true` (every peer)
+ * nor a hop count: with either, a client that reaches the service directly chooses its own address
+ * (fastify 5 trusts nothing for a hop count, for that reason).
+ */
+const trustProxy = z.string().transform((text, ctx): TrustProxy => {
+  const value = text.trim()
+  if (value === 'false') return false
+  const entries = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  const wrong = entries.find((entry) => !PROXY_RANGES.has(entry) && !addressOrRange(entry))
+  if (entries.length === 0 || wrong !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be false or a comma list of the proxies' addresses, CIDR ranges, loopback, linklocal or uniquelocal${wrong === undefined ? '' : ` (not "${wrong}")`}`,
+    })
+    return z.NEVER
+  }
+  return entries
+})
+
+/** Fastify's trustProxy: off, or the proxies' addresses and ranges. */
+export type TrustProxy = false | readonly string[]
+
 const EnvSchema = z.object({
   NODE_ENV: optional(z.string()),
   PORT: withDefault(integer(0, 65535), 3000),
@@ -164,6 +204,7 @@ const EnvSchema = z.object({
   ZOHO_TIMEOUT_MS: withDefault(integer(100, 120_000), 5000),
   ZOHO_REQUESTS_PER_MINUTE: withDefault(integer(1, 100), 90),
   ZOHO_MAX_CONCURRENCY: withDefault(integer(1, 10), 8),
+  ZOHO_CALLER_RESERVE: optional(integer(0, 99)),
   CONTACT_CACHE_TTL_SECONDS: withDefault(integer(0, 86_400), 300),
   CONTACT_STALE_TTL_SECONDS: withDefault(integer(0, 30 * 86_400), 86_400),
   RULES_DIR: withDefault(z.string(), './rules'),
@@ -190,6 +231,7 @@ const EnvSchema = z.object({
   ),
   RECEIVABLES_REFRESH_SECONDS: withDefault(integer(60, 86_400), 600),
   RECEIVABLES_STALE_SECONDS: withDefault(integer(60, 30 * 86_400), 86_400),
+  TRUST_PROXY: optional(trustProxy),
 })
 
 export type Env = Record<string, string | undefined>
@@ -224,6 +266,8 @@ export interface Config {
   readonly rateLimitPerMinute: number
   /** On SIGTERM, how long /readyz answers 503 before the listener closes (load balancers drain). */
   readonly shutdownDelayMs: number
+  /** Which peers' X-Forwarded-For names the client (its address: throttles, logs, callers without keys). */
+  readonly trustProxy: TrustProxy
   readonly receivables: {
     /** IANA zone in which due dates are calendar dates. */
     readonly timeZone: string
@@ -241,6 +285,11 @@ interface ZohoSettings {
   readonly timeoutMs: number
   readonly requestsPerMinute: number
   readonly maxConcurrency: number
+  /**
+   * Calls of each organization's minute kept for decisions (ZOHO_CALLER_RESERVE): background
+   * refreshes never take them, nor, with two or more caller keys, a caller over its fair part.
+   */
+  readonly reserve: number
 }
 
 /**
@@ -303,6 +352,13 @@ export function loadConfig(env: Env = process.env): Config {
   if (e.RECEIVABLES_STALE_SECONDS < e.RECEIVABLES_REFRESH_SECONDS) {
     throw new ConfigError('invalid configuration: RECEIVABLES_STALE_SECONDS must not be less than RECEIVABLES_REFRESH_SECONDS')
   }
+  const reserve = e.ZOHO_CALLER_RESERVE ?? Math.min(Math.ceil(e.ZOHO_REQUESTS_PER_MINUTE / 4), e.ZOHO_REQUESTS_PER_MINUTE - 1)
+  if (reserve >= e.ZOHO_REQUESTS_PER_MINUTE) {
+    // Nothing would be left for background refreshes, and the receivables would only age.
+    throw new ConfigError(
+      `invalid configuration: ZOHO_CALLER_RESERVE (${reserve}) must be less than ZOHO_REQUESTS_PER_MINUTE (${e.ZOHO_REQUESTS_PER_MINUTE})`,
+    )
+  }
   const redis = redisTarget(e)
   // A name is who asked: it owns decisions (GET /decisions/{id}) and a rate-limit bucket, so a
   // caller key named like an admin key would read the admin's decisions and share its bucket.
@@ -334,6 +390,7 @@ export function loadConfig(env: Env = process.env): Config {
       timeoutMs: e.ZOHO_TIMEOUT_MS,
       requestsPerMinute: e.ZOHO_REQUESTS_PER_MINUTE,
       maxConcurrency: e.ZOHO_MAX_CONCURRENCY,
+      reserve,
     },
     cache: { ttlSeconds: e.CONTACT_CACHE_TTL_SECONDS, staleTtlSeconds: e.CONTACT_STALE_TTL_SECONDS },
     rulesDir: e.RULES_DIR,
@@ -346,6 +403,7 @@ export function loadConfig(env: Env = process.env): Config {
     failMode: e.FAIL_MODE,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
+    trustProxy: e.TRUST_PROXY ?? false,
     receivables: { timeZone: e.ORG_TIME_ZONE, refreshSeconds: e.RECEIVABLES_REFRESH_SECONDS, staleSeconds: e.RECEIVABLES_STALE_SECONDS },
   })
 }

@@ -87,7 +87,7 @@ export const PROBLEMS = {
     status: 429,
     title: 'Too many requests',
     cause:
-      "This API key sent more requests than its per-minute allowance, or asked for more uncached contacts than its share of the organization's Zoho budget (half of `ZOHO_REQUESTS_PER_MINUTE`), or this address presented too many wrong keys.",
+      "This API key sent more requests than its per-minute allowance; or, with two or more caller keys, it started more than its fair part of the organization's Zoho calls this minute while the last `ZOHO_CALLER_RESERVE` calls are kept for other callers; or this address presented more than 10 wrong or missing keys in a minute (a valid key is never refused for that).",
     fix: 'Wait for the number of seconds in `Retry-After` before retrying; cache decisions on your side where you can.',
   },
   internal_error: {

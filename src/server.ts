@@ -40,6 +40,9 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
       const given = req.headers['x-request-id']
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID()
     },
+    // The client's address (throttles, logs, callers without keys) comes from X-Forwarded-For only
+    // through the proxies TRUST_PROXY names; by default it is the peer's.
+    trustProxy: config.trustProxy === false ? false : [...config.trustProxy],
     bodyLimit: 64 * 1024,
     requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
     // Node looks for requests past their time every connectionsCheckingInterval (default 30 s).

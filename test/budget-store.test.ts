@@ -147,6 +147,34 @@ t.test('the in-process budget', async (t) => {
     ;(await waiting)()
   })
 
+  t.test('background calls leave the reserve to decisions; the part says what the minute holds', async (t) => {
+    const time = clock()
+    const budget = createLocalBudget(limits({ requestsPerMinute: 5, reserve: 2 }), undefined, time.now)
+    await budget.acquire(ORG, { background: true })
+    time.set(T + 1000)
+    await budget.acquire(ORG, { background: true })
+    await budget.acquire(ORG, { background: true })
+    const kept = await refusal(budget.acquire(ORG, { background: true }))
+    t.equal(kept.detail, `no Zoho call for organization ${ORG}: the budget of 3 calls per minute is spent`, 'background: 5 − 2')
+    t.equal(kept.verdict.retryAfterMs, 59_000)
+    await budget.acquire(ORG)
+    await budget.acquire(ORG)
+    t.equal((await refusal(budget.acquire(ORG))).verdict.limit, 5, 'decisions: the whole budget')
+    t.same(budget.part(ORG), { perMinute: 5, reserve: 2, calls: [T, T + 1000, T + 1000, T + 1000, T + 1000] })
+    t.same(budget.part(OTHER), { perMinute: 5, reserve: 2, calls: [] })
+    time.set(T + 60_000)
+    t.same(budget.part(ORG).calls.length, 4, 'the calls of the minute ending now')
+    t.same(createLocalBudget(limits({}), undefined, time.now).part(ORG).reserve, 0, 'no reserve unless given')
+  })
+
+  t.test('with a share (Redis down), background calls leave the share’s reserve', async (t) => {
+    const budget = createLocalBudget(limits({ reserve: 50 }), () => ({ perMinute: 4, concurrency: 2, reserve: 3 }), clock().now)
+    await budget.acquire(ORG, { background: true })
+    t.equal((await refusal(budget.acquire(ORG, { background: true }))).verdict.limit, 1)
+    await budget.acquire(ORG)
+    t.same(budget.part(ORG), { perMinute: 4, reserve: 3, calls: [T, T] })
+  })
+
   t.test('a pause refuses every call until it ends; a shorter pause does not shorten it', async (t) => {
     const time = clock()
     const budget = createLocalBudget(limits({}), undefined, time.now)
@@ -307,6 +335,29 @@ t.test('the shared budget', async (t) => {
     // What GET /zoho/budget shows: every instance's calls, as announced through Redis.
     await eventually(() => a.budget.callsLastMinute(ORG) === 3 && b.budget.callsLastMinute(ORG) === 3, 'both instances to know the 3 calls')
     t.equal(a.budget.callsLastMinute(OTHER), 0)
+  })
+
+  t.test('background calls leave the reserve to decisions, across instances; while Redis is down, each keeps its part of it', async (t) => {
+    const redis = await startRedis(t)
+    const a = await instance(t, redis, limits({ requestsPerMinute: 5, reserve: 2 }))
+    const b = await instance(t, redis, limits({ requestsPerMinute: 5, reserve: 2 }))
+    await a.budget.acquire(ORG, { background: true })
+    await b.budget.acquire(ORG, { background: true })
+    await a.budget.acquire(ORG)
+    const kept = await refusal(b.budget.acquire(ORG, { background: true }))
+    t.equal(kept.verdict.limit, 3, 'the background part: 5 − 2')
+    t.equal(await taken(b.budget.acquire(ORG)), true, 'a decision still gets one')
+    t.equal(await taken(a.budget.acquire(ORG)), true, 'and the last')
+    t.equal(await taken(a.budget.acquire(ORG)), false)
+    await eventually(() => a.link.instances === 2 && b.link.instances === 2, 'each instance to count two', 5000)
+    await redis.kill()
+    await gone(a, b)
+    // Two instances, none of the other organization's minute spent: each may make ⌊5 / 2⌋ = 2, keeping ⌈2 / 2⌉ = 1.
+    t.match(a.budget.part(OTHER), { perMinute: 2, reserve: 1, calls: [] })
+    t.equal(await taken(a.budget.acquire(OTHER, { background: true })), true)
+    t.equal(await taken(a.budget.acquire(OTHER, { background: true })), false, 'one call of the part is kept')
+    t.equal(await taken(a.budget.acquire(OTHER)), true)
+    t.equal(a.budget.part(OTHER).calls.length, 2)
   })
 
   t.test('instances share the calls in flight; a released call frees its slot for any of them', async (t) => {

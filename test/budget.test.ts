@@ -1,22 +1,12 @@
 import t, { type Test } from 'tap'
 import type { Sandbox } from '../src/sandbox/sandbox.js'
-import { contactOnlyRules, eventually, ORG, problem, startApp, startSandbox, type TestApp } from './helpers/app.js'
+import { addContacts, contactOnlyRules, eventually, problem, startApp, startSandbox, type TestApp } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 
 /**
  * The Zoho budget is ZOHO_REQUESTS_PER_MINUTE calls per organization per minute, for all
  * instances together, whatever Redis does: Zoho blocks the whole organization past 100.
  */
-function addContacts(sandbox: Sandbox, n: number, prefix: string): string[] {
-  const contacts = sandbox.organizations.get(ORG) as Map<string, Record<string, unknown>>
-  const template = contacts.get('460000000031001') as Record<string, unknown>
-  return Array.from({ length: n }, (_, i) => {
-    const id = `${prefix}${String(i).padStart(13, '0')}`
-    contacts.set(id, { ...template, contact_id: id })
-    return id
-  })
-}
-
 async function instances(t: Test, n: number, sandbox: Sandbox, redisUrl: string, budget: number): Promise<TestApp[]> {
   // Contact-only rules: every Zoho call counted here is a contact call.
   const env = {

@@ -1,79 +1,257 @@
 import pino from 'pino'
 import t from 'tap'
-import { createMemoryCallerShare } from '../src/adapters/memory-caller-share.js'
-import { callerShareKey, createRedisCallerShare } from '../src/adapters/redis/caller-share.js'
+import { createMemoryCallerShare, type ShareInput, shareVerdict } from '../src/adapters/memory-caller-share.js'
+import { budgetKeys } from '../src/adapters/redis/budget.js'
+import { allowedKey, callerShareKey, callersKey, createRedisCallerShare } from '../src/adapters/redis/caller-share.js'
 import { connectRedis } from '../src/adapters/redis/link.js'
-import type { CallerShare } from '../src/services/contacts.js'
+import type { BudgetPart } from '../src/adapters/zoho/ports.js'
 import { startRedis } from './helpers/redis.js'
 
-/** Each caller's part of the Zoho budget: in this process on a clock, and across instances in a private Redis. */
+/**
+ * The caller share on its own: the rule (shareVerdict), the in-process share on a clock, and the
+ * Redis share's script, which must say what the rule says on the same minute.
+ */
 const ORG = '10234695'
 const T0 = Date.parse('2026-11-24T10:00:00.000Z')
+const B = 90
+const R = 23
 
-t.test('in process: the limit per caller and organization, in a sliding minute', async (t) => {
+/** n calls made `gap` ms apart, the last one `age` ms before now. */
+const times = (n: number, now: number, gap = 100, age = 1000) => Array.from({ length: n }, (_, i) => now - age - (n - 1 - i) * gap)
+
+const verdict = (input: Partial<ShareInput>) =>
+  shareVerdict({ perMinute: B, reserve: R, spent: [], mine: [], callers: 1, now: T0, ...input })
+
+t.test('the rule, for a budget of 90 and a reserve of 23', async (t) => {
+  t.same(verdict({ spent: times(66, T0), mine: times(66, T0) }), { ok: true }, '24 left: more than the reserve, anyone may call')
+  const alone = verdict({ spent: times(67, T0), mine: times(67, T0) })
+  t.match(alone, { ok: false, used: 67, fair: 45 }, 'a caller alone gets 90 − 23 = 67: callers count as at least two')
+  t.same(verdict({ spent: times(67, T0), mine: [], callers: 2 }), { ok: true }, 'a second caller is served from the reserve at once')
+  t.same(
+    verdict({ spent: times(89, T0), mine: times(44, T0), callers: 2 }),
+    { ok: true },
+    'under its fair part of 45, a caller may take the last calls',
+  )
+  t.match(verdict({ spent: times(80, T0), mine: times(45, T0), callers: 2 }), { ok: false, used: 45, fair: 45 })
+  t.same(verdict({ spent: times(80, T0), mine: times(29, T0), callers: 3 }), { ok: true }, 'three callers: a fair part of 30')
+  t.match(verdict({ spent: times(80, T0), mine: times(30, T0), callers: 3 }), { ok: false, fair: 30 })
+  t.match(verdict({ spent: times(80, T0), mine: times(22, T0), callers: 4 }), { ok: true }, 'four: ⌈90 ÷ 4⌉ = 23')
+  t.match(verdict({ spent: times(80, T0), mine: times(23, T0), callers: 4 }), { ok: false, fair: 23 })
+  t.same(verdict({ reserve: 0, spent: times(89, T0), mine: times(89, T0) }), { ok: true }, 'no reserve: the budget alone limits')
+  t.match(verdict({ reserve: 0, spent: times(90, T0), mine: times(90, T0) }), { ok: false })
+  t.match(verdict({ perMinute: 0, reserve: 0 }), { ok: false, retryAfterMs: 60_000, used: 0 }, 'nothing to spend: a minute')
+})
+
+t.test('a refused caller learns when its next call can start', async (t) => {
+  // The organization's calls: 67 at T0 − 60 s + 1 s … ; the caller's 50 calls one second apart, the first at T0 − 55 s.
+  const spent = Array.from({ length: 67 }, (_, i) => T0 - 59_000 + i * 10)
+  const mine = Array.from({ length: 50 }, (_, i) => T0 - 55_000 + i * 1000)
+  const refused = verdict({ spent, mine, callers: 2 })
+  // More than the reserve is left once the oldest call of the minute leaves it, 1 s from now.
+  t.match(refused, { ok: false, retryAfterMs: 1000, used: 50, fair: 45 })
+  // Without those, when its 6th oldest call leaves the minute (45 left, under its fair part): 10 s.
+  const later = verdict({ spent: Array(67).fill(T0 - 1000), mine, callers: 2 })
+  t.match(later, { ok: false, retryAfterMs: 10_000 })
+  // The organization's minute frees first when 68 calls are in it: its second oldest must leave.
+  t.match(verdict({ spent: [T0 - 59_000, T0 - 58_000, ...Array(66).fill(T0)], mine, callers: 2 }), { retryAfterMs: 2000 })
+  t.match(verdict({ reserve: 90, spent: [], mine, callers: 2 }), { retryAfterMs: 10_000 }, 'a reserve of the whole budget never frees')
+})
+
+t.test('in process: the share on the in-process budget’s part, over a sliding minute', async (t) => {
   const clock = { ms: T0 }
-  const share = createMemoryCallerShare(2, () => clock.ms)
-  t.same(await share.take(ORG, 'shop'), { ok: true })
-  clock.ms += 10_000
-  t.same(await share.take(ORG, 'shop'), { ok: true })
-  clock.ms += 5_000
-  t.same(await share.take(ORG, 'shop'), { ok: false, retryAfterMs: 45_000, limit: 2 }, 'the oldest call leaves the minute in 45 s')
-  t.same(await share.take(ORG, 'pos'), { ok: true }, 'another caller has its own share')
-  t.same(await share.take('10234696', 'shop'), { ok: true }, 'and so has another organization')
-  t.same(await share.take(`${ORG}\nshop`, ''), { ok: true }, 'names cannot run into each other')
+  const budget: { part: BudgetPart } = { part: { perMinute: 10, reserve: 3, calls: [] } }
+  const share = createMemoryCallerShare(
+    () => budget.part,
+    () => clock.ms,
+  )
+  const spend = (n: number) => {
+    budget.part = { ...budget.part, calls: [...budget.part.calls, ...Array(n).fill(clock.ms)] }
+  }
+  for (let i = 0; i < 7; i++) {
+    t.same(await share.take(ORG, 'shop'), { ok: true })
+    spend(1)
+  }
+  t.match(await share.take(ORG, 'shop'), { ok: false, used: 7, fair: 5, retryAfterMs: 60_000 }, 'alone: 10 − 3')
+  t.match(await share.take(ORG, 'shop'), { ok: false, used: 7 }, 'a refusal is not counted')
+  t.same(await share.take(ORG, 'pos'), { ok: true }, 'the other caller gets the reserve')
+  t.same(await share.take('10234696', 'shop'), { ok: true }, 'another organization has its own minute')
   clock.ms = T0 + 59_999
   t.equal((await share.take(ORG, 'shop')).ok, false, 'a call 59.999 s old is still in the minute')
   clock.ms = T0 + 60_000
-  t.same(await share.take(ORG, 'shop'), { ok: true }, 'a call 60 s old has left it')
-  t.same(await share.take(ORG, 'shop'), { ok: false, retryAfterMs: 10_000, limit: 2 }, 'a refusal is not counted')
+  t.same(await share.take(ORG, 'shop'), { ok: true }, 'its calls (and the organization’s) have left the minute')
+  t.same(await share.take(`${ORG}\nshop`, ''), { ok: true }, 'names cannot run into each other')
+})
+
+t.test('in process: calls allowed but not yet in the budget count too (concurrent look-ups cannot overshoot)', async (t) => {
+  // The budget sees none of them: their fetches have not started.
+  const share = createMemoryCallerShare(
+    () => ({ perMinute: 10, reserve: 3, calls: [] }),
+    () => T0,
+  )
+  const answers = await Promise.all(Array.from({ length: 12 }, () => share.take(ORG, 'shop')))
+  t.equal(answers.filter((a) => a.ok).length, 7, '10 − 3, as if the budget had counted them')
+  // The budget's count wins when it is the larger (other calls: background, admin keys).
+  const busy = createMemoryCallerShare(
+    () => ({ perMinute: 10, reserve: 3, calls: Array(7).fill(T0) }),
+    () => T0,
+  )
+  for (let i = 0; i < 5; i++) busy.note(ORG, 'shop', true)
+  t.match(await busy.take(ORG, 'shop'), { ok: false, used: 5, fair: 5 }, 'the reserve is reached by the budget’s 7 calls')
+})
+
+t.test('in process: the callers that asked are counted over the minute; a noted take counts like one', async (t) => {
+  const clock = { ms: T0 }
+  // 9 of 10 calls spent: every take is decided by the fair part.
+  const share = createMemoryCallerShare(
+    () => ({ perMinute: 12, reserve: 3, calls: Array(9).fill(T0) }),
+    () => clock.ms,
+  )
+  share.note(ORG, 'a', true)
+  share.note(ORG, 'a', true)
+  share.note(ORG, 'b', false)
+  share.note(ORG, 'c', false)
+  // Three callers asked: a fair part of 4; "a" has 2.
+  t.same(await share.take(ORG, 'a'), { ok: true })
+  t.same(await share.take(ORG, 'a'), { ok: true })
+  t.match(await share.take(ORG, 'a'), { ok: false, used: 4, fair: 4 })
+  clock.ms = T0 + 60_000
+  // b and c asked a minute ago: only a is left (counted as two): a fair part of 6, its calls gone.
+  t.same(await share.take(ORG, 'a'), { ok: true })
+})
+
+t.test('in process: a caller that has not asked for a minute is no longer counted, to the millisecond', async (t) => {
+  const clock = { ms: T0 }
+  // 9 of 12 calls spent: every take is decided by the fair part.
+  const share = createMemoryCallerShare(
+    () => ({ perMinute: 12, reserve: 3, calls: Array(9).fill(clock.ms) }),
+    () => clock.ms,
+  )
+  for (const name of ['a', 'b', 'c']) share.note(ORG, name, false)
+  clock.ms = T0 + 30_000
+  for (let i = 0; i < 4; i++) share.note(ORG, 'a', true)
+  clock.ms = T0 + 59_999
+  t.match(await share.take(ORG, 'a'), { ok: false, used: 4, fair: 4 }, 'b and c asked 59.999 s ago: three callers')
+  clock.ms = T0 + 60_000
+  // b and c asked a minute ago; a, asked again since, is the only one (counted as two): a fair part of 6.
+  t.same(await share.take(ORG, 'a'), { ok: true })
 })
 
 t.test('in process: at most 10,000 callers are remembered, the least recently charged forgotten first', async (t) => {
   const clock = { ms: T0 }
-  const share = createMemoryCallerShare(1, () => clock.ms)
+  const share = createMemoryCallerShare(
+    () => ({ perMinute: 2, reserve: 2, calls: [] }),
+    () => clock.ms,
+  )
   await share.take(ORG, 'first')
   t.equal((await share.take(ORG, 'first')).ok, false)
-  for (let i = 0; i < 9_999; i++) await share.take(ORG, `caller-${i}`)
+  for (let i = 0; i < 9_999; i++) share.note(ORG, `caller-${i}`, true)
   t.equal((await share.take(ORG, 'first')).ok, false, '10,000 callers: the first is still known')
-  await share.take(ORG, 'one-more')
-  await share.take(ORG, 'caller-0')
-  t.equal((await share.take(ORG, 'caller-0')).ok, false, 'a recently refused caller is still known')
+  share.note(ORG, 'one-more', true)
+  share.note(ORG, 'caller-0', true)
+  t.equal((await share.take(ORG, 'caller-0')).ok, false, 'a recently charged caller is still known')
   t.equal((await share.take(ORG, 'caller-1')).ok, true, 'the least recently charged is forgotten')
 })
 
-t.test('through Redis: one count for every instance, by Redis’s clock; in process while Redis is down', async (t) => {
+t.test('through Redis: the script says what the rule says, on the shared minute, by Redis’s clock', async (t) => {
+  const redis = await startRedis(t)
+  const link = await connectRedis(redis.url, pino({ level: 'silent' }))
+  t.teardown(() => link.close())
+  await redis.client.connect()
+  const local = createMemoryCallerShare(() => ({ perMinute: B, reserve: R, calls: [] }))
+  const share = createRedisCallerShare(link, { budget: B, reserve: R }, local)
+  const cases: { spent: number; allowed?: number; mine: number; others: string[]; age?: number }[] = [
+    { spent: 66, mine: 66, others: [] },
+    { spent: 67, mine: 67, others: [] },
+    { spent: 67, mine: 0, others: ['a'] },
+    { spent: 89, mine: 44, others: ['a'] },
+    { spent: 80, mine: 45, others: ['a'] },
+    { spent: 80, mine: 29, others: ['a', 'b'] },
+    { spent: 80, mine: 30, others: ['a', 'b'] },
+    { spent: 90, mine: 10, others: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'] },
+    { spent: 90, mine: 9, others: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'] },
+    { spent: 70, mine: 50, others: ['a'], age: 30_000 },
+    // Allowed calls not yet in the budget: 70 allowed, the budget has seen 60 of them.
+    { spent: 60, allowed: 70, mine: 50, others: ['a'] },
+    { spent: 60, allowed: 66, mine: 66, others: [] },
+  ]
+  for (const c of cases) {
+    await redis.client.flushall()
+    const [seconds, micros] = (await redis.client.time()) as unknown as [string, string]
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+    const spent = times(c.spent, now, 100, c.age ?? 1000)
+    const allowed = times(c.allowed ?? 0, now, 50, 500)
+    const counted = allowed.length > spent.length ? allowed : spent
+    const mine = counted.slice(counted.length - c.mine)
+    if (spent.length) await redis.client.zadd(budgetKeys(ORG)[0] as string, ...spent.flatMap((at, i) => [at, `call-${i}`]))
+    if (allowed.length) await redis.client.zadd(allowedKey(ORG), ...allowed.flatMap((at, i) => [at, `allowed-${i}`]))
+    if (mine.length) await redis.client.zadd(callerShareKey(ORG, 'shop'), ...mine.flatMap((at, i) => [at, `mine-${i}`]))
+    // Asked within the minute, and one that asked longer ago does not count.
+    await redis.client.zadd(callersKey(ORG), now - 61_000, 'gone', ...c.others.flatMap((name) => [now - 500, name]))
+    const expected = shareVerdict({
+      perMinute: B,
+      reserve: R,
+      spent: allowed.length > spent.length ? allowed : spent,
+      mine,
+      callers: c.others.length + 1,
+      now,
+    })
+    const got = await share.take(ORG, 'shop')
+    const what = JSON.stringify(c)
+    if (expected.ok || got.ok) t.same(got, expected, what)
+    else {
+      t.same([got.used, got.fair], [expected.used, expected.fair], what)
+      // Redis's clock moved on a little between the seeding and the script.
+      t.ok(got.retryAfterMs <= expected.retryAfterMs && got.retryAfterMs > expected.retryAfterMs - 500, `${what}: ${got.retryAfterMs} ms`)
+    }
+    t.equal(await redis.client.zcard(callerShareKey(ORG, 'shop')), c.mine + (got.ok ? 1 : 0), 'a call is counted only when allowed')
+  }
+  t.equal(callerShareKey(ORG, 'shop'), 'creditgate:v1:{10234695}:zoho:caller:shop', 'in the organization’s slot')
+  t.equal(callersKey(ORG), 'creditgate:v1:{10234695}:zoho:callers')
+  t.equal(allowedKey(ORG), 'creditgate:v1:{10234695}:zoho:allowed')
+  const ttl = await redis.client.pttl(callersKey(ORG))
+  t.ok(ttl > 59_000 && ttl <= 61_000, `the callers expire with the minute (${ttl} ms)`)
+  t.equal(await redis.client.zscore(callersKey(ORG), 'gone'), null, 'an ask older than a minute is forgotten')
+})
+
+t.test('through Redis: one count for every instance; while Redis is down each goes on from what it saw', async (t) => {
   const redis = await startRedis(t)
   const silent = pino({ level: 'silent' })
-  const instances: CallerShare[] = []
+  const part = { perMinute: 4, reserve: 1, calls: [] as number[] }
+  const instances = []
   for (let i = 0; i < 2; i++) {
     const link = await connectRedis(redis.url, silent)
     t.teardown(() => link.close())
-    instances.push(createRedisCallerShare(link, 3, createMemoryCallerShare(1)))
+    instances.push(
+      createRedisCallerShare(
+        link,
+        { budget: 4, reserve: 1 },
+        createMemoryCallerShare(() => part),
+      ),
+    )
   }
-  const [a, b] = instances as [CallerShare, CallerShare]
-  t.same(await a.take(ORG, 'shop'), { ok: true })
-  t.same(await b.take(ORG, 'shop'), { ok: true })
-  t.same(await a.take(ORG, 'shop'), { ok: true })
-  const refused = await b.take(ORG, 'shop')
-  t.equal(refused.ok, false, 'the fourth call of the minute, on either instance, is refused')
-  if (!refused.ok) {
-    t.equal(refused.limit, 3)
-    t.ok(refused.retryAfterMs > 59_000 && refused.retryAfterMs <= 60_000, `retry after ${refused.retryAfterMs} ms`)
-  }
-  t.same(await b.take(ORG, 'pos'), { ok: true })
+  const [a, b] = instances as [(typeof instances)[0], (typeof instances)[0]]
   await redis.client.connect()
-  const key = callerShareKey(ORG, 'shop')
-  t.equal(key, 'creditgate:v1:{10234695}:zoho:caller:shop', 'in the organization’s slot')
-  t.equal(await redis.client.zcard(key), 3)
-  const ttl = await redis.client.pttl(key)
-  t.ok(ttl > 59_000 && ttl <= 61_000, `expires with the minute (${ttl} ms)`)
-  await redis.kill()
-  // Each instance counts on its own (here a share of 1) until Redis is back; nothing is thrown.
-  const down = [await a.take(ORG, 'shop'), await a.take(ORG, 'shop')]
-  t.same(
-    down.map((v) => v.ok),
-    [true, false],
+  // The budget's minute holds 3 calls: 1 left, the reserve. With two callers, a fair part of 2.
+  const [seconds] = (await redis.client.time()) as unknown as [string, string]
+  await redis.client.zadd(
+    budgetKeys(ORG)[0] as string,
+    Number(seconds) * 1000,
+    'x',
+    Number(seconds) * 1000,
+    'y',
+    Number(seconds) * 1000,
+    'z',
   )
+  t.same(await a.take(ORG, 'shop'), { ok: true })
+  t.same(await a.take(ORG, 'shop'), { ok: true })
+  t.match(await b.take(ORG, 'shop'), { ok: false, used: 2, fair: 2 }, 'counted across instances')
+  t.match(await b.take(ORG, 'shop'), { ok: false, used: 2 }, 'and a refusal is not counted')
+  t.same(await b.take(ORG, 'pos'), { ok: true })
+  await redis.kill()
+  // Down: each instance decides in process, on its part of the budget, from what it saw.
+  part.calls = [Date.now(), Date.now(), Date.now()]
+  t.match(await a.take(ORG, 'shop'), { ok: false, used: 2 }, 'a allowed shop its 2 calls')
+  t.same(await b.take(ORG, 'shop'), { ok: true }, 'b saw only refusals of shop')
 })
 
 t.test('a Redis reply refusing the script fails that call, and is not taken for an outage (issue 31)', async (t) => {
@@ -83,7 +261,11 @@ t.test('a Redis reply refusing the script fails that call, and is not taken for 
   await redis.client.connect()
   // A key of the wrong type makes the script fail: the request's error, not Redis's (viaRedis).
   await redis.client.set(callerShareKey(ORG, 'shop'), 'not a sorted set')
-  const share = createRedisCallerShare(link, 5, createMemoryCallerShare(1))
+  const share = createRedisCallerShare(
+    link,
+    { budget: 90, reserve: 23 },
+    createMemoryCallerShare(() => ({ perMinute: 1, reserve: 1, calls: [] })),
+  )
   await t.rejects(share.take(ORG, 'shop'), { name: 'ReplyError', message: /^WRONGTYPE/ })
   t.equal(link.up, true, 'Redis stays in use for everyone else')
 })

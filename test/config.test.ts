@@ -21,6 +21,7 @@ t.test('defaults are the ones in docs/contract.md', async (t) => {
       timeoutMs: 5000,
       requestsPerMinute: 90,
       maxConcurrency: 8,
+      reserve: 23,
     },
     cache: { ttlSeconds: 300, staleTtlSeconds: 86400 },
     rulesDir: './rules',
@@ -29,6 +30,7 @@ t.test('defaults are the ones in docs/contract.md', async (t) => {
     rulesVerifySample: 0.01,
     webhookSecret: undefined,
     failMode: 'closed',
+    trustProxy: false,
   })
   t.same(config.apiKeys, [])
   t.same(config.adminApiKeys, [])
@@ -118,6 +120,18 @@ t.test('a wrong value stops start-up with one line naming the variable', async (
     [{ NODE_ENV: 'production', ZOHO_MODE: 'sandbox' }, /API_KEYS is required when NODE_ENV=production/],
     [{ ZOHO_MODE: 'zoho' }, /ZOHO_MODE=zoho needs ZOHO_CLIENT_ID/],
     [{ ZOHO_MODE: 'live' }, /ZOHO_MODE/],
+    [{ ZOHO_CALLER_RESERVE: '-1' }, /ZOHO_CALLER_RESERVE/],
+    [{ ZOHO_CALLER_RESERVE: '90' }, /ZOHO_CALLER_RESERVE \(90\) must be less than ZOHO_REQUESTS_PER_MINUTE \(90\)/],
+    [{ ZOHO_REQUESTS_PER_MINUTE: '10', ZOHO_CALLER_RESERVE: '12' }, /ZOHO_CALLER_RESERVE \(12\) must be less than/],
+    [
+      { TRUST_PROXY: 'true' },
+      /TRUST_PROXY must be false or a comma list of the proxies' addresses, CIDR ranges, loopback, linklocal or uniquelocal \(not "true"\)/,
+    ],
+    [{ TRUST_PROXY: '2' }, /TRUST_PROXY .*\(not "2"\)/],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /TRUST_PROXY .*\(not "10.0.0.0\/33"\)/],
+    [{ TRUST_PROXY: '10.0.0.1/8/8' }, /TRUST_PROXY/],
+    [{ TRUST_PROXY: 'fd00::/129' }, /TRUST_PROXY/],
+    [{ TRUST_PROXY: ',' }, /TRUST_PROXY/],
   ]
   for (const [env, message] of cases) {
     t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
@@ -130,6 +144,28 @@ t.test('a wrong value stops start-up with one line naming the variable', async (
     t.notMatch((err as Error).message, 'secret-key-that-is-long-enough', 'never the key itself')
     t.equal((err as Error).message.split('\n').length, 1, 'one line')
   }
+})
+
+t.test('the caller reserve defaults to a quarter of the budget, rounded up, and leaves background work at least one call', async (t) => {
+  t.equal(loadConfig({ ZOHO_REQUESTS_PER_MINUTE: '100' }).zoho.reserve, 25)
+  t.equal(loadConfig({ ZOHO_REQUESTS_PER_MINUTE: '50' }).zoho.reserve, 13)
+  t.equal(loadConfig({ ZOHO_REQUESTS_PER_MINUTE: '1' }).zoho.reserve, 0)
+  t.equal(loadConfig({ ZOHO_REQUESTS_PER_MINUTE: '2' }).zoho.reserve, 1)
+  t.equal(loadConfig({ ZOHO_CALLER_RESERVE: '0' }).zoho.reserve, 0)
+  t.equal(loadConfig({ ZOHO_CALLER_RESERVE: '89' }).zoho.reserve, 89)
+})
+
+t.test('TRUST_PROXY: the proxies whose X-Forwarded-For is believed', async (t) => {
+  t.same(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false)
+  t.same(loadConfig({ TRUST_PROXY: ' ' }).trustProxy, false, 'blank is unset')
+  t.same(loadConfig({ TRUST_PROXY: '10.0.0.5, 10.1.0.0/16,fd00::/8,::1,loopback,uniquelocal' }).trustProxy, [
+    '10.0.0.5',
+    '10.1.0.0/16',
+    'fd00::/8',
+    '::1',
+    'loopback',
+    'uniquelocal',
+  ])
 })
 
 t.test('Redis: one server, a master through Sentinel, or a Cluster', async (t) => {

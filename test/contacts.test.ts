@@ -457,7 +457,7 @@ t.test('a caller is charged when its miss starts a fetch, and refused with its o
     callerShare: {
       async take(org, caller) {
         charged.push(`${org}/${caller}`)
-        return left-- > 0 ? { ok: true } : { ok: false, retryAfterMs: 1_001, limit: 2 }
+        return left-- > 0 ? { ok: true } : { ok: false, retryAfterMs: 1_001, used: 2, fair: 2 }
       },
     },
   })
@@ -473,7 +473,7 @@ t.test('a caller is charged when its miss starts a fetch, and refused with its o
   const refused = await service.load(ORG, '44', 'shop').catch((err: Problem) => err)
   t.match(refused, {
     code: 'rate_limited',
-    detail: `more than 2 uncached contacts per minute for this caller in organization ${ORG}`,
+    detail: `this caller started 2 Zoho calls for uncached contacts of organization ${ORG} in the last minute, its fair part being 2; the last calls of the minute are kept for callers under theirs`,
     retryAfterSeconds: 2,
   })
   t.same(zoho.calls, ['42', '43'], 'a refused caller never reaches Zoho')
@@ -485,6 +485,18 @@ t.test('a caller is charged when its miss starts a fetch, and refused with its o
 })
 
 t.test('a refusal says at least one second', async (t) => {
-  const { service } = setup({ callerShare: { take: async () => ({ ok: false, retryAfterMs: 3, limit: 1 }) } })
+  const { service } = setup({ callerShare: { take: async () => ({ ok: false, retryAfterMs: 3, used: 1, fair: 1 }) } })
   t.match(await service.load(ORG, '42', 'shop').catch((err: Problem) => err), { code: 'rate_limited', retryAfterSeconds: 1 })
+})
+
+t.test('known: the cache holds the contact in the organization (a webhook’s owner), not merely "it does not exist"', async (t) => {
+  const { zoho, service } = setup()
+  await service.load(ORG, '42')
+  zoho.fails = new Problem('contact_not_found', 'Zoho code 1002')
+  await t.rejects(service.load(ORG, '43'))
+  t.equal(await service.known(ORG, '42'), true)
+  t.equal(await service.known('10234696', '42'), false, 'another organization')
+  t.equal(await service.known(ORG, '43'), false, 'Zoho said it does not exist')
+  t.equal(await service.known(ORG, '44'), false, 'never asked')
+  t.same(zoho.calls, ['42', '43'], 'without a Zoho call')
 })

@@ -44,6 +44,7 @@ function contactsOf(contacts: ZohoContact[], fetchedAtMs = NOW, source: LoadedCo
       return loaded(found, fetchedAtMs, source)
     },
     async invalidate() {},
+    known: async () => false,
   }
 }
 
@@ -52,6 +53,7 @@ const failing = (problem: Problem): ContactService => ({
     throw problem
   },
   invalidate: async () => {},
+  known: async () => false,
 })
 
 /** Review orders over `threshold`; block contacts whose payment terms label is "Hold" (a path into the contact). */
@@ -212,7 +214,7 @@ t.test('a rule can read the contact’s age', async (t) => {
   )
   let fetchedAtMs = NOW - 60_000
   const decisions = service({
-    contacts: { load: async () => loaded(contact('42'), fetchedAtMs), invalidate: async () => {} },
+    contacts: { load: async () => loaded(contact('42'), fetchedAtMs), invalidate: async () => {}, known: async () => false },
     rules: () => ruleSet,
   })
   t.equal((await decisions.decide({ org: ORG, contactId: '42' })).decision, 'allow')
@@ -303,6 +305,7 @@ t.test('a dry run evaluates the contact as given, 0 seconds old, under the activ
   const contacts: ContactService = {
     load: async () => t.fail('a dry run loads no contact') as never,
     invalidate: async () => {},
+    known: async () => false,
   }
   const decisions = service({ contacts, rules: () => ruleSet })
   const c = contact('42', { payment_terms_label: 'Hold' })
@@ -422,9 +425,10 @@ function receivablesOf(customer: CustomerReceivables, asOf: number, problem?: Pr
       if (problem) throw problem
       return { customer, asOf }
     },
-    refreshCustomer: async () => {},
+    customerChanged: async () => {},
     refreshDue: async () => {},
     ages: () => ({}),
+    stop: () => {},
   }
   return service
 }

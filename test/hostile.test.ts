@@ -1,10 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { cp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { ConfigError, loadConfig } from '../src/config.js'
-import { AUTH_FAILURES_PER_MINUTE } from '../src/plugins/access.js'
+import { AUTH_FAILURES_PER_MINUTE, keyFingerprint } from '../src/plugins/access.js'
 import { openServer } from '../src/server.js'
 import { MAX_FIXTURE_CASES } from '../src/services/rule-sets/fixtures.js'
 import { contactOnlyRules, eventually, logCapture, problem, sandboxEnv, startApp, startSandbox } from './helpers/app.js'
@@ -117,18 +118,20 @@ t.test("5. one caller asking for 120 made-up contacts spends its share of the Zo
   for (const [i, id] of made.entries())
     answers.push(await (apps[i % 2] as (typeof apps)[0]).inject({ url: `/contacts/${id}/risk`, headers: CALLER }))
   const statuses = answers.map((r) => r.statusCode)
-  t.same(statuses.slice(0, 10), Array(10).fill(404), 'half the budget of 20: ten look-ups reach Zoho')
-  t.same(statuses.slice(10), Array(110).fill(429), "the rest are this caller's own 429, not everyone's 503")
-  t.equal(sandbox.stats.contactCalls, 10)
-  const refused = answers[10] as (typeof answers)[0]
-  t.match(problem(t, refused, 429, 'rate_limited'), { detail: /more than 10 uncached contacts per minute for this caller/ })
+  t.same(statuses.slice(0, 15), Array(15).fill(404), 'the budget of 20 less the reserve of ⌈20 / 4⌉ = 5: fifteen look-ups reach Zoho')
+  t.same(statuses.slice(15), Array(105).fill(429), "the rest are this caller's own 429, not everyone's 503")
+  t.equal(sandbox.stats.contactCalls, 15)
+  const refused = answers[15] as (typeof answers)[0]
+  t.match(problem(t, refused, 429, 'rate_limited'), {
+    detail: /^this caller started 15 Zoho calls for uncached contacts of organization 10234695 in the last minute, its fair part being 10;/,
+  })
   t.ok(Number(refused.headers['retry-after']) >= 1 && Number(refused.headers['retry-after']) <= 60, 'Retry-After says when')
   // Unknown ids are remembered: asking again costs nothing and is not refused.
   t.equal((await (apps[1] as (typeof apps)[0]).inject({ url: `/contacts/${made[0]}/risk`, headers: CALLER })).statusCode, 404)
-  // Another caller's uncached contacts still get answers, on either instance.
+  // Another caller's uncached contacts still get answers, on either instance, from the reserve.
   for (const app of apps) t.equal((await app.inject({ url: '/contacts/460000000031001/risk', headers: POS })).statusCode, 200)
   t.equal((await (apps[0] as (typeof apps)[0]).inject({ url: '/contacts/460000000026049/risk', headers: POS })).statusCode, 200)
-  t.equal(sandbox.stats.contactCalls, 12)
+  t.equal(sandbox.stats.contactCalls, 17)
   t.notOk(sandbox.stats.byStatus.has(429), 'Zoho never refused us')
 })
 
@@ -266,22 +269,89 @@ t.test('11. message placeholders are facts of the catalogue, not object properti
   }
 })
 
-t.test('12. an address presenting wrong keys is throttled', async (t) => {
-  const { app } = await rulesApp(t)
-  const attempts = []
-  for (let i = 0; i < AUTH_FAILURES_PER_MINUTE + 2; i++) {
-    const headers = i % 2 === 0 ? { 'x-api-key': `guess-${i}-0123456789abcdef` } : CALLER
-    attempts.push((await app.inject({ method: 'POST', url: '/rules/reload', headers, remoteAddress: '10.9.9.9' })).statusCode)
+t.test('12. an address presenting wrong keys is throttled; its valid keys never are', async (t) => {
+  const logs = logCapture()
+  const sandbox = await startSandbox(t)
+  const { app } = await startApp(t, sandbox, { env: { ...KEYS, RULES_DIR: await rulesCopy(t), LOG_LEVEL: 'info' }, logs })
+  const from = (headers: Record<string, string>, url = '/contacts/460000000031001/risk') =>
+    app.inject({ url, headers, remoteAddress: '10.9.9.9' })
+  const wrong = []
+  const valid = []
+  for (let i = 0; i < 50; i++) {
+    wrong.push((await from({ 'x-api-key': `expired-${i % 2}-0123456789abcdef` })).statusCode)
+    // The order system behind the same address (a proxy, a NAT) goes on deciding.
+    if (i % 10 === 9) valid.push((await from(CALLER)).statusCode)
   }
-  t.same(attempts, [...Array.from({ length: AUTH_FAILURES_PER_MINUTE }, (_, i) => (i % 2 === 0 ? 401 : 403)), 429, 429])
-  const throttled = await app.inject({ method: 'POST', url: '/rules/reload', headers: ADMIN, remoteAddress: '10.9.9.9' })
-  problem(t, throttled, 429, 'rate_limited')
+  t.same(wrong, [...Array(AUTH_FAILURES_PER_MINUTE).fill(401), ...Array(50 - AUTH_FAILURES_PER_MINUTE).fill(429)], '401, then 429')
+  t.same(valid, [200, 200, 200, 200, 200], 'a valid key is never throttled')
+  t.equal((await from(CALLER)).statusCode, 200)
+  t.equal((await from(ADMIN, '/rules')).statusCode, 200, 'nor an admin key')
+  const throttled = await from({ authorization: 'Bearer still-wrong-0123456789abcdef' })
+  t.match(problem(t, throttled, 429, 'rate_limited').detail, /more than 10 wrong or missing API keys from this address in a minute/)
   t.ok(Number(throttled.headers['retry-after']) >= 1, 'with Retry-After')
+  problem(t, await from({}), 429, 'rate_limited')
   t.equal(
-    (await app.inject({ method: 'POST', url: '/rules/reload', headers: ADMIN, remoteAddress: '10.9.9.10' })).statusCode,
-    200,
-    'others are not',
+    (
+      await app.inject({
+        url: '/contacts/460000000031001/risk',
+        headers: { 'x-api-key': 'wrong-0123456789abcdef' },
+        remoteAddress: '10.9.9.10',
+      })
+    ).statusCode,
+    401,
+    'another address has its own count',
   )
+
+  // What an operator sees: one line for the client in the minute, naming its keys by fingerprint; no line per request.
+  const lines = logs.lines.filter((l) => l.msg === 'wrong or missing API keys from this client (one line per client and minute)')
+  t.same(
+    lines.map((l) => [l.client, l.refused, l.keys]),
+    [
+      ['10.9.9.9', 1, [keyFingerprint('expired-0-0123456789abcdef')]],
+      ['10.9.9.10', 1, [keyFingerprint('wrong-0123456789abcdef')]],
+    ],
+  )
+  t.equal(keyFingerprint('expired-0-0123456789abcdef'), createHash('sha256').update('expired-0-0123456789abcdef').digest('hex').slice(0, 8))
+  t.notOk(
+    logs.raw.some((l) => l.includes('0123456789abcdef')),
+    'never a key',
+  )
+  const perRequest = logs.lines.filter(
+    (l) => ['request refused', 'request completed'].includes(l.msg as string) && [401, 429].includes(Number(l.statusCode ?? 0)),
+  )
+  t.same(perRequest, [], 'no line per refused request')
+  t.equal(logs.lines.filter((l) => l.msg === 'request refused').length, 0)
+  const metrics = (await app.inject({ url: '/metrics' })).body
+  t.match(metrics, new RegExp(`creditgate_auth_refused_total\\{key="${keyFingerprint('expired-0-0123456789abcdef')}"\\} 25`))
+  t.match(metrics, new RegExp(`creditgate_auth_refused_total\\{key="${keyFingerprint('expired-1-0123456789abcdef')}"\\} 25`))
+  t.match(metrics, /creditgate_auth_refused_total\{key="none"\} 1/)
+})
+
+t.test('12. …a caller key calling an admin route 20 times locks out nobody', async (t) => {
+  const { app } = await rulesApp(t)
+  const from = (headers: Record<string, string>, url = '/rules/reload', method: 'GET' | 'POST' = 'POST') =>
+    app.inject({ method, url, headers, remoteAddress: '10.9.9.9' })
+  const refused = []
+  for (let i = 0; i < 20; i++) refused.push((await from(CALLER)).statusCode)
+  t.same(refused, Array(20).fill(403), 'a valid key where it may not go: 403, not a wrong key')
+  t.equal((await from(ADMIN)).statusCode, 200, 'the admin console from the same address')
+  t.equal((await from(CALLER, '/contacts/460000000031001/risk', 'GET')).statusCode, 200, 'the caller itself')
+  t.equal((await from({ 'x-api-key': 'wrong-0123456789abcdef' })).statusCode, 401, 'the 403s counted nothing')
+})
+
+t.test('12. …behind a proxy named in TRUST_PROXY, each client is its own address; otherwise the peer is', async (t) => {
+  const sandbox = await startSandbox(t)
+  for (const [trust, second] of [
+    ['127.0.0.1', 401],
+    [undefined, 429],
+  ] as const) {
+    const { app } = await startApp(t, sandbox, { env: { ...KEYS, ...(trust ? { TRUST_PROXY: trust } : {}) } })
+    const via = (client: string) =>
+      app.inject({ url: '/contacts/460000000031001/risk', headers: { 'x-api-key': 'wrong-0123456789abcdef', 'x-forwarded-for': client } })
+    for (let i = 0; i < AUTH_FAILURES_PER_MINUTE; i++) t.equal((await via('203.0.113.7')).statusCode, 401)
+    t.equal((await via('203.0.113.7')).statusCode, 429)
+    t.equal((await via('203.0.113.8')).statusCode, second, `TRUST_PROXY ${trust ?? 'unset'}: another client behind the proxy`)
+  }
 })
 
 /** Sends raw bytes to a listening server and returns what it answered. */

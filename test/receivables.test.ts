@@ -4,13 +4,14 @@ import { createMemoryReceivables } from '../src/adapters/memory-receivables.js'
 import { budgetKeys } from '../src/adapters/redis/budget.js'
 import { receivablesKeys } from '../src/adapters/redis/receivables.js'
 import { createZohoBooks } from '../src/adapters/zoho/books.js'
-import { createLocalBudget } from '../src/adapters/zoho/budget.js'
+import { BudgetRefused, createLocalBudget } from '../src/adapters/zoho/budget.js'
+import type { ZohoBudget } from '../src/adapters/zoho/ports.js'
 import { createLocalTokens, createTokenMinter } from '../src/adapters/zoho/tokens.js'
 import { groupByCustomer, ListedInvoiceSchema, receivablesFacts, todayIn } from '../src/domain/receivables.js'
 import { listedInvoice, listedSalesOrder, SANDBOX_CREDENTIALS } from '../src/sandbox/contacts.js'
 import type { Sandbox } from '../src/sandbox/sandbox.js'
-import { createReceivablesService } from '../src/services/receivables.js'
-import { contactOnlyRules, eventually, ORG, ORG2, problem, startApp, startSandbox, type TestApp } from './helpers/app.js'
+import { createReceivablesService, type ReceivablesOptions } from '../src/services/receivables.js'
+import { addContacts, contactOnlyRules, eventually, ORG, ORG2, problem, startApp, startSandbox, type TestApp } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 
 /**
@@ -151,12 +152,12 @@ t.test('a contact-only rule set makes no listing call, and its decisions carry n
   t.equal(sandbox.stats.listCalls, 0)
 })
 
-async function instances(t: Test, n: number, sandbox: Sandbox, redisUrl: string): Promise<TestApp[]> {
+async function instances(t: Test, n: number, sandbox: Sandbox, redisUrl: string, env: Record<string, string> = {}): Promise<TestApp[]> {
   const apps: TestApp[] = []
   for (let i = 0; i < n; i++)
     apps.push(
       await startApp(t, sandbox, {
-        env: { REDIS_URL: redisUrl, WEBHOOK_SECRET: 'webhook-secret-0123456789', ZOHO_REQUESTS_PER_MINUTE: '100' },
+        env: { REDIS_URL: redisUrl, WEBHOOK_SECRET: 'webhook-secret-0123456789', ZOHO_REQUESTS_PER_MINUTE: '100', ...env },
       }),
     )
   return apps
@@ -239,15 +240,15 @@ t.test('no listing read: never an allow computed from zeros', async (t) => {
   }
 })
 
-t.test('a listing failing mid-paging keeps the last complete snapshot, flagged by its age', async (t) => {
-  const sandbox = await startSandbox(t)
-  let now = Date.now()
+/** The receivables service on its own against the sandbox's listings (webhook reads gathered for 20 ms, a customer re-read after 300 ms). */
+function standalone(t: Test, sandbox: Sandbox, options: Partial<ReceivablesOptions> & { budget?: ZohoBudget } = {}) {
   const timeoutMs = 2000
+  const { budget, ...rest } = options
   const zoho = createZohoBooks({
     apiBaseUrl: sandbox.apiBaseUrl,
     timeoutMs,
     tokens: createLocalTokens(createTokenMinter({ accountsUrl: sandbox.accountsUrl, credentials: SANDBOX_CREDENTIALS, timeoutMs })),
-    budget: createLocalBudget({ requestsPerMinute: 100, maxConcurrency: 10, waitMs: timeoutMs }),
+    budget: budget ?? createLocalBudget({ requestsPerMinute: 100, maxConcurrency: 10, waitMs: timeoutMs }),
     log: pino({ level: 'silent' }),
     backoffMs: 1,
   })
@@ -258,8 +259,18 @@ t.test('a listing failing mid-paging keeps the last complete snapshot, flagged b
     staleSeconds: 3600,
     firstWaitMs: timeoutMs,
     log: pino({ level: 'silent' }),
-    now: () => now,
+    gatherMs: 20,
+    customerSpacingMs: 300,
+    ...rest,
   })
+  t.teardown(() => service.stop())
+  return service
+}
+
+t.test('a listing failing mid-paging keeps the last complete snapshot, flagged by its age', async (t) => {
+  const sandbox = await startSandbox(t)
+  let now = Date.now()
+  const service = standalone(t, sandbox, { now: () => now })
   const first = await service.forCustomer(ORG2, '470000000010002')
   t.equal(first.asOf, now)
   t.equal(sandbox.stats.byList.get('invoices'), 3)
@@ -316,4 +327,152 @@ t.test('300 concurrent decisions over 100 cold contacts with the shipped rules: 
   t.equal(sandbox.stats.listCalls, 0, 'no listing call per decision')
   t.equal(responses[7]?.json().facts.open_orders_bcy, 107, 'each with its own open orders')
   t.notOk(sandbox.stats.byStatus.has(429))
+})
+
+const OPS = 'ops-key-0123456789abcdef'
+
+/** The customers the listings since the last reset were for, in order (none: the whole organization), with the organization. */
+const listedFor = (sandbox: Sandbox) =>
+  sandbox.stats.listRequests.map((r) => {
+    const query = new URLSearchParams(r.split('?')[1])
+    return `${query.get('organization_id')}:${query.get('customer_id') ?? 'all'}`
+  })
+
+t.test('webhooks for one customer are merged: one read, and one more after it for those that came during it', async (t) => {
+  const sandbox = await startSandbox(t)
+  const service = standalone(t, sandbox)
+  await service.forCustomer(ORG, '460000000031012')
+  sandbox.resetStats()
+  for (let i = 0; i < 30; i++) await service.customerChanged([ORG], '460000000031012')
+  await eventually(() => sandbox.stats.listCalls === 3, 'one read')
+  // Named again while its read is recent: read once more when the 300 ms are over, not five times.
+  for (let i = 0; i < 5; i++) await service.customerChanged([ORG], '460000000031012')
+  await eventually(() => sandbox.stats.listCalls === 6, 'the read after it')
+  service.stop()
+  t.same(listedFor(sandbox), Array(6).fill(`${ORG}:460000000031012`))
+})
+
+t.test('webhooks for several customers at once: one read of the whole organization', async (t) => {
+  const sandbox = await startSandbox(t)
+  const service = standalone(t, sandbox)
+  await service.forCustomer(ORG, '460000000031012')
+  sandbox.resetStats()
+  for (const id of ['460000000031012', '460000000031013', '460000000031014', '460000000031015']) await service.customerChanged([ORG], id)
+  await eventually(() => sandbox.stats.listCalls === 3, 'one whole read')
+  service.stop()
+  t.same(listedFor(sandbox), Array(3).fill(`${ORG}:all`), '3 calls instead of 4 × 3')
+})
+
+t.test('a webhook without an organization reads the customer where it is known to be', async (t) => {
+  const sandbox = await startSandbox(t)
+  const cached = new Set([`${ORG2}:470000000099999`])
+  const service = standalone(t, sandbox, { contactKnown: async (org, id) => cached.has(`${org}:${id}`) })
+  await service.forCustomer(ORG, '460000000031012')
+  await service.forCustomer(ORG2, '470000000010002')
+  const cases: [string, string[]][] = [
+    ['460000000031013', [ORG]], // in the snapshot of ORG
+    ['470000000010002', [ORG2]], // in the snapshot of ORG2
+    ['470000000099999', [ORG2]], // its contact is cached in ORG2
+    ['480000000099999', [ORG, ORG2]], // known nowhere: every organization that keeps receivables
+  ]
+  for (const [id, orgs] of cases) {
+    sandbox.resetStats()
+    await service.customerChanged([ORG, ORG2], id)
+    await eventually(() => sandbox.stats.listCalls === 3 * orgs.length, `the reads for ${id}`)
+    t.same(new Set(listedFor(sandbox)), new Set(orgs.map((org) => `${org}:${id}`)), id)
+  }
+  sandbox.resetStats()
+  await service.customerChanged([ORG2, '10234697'], '460000000031013')
+  t.same(listedFor(sandbox), [], 'an organization whose receivables are not kept is never read')
+})
+
+t.test('background reads never take the calls kept for decisions, and wait for room', async (t) => {
+  const sandbox = await startSandbox(t)
+  const clock = { ms: Date.now() }
+  const local = createLocalBudget({ requestsPerMinute: 6, maxConcurrency: 10, waitMs: 1000, reserve: 3 }, undefined, () => clock.ms)
+  let refused = 0
+  // A refusal says "50 ms", so that the test need not wait a minute for its retry.
+  const budget: ZohoBudget = {
+    ...local,
+    acquire: (org, options) =>
+      local.acquire(org, options).catch((err) => {
+        if (!(err instanceof BudgetRefused)) throw err
+        refused++
+        throw new BudgetRefused(org, { ...err.verdict, retryAfterMs: 50 })
+      }),
+  }
+  const service = standalone(t, sandbox, { budget })
+  await service.forCustomer(ORG, '460000000031012') // a decision's first read: 3 calls
+  sandbox.resetStats()
+  await service.customerChanged([ORG], '460000000031013')
+  await eventually(() => refused >= 3, 'the read to be refused, and tried again')
+  t.equal(sandbox.stats.listCalls, 0, '3 calls left, all of them the reserve')
+  for (let i = 0; i < 3; i++) await budget.acquire(ORG) // decisions get them
+  clock.ms += 60_000
+  await eventually(() => sandbox.stats.listCalls === 3, 'the read, once the minute has room')
+  t.same(listedFor(sandbox), Array(3).fill(`${ORG}:460000000031013`))
+})
+
+t.test('60 invoice webhooks in 2 s: merged, read only where the customer is, never with the decisions’ calls', async (t) => {
+  const redis = await startRedis(t)
+  const sandbox = await startSandbox(t)
+  // 30 customers with an open invoice each, 20 cold contacts to decide, all in ORG.
+  const customers = addContacts(sandbox, 30, '57')
+  const invoices = sandbox.documents.get(ORG)?.invoices ?? []
+  for (const [i, id] of customers.entries()) {
+    invoices.push(listedInvoice(`58${String(i).padStart(17, '0')}`, id, { dueInDays: 10, balance: 100 }, Date.now()))
+  }
+  const cold = addContacts(sandbox, 20, '59')
+  const [a, b] = (await instances(t, 2, sandbox, redis.url, { ZOHO_REQUESTS_PER_MINUTE: '90', ADMIN_API_KEYS: `ops:${OPS}` })) as [
+    TestApp,
+    TestApp,
+  ]
+  // Both organizations' receivables are kept (ORG2: 450 invoices); 460000000031001 is cached in ORG.
+  await decide(a.app, '460000000031001')
+  await decide(b.app, '470000000010001', `?organization_id=${ORG2}`)
+  const spentBefore = sandbox.stats.listCalls + sandbox.stats.contactCalls
+  t.equal(spentBefore, 3 + 5 + 2)
+  sandbox.resetStats()
+  // In Zoho, each customer's invoice falls 40 days past due, and invoice and payment webhooks fire.
+  for (const invoice of invoices.filter((i) => customers.includes(String(i.customer_id)))) {
+    Object.assign(
+      invoice,
+      listedInvoice(String(invoice.invoice_id), String(invoice.customer_id), { dueInDays: -40, balance: 100 }, Date.now()),
+    )
+  }
+  const hooks = []
+  const during = []
+  const started = Date.now()
+  for (let i = 0; i < 60; i++) {
+    const customer = i % 2 === 0 ? '460000000031001' : (customers[i >> 1] as string)
+    const app = i % 4 < 2 ? a.app : b.app
+    hooks.push(
+      app.inject({
+        method: 'POST',
+        url: '/webhooks/zoho',
+        headers: { 'x-webhook-secret': 'webhook-secret-0123456789' },
+        payload: i % 3 === 0 ? { payment: { customer_id: customer } } : { invoice: { customer_id: customer } },
+      }),
+    )
+    if (i % 6 === 5) during.push(app.inject({ url: `/contacts/${cold[(i - 5) / 6]}/risk` }))
+    // 60 in 2 s: one every 33 ms.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + (i + 1) * 33 - Date.now())))
+  }
+  t.same(new Set((await Promise.all(hooks)).map((r) => r.statusCode)), new Set([200]))
+  t.same(new Set((await Promise.all(during)).map((r) => r.statusCode)), new Set([200]), 'cold decisions during the burst are decided')
+  // Every customer's new invoice is read, in ORG alone.
+  const overdue = async (id: string) =>
+    (await a.app.inject({ url: `/contacts/${id}/receivables`, headers: { 'x-api-key': OPS } })).json().receivables?.ageing?.days_31_60
+  await eventually(async () => (await Promise.all(customers.map(overdue))).every((amount) => amount === 100), 'every customer read', 15_000)
+  const listed = listedFor(sandbox)
+  t.same(
+    listed.filter((l) => !l.startsWith(`${ORG}:`)),
+    [],
+    `only the owning organization is listed (${listed.length} calls)`,
+  )
+  t.ok(listed.length <= 90 - 23 - spentBefore, `the burst's reads stay within the background part: ${listed.length} calls`)
+  t.ok(listed.length <= 30, `merged: ${listed.length} listing calls, not 90 (one read per customer) nor 180 (in both organizations)`)
+  const after = await Promise.all(cold.slice(10).map((id) => a.app.inject({ url: `/contacts/${id}/risk` })))
+  t.same(new Set(after.map((r) => r.statusCode)), new Set([200]), 'and after it')
+  t.notOk(sandbox.stats.byStatus.has(429), 'Zoho never answered 429')
 })

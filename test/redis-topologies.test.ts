@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { budgetKeys } from '../src/adapters/redis/budget.js'
 import { contactKey } from '../src/adapters/redis/cache.js'
 import type { Sandbox } from '../src/sandbox/sandbox.js'
-import { contactOnlyRules, eventually, logCapture, ORG, startApp, startSandbox, type TestApp } from './helpers/app.js'
+import { addContacts, contactOnlyRules, eventually, logCapture, ORG, startApp, startSandbox, type TestApp } from './helpers/app.js'
 import { startCluster, startSentinels, type TestTopology } from './helpers/redis.js'
 
 /**
@@ -18,17 +18,10 @@ import { startCluster, startSentinels, type TestTopology } from './helpers/redis
 t.setTimeout(240_000)
 
 const ADMIN = 'ops-key-0123456789abcdef'
+const SHOP = 'shop-key-0123456789abcdef'
 
-/** Adds n contacts to the sandbox's default organization, owing 0, 30,000 or 60,000 in turn; returns their ids. */
-function addContacts(sandbox: Sandbox, n: number, prefix: string): string[] {
-  const contacts = sandbox.organizations.get(ORG) as Map<string, Record<string, unknown>>
-  const template = contacts.get('460000000031001') as Record<string, unknown>
-  return Array.from({ length: n }, (_, i) => {
-    const id = `${prefix}${String(i).padStart(13, '0')}`
-    contacts.set(id, { ...template, contact_id: id, outstanding_receivable_amount_bcy: (i % 3) * 30000 })
-    return id
-  })
-}
+/** The added contacts owe 0, 30,000 or 60,000 in turn. */
+const owing = (i: number) => ({ outstanding_receivable_amount_bcy: (i % 3) * 30000 })
 
 interface Instances {
   apps: TestApp[]
@@ -84,14 +77,14 @@ function noCrossSlot(t: Test, { logs }: Instances) {
 
 /** Every key family creditgate writes, and whether commands or scripts use its keys together (then they carry one hash tag). */
 const KEY_FAMILIES: [RegExp, 'alone' | 'together'][] = [
-  [/^creditgate:v1:\{\d+\}:zoho:(calls|inflight|paused)$/, 'together'],
+  [/^creditgate:v1:\{\d+\}:zoho:(calls|inflight|paused|allowed|callers|caller:.+)$/, 'together'],
   [/^creditgate:v1:\{\d+\}:receivables(:next|:lock)?$/, 'together'],
+  [/^creditgate:v1:\{\d+\}:receivables:claim:\d+$/, 'alone'],
   [/^creditgate:v1:\{\d+\}:flight:\d+:(lock|failed)$/, 'alone'],
   [/^creditgate:v1:zoho:\{[0-9a-f]{16}\}:token(:lock|:mints)?$/, 'alone'],
   [/^creditgate:v1:\d+:contact:\d+$/, 'alone'],
   [/^creditgate:v1:(instances|epoch)$/, 'alone'],
   [/^creditgate:v1:(ratelimit|authfail):.+$/, 'alone'],
-  [/^creditgate:v1:\{\d+\}:zoho:caller:.+$/, 'alone'],
   [/^creditgate:v1:\{\d+\}:(decisions|decision-index)$/, 'together'],
 ]
 
@@ -126,7 +119,7 @@ for (const [name, start] of TOPOLOGIES) {
     t.test('3 instances: one Zoho call per contact, purges reach every copy, one shared budget', async (t) => {
       const budget = 60
       const sandbox = await startSandbox(t)
-      const ids = addContacts(sandbox, 30, '61')
+      const ids = addContacts(sandbox, 30, '61', owing)
       const three = await instances(t, 3, sandbox, topology, { ZOHO_REQUESTS_PER_MINUTE: String(budget) })
       const [a, b] = three.apps as [TestApp, TestApp]
 
@@ -163,7 +156,7 @@ for (const [name, start] of TOPOLOGIES) {
       t.equal(sandbox.stats.contactCalls, 31, 'without asking Zoho')
 
       // The rest of the minute's budget, and not one call more, for 100 cold contacts over the three.
-      const cold = await decide(three.apps, addContacts(sandbox, 100, '63'))
+      const cold = await decide(three.apps, addContacts(sandbox, 100, '63', owing))
       t.equal(sandbox.stats.contactCalls, budget, 'the whole budget is used, and not one call more')
       t.same(statuses(cold), { 200: budget - 31, 503: 100 - (budget - 31) })
       t.match(cold.find((r) => r.statusCode === 503)?.json().detail, new RegExp(`budget of ${budget} calls per minute is spent`))
@@ -174,12 +167,12 @@ for (const [name, start] of TOPOLOGIES) {
     t.test('a failover under load: no 5xx, no wrong decision, Zoho calls within the budget', async (t) => {
       const budget = 90
       const sandbox = await startSandbox(t)
-      const warm = addContacts(sandbox, 40, '64')
-      const cold = addContacts(sandbox, 30, '65')
+      const warm = addContacts(sandbox, 40, '64', owing)
+      const cold = addContacts(sandbox, 30, '65', owing)
       // What each contact's decision must be, from an instance on its own Zoho and no Redis at all.
       const reference = await startSandbox(t)
-      addContacts(reference, 40, '64')
-      addContacts(reference, 30, '65')
+      addContacts(reference, 40, '64', owing)
+      addContacts(reference, 30, '65', owing)
       const alone = await startApp(t, reference, { env: { RULES_DIR: await contactOnlyRules(t), RATE_LIMIT_PER_MINUTE: '0' } })
       const expected = new Map<string, string>()
       for (const id of [...warm, ...cold]) {
@@ -262,20 +255,43 @@ for (const [name, start] of TOPOLOGIES) {
       // The shipped rules read receivables: their snapshot is built aside and renamed into place.
       const sandbox = await startSandbox(t)
       const log = logCapture()
-      const one = await startApp(t, sandbox, { env: { ...topology.env, ADMIN_API_KEYS: `ops:${ADMIN}`, LOG_LEVEL: 'warn' }, logs: log })
-      const ids = addContacts(sandbox, 5, '66')
+      // Two caller keys: the caller share's script runs; a webhook claims a customer's read.
+      const env = {
+        ...topology.env,
+        ADMIN_API_KEYS: `ops:${ADMIN}`,
+        API_KEYS: `shop:${SHOP},pos:pos-key-0123456789abcdef`,
+        WEBHOOK_SECRET: 'webhook-secret-0123456789',
+        LOG_LEVEL: 'warn',
+      }
+      const one = await startApp(t, sandbox, { env, logs: log })
+      const ids = addContacts(sandbox, 5, '66', owing)
       const { app } = one
-      t.same(statuses(await decide([one], [...ids, ...ids])), { 200: 10 })
+      const answers = await Promise.all(
+        [...ids, ...ids].map((id) => app.inject({ url: `/contacts/${id}/risk`, headers: { 'x-api-key': SHOP } })),
+      )
+      t.same(statuses(answers), { 200: 10 })
       await eventually(async () => (await topology.keys()).some((key) => key.endsWith(':receivables')), 'the receivables snapshot')
+      const hook = await app.inject({
+        method: 'POST',
+        url: '/webhooks/zoho',
+        headers: { 'x-webhook-secret': 'webhook-secret-0123456789' },
+        payload: { invoice: { customer_id: '460000000031012' } },
+      })
+      t.equal(hook.statusCode, 200)
+      await eventually(
+        async () => (await topology.keys()).some((key) => key.includes(':receivables:claim:')),
+        'the claim of a customer’s read',
+      )
       t.equal((await app.inject({ method: 'DELETE', url: `/contacts/${ids[0]}/cache`, headers: { 'x-api-key': ADMIN } })).statusCode, 200)
-      t.equal((await app.inject({ url: '/contacts/460000000099999/risk' })).statusCode, 404)
+      t.equal((await app.inject({ url: '/contacts/460000000099999/risk', headers: { 'x-api-key': SHOP } })).statusCode, 404)
       // Rate-limit counts reach Redis in batches, a moment later.
       await eventually(
         async () => (await topology.keys()).some((key) => key.startsWith('creditgate:v1:ratelimit:')),
         'the rate-limit counts',
       )
       const keys = await topology.keys()
-      for (const family of [':zoho:calls', ':receivables', ':token', ':contact:', 'creditgate:v1:instances', 'creditgate:v1:epoch']) {
+      const families = [':zoho:calls', ':zoho:allowed', ':zoho:callers', ':zoho:caller:shop', ':receivables', ':receivables:claim:']
+      for (const family of [...families, ':token', ':contact:', 'creditgate:v1:instances', 'creditgate:v1:epoch']) {
         t.ok(
           keys.some((key) => key.includes(family)),
           `the workload wrote ${family}`,

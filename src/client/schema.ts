@@ -219,7 +219,7 @@ export interface paths {
          *
          *     Authenticate with the shared secret `WEBHOOK_SECRET` in the `X-Webhook-Secret` header or the `secret` query parameter. Accepts JSON (`{"contact": {"contact_id": "…"}}` or `{"contact_id": "…"}`) or a form field `contact_id`. Idempotent.
          *
-         *     Invoice, payment and sales-order workflow webhooks (`{"invoice": {"customer_id": "…"}}`, `{"payment": {…}}`, `{"salesorder": {…}}`, or `customer_id`) also re-read that customer's open invoices and sales orders in the background, where rules use them.
+         *     Invoice, payment and sales-order workflow webhooks (`{"invoice": {"customer_id": "…"}}`, `{"payment": {…}}`, `{"salesorder": {…}}`, or `customer_id`) also re-read that customer's open invoices and sales orders in the background, where rules use them: only in the organization that owns the customer (as far as creditgate knows without asking Zoho), merged with other webhooks for the same customer, and never with the Zoho calls kept for decisions.
          */
         post: operations["zohoWebhook"];
         delete?: never;

@@ -78,7 +78,8 @@ export class RequestLog extends LogController {
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if (request.decisionLogged && !error) return
+    // A decision wrote its own line; a wrong key is summed up once per client and minute.
+    if ((request.decisionLogged && !error) || request.logQuietly) return
     const line = {
       method: request.method,
       url: redactUrl(request.url),

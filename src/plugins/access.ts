@@ -2,9 +2,11 @@ import { hash, timingSafeEqual } from 'node:crypto'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { Counter } from 'prom-client'
 import { createBatchedStore } from '../adapters/redis/rate-limit-store.js'
 import type { ApiKey, Config } from '../config.js'
 import { isProblem, Problem } from '../errors.js'
+import { redactUrl } from '../lib/logging.js'
 
 export type AuthLevel = 'none' | 'caller' | 'admin'
 
@@ -18,6 +20,8 @@ declare module 'fastify' {
     caller?: string
     /** The key is an admin key (ADMIN_API_KEYS). */
     admin?: boolean
+    /** A wrong or missing key: logged once per client and minute by the access plugin, not per request. */
+    logQuietly?: boolean
   }
 }
 
@@ -107,9 +111,21 @@ export function createAuth(apiKeys: readonly ApiKey[], adminKeys: readonly ApiKe
 export const callerBucket = (req: FastifyRequest): string =>
   req.caller === undefined || req.caller === ANONYMOUS ? `ip:${req.ip}` : req.caller
 
-/** Refused keys an address may present in a minute before it is refused outright. */
+/** Wrong or missing keys an address may present in a minute before they are answered 429. */
 export const AUTH_FAILURES_PER_MINUTE = 10
 const ANONYMOUS = 'anonymous'
+/** Fingerprints the metric tells apart; the others are counted as "other". */
+const MAX_KEY_LABELS = 20
+/** Clients (addresses) whose wrong keys are being summed up for the log at once; the longest quiet is forgotten first. */
+const MAX_CLIENTS = 10_000
+
+/**
+ * A presented key as the log and the metric name it: the first 8 hex digits of its SHA-256
+ * (`printf %s "$KEY" | sha256sum | cut -c1-8` gives the same for a key an operator suspects),
+ * never the key. "none" when no key came.
+ */
+export const keyFingerprint = (presented: string | undefined): string =>
+  presented === undefined ? 'none' : sha256(presented).toString('hex').slice(0, 8)
 
 /** Probes, metrics and the docs: always open, never throttled. */
 const OPEN_ROUTES = /^\/(healthz|readyz|metrics|docs|problems)(\/|$)/
@@ -117,32 +133,74 @@ const OPEN_ROUTES = /^\/(healthz|readyz|metrics|docs|problems)(\/|$)/
 /**
  * Who may call what, and how often: API keys (routes declare `config.auth`), then a per-key
  * allowance per minute (per address without keys), counted across instances through Redis.
+ *
+ * Wrong or missing keys are throttled per address: past AUTH_FAILURES_PER_MINUTE in a minute
+ * they are answered 429 instead of 401. The key is checked first, so a valid key is never
+ * throttled, whatever else comes from its address (a proxy, a NAT); and a valid key refused an
+ * admin route (403) is not a wrong key. Keys are long random secrets: the throttle is not against
+ * guessing but against what a flood of wrong keys costs — their log lines above all: a client
+ * that keeps presenting them writes one line a minute, and a counter by key fingerprint.
  */
 const accessPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   if (config.apiKeys.length === 0) app.log.warn('API_KEYS is not set: the decision API is open to anyone who can reach it')
   const authenticate = createAuth(config.apiKeys, config.adminApiKeys)
-  // Guessing keys is throttled per address: after AUTH_FAILURES_PER_MINUTE refusals, 429 until the minute is over.
   const Failures = createBatchedStore(app.shared.link, 'creditgate:v1:authfail:')
   const failures = new Failures()
-  const count = (method: 'read' | 'incr', ip: string) =>
-    new Promise<{ current: number; ttl: number }>((resolve) => {
-      const done = (_err: Error | null, result: { current: number; ttl: number }) => resolve(result)
-      if (method === 'read') failures.read(ip, done)
-      else failures.incr(ip, done, 60_000)
-    })
+  const countFailure = (ip: string) =>
+    new Promise<{ current: number; ttl: number }>((resolve) => failures.incr(ip, (_err, result) => resolve(result), 60_000))
+  const refused = new Counter({
+    name: 'creditgate_auth_refused_total',
+    help: `Requests refused for a wrong or missing API key, by the key's fingerprint (first 8 hex digits of its SHA-256; none: no key; other: past ${MAX_KEY_LABELS} fingerprints)`,
+    labelNames: ['key'],
+    registers: [app.metrics.registry],
+  })
+  refused.inc({ key: 'none' }, 0)
+  const labels = new Set<string>()
+  const label = (fingerprint: string) => {
+    if (fingerprint !== 'none' && !labels.has(fingerprint)) {
+      if (labels.size >= MAX_KEY_LABELS) return 'other'
+      labels.add(fingerprint)
+    }
+    return fingerprint
+  }
+  // Per client: when its last line was written, and what it presented since.
+  const clients = new Map<string, { loggedAt: number; refused: number; keys: Set<string> }>()
+  const log = app.log.child({ component: 'access' })
+  /** One line per client and minute: the first refusal of a minute writes it, with what came since the last. */
+  const logRefusal = (req: FastifyRequest, fingerprint: string, throttled: boolean) => {
+    const now = Date.now()
+    let client = clients.get(req.ip)
+    clients.delete(req.ip)
+    if (!client) client = { loggedAt: 0, refused: 0, keys: new Set() }
+    clients.set(req.ip, client)
+    if (clients.size > MAX_CLIENTS) clients.delete(clients.keys().next().value as string)
+    client.refused++
+    if (client.keys.size < 5) client.keys.add(fingerprint)
+    if (now - client.loggedAt < 60_000) return
+    log.warn(
+      { client: req.ip, refused: client.refused, keys: [...client.keys], url: redactUrl(req.url), throttled },
+      'wrong or missing API keys from this client (one line per client and minute)',
+    )
+    client.loggedAt = now
+    client.refused = 0
+    client.keys.clear()
+  }
   app.addHook('onRequest', async (req) => {
     if ((req.routeOptions.config.auth ?? 'none') === 'none') return
-    const seen = await count('read', req.ip)
-    if (seen.current >= AUTH_FAILURES_PER_MINUTE) {
-      throw new Problem('rate_limited', `more than ${AUTH_FAILURES_PER_MINUTE} refused keys from this address in a minute`, {
-        retryAfterSeconds: Math.max(1, Math.ceil(seen.ttl / 1000)),
-      })
-    }
     try {
       await authenticate(req)
     } catch (err) {
-      if (isProblem(err, 'unauthorized') || (isProblem(err, 'forbidden') && presentedKey(req) !== undefined)) await count('incr', req.ip)
-      throw err
+      if (!isProblem(err, 'unauthorized')) throw err
+      const fingerprint = keyFingerprint(presentedKey(req))
+      refused.inc({ key: label(fingerprint) })
+      req.logQuietly = true
+      const seen = await countFailure(req.ip)
+      const throttled = seen.current > AUTH_FAILURES_PER_MINUTE
+      logRefusal(req, fingerprint, throttled)
+      if (!throttled) throw err
+      throw new Problem('rate_limited', `more than ${AUTH_FAILURES_PER_MINUTE} wrong or missing API keys from this address in a minute`, {
+        retryAfterSeconds: Math.max(1, Math.ceil(seen.ttl / 1000)),
+      })
     }
   })
   if (config.rateLimitPerMinute === 0) return
@@ -162,4 +220,4 @@ const accessPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { confi
   })
 }
 
-export default fp(accessPlugin, { name: 'access', dependencies: ['redis'] })
+export default fp(accessPlugin, { name: 'access', dependencies: ['metrics', 'redis'] })

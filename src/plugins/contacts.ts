@@ -37,11 +37,9 @@ const contactsPlugin: FastifyPluginAsync<{ config: Config; cache?: ContactCache 
     })
   const flight = app.shared.store({ alone: () => undefined, redis: (link) => createRedisFlight(link, log) })
   const share = callerShare(options.config)
-  const local = share === undefined ? undefined : createMemoryCallerShare(share)
+  const local = createMemoryCallerShare((org) => app.zoho.part(org))
   const callers =
-    share === undefined || !local
-      ? undefined
-      : app.shared.store({ alone: () => local, redis: (link) => createRedisCallerShare(link, share, local) })
+    share === undefined ? undefined : app.shared.store({ alone: () => local, redis: (link) => createRedisCallerShare(link, share, local) })
   app.decorate(
     'contacts',
     createContactService({
@@ -59,14 +57,15 @@ const contactsPlugin: FastifyPluginAsync<{ config: Config; cache?: ContactCache 
 }
 
 /**
- * The Zoho calls per organization and minute that one caller's cache misses may start: half the
- * budget, so that no caller can take it all. With one key there is no one else to protect; without
- * keys (development: production refuses to start so) callers are addresses, which a client can
- * change at will, so only keys are told apart.
+ * The share's limits, or none when there is no one to share with: one caller key (admin keys are
+ * not a party: their decisions are never charged), or no keys at all (development: production
+ * refuses to start so; callers are then addresses, which a client can change at will). With two
+ * or more caller keys, a caller may not take the last `reserve` calls of the minute once it has
+ * made its fair part of it (see shareVerdict).
  */
-export function callerShare(config: Config): number | undefined {
-  if (config.apiKeys.length === 0 || config.apiKeys.length + config.adminApiKeys.length <= 1) return undefined
-  return Math.ceil(config.zoho.requestsPerMinute / 2)
+export function callerShare(config: Config): { budget: number; reserve: number } | undefined {
+  if (config.apiKeys.length < 2) return undefined
+  return { budget: config.zoho.requestsPerMinute, reserve: config.zoho.reserve }
 }
 
 export default fp(contactsPlugin, { name: 'contacts', dependencies: ['metrics', 'redis', 'zoho'] })

@@ -53,7 +53,7 @@ const errorsPlugin: FastifyPluginAsync = async (app) => {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const problem = toProblem(err, req.routeOptions.config.paramsProblem)
     if (problem.status >= 500 && problem.code !== 'upstream_unavailable') req.log.error({ err, caller: req.caller }, 'request failed')
-    else req.log.info({ code: problem.code, detail: problem.detail, caller: req.caller }, 'request refused')
+    else if (!req.logQuietly) req.log.info({ code: problem.code, detail: problem.detail, caller: req.caller }, 'request refused')
     sendProblem(reply, problem, req.id)
   })
 }

@@ -30,6 +30,8 @@ const receivablesPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { 
     staleSeconds: config.receivables.staleSeconds,
     firstWaitMs: config.zoho.timeoutMs * 3,
     log: app.log.child({ component: 'receivables' }),
+    // The contact cache is one way to know which organization a webhook's customer belongs to.
+    contactKnown: (org, contactId) => app.contacts.known(org, contactId),
     onRefresh: (result, kind) => refreshes.inc({ kind, result }),
   })
   new Gauge({
@@ -46,7 +48,10 @@ const receivablesPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { 
   // Due refreshes are looked for several times per interval; one instance at a time does them.
   const timer = setInterval(() => void service.refreshDue(), Math.min(30_000, (config.receivables.refreshSeconds * 1000) / 4))
   timer.unref()
-  app.addHook('onClose', async () => clearInterval(timer))
+  app.addHook('onClose', async () => {
+    clearInterval(timer)
+    service.stop()
+  })
   app.lifecycle.addCheck('receivables', () => {
     const ages = Object.entries(service.ages())
     if (ages.length === 0) return { ok: true, detail: 'not in use: no rule reads receivables facts yet' }
@@ -59,4 +64,4 @@ const receivablesPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { 
   })
 }
 
-export default fp(receivablesPlugin, { name: 'receivables', dependencies: ['metrics', 'lifecycle', 'redis', 'zoho'] })
+export default fp(receivablesPlugin, { name: 'receivables', dependencies: ['metrics', 'lifecycle', 'redis', 'zoho', 'contacts'] })

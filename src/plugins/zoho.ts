@@ -5,6 +5,7 @@ import { createRedisBudget } from '../adapters/redis/budget.js'
 import { createSharedTokens } from '../adapters/redis/tokens.js'
 import { createZohoBooks } from '../adapters/zoho/books.js'
 import { createLocalBudget } from '../adapters/zoho/budget.js'
+import type { BudgetPart } from '../adapters/zoho/ports.js'
 import { createLocalTokens, createTokenMinter } from '../adapters/zoho/tokens.js'
 import type { Config } from '../config.js'
 import { Problem } from '../errors.js'
@@ -24,6 +25,8 @@ export interface Zoho {
   readonly organizations: readonly string[]
   /** Each organization's budget use: calls in the last minute against the limits. */
   usage(): BudgetUsage[]
+  /** This instance's part of an organization's minute as its in-process budget counts it (the caller share's own count). */
+  part(org: string): BudgetPart
 }
 
 export interface BudgetUsage {
@@ -66,7 +69,12 @@ const zohoPlugin: FastifyPluginAsync<{ config: Config; contactSource?: ContactSo
   // Every label value from the start, at 0: a first 429 or refusal is then an increase alerts can see.
   for (const outcome of ['ok', 'not_found', 'error', 'rejected_token', 'rate_limited', 'retry']) calls.inc({ outcome }, 0)
   for (const reason of ['spent', 'paused', 'busy']) refusals.inc({ reason }, 0)
-  const limits = { requestsPerMinute: zoho.requestsPerMinute, maxConcurrency: zoho.maxConcurrency, waitMs: zoho.timeoutMs }
+  const limits = {
+    requestsPerMinute: zoho.requestsPerMinute,
+    maxConcurrency: zoho.maxConcurrency,
+    waitMs: zoho.timeoutMs,
+    reserve: zoho.reserve,
+  }
   const budget = app.shared.store({
     alone: () => createLocalBudget(limits),
     redis: (link) => createRedisBudget(link, limits, zoho.organizationIds),
@@ -115,6 +123,7 @@ const zohoPlugin: FastifyPluginAsync<{ config: Config; contactSource?: ContactSo
         requests_per_minute: zoho.requestsPerMinute,
         max_concurrency: zoho.maxConcurrency,
       })),
+    part: (org) => budget.part(org),
   })
   app.lifecycle.addCheck('zoho', () => ({
     ok: true,

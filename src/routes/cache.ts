@@ -109,7 +109,7 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRouteOptions> = async (app,
 
 Authenticate with the shared secret \`WEBHOOK_SECRET\` in the \`X-Webhook-Secret\` header or the \`secret\` query parameter. Accepts JSON (\`{"contact": {"contact_id": "…"}}\` or \`{"contact_id": "…"}\`) or a form field \`contact_id\`. Idempotent.
 
-Invoice, payment and sales-order workflow webhooks (\`{"invoice": {"customer_id": "…"}}\`, \`{"payment": {…}}\`, \`{"salesorder": {…}}\`, or \`customer_id\`) also re-read that customer's open invoices and sales orders in the background, where rules use them.`,
+Invoice, payment and sales-order workflow webhooks (\`{"invoice": {"customer_id": "…"}}\`, \`{"payment": {…}}\`, \`{"salesorder": {…}}\`, or \`customer_id\`) also re-read that customer's open invoices and sales orders in the background, where rules use them: only in the organization that owns the customer (as far as creditgate knows without asking Zoho), merged with other webhooks for the same customer, and never with the Zoho calls kept for decisions.`,
         tags: ['cache'],
         security: [{ webhookSecret: [] }],
         consumes: ['application/json', 'application/x-www-form-urlencoded'],
@@ -121,8 +121,9 @@ Invoice, payment and sales-order workflow webhooks (\`{"invoice": {"customer_id"
     async (req) => {
       const { contactId, receivables, organizationId } = req.body
       const orgs = organizationsFor(organizationId)
-      // Re-read in the background (Zoho's webhook need not wait), when the rules read receivables at all.
-      if (receivables && usesReceivables(app.rules.current())) for (const org of orgs) void app.receivables.refreshCustomer(org, contactId)
+      // Re-read in the background (Zoho's webhook need not wait), when the rules read receivables
+      // at all; before the purge, which would forget one sign of the organization owning the customer.
+      if (receivables && usesReceivables(app.rules.current())) await app.receivables.customerChanged(orgs, contactId)
       return invalidate(orgs, contactId)
     },
   )

@@ -94,6 +94,8 @@ export const riskRoutes: FastifyPluginAsyncZod = async (app) => {
       order: input.order,
       explain: input.explain,
       caller: callerBucket(req),
+      // Admin keys are not a party to the caller share: an operator's look-ups are never refused by it.
+      party: req.admin ? undefined : req.caller,
     })
     record(req, reply, decision, input.order)
     return decision

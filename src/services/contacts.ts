@@ -73,14 +73,19 @@ export interface LoadedContact {
  * one caller (a bug, a scraper, a hostile key) cannot spend the budget every other caller needs.
  */
 export interface CallerShare {
-  /** Takes one of the caller's look-ups of the minute, or says in how many ms one frees up. */
-  take(org: string, caller: string): Promise<{ ok: true } | { ok: false; retryAfterMs: number; limit: number }>
+  /** Takes one of the caller's Zoho calls of the minute, or says why not and in how many ms its next one can start. */
+  take(org: string, caller: string): Promise<ShareVerdict>
 }
 
+/** A caller may start a Zoho call, or not: it has started `used` this minute, its fair part being `fair`. */
+export type ShareVerdict = { ok: true } | { ok: false; retryAfterMs: number; used: number; fair: number }
+
 export interface ContactService {
-  /** `caller` (a key name, or an address without keys) is charged when this look-up starts a Zoho fetch. */
+  /** `caller` (a caller key's name) is charged when this look-up starts a Zoho fetch; without one, nobody is. */
   load(org: string, contactId: string, caller?: string): Promise<LoadedContact>
   invalidate(org: string, contactId: string): Promise<void>
+  /** Whether the cache holds the contact in the organization (not merely "Zoho said it does not exist"). */
+  known(org: string, contactId: string): Promise<boolean>
 }
 
 export interface ContactServiceOptions {
@@ -209,10 +214,8 @@ export function createContactService(options: ContactServiceOptions): ContactSer
         if (share && !share.ok) {
           throw new Problem(
             'rate_limited',
-            `more than ${share.limit} uncached contacts per minute for this caller in organization ${org}`,
-            {
-              retryAfterSeconds: Math.max(1, Math.ceil(share.retryAfterMs / 1000)),
-            },
+            `this caller started ${share.used} Zoho calls for uncached contacts of organization ${org} in the last minute, its fair part being ${share.fair}; the last calls of the minute are kept for callers under theirs`,
+            { retryAfterSeconds: Math.max(1, Math.ceil(share.retryAfterMs / 1000)) },
           )
         }
         flight = flights.get(key)
@@ -239,6 +242,10 @@ export function createContactService(options: ContactServiceOptions): ContactSer
     },
     async invalidate(org, contactId) {
       await options.cache.delete(org, contactId)
+    },
+    async known(org, contactId) {
+      const entry = await options.cache.get(org, contactId)
+      return entry !== undefined && 'contact' in entry
     },
   }
 }

@@ -16,8 +16,10 @@ export interface DecideInput {
   readonly contactId: string
   readonly order?: Order | undefined
   readonly explain?: boolean | undefined
-  /** Who asked (a key name, or an address): charged for the Zoho calls its cache misses start. */
+  /** Who asked (a key name, or an address): the decision history records it. */
   readonly caller?: string | undefined
+  /** The caller key charged for the Zoho calls its cache misses start (see CallerShare); none for admin keys. */
+  readonly party?: string | undefined
 }
 
 /** A decision just made, with the facts it was made on (null: FAIL_MODE=review without data). */
@@ -144,12 +146,12 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
   }
   return {
     async decide(input) {
-      const { org, contactId, order, explain, caller } = input
+      const { org, contactId, order, explain, party } = input
       const ruleSet = options.rules()
       const base = { decision_id: newDecisionId(clock()), contact_id: contactId, organization_id: org, rules_version: ruleSet.version }
       const needsReceivables = usesReceivables(ruleSet)
       const [contactRead, receivablesRead] = await Promise.allSettled([
-        options.contacts.load(org, contactId, caller),
+        options.contacts.load(org, contactId, party),
         needsReceivables && options.receivables ? options.receivables.forCustomer(org, contactId) : undefined,
       ])
       // The contact's failure first: without the contact there is nothing to decide on.

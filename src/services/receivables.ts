@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { BudgetRefused } from '../adapters/zoho/budget.js'
 import {
   type CustomerReceivables,
   groupByCustomer,
@@ -10,8 +11,15 @@ import { Problem } from '../errors.js'
 
 /** Where the organization's open invoices and sales orders come from (Zoho Books' listings). */
 export interface ReceivablesSource {
-  listOpenInvoices(org: string, customerId?: string): Promise<ListedInvoice[]>
-  listOpenSalesOrders(org: string, customerId?: string): Promise<ListedSalesOrder[]>
+  listOpenInvoices(org: string, listing?: ListingOptions): Promise<ListedInvoice[]>
+  listOpenSalesOrders(org: string, listing?: ListingOptions): Promise<ListedSalesOrder[]>
+}
+
+export interface ListingOptions {
+  /** One customer's documents only. */
+  readonly customerId?: string | undefined
+  /** Background work: its calls never take the part of the budget kept for decisions. */
+  readonly background?: boolean | undefined
 }
 
 /** A customer's receivables, and when they were read if later than the snapshot (a webhook refreshed them). */
@@ -32,6 +40,11 @@ export interface ReceivablesStore {
   replaceCustomer(org: string, customerId: string, customer: StoredCustomer): Promise<void>
   /** One refresh of an organization at a time across instances: the release, or undefined when another holds it. */
   lock(org: string): Promise<(() => Promise<void>) | undefined>
+  /**
+   * Claims the next read of one customer for `ms` across instances: undefined when this call
+   * claimed it; else the current claim, named by an id that is new with every claim.
+   */
+  claimCustomer(org: string, customerId: string, ms: number): Promise<{ holder: string; endsInMs: number } | undefined>
   /** Another instance stored something new for the organization. */
   onChange(listener: (org: string) => void): void
 }
@@ -45,12 +58,19 @@ export interface Receivables {
 export interface ReceivablesService {
   /** A customer's receivables for a decision. Never made up: none usable (or too old) is upstream_unavailable. */
   forCustomer(org: string, customerId: string): Promise<Receivables>
-  /** Re-reads one customer now (a Zoho webhook named it). Call it only when the rules read receivables facts. */
-  refreshCustomer(org: string, customerId: string): Promise<void>
+  /**
+   * A Zoho webhook says the customer's documents changed: its receivables are re-read in the
+   * background, in the organizations of `orgs` that own it. Resolves once that is decided (before
+   * any Zoho call). Call it only when the rules read receivables facts, and before the contact is
+   * purged from the cache (the cache is one way to know the owner).
+   */
+  customerChanged(orgs: readonly string[], customerId: string): Promise<void>
   /** Refreshes the organizations whose snapshot is due; the plugin calls it on a timer. */
   refreshDue(): Promise<void>
   /** The age of each kept organization's snapshot in seconds (null while there is none). */
   ages(): Record<string, number | null>
+  /** Stops the background reads (the app is closing). */
+  stop(): void
 }
 
 export interface ReceivablesOptions {
@@ -61,9 +81,46 @@ export interface ReceivablesOptions {
   log: FastifyBaseLogger
   /** How long a decision waits for a first snapshot being read. */
   firstWaitMs: number
+  /** Whether the contact cache holds the contact in the organization (a sign that the organization owns it). */
+  contactKnown?: (org: string, contactId: string) => Promise<boolean>
+  /** How long a webhook's read waits for more webhooks to read with it (default WEBHOOK_GATHER_MS). */
+  gatherMs?: number
+  /** How often one customer is read for webhooks at most, across instances (default CUSTOMER_SPACING_MS). */
+  customerSpacingMs?: number
   onRefresh?: (result: 'ok' | 'failed', kind: 'organization' | 'customer') => void
   now?: () => number
 }
+
+/** Listing calls for one customer: unpaid invoices, open and partially invoiced sales orders. */
+export const CUSTOMER_READ_CALLS = 3
+/** A customer is read again at most this often for webhooks, across instances; later webhooks wait for the next read. */
+export const CUSTOMER_SPACING_MS = 30_000
+/**
+ * A webhook's read starts this long after it came, so that a burst (a bulk payment run, an invoice
+ * import: one webhook per document) is read together, as a whole organization when that is cheaper.
+ */
+export const WEBHOOK_GATHER_MS = 1000
+/** Customers waiting for a read per organization; past this many a whole-organization read covers them anyway. */
+const MAX_PENDING = 10_000
+/** Documents a listing page holds (per_page). */
+const PAGE = 200
+
+/** A customer waiting for a webhook-driven read: not before `notBefore`; `holder` is the claim it waited behind. */
+interface Pending {
+  notBefore: number
+  holder?: string | undefined
+}
+
+/** Webhook-driven reads of one organization in this process: the customers waiting, and whether a read is under way. */
+interface Queue {
+  readonly pending: Map<string, Pending>
+  draining: boolean
+}
+
+/** What a background read came to: done (or failed for good), or try again in `retryInMs`. */
+type Outcome = { retryInMs: number } | undefined
+
+const retryOf = (err: unknown): Outcome => (err instanceof BudgetRefused ? { retryInMs: err.verdict.retryAfterMs } : undefined)
 
 /**
  * The receivables facts' source: organization-wide listings, refreshed in the background every
@@ -71,15 +128,28 @@ export interface ReceivablesOptions {
  * process's copy and never wait for a per-contact fan-out. An organization is kept from the first
  * decision whose rules use receivables facts: a contact-only rule set makes no listing call.
  * A listing that fails half way keeps the previous complete snapshot, which then ages.
+ *
+ * Background reads (the timer's refreshes, webhooks') never take the calls kept for decisions
+ * (the budget's reserve). Webhooks are merged: a read starts WEBHOOK_GATHER_MS after the webhook;
+ * a customer named while its read is waiting is read once, and one named while its read is under
+ * way or recent (CUSTOMER_SPACING_MS, across instances) once more after it, not once per webhook;
+ * an organization is read one customer at a time, or as a whole when that costs fewer calls than
+ * the customers waiting. A read the budget refuses waits until the budget has room.
  */
 export function createReceivablesService(options: ReceivablesOptions): ReceivablesService {
   const now = options.now ?? Date.now
+  const gatherMs = options.gatherMs ?? WEBHOOK_GATHER_MS
+  const spacingMs = options.customerSpacingMs ?? CUSTOMER_SPACING_MS
   const snapshots = new Map<string, Snapshot>()
   /** Organizations kept fresh, and a refresh or load in flight for each. */
   const kept = new Set<string>()
   const inFlight = new Map<string, Promise<void>>()
   /** Organizations another instance was refreshing when this one tried. */
   const elsewhere = new Set<string>()
+  const queues = new Map<string, Queue>()
+  /** Wakes the background reads waiting for a retry (stop() wakes them to end). */
+  const sleepers = new Set<() => void>()
+  let stopped = false
 
   const load = async (org: string) => {
     const stored = await options.store.read(org)
@@ -90,21 +160,25 @@ export function createReceivablesService(options: ReceivablesOptions): Receivabl
     if (kept.has(org)) void load(org).catch((err) => options.log.warn({ err, org }, 'reading the receivables snapshot failed'))
   })
 
-  async function refresh(org: string): Promise<void> {
+  /**
+   * Reads the whole organization (under its lock) unless another instance holds the lock, or it is
+   * not due and not `forced`. Background reads leave the reserve to decisions.
+   */
+  async function refresh(org: string, background: boolean, forced = false): Promise<Outcome> {
     const release = await options.store.lock(org)
     if (!release) {
       elsewhere.add(org)
-      return
+      return { retryInMs: 1000 }
     }
     elsewhere.delete(org)
     try {
       // Another instance may have refreshed it a moment ago.
       await load(org).catch(() => {})
-      if (!due(org)) return
+      if (!forced && !due(org)) return undefined
       const startedAt = now()
       // One listing after the other: a background job need not hurry, and Zoho's concurrency is shared.
-      const invoices = await options.source.listOpenInvoices(org)
-      const orders = await options.source.listOpenSalesOrders(org)
+      const invoices = await options.source.listOpenInvoices(org, { background })
+      const orders = await options.source.listOpenSalesOrders(org, { background })
       const snapshot = { as_of: startedAt, customers: groupByCustomer(invoices, orders) }
       snapshots.set(org, snapshot)
       await options.store.replace(org, snapshot)
@@ -113,9 +187,11 @@ export function createReceivablesService(options: ReceivablesOptions): Receivabl
         { org, customers: snapshot.customers.size, invoices: invoices.length, orders: orders.length },
         'receivables refreshed',
       )
+      return undefined
     } catch (err) {
       options.onRefresh?.('failed', 'organization')
       options.log.warn({ org, err: { message: (err as Error).message } }, 'receivables refresh failed; the last complete snapshot stays')
+      return retryOf(err)
     } finally {
       await release()
     }
@@ -125,23 +201,135 @@ export function createReceivablesService(options: ReceivablesOptions): Receivabl
     return !snapshot || now() - snapshot.as_of >= options.refreshSeconds * 1000
   }
   /** One refresh (or first load) of an organization at a time in this process. */
-  const once = (org: string, work: () => Promise<void>) => {
+  const once = (org: string, work: () => Promise<unknown>) => {
     let running = inFlight.get(org)
     if (!running) {
-      running = work().finally(() => inFlight.delete(org))
+      running = work()
+        .then(() => {})
+        .finally(() => inFlight.delete(org))
       inFlight.set(org, running)
     }
     return running
   }
   const unavailable = (detail: string) => new Problem('upstream_unavailable', detail, { retryAfterSeconds: 30 })
 
+  async function readCustomer(org: string, customerId: string): Promise<Outcome> {
+    const startedAt = now()
+    try {
+      const listing = { customerId, background: true }
+      const invoices = await options.source.listOpenInvoices(org, listing)
+      const orders = await options.source.listOpenSalesOrders(org, listing)
+      const customer: StoredCustomer = { ...(groupByCustomer(invoices, orders).get(customerId) ?? NO_RECEIVABLES), as_of: startedAt }
+      const snapshot = snapshots.get(org)
+      if (snapshot) snapshots.set(org, { ...snapshot, customers: new Map(snapshot.customers).set(customerId, customer) })
+      await options.store.replaceCustomer(org, customerId, customer)
+      options.onRefresh?.('ok', 'customer')
+      return undefined
+    } catch (err) {
+      options.onRefresh?.('failed', 'customer')
+      options.log.warn({ org, customerId, err: { message: (err as Error).message } }, 'refreshing a customer’s receivables failed')
+      return retryOf(err)
+    }
+  }
+
+  /** The listing calls of a whole-organization read, estimated from its snapshot: invoice pages and two sales-order listings. */
+  const wholeReadCalls = (org: string) => {
+    let invoices = 0
+    for (const customer of snapshots.get(org)?.customers.values() ?? []) invoices += customer.invoices.length
+    return Math.max(1, Math.ceil(invoices / PAGE)) + 2
+  }
+
+  /** Puts customers (back) in the queue, keeping an earlier mark of the same customer. */
+  const enqueue = (queue: Queue, ids: Iterable<string>, notBefore: number) => {
+    for (const id of ids) if (!queue.pending.has(id) && queue.pending.size < MAX_PENDING) queue.pending.set(id, { notBefore })
+  }
+
+  /** One step of an organization's queue; the ms to wait before the next (0: at once). */
+  async function step(org: string, queue: Queue): Promise<number> {
+    const at = now()
+    const ready = [...queue.pending].find(([, mark]) => mark.notBefore <= at)
+    if (!ready) return Math.min(...[...queue.pending.values()].map((mark) => mark.notBefore)) - at
+    // Many customers at once (a bulk payment run, an invoice import): one read of the whole organization costs less.
+    if (queue.pending.size * CUSTOMER_READ_CALLS > wholeReadCalls(org)) {
+      const ids = [...queue.pending.keys()]
+      queue.pending.clear()
+      const outcome = await refresh(org, true, true)
+      if (outcome) enqueue(queue, ids, now() + outcome.retryInMs)
+      return 0
+    }
+    const [customerId, mark] = ready
+    const claim = await options.store.claimCustomer(org, customerId, spacingMs)
+    if (claim) {
+      // A read claimed after this customer was named covers it; otherwise it waits for that claim to end.
+      if (mark.holder !== undefined && mark.holder !== claim.holder) queue.pending.delete(customerId)
+      else queue.pending.set(customerId, { holder: claim.holder, notBefore: now() + claim.endsInMs })
+      return 0
+    }
+    queue.pending.delete(customerId)
+    const outcome = await readCustomer(org, customerId)
+    if (outcome) enqueue(queue, [customerId], now() + outcome.retryInMs)
+    return 0
+  }
+
+  async function drain(org: string, queue: Queue): Promise<void> {
+    if (queue.draining) return
+    queue.draining = true
+    try {
+      while (queue.pending.size > 0 && !stopped) {
+        const wait = await step(org, queue)
+        if (wait > 0) {
+          await new Promise<void>((resolve) => {
+            const wake = () => {
+              clearTimeout(timer)
+              sleepers.delete(wake)
+              resolve()
+            }
+            // A read waiting for room never keeps the process alive by itself.
+            const timer = setTimeout(wake, wait).unref()
+            sleepers.add(wake)
+          })
+        }
+      }
+    } catch (err) {
+      options.log.warn(
+        { org, err: { message: (err as Error).message } },
+        'background receivables reads stopped; the next webhook starts them again',
+      )
+    } finally {
+      queue.draining = false
+    }
+  }
+
+  /**
+   * The organizations of `orgs` that own the customer: where its receivables are kept and it is
+   * in the snapshot (it has open documents) or the contact cache (it was decided on). When none is
+   * known to (nothing open, no decision within the cache's stale horizon), every one that keeps
+   * receivables: a missed invoice could turn a block into an allow, and these reads are merged and
+   * never take the decisions' reserve. (A cached "does not exist" is no evidence against: it lasts
+   * a minute, and a webhook naming the customer says it exists now.)
+   */
+  async function owners(orgs: readonly string[], customerId: string): Promise<string[]> {
+    const kept: string[] = []
+    const owning: string[] = []
+    for (const org of orgs) {
+      // Only an organization whose receivables are kept (here, or by another instance through the store).
+      if (!snapshots.has(org)) await load(org).catch(() => {})
+      const snapshot = snapshots.get(org)
+      if (!snapshot) continue
+      kept.push(org)
+      if (snapshot.customers.has(customerId) || (await options.contactKnown?.(org, customerId).catch(() => undefined))) owning.push(org)
+    }
+    return owning.length > 0 ? owning : kept
+  }
+
   return {
     async forCustomer(org, customerId) {
       if (!kept.has(org)) {
         kept.add(org)
+        // A decision waits for this first read: it may use the whole budget.
         await once(org, async () => {
           await load(org).catch(() => {})
-          if (due(org)) await refresh(org)
+          if (due(org)) await refresh(org, false)
         }).catch(() => {})
       }
       // The first listing is being read, here or by another instance: wait for it a little.
@@ -160,26 +348,20 @@ export function createReceivablesService(options: ReceivablesOptions): Receivabl
       }
       return { customer: customer ?? NO_RECEIVABLES, asOf }
     },
-    async refreshCustomer(org, customerId) {
-      // Only an organization whose receivables are kept (here, or by another instance through the store).
-      if (!snapshots.has(org)) await load(org).catch(() => {})
-      if (!snapshots.has(org)) return
-      const startedAt = now()
-      try {
-        const invoices = await options.source.listOpenInvoices(org, customerId)
-        const orders = await options.source.listOpenSalesOrders(org, customerId)
-        const customer: StoredCustomer = { ...(groupByCustomer(invoices, orders).get(customerId) ?? NO_RECEIVABLES), as_of: startedAt }
-        const snapshot = snapshots.get(org)
-        if (snapshot) snapshots.set(org, { ...snapshot, customers: new Map(snapshot.customers).set(customerId, customer) })
-        await options.store.replaceCustomer(org, customerId, customer)
-        options.onRefresh?.('ok', 'customer')
-      } catch (err) {
-        options.onRefresh?.('failed', 'customer')
-        options.log.warn({ org, customerId, err: { message: (err as Error).message } }, 'refreshing a customer’s receivables failed')
+    async customerChanged(orgs, customerId) {
+      for (const org of await owners(orgs, customerId)) {
+        let queue = queues.get(org)
+        if (!queue) {
+          queue = { pending: new Map(), draining: false }
+          queues.set(org, queue)
+        }
+        // Named while waiting: the read to come covers it.
+        enqueue(queue, [customerId], now() + gatherMs)
+        void drain(org, queue)
       }
     },
     async refreshDue() {
-      await Promise.all([...kept].filter(due).map((org) => once(org, () => refresh(org))))
+      await Promise.all([...kept].filter(due).map((org) => once(org, () => refresh(org, true))))
     },
     ages() {
       const out: Record<string, number | null> = {}
@@ -188,6 +370,10 @@ export function createReceivablesService(options: ReceivablesOptions): Receivabl
         out[org] = snapshot ? Math.floor((now() - snapshot.as_of) / 1000) : null
       }
       return out
+    },
+    stop() {
+      stopped = true
+      for (const wake of sleepers) wake()
     },
   }
 }

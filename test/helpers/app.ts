@@ -99,6 +99,25 @@ export async function metricValue(app: FastifyInstance, series: string): Promise
   return parseMetrics((await app.inject({ url: '/metrics' })).body).get(series)
 }
 
+/**
+ * Adds n contacts to the sandbox's default organization, copies of 460000000031001 with ids
+ * `prefix` + 13 digits and `fields(i)` on top; returns their ids.
+ */
+export function addContacts(
+  sandbox: Sandbox,
+  n: number,
+  prefix: string,
+  fields: (i: number) => Record<string, unknown> = () => ({}),
+): string[] {
+  const contacts = sandbox.organizations.get(ORG) as Map<string, Record<string, unknown>>
+  const template = contacts.get('460000000031001') as Record<string, unknown>
+  return Array.from({ length: n }, (_, i) => {
+    const id = `${prefix}${String(i).padStart(13, '0')}`
+    contacts.set(id, { ...template, contact_id: id, ...fields(i) })
+    return id
+  })
+}
+
 /** Polls until check() is true, or fails after the deadline. No fixed sleeps. */
 export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs

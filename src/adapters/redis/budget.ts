@@ -192,21 +192,22 @@ export function createRedisBudget(
 
   const local = createLocalBudget(
     limits,
-    (org, at) =>
-      degradedShare(limits, {
-        instances: link.instancesKnown ? link.instances : undefined,
-        outage,
-        spent: callsOf(known, org).recent(at),
-        now: at,
-      }),
+    (org, at) => {
+      const instances = link.instancesKnown ? link.instances : undefined
+      const part = degradedShare(limits, { instances, outage, spent: callsOf(known, org).recent(at), now: at })
+      // Each instance keeps its part of the reserve: together at least the reserve.
+      return { ...part, reserve: Math.ceil((limits.reserve ?? 0) / (instances ?? UNKNOWN_SHARE)) }
+    },
     now,
   )
-  const check = async (org: string, id: string): Promise<BudgetVerdict> => {
+  const check = async (org: string, id: string, background: boolean): Promise<BudgetVerdict> => {
+    // The same script for background calls, with the reserve taken off the minute's calls.
+    const perMinute = background ? Math.max(0, limits.requestsPerMinute - (limits.reserve ?? 0)) : limits.requestsPerMinute
     const [ok, wait, why] = (await link.client.eval(
       ACQUIRE,
       3,
       ...budgetKeys(org),
-      limits.requestsPerMinute,
+      perMinute,
       limits.maxConcurrency,
       leaseMs,
       id,
@@ -216,23 +217,23 @@ export function createRedisBudget(
     )) as [number, number, string]
     if (ok === 1) return { ok: true }
     const reason = why as BudgetRefusal
-    const limit = reason === 'busy' ? limits.maxConcurrency : limits.requestsPerMinute
+    const limit = reason === 'busy' ? limits.maxConcurrency : perMinute
     return { ok: false, retryAfterMs: wait, reason, limit }
   }
   return {
-    async acquire(org) {
+    async acquire(org, options) {
       const id = randomUUID()
       const release = await viaRedis(
         link,
         async () => {
-          await acquireWith(org, limits, () => check(org, id), sleep, now)
+          await acquireWith(org, limits, () => check(org, id, options?.background === true), sleep, now)
           return () => {
             link.client.zrem(budgetKeys(org)[1] as string, id).catch(() => {
               // The lease expires by itself.
             })
           }
         },
-        () => local.acquire(org),
+        () => local.acquire(org, options),
       )
       callsOf(own, org).add(id, now())
       return release
@@ -252,5 +253,6 @@ export function createRedisBudget(
       const at = now()
       return Math.max(callsOf(known, org).recent(at).length, callsOf(own, org).recent(at).length)
     },
+    part: (org) => local.part(org),
   }
 }

@@ -79,13 +79,6 @@ export function createBatchedStore(link: RedisLink | undefined, prefix: string) 
       callback(null, { current: counter.shared + counter.pending, ttl: counter.windowEnds - now })
     }
 
-    read(key: string, callback: Callback) {
-      const counter = counters.get(key)
-      const now = Date.now()
-      if (!counter || counter.windowEnds <= now) callback(null, { current: 0, ttl: 0 })
-      else callback(null, { current: counter.shared + counter.pending, ttl: counter.windowEnds - now })
-    }
-
     child() {
       return this
     }

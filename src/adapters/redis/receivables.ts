@@ -14,6 +14,15 @@ export const receivablesKeys = (org: string) => ({
   lock: `creditgate:v1:{${org}}:receivables:lock`,
 })
 
+/** The claim of a customer's next webhook-driven read (see ReceivablesStore.claimCustomer). */
+export const customerClaimKey = (org: string, customerId: string) => `creditgate:v1:{${org}}:receivables:claim:${customerId}`
+
+/** Claims the key for ARGV[2] ms with a new holder id (ARGV[1]), or says who holds it and for how long. */
+const CLAIM = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, '', 0} end
+return {0, redis.call('GET', KEYS[1]) or '', redis.call('PTTL', KEYS[1])}
+`
+
 /** Longer than a refresh of the largest organization takes; the holder renews nothing (a refresh is bounded by its calls' timeouts). */
 const LOCK_MS = 5 * 60_000
 
@@ -96,6 +105,19 @@ export function createRedisReceivables(link: RedisLink, local: ReceivablesStore)
           }
         },
         () => local.lock(org),
+      ),
+    claimCustomer: (org, customerId, ms) =>
+      viaRedis(
+        link,
+        async () => {
+          const [claimed, holder, endsInMs] = (await link.client.eval(CLAIM, 1, customerClaimKey(org, customerId), randomUUID(), ms)) as [
+            number,
+            string,
+            number,
+          ]
+          return claimed === 1 ? undefined : { holder, endsInMs: Math.max(0, endsInMs) }
+        },
+        () => local.claimCustomer(org, customerId, ms),
       ),
     onChange(listener) {
       listeners.add(listener)

@@ -5,7 +5,7 @@ import { parseContact, parseZohoJson } from '../../domain/contact.js'
 import { type ListedInvoice, ListedInvoiceSchema, type ListedSalesOrder, ListedSalesOrderSchema } from '../../domain/receivables.js'
 import { Problem } from '../../errors.js'
 import type { ContactSource } from '../../services/contacts.js'
-import type { ReceivablesSource } from '../../services/receivables.js'
+import type { ListingOptions, ReceivablesSource } from '../../services/receivables.js'
 import { type BudgetRefusal, BudgetRefused } from './budget.js'
 import type { AccessTokens, ZohoBudget } from './ports.js'
 
@@ -81,10 +81,11 @@ export function createZohoBooks(options: ZohoBooksOptions): ContactSource & Rece
     path: string,
     query: Record<string, string>,
     read: Read<T>,
-    notFound?: () => Problem,
+    notFound: (() => Problem) | undefined,
+    background: boolean,
   ): Promise<Attempt<T>> {
     const token = await options.tokens.get()
-    const release = await options.budget.acquire(org).catch((err: unknown) => {
+    const release = await options.budget.acquire(org, { background }).catch((err: unknown) => {
       if (err instanceof BudgetRefused) options.onBudgetRefusal?.(err.verdict.reason)
       throw err
     })
@@ -168,11 +169,18 @@ export function createZohoBooks(options: ZohoBooksOptions): ContactSource & Rece
   }
 
   /** One call: retried on timeouts and 5xx with jittered backoff, the token refreshed once on a rejection. */
-  async function call<T>(org: string, path: string, query: Record<string, string>, read: Read<T>, notFound?: () => Problem): Promise<T> {
+  async function call<T>(
+    org: string,
+    path: string,
+    query: Record<string, string>,
+    read: Read<T>,
+    notFound?: () => Problem,
+    background = false,
+  ): Promise<T> {
     let refreshed = false
     let lastWhy = ''
     for (let n = 1; n <= maxAttempts; ) {
-      const result = await attempt(org, path, query, read, notFound)
+      const result = await attempt(org, path, query, read, notFound, background)
       switch (result.kind) {
         case 'ok':
           return result.value
@@ -201,17 +209,31 @@ export function createZohoBooks(options: ZohoBooksOptions): ContactSource & Rece
   }
 
   /** Every page of a listing, in order; each page is a call against the budget. */
-  async function listAll<S extends z.ZodType>(org: string, path: string, key: string, schema: S, query: Record<string, string>) {
+  async function listAll<S extends z.ZodType>(
+    org: string,
+    path: string,
+    key: string,
+    schema: S,
+    query: Record<string, string>,
+    listing: ListingOptions = {},
+  ) {
     const items: z.output<S>[] = []
     const read = readList(key, schema)
+    const filter = { ...query, ...(listing.customerId ? { customer_id: listing.customerId } : {}) }
     for (let page = 1; page <= MAX_PAGES; page++) {
-      const found = await call(org, path, { ...query, page: String(page), per_page: String(PER_PAGE) }, read)
+      const found = await call(
+        org,
+        path,
+        { ...filter, page: String(page), per_page: String(PER_PAGE) },
+        read,
+        undefined,
+        listing.background === true,
+      )
       items.push(...found.items)
       if (!found.more) return items
     }
     throw new Problem('upstream_error', `Zoho listed more than ${MAX_PAGES * PER_PAGE} documents at ${path}; creditgate stops there`)
   }
-  const forCustomer = (customerId: string | undefined): Record<string, string> => (customerId ? { customer_id: customerId } : {})
 
   return {
     fetchContact: (org, contactId) =>
@@ -229,16 +251,13 @@ export function createZohoBooks(options: ZohoBooksOptions): ContactSource & Rece
         },
         () => new Problem('contact_not_found', `contact ${contactId} does not exist in organization ${org}`),
       ),
-    listOpenInvoices: (org, customerId): Promise<ListedInvoice[]> =>
-      listAll(org, '/invoices', 'invoices', ListedInvoiceSchema, { filter_by: 'Status.Unpaid', ...forCustomer(customerId) }),
-    async listOpenSalesOrders(org, customerId): Promise<ListedSalesOrder[]> {
+    listOpenInvoices: (org, listing): Promise<ListedInvoice[]> =>
+      listAll(org, '/invoices', 'invoices', ListedInvoiceSchema, { filter_by: 'Status.Unpaid' }, listing),
+    async listOpenSalesOrders(org, listing): Promise<ListedSalesOrder[]> {
       // Open and partially invoiced orders are two listings; an order in both is counted once.
       const byId = new Map<string, ListedSalesOrder>()
       for (const filter of ['Status.Open', 'Status.PartiallyInvoiced']) {
-        const orders = await listAll(org, '/salesorders', 'salesorders', ListedSalesOrderSchema, {
-          filter_by: filter,
-          ...forCustomer(customerId),
-        })
+        const orders = await listAll(org, '/salesorders', 'salesorders', ListedSalesOrderSchema, { filter_by: filter }, listing)
         for (const order of orders) byId.set(order.salesorder_id, order)
       }
       return [...byId.values()]

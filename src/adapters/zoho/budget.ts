@@ -7,6 +7,8 @@ export interface BudgetLimits {
   readonly maxConcurrency: number
   /** How long acquire() waits for a concurrency slot before giving up. */
   readonly waitMs: number
+  /** Calls of each minute background work may not take: they are kept for decisions (default 0). */
+  readonly reserve?: number | undefined
 }
 
 export const WINDOW_MS = 60_000
@@ -66,6 +68,8 @@ export interface Share {
   readonly perMinute: number
   readonly concurrency: number
   readonly freesAt?: number | undefined
+  /** Calls of the part kept for decisions (default: the limits' reserve). */
+  readonly reserve?: number | undefined
 }
 
 /**
@@ -81,6 +85,8 @@ export function createLocalBudget(
   const released = new EventTarget()
   // Every waiter for a slot listens here; more than ten at once is normal, not a leak.
   setMaxListeners(Number.POSITIVE_INFINITY, released)
+  const partAt = (org: string, at: number): Share =>
+    share?.(org, at) ?? { perMinute: limits.requestsPerMinute, concurrency: limits.maxConcurrency, reserve: limits.reserve }
   const state = (org: string) => {
     const found = orgs.get(org)
     if (found) return found
@@ -99,14 +105,17 @@ export function createLocalBudget(
       released.addEventListener('release', done)
     })
   return {
-    async acquire(org) {
+    async acquire(org, options) {
       const s = state(org)
       await acquireWith(
         org,
         limits,
         async () => {
           const at = now()
-          return localVerdict(s, share?.(org, at) ?? { perMinute: limits.requestsPerMinute, concurrency: limits.maxConcurrency }, at)
+          const part = partAt(org, at)
+          // Background work leaves the part's reserve to decisions.
+          const limit = options?.background ? { ...part, perMinute: Math.max(0, part.perMinute - (part.reserve ?? 0)) } : part
+          return localVerdict(s, limit, at)
         },
         waitForRelease,
         now,
@@ -126,6 +135,11 @@ export function createLocalBudget(
     callsLastMinute(org) {
       const since = now() - WINDOW_MS
       return state(org).calls.filter((at) => at > since).length
+    },
+    part(org) {
+      const at = now()
+      const { perMinute, reserve } = partAt(org, at)
+      return { perMinute, reserve: reserve ?? limits.reserve ?? 0, calls: state(org).calls.filter((t) => t > at - WINDOW_MS) }
     },
   }
 }

@@ -15,10 +15,25 @@ export interface AccessTokens {
  * included, past 100 calls a minute: every call leaves only with a slot from here.
  */
 export interface ZohoBudget {
-  /** Takes a slot (waiting briefly for one in flight to finish); returns its release. */
-  acquire(org: string): Promise<() => void>
+  /**
+   * Takes a slot (waiting briefly for one in flight to finish); returns its release. A background
+   * call (a receivables refresh) gets one only while more than the reserve is left in the minute.
+   */
+  acquire(org: string, options?: { background?: boolean }): Promise<() => void>
   /** Zoho answered 429: no calls for this organization for the given seconds. */
   pause(org: string, seconds: number): Promise<void>
   /** Calls made in the last minute for the organization, as this instance knows them (all instances' with Redis). */
   callsLastMinute(org: string): number
+  /** This instance's part of the organization's minute as its in-process budget counts it (the whole budget without Redis). */
+  part(org: string): BudgetPart
+}
+
+/** What the in-process budget lets this instance spend of an organization's minute. */
+export interface BudgetPart {
+  /** Calls it may make in any minute. */
+  readonly perMinute: number
+  /** Calls of those kept for decisions. */
+  readonly reserve: number
+  /** When it made the calls of the last minute (ms, oldest first). */
+  readonly calls: readonly number[]
 }

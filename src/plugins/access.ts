@@ -5,6 +5,7 @@ import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
 import { createBatchedStore } from '../adapters/redis/rate-limit-store.js'
 import type { ApiKey, Config } from '../config.js'
+import { type Actor, keyActor } from '../domain/actor.js'
 import { isProblem, Problem } from '../errors.js'
 import { redactUrl } from '../lib/logging.js'
 
@@ -20,6 +21,8 @@ declare module 'fastify' {
     caller?: string
     /** The key is an admin key (ADMIN_API_KEYS). */
     admin?: boolean
+    /** Who is asking, for the audit trail: set with `caller` by the onRequest hook. */
+    actor?: Actor
     /** A wrong or missing key: logged once per client and minute by the access plugin, not per request. */
     logQuietly?: boolean
   }
@@ -95,14 +98,18 @@ export function createAuth(apiKeys: readonly ApiKey[], adminKeys: readonly ApiKe
     const caller = match(callers, presented)
     req.admin = admin !== undefined
     if (level === 'admin') {
-      if (admin) req.caller = admin
-      else if (caller) throw new Problem('forbidden', `the key "${caller}" may not use admin endpoints`)
+      if (admin) {
+        req.caller = admin
+        req.actor = keyActor(admin, true)
+      } else if (caller) throw new Problem('forbidden', `the key "${caller}" may not use admin endpoints`)
       else throw new Problem('unauthorized', 'the API key is not valid')
       return
     }
     const name = caller ?? admin
-    if (name) req.caller = name
-    else if (open) req.caller = ANONYMOUS
+    if (name) {
+      req.caller = name
+      req.actor = keyActor(name, caller === undefined)
+    } else if (open) req.caller = ANONYMOUS
     else throw new Problem('unauthorized', 'the API key is not valid')
   }
 }

@@ -1,10 +1,10 @@
 import pino from 'pino'
 import t from 'tap'
 import { createZohoBooks } from '../src/adapters/zoho/books.js'
-import { createLocalBudget } from '../src/adapters/zoho/budget.js'
+import { BudgetRefused, createLocalBudget } from '../src/adapters/zoho/budget.js'
 import { createLocalTokens, createTokenMinter } from '../src/adapters/zoho/tokens.js'
 import { isProblem, type Problem } from '../src/errors.js'
-import { SANDBOX_CREDENTIALS, zohoContact } from '../src/sandbox/contacts.js'
+import { listedInvoice, SANDBOX_CREDENTIALS, zohoContact } from '../src/sandbox/contacts.js'
 import type { Sandbox } from '../src/sandbox/sandbox.js'
 import { ORG, startSandbox } from './helpers/app.js'
 
@@ -314,4 +314,37 @@ t.test('the budget caps calls per minute and in flight', async (t) => {
     )
     t.equal(sandbox.stats.maxInFlight, 2, 'never more than 2 at once; the others waited')
   })
+})
+
+t.test('a background listing the budget interrupts waits and goes on from the same page', async (t) => {
+  const invoices = Array.from({ length: 1000 }, (_, i) =>
+    listedInvoice(`46000009${String(i).padStart(8, '0')}`, '460000000031001', { dueInDays: 10, balance: 100 + i }, Date.now()),
+  )
+  const sandbox = await startSandbox(t, { documents: new Map([[ORG, { invoices, salesorders: [] }]]) })
+  const { zoho, budget } = adapter(sandbox)
+  const acquire = budget.acquire.bind(budget)
+  const pages = () => sandbox.stats.byList.get('invoices') ?? 0
+  t.equal((await zoho.listOpenInvoices(ORG, { background: true })).length, 1000)
+  t.equal(pages(), 5, 'five pages of 200')
+
+  sandbox.resetStats()
+  // The budget's own refusal at the third page: the minute's background calls are spent.
+  let asked = 0
+  budget.acquire = async (org, options) => {
+    if (++asked === 3) throw new BudgetRefused(org, { ok: false, retryAfterMs: 30, reason: 'spent', limit: 2 })
+    return acquire(org, options)
+  }
+  const resumed = await zoho.listOpenInvoices(ORG, { background: true })
+  t.equal(resumed.length, 1000, 'every invoice, none twice')
+  t.equal(new Set(resumed.map((invoice) => invoice.invoice_id)).size, 1000)
+  t.equal(pages(), 5, 'pages 1 and 2 are not read again')
+
+  asked = 0
+  await t.rejects(zoho.listOpenInvoices(ORG), { code: 'upstream_unavailable' }, 'a decision’s listing does not wait')
+  asked = 0
+  budget.acquire = async (org, options) => {
+    if (++asked === 2) throw new BudgetRefused(org, { ok: false, retryAfterMs: 10 * 60_000, reason: 'paused', limit: 0 })
+    return acquire(org, options)
+  }
+  await t.rejects(zoho.listOpenInvoices(ORG, { background: true }), { code: 'upstream_unavailable' }, 'no wait beyond BACKGROUND_WAIT_MS')
 })

@@ -44,6 +44,11 @@ type Read<T> = (body: Record<string, unknown>) => { ok: true; value: T } | { ok:
 
 /** The largest listing followed: 200 pages of 200 documents. */
 const MAX_PAGES = 200
+/**
+ * How long a background listing may wait for the budget in all: 200 pages at a minute's background
+ * calls (B − R, 67 by default) take three minutes, within the refresh lock's five.
+ */
+export const BACKGROUND_WAIT_MS = 4 * 60_000
 export const PER_PAGE = 200
 
 /** `page_context` as the pagination guide prints it (an object) or as the invoices example does (an array of one). */
@@ -220,17 +225,30 @@ export function createZohoBooks(options: ZohoBooksOptions): ContactSource & Rece
     const items: z.output<S>[] = []
     const read = readList(key, schema)
     const filter = { ...query, ...(listing.customerId ? { customer_id: listing.customerId } : {}) }
-    for (let page = 1; page <= MAX_PAGES; page++) {
-      const found = await call(
-        org,
-        path,
-        { ...filter, page: String(page), per_page: String(PER_PAGE) },
-        read,
-        undefined,
-        listing.background === true,
-      )
+    const waitUntil = Date.now() + BACKGROUND_WAIT_MS
+    for (let page = 1; page <= MAX_PAGES; ) {
+      let found: { items: z.output<S>[]; more: boolean }
+      try {
+        found = await call(
+          org,
+          path,
+          { ...filter, page: String(page), per_page: String(PER_PAGE) },
+          read,
+          undefined,
+          listing.background === true,
+        )
+      } catch (err) {
+        // A background listing waits for room in the budget and goes on from the same page.
+        // Starting over would spend the next minute's calls on pages already read: an
+        // organization with more pages than a minute's background calls would never be read.
+        const waitMs = err instanceof BudgetRefused ? err.verdict.retryAfterMs : Number.POSITIVE_INFINITY
+        if (listing.background !== true || Date.now() + waitMs > waitUntil) throw err
+        await sleep(waitMs, undefined, { ref: false })
+        continue
+      }
       items.push(...found.items)
       if (!found.more) return items
+      page++
     }
     throw new Problem('upstream_error', `Zoho listed more than ${MAX_PAGES * PER_PAGE} documents at ${path}; creditgate stops there`)
   }

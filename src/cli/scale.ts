@@ -67,7 +67,15 @@ const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/pr
 
 async function startService(env: Record<string, string>): Promise<{ base: string; pid: number }> {
   const child = spawn(process.execPath, ['dist/server.js'], {
-    env: { ...process.env, ...env, PORT: '0', LOG_LEVEL: 'info', API_KEYS: `shop:${KEY}`, RATE_LIMIT_PER_MINUTE: '0', NODE_ENV: 'development' },
+    env: {
+      ...process.env,
+      ...env,
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      API_KEYS: `shop:${KEY}`,
+      RATE_LIMIT_PER_MINUTE: '0',
+      NODE_ENV: 'development',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   children.push(child)

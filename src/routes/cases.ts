@@ -67,7 +67,7 @@ export const caseRoutes: FastifyPluginAsyncZod = async (app) => {
         security,
         querystring: z.strictObject({
           state: z.enum(CASE_STATES).optional(),
-          contact_id: ZohoIdSchema.optional(),
+          contact_id: ZohoIdSchema.meta({ example: '460000000026049' }).optional(),
           since: TimeSchema.optional().describe('Opened at or after'),
           limit: z.coerce.number().int().min(1).max(500).default(100).describe('At most this many cases (1 to 500, default 100)'),
         }),

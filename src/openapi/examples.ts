@@ -493,7 +493,7 @@ Object.assign(OPERATION_EXAMPLES, {
 DECISION_EXAMPLES.released = {
   summary: 'allow: a held order released by the credit team (the same reference, within the tolerance)',
   value: {
-    ...(DECISION_EXAMPLES.allow as Example).value as object,
+    ...((DECISION_EXAMPLES.allow as Example).value as object),
     contact_id: '460000000031012',
     overridden: [HELD_REASON],
     release: RELEASE,

@@ -80,6 +80,16 @@ t.test('the case state machine: open, release, reject, expire, re-open, all with
   const updated = holdAgain(opened, hold({ decisionId: 'd3', order: { reference: 'SO-1', amount: 9000 } }), 1, POLICY)
   t.equal(updated.event, 'updated')
   t.equal(updated.next.order.amount, 9000)
+  const thrice = holdAgain(updated.next, hold({ decisionId: 'd4' }), 2, POLICY).next
+  t.same(
+    thrice.history.map((s) => [s.event, s.decision_id]),
+    [
+      ['opened', 'd1'],
+      ['updated', 'd4'],
+    ],
+    'asking again and again keeps one updated step, the latest',
+  )
+  t.same([opened.revision, updated.next.revision, thrice.revision], [1, 2, 3], 'every change is a revision')
 
   const released = releaseCase(opened, ops, { reason: 'paid by wire', note: 'called the customer' }, 1000, POLICY, Number.POSITIVE_INFINITY)
   t.match(released, { state: 'released', release: { by: 'ops', amount: 8000, reason: 'paid by wire', note: 'called the customer' } })

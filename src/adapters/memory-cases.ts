@@ -16,7 +16,7 @@ export function createMemoryCases(): CaseStore {
     get: async (org, caseId) => cases(org).get(caseId),
     async put(next, seen) {
       const stored = cases(next.organization_id)
-      if ((stored.get(next.case_id)?.history.length ?? 0) !== seen) return false
+      if ((stored.get(next.case_id)?.revision ?? 0) !== seen) return false
       stored.set(next.case_id, next)
       return true
     },

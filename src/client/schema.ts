@@ -704,8 +704,10 @@ export interface components {
             /** @description An open case expires then (CASE_EXPIRE_DAYS after it was opened or re-opened) */
             expires_at: string;
             release: components["schemas"]["Release"] | null;
-            /** @description Every transition: who, when, why */
+            /** @description Every transition: who, when, why. Repeated asks for an open case keep one "updated" step, the latest */
             history: components["schemas"]["CaseStep"][];
+            /** @description Counts the changes of the case; every change writes only over the revision it read */
+            revision: number;
         };
         DecisionRecord: {
             decision_id: string;

@@ -40,7 +40,10 @@ export const CaseSchema = z
     opened_by: z.string().describe('The caller key whose order opened the case: it may read the case and gets its callbacks'),
     expires_at: z.string().describe('An open case expires then (CASE_EXPIRE_DAYS after it was opened or re-opened)'),
     release: ReleaseSchema.nullable(),
-    history: z.array(CaseStepSchema).describe('Every transition: who, when, why'),
+    history: z
+      .array(CaseStepSchema)
+      .describe('Every transition: who, when, why. Repeated asks for an open case keep one "updated" step, the latest'),
+    revision: z.number().int().min(1).describe('Counts the changes of the case; every change writes only over the revision it read'),
   })
   .meta({ id: 'Case' })
 
@@ -81,11 +84,15 @@ export class CaseConflict extends Error {
   }
 }
 
-const step = (c: Case, nowMs: number, s: Omit<CaseStep, 'at' | 'state'>, state: CaseState): Case => ({
-  ...c,
-  state,
-  history: [...c.history, { at: iso(nowMs), state, ...s }],
-})
+/**
+ * The case after a transition, recorded in its history. An "updated" step replaces an "updated"
+ * step just before it: an order system asking again and again keeps a case's history (and its size
+ * in Redis) the same, measured in docs/decisions/009-cases.md.
+ */
+const step = (c: Case, nowMs: number, s: Omit<CaseStep, 'at' | 'state'>, state: CaseState): Case => {
+  const kept = s.event === 'updated' && c.history.at(-1)?.event === 'updated' ? c.history.slice(0, -1) : c.history
+  return { ...c, state, revision: c.revision + 1, history: [...kept, { at: iso(nowMs), state, ...s }] }
+}
 
 const held = (hold: Hold) => ({
   order: { ...hold.order },
@@ -108,6 +115,7 @@ export function openCase(hold: Hold, nowMs: number, policy: Policy): Case {
     expires_at: iso(nowMs + policy.expireDays * DAY_MS),
     release: null,
     history: [],
+    revision: 0,
   }
   return step(c, nowMs, { by: hold.caller, event: 'opened', reason: codes(hold.reasons), decision_id: hold.decisionId }, 'open')
 }

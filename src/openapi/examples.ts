@@ -461,6 +461,7 @@ const OPEN_CASE = {
       decision_id: '019ab5a1-6c2e-7f3a-9d41-2b7c5e8f0a13',
     },
   ],
+  revision: 1,
 }
 const RELEASE = {
   case_id: CASE_ID,
@@ -474,11 +475,13 @@ const RELEASED_CASE = {
   ...OPEN_CASE,
   state: 'released',
   release: RELEASE,
+  revision: 2,
   history: [...OPEN_CASE.history, { at: RELEASE.at, by: 'ops', event: 'released', state: 'released', reason: RELEASE.reason }],
 }
 const REJECTED_CASE = {
   ...OPEN_CASE,
   state: 'rejected',
+  revision: 2,
   history: [
     ...OPEN_CASE.history,
     { at: '2026-11-24T10:20:00.000Z', by: 'ops', event: 'rejected', state: 'rejected', reason: 'customer in dispute' },

@@ -21,9 +21,9 @@ import type { RuleSet } from '../rules/rule-set.js'
 import type { DecideInput } from './decisions.js'
 
 /**
- * Where cases are kept: per organization, by case id. `put` writes only if the stored case still
- * has `seen` steps in its history (0: none stored), so two instances never overwrite each other's
- * transition; false means it changed meanwhile, and the caller reads it again.
+ * Where cases are kept: per organization, by case id. `put` writes only if the stored case is still
+ * at revision `seen` (0: none stored), so two instances never overwrite each other's transition;
+ * false means it changed meanwhile, and the caller reads it again.
  */
 export interface CaseStore {
   get(org: string, caseId: string): Promise<Case | undefined>
@@ -104,7 +104,7 @@ export function createCaseService(options: CaseServiceOptions): CaseService {
       const current = await store.get(org, caseId)
       const changed = change(current)
       if (!changed) return current
-      if (await store.put(changed.next, current?.history.length ?? 0)) {
+      if (await store.put(changed.next, current?.revision ?? 0)) {
         if (changed.event) options.onEvent?.(changed.event, changed.next)
         return changed.next
       }

@@ -2,11 +2,11 @@ import type { Case } from '../../domain/case.js'
 import type { CaseStore } from '../../services/cases.js'
 import { type RedisLink, viaRedis } from './link.js'
 
-/** The organization's cases (case id → JSON) and how many steps each has (case id → count), hash-tagged together. */
+/** The organization's cases (case id → JSON) and their revisions (case id → number), hash-tagged together. */
 export const casesKey = (org: string) => `creditgate:v1:{${org}}:cases`
-export const caseStepsKey = (org: string) => `creditgate:v1:{${org}}:case-steps`
+export const caseRevisionsKey = (org: string) => `creditgate:v1:{${org}}:case-revisions`
 
-/** KEYS: cases, steps. ARGV: case id, JSON, steps seen, steps now. Writes only if nobody added a step meanwhile. */
+/** KEYS: cases, revisions. ARGV: case id, JSON, revision read, revision now. Writes only if nobody changed the case meanwhile. */
 const PUT = `
 if tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0') ~= tonumber(ARGV[3]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -39,11 +39,11 @@ export function createRedisCases(link: RedisLink, local: CaseStore): CaseStore {
             PUT,
             2,
             casesKey(org),
-            caseStepsKey(org),
+            caseRevisionsKey(org),
             next.case_id,
             JSON.stringify(next),
             seen,
-            next.history.length,
+            next.revision,
           )
           return done === 1
         },

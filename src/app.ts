@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { Config } from './config.js'
 import access from './plugins/access.js'
+import cases, { type CaseTiming } from './plugins/cases.js'
 import contacts from './plugins/contacts.js'
 import decisions from './plugins/decisions.js'
 import docs from './plugins/docs.js'
@@ -15,6 +16,7 @@ import rules from './plugins/rules.js'
 import shadow from './plugins/shadow.js'
 import zoho from './plugins/zoho.js'
 import { cacheRoutes } from './routes/cache.js'
+import { caseRoutes } from './routes/cases.js'
 import { consoleRoutes } from './routes/console.js'
 import { healthRoutes } from './routes/health.js'
 import { historyRoutes } from './routes/history.js'
@@ -34,6 +36,8 @@ export interface AppDeps {
   ruleSet: RuleSet
   /** Replaces the rule evaluator (tests of the decision path's own guards). */
   evaluate: Evaluate
+  /** Shortens the callback worker's tick and retry delays. */
+  caseTiming: Partial<CaseTiming>
 }
 
 export interface AppOptions {
@@ -60,6 +64,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(receivables, { config })
   await app.register(history, { config })
   await app.register(shadow, { config, evaluate: deps.evaluate })
+  await app.register(cases, { config, timing: deps.caseTiming })
   await app.register(decisions, { config, evaluate: deps.evaluate })
   // The API.
   await app.register(docs)
@@ -68,6 +73,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(rulesRoutes, { rulesDir: config.rulesDir })
   await app.register(cacheRoutes, { webhookSecret: config.webhookSecret })
   await app.register(riskRoutes)
+  await app.register(caseRoutes)
   await app.register(historyRoutes, { rulesDir: config.rulesDir })
   await app.register(receivablesRoutes, { timeZone: config.receivables.timeZone })
   await app.register(consoleRoutes)

@@ -61,6 +61,36 @@ const keyList = optional(
   }),
 )
 
+/** `name:value,…` (names as API key names), each value checked by `parse` (undefined: wrong, described by `want`). */
+const namedList = <T>(want: string, parse: (value: string) => T | undefined) =>
+  optional(
+    z.string().transform((text, ctx) => {
+      const out: { name: string; value: T }[] = []
+      for (const item of text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        const at = item.indexOf(':')
+        const name = item.slice(0, Math.max(0, at))
+        const value = at > 0 ? parse(item.slice(at + 1).trim()) : undefined
+        if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(name) || value === undefined || out.some((e) => e.name === name) || out.length >= 100) {
+          ctx.addIssue({ code: 'custom', message: `entry ${out.length + 1} must be name:${want} (names once each, at most 100 entries)` })
+          return z.NEVER
+        }
+        out.push({ name, value })
+      }
+      return out
+    }),
+  )
+
+/** A Standard Webhooks secret: whsec_ and 24 to 64 bytes in base64. */
+const webhookSecret = (text: string) => {
+  const bytes = /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(text) ? Buffer.from(text.slice(6), 'base64') : undefined
+  return bytes && bytes.length >= 24 && bytes.length <= 64 ? text : undefined
+}
+const callbackUrl = (text: string) => (httpUrl.safeParse(text).success ? text : undefined)
+const amount = (text: string) => (/^\d+(\.\d+)?$/.test(text) ? Number(text) : undefined)
+
 /** One Redis server to start from: a Sentinel or a Cluster node. */
 export interface RedisNode {
   readonly host: string
@@ -232,6 +262,12 @@ const EnvSchema = z.object({
   RECEIVABLES_REFRESH_SECONDS: withDefault(integer(60, 86_400), 600),
   RECEIVABLES_STALE_SECONDS: withDefault(integer(60, 30 * 86_400), 86_400),
   TRUST_PROXY: optional(trustProxy),
+  CASE_EXPIRE_DAYS: withDefault(integer(1, 365), 14),
+  RELEASE_VALID_DAYS: withDefault(integer(1, 365), 7),
+  RELEASE_TOLERANCE: withDefault(z.coerce.number().min(0).max(1), 0.1),
+  RELEASE_LIMITS: namedList('amount (a number ≥ 0)', amount),
+  CALLBACK_URLS: namedList('url (http or https)', callbackUrl),
+  CALLBACK_SECRETS: namedList('whsec_ and a base64 secret of 24 to 64 bytes', webhookSecret),
 })
 
 export type Env = Record<string, string | undefined>
@@ -273,6 +309,15 @@ export interface Config {
     readonly timeZone: string
     readonly refreshSeconds: number
     readonly staleSeconds: number
+  }
+  readonly cases: {
+    readonly expireDays: number
+    readonly releaseValidDays: number
+    readonly tolerance: number
+    /** The largest order each key name, person or role may release (none listed: no limit). */
+    readonly releaseLimits: readonly { readonly name: string; readonly value: number }[]
+    /** Case events for the caller key `name`: POSTed to `url`, signed with `secret`. */
+    readonly callbacks: readonly { readonly name: string; readonly url: string; readonly secret: string }[]
   }
 }
 
@@ -369,6 +414,9 @@ export function loadConfig(env: Env = process.env): Config {
       `invalid configuration: ADMIN_API_KEYS the name "${shared.name}" is also in API_KEYS; every key needs a name of its own`,
     )
   }
+  const secrets = new Map((e.CALLBACK_SECRETS ?? []).map((s) => [s.name, s.value]))
+  const unsigned = (e.CALLBACK_URLS ?? []).find((u) => !secrets.has(u.name))
+  if (unsigned) throw new ConfigError(`invalid configuration: CALLBACK_SECRETS has no secret for "${unsigned.name}" (in CALLBACK_URLS)`)
   if (production && !e.API_KEYS) {
     throw new ConfigError('invalid configuration: API_KEYS is required when NODE_ENV=production')
   }
@@ -405,6 +453,13 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     trustProxy: e.TRUST_PROXY ?? false,
     receivables: { timeZone: e.ORG_TIME_ZONE, refreshSeconds: e.RECEIVABLES_REFRESH_SECONDS, staleSeconds: e.RECEIVABLES_STALE_SECONDS },
+    cases: {
+      expireDays: e.CASE_EXPIRE_DAYS,
+      releaseValidDays: e.RELEASE_VALID_DAYS,
+      tolerance: e.RELEASE_TOLERANCE,
+      releaseLimits: e.RELEASE_LIMITS ?? [],
+      callbacks: (e.CALLBACK_URLS ?? []).map(({ name, value }) => ({ name, url: value, secret: secrets.get(name) as string })),
+    },
   })
 }
 

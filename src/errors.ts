@@ -47,6 +47,19 @@ export const PROBLEMS = {
       'No decision with this id is kept for this API key: it was never made, it was made for another key, or it has left the history (DECISION_HISTORY_MAX per organization).',
     fix: 'Use the decision_id from the answer, with the key that asked for it (or an admin key).',
   },
+  case_not_found: {
+    status: 404,
+    title: 'Case not found',
+    cause: 'No credit case with this id is visible to this API key: it was never opened, or another caller key opened it.',
+    fix: 'Use the case_id (or status_url) from the decision answer, with the key whose order opened it (or a staff key).',
+  },
+  case_conflict: {
+    status: 409,
+    title: 'Case conflict',
+    cause:
+      'The case is not open (already released, rejected or expired), or one of its reasons is a rule marked `"releasable": false` (a forced hold such as a manual credit hold): no person can release it.',
+    fix: 'Read `detail`: it names the state or the rule. A forced hold ends when its cause ends in Zoho Books; the next decision for the order then decides again.',
+  },
   method_not_allowed: {
     status: 405,
     title: 'Method not allowed',

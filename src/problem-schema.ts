@@ -23,10 +23,14 @@ export const ProblemSchema = z
 export type ProblemBody = z.output<typeof ProblemSchema>
 
 /** Problems only one operation answers (by operationId); the others do not list them. */
-export const OWN_PROBLEMS: Partial<Record<ProblemCode, string>> = { decision_not_found: 'getDecision' }
+export const OWN_PROBLEMS: Partial<Record<ProblemCode, readonly string[]>> = {
+  decision_not_found: ['getDecision'],
+  case_not_found: ['getCase', 'releaseCase', 'rejectCase'],
+  case_conflict: ['releaseCase', 'rejectCase'],
+}
 
 /** The problem codes of a status an operation may answer. */
 export const problemCodes = (status: number, operationId?: string) =>
   (Object.keys(PROBLEMS) as ProblemCode[]).filter(
-    (code) => PROBLEMS[code].status === status && (OWN_PROBLEMS[code] === undefined || OWN_PROBLEMS[code] === operationId),
+    (code) => PROBLEMS[code].status === status && (OWN_PROBLEMS[code] === undefined || OWN_PROBLEMS[code].includes(operationId as string)),
   )

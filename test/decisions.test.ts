@@ -539,3 +539,22 @@ t.test('RULES_VERIFY_SAMPLE is the share verified: a draw equal to it is not ver
     t.equal(seen.length, verified ? 1 : 0, `draw ${draw}`)
   }
 })
+
+t.test('settle: after the rules decide, before the decision is recorded, its answer is the one given', async (t) => {
+  const seen: { input: unknown; decision: string }[] = []
+  const recorded: string[] = []
+  const decisions = service({
+    contacts: contactsOf([contact('42')]),
+    settle: async (input, answer) => {
+      seen.push({ input, decision: answer.decision })
+      return { ...answer, decision: 'allow', reasons: [], overridden: answer.reasons }
+    },
+    onDecision: ({ decision }) => recorded.push(decision.decision),
+  })
+  const input = { org: ORG, contactId: '42', order: { amount: 5000, reference: 'SO-1' } }
+  const answer = await decisions.decide(input)
+  t.same(seen, [{ input, decision: 'review' }], 'settle sees the rules’ decision and the input')
+  t.equal(answer.decision, 'allow')
+  t.match(answer.overridden, [{ code: 'BIG_ORDER' }])
+  t.same(recorded, ['allow'], 'the history records the settled answer')
+})

@@ -28,6 +28,7 @@ t.test('the running service serves the same document and Swagger UI', async (t) 
     'allow',
     'block',
     'overdue',
+    'released',
     'review',
   ])
   t.same(Object.keys(risk.get.responses['404'].content['application/problem+json'].examples).sort(), ['contact_not_found', 'not_found'])

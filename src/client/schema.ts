@@ -266,6 +266,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Credit cases: held orders, oldest first
+         * @description Cases of every organization, oldest first: the worklist of held orders (`state=open`) and the record of who released or rejected what. An open case past CASE_EXPIRE_DAYS is shown expired.
+         */
+        get: operations["listCases"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A credit case, with its history
+         * @description The case of a held order: state, the decision and reasons that held it, the release if any, and every transition with who, when and why. To the caller key whose order opened it (for polling), or a staff key; 404 to anyone else.
+         */
+        get: operations["getCase"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release a held order
+         * @description Lets the order go ahead: later decisions for its reference answer `allow` with `release`, while the order is at most `amount` × (1 + RELEASE_TOLERANCE) and `valid_until` has not passed. 409 when the case is not open or a reason is a rule marked `"releasable": false`; 403 when `amount` is above the releaser’s RELEASE_LIMITS entry.
+         */
+        post: operations["releaseCase"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cases/{case_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a held order
+         * @description Closes the case: the order stays held, and later decisions for its reference keep what the rules say. 409 when the case is not open.
+         */
+        post: operations["rejectCase"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/decisions/{decision_id}": {
         parameters: {
             query?: never;
@@ -521,6 +601,23 @@ export interface components {
             as_of: string;
             age_seconds: number;
         };
+        Release: {
+            case_id: string;
+            /** @description Who released: an API key by its name, or a person */
+            by: string;
+            at: string;
+            reason: string;
+            note?: string;
+            /** @description The largest order amount released (base currency), before RELEASE_TOLERANCE */
+            amount: number;
+            valid_until: string;
+        };
+        CaseLink: {
+            case_id: string;
+            /** @enum {string} */
+            state: "open" | "released" | "rejected" | "expired";
+            status_url: string;
+        };
         RiskDecision: {
             /** @description Unique id of this decision; it is in the decision log */
             decision_id: string;
@@ -547,6 +644,12 @@ export interface components {
             evaluated_at: string;
             /** @description With explain: every rule, every condition, its values and result */
             trace?: components["schemas"]["TraceRule"][];
+            /** @description A held order with a reference: its credit case (poll status_url or wait for the callback) */
+            case?: components["schemas"]["CaseLink"];
+            /** @description The order is allowed because a person released its case */
+            release?: components["schemas"]["Release"];
+            /** @description With release: the reasons the rules gave, overridden by the release */
+            overridden?: components["schemas"]["Reason"][];
         };
         DryRunDecision: {
             /** @enum {string} */
@@ -558,6 +661,53 @@ export interface components {
             rules_version: string;
             evaluated_at: string;
             trace?: components["schemas"]["TraceRule"][];
+        };
+        CaseStep: {
+            /** @description When (ISO 8601) */
+            at: string;
+            /** @description Who: an API key by its name, or a person */
+            by: string;
+            /** @enum {string} */
+            event: "opened" | "updated" | "released" | "rejected" | "expired" | "reopened";
+            /**
+             * @description The state after the step
+             * @enum {string}
+             */
+            state: "open" | "released" | "rejected" | "expired";
+            /** @description Why, in words */
+            reason: string;
+            note?: string;
+            /** @description The decision that opened, updated or re-opened the case */
+            decision_id?: string;
+        };
+        Case: {
+            case_id: string;
+            /** @enum {string} */
+            state: "open" | "released" | "rejected" | "expired";
+            organization_id: string;
+            contact_id: string;
+            order: {
+                reference: string;
+                amount: number;
+                currency?: string;
+            };
+            /** @description The latest decision that held the order */
+            decision_id: string;
+            /** @enum {string} */
+            decision: "review" | "block";
+            reasons: components["schemas"]["Reason"][];
+            /** @description Rules among the reasons marked "releasable": false: while any is listed, no release */
+            unreleasable: string[];
+            opened_at: string;
+            /** @description The caller key whose order opened the case: it may read the case and gets its callbacks */
+            opened_by: string;
+            /** @description An open case expires then (CASE_EXPIRE_DAYS after it was opened or re-opened) */
+            expires_at: string;
+            release: components["schemas"]["Release"] | null;
+            /** @description Every transition: who, when, why. Repeated asks for an open case keep one "updated" step, the latest */
+            history: components["schemas"]["CaseStep"][];
+            /** @description Counts the changes of the case; every change writes only over the revision it read */
+            revision: number;
         };
         DecisionRecord: {
             decision_id: string;
@@ -613,7 +763,7 @@ export interface components {
              * @description Stable machine-readable code
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_contact_id" | "unauthorized" | "forbidden" | "not_found" | "contact_not_found" | "decision_not_found" | "method_not_allowed" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "invalid_rules" | "headers_too_large" | "rate_limited" | "internal_error" | "evaluation_failed" | "upstream_error" | "upstream_unavailable" | "not_ready";
+            code: "invalid_request" | "invalid_contact_id" | "unauthorized" | "forbidden" | "not_found" | "contact_not_found" | "decision_not_found" | "case_not_found" | "case_conflict" | "method_not_allowed" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "invalid_rules" | "headers_too_large" | "rate_limited" | "internal_error" | "evaluation_failed" | "upstream_error" | "upstream_unavailable" | "not_ready";
             /** @description Also in the X-Request-Id header and the log */
             request_id: string;
         };
@@ -687,6 +837,10 @@ export interface components {
                 organization_id: string;
                 contact_id: string;
             }[];
+        };
+        CasePage: {
+            /** @description Oldest first */
+            cases: components["schemas"]["Case"][];
         };
         Readiness: {
             /** @enum {string} */
@@ -1586,6 +1740,333 @@ export interface operations {
             };
             /** @description `upstream_unavailable`, `not_ready` */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listCases: {
+        parameters: {
+            query?: {
+                state?: "open" | "released" | "rejected" | "expired";
+                /** @description A Zoho id: 1 to 19 decimal digits without a leading zero, as a string (real ids exceed 2^53) */
+                contact_id?: string;
+                /** @description Opened at or after */
+                since?: string;
+                /** @description At most this many cases (1 to 500, default 100) */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CasePage"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`, `evaluation_failed` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCase: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The case_id of a decision answer */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Case"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`, `contact_not_found`, `case_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`, `evaluation_failed` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    releaseCase: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The case_id of a decision answer */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Why the order may go ahead (required; in the case history and the callback) */
+                    reason: string;
+                    note?: string;
+                    /** @description The largest order amount released; default the held order's */
+                    amount?: number;
+                    /**
+                     * Format: date-time
+                     * @description Until when the release is honoured; default RELEASE_VALID_DAYS from now
+                     */
+                    valid_until?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Case"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`, `contact_not_found`, `case_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `case_conflict` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`, `evaluation_failed` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rejectCase: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The case_id of a decision answer */
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Why the order may not go ahead (required) */
+                    reason: string;
+                    note?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Case"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`, `contact_not_found`, `case_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `case_conflict` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`, `evaluation_failed` */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -76,6 +76,28 @@ export const ReceivablesSourceSchema = z
   })
   .meta({ id: 'ReceivablesSource' })
 
+/** Held orders (cases, releases): what a decision answer links to. */
+export const CASE_STATES = ['open', 'released', 'rejected', 'expired'] as const
+export type CaseState = (typeof CASE_STATES)[number]
+
+export const ReleaseSchema = z
+  .object({
+    case_id: z.string(),
+    by: z.string().describe('Who released: an API key by its name, or a person'),
+    at: z.string(),
+    reason: z.string(),
+    note: z.string().optional(),
+    amount: z.number().describe('The largest order amount released (base currency), before RELEASE_TOLERANCE'),
+    valid_until: z.string(),
+  })
+  .meta({ id: 'Release' })
+
+/** A case's link in a decision answer. */
+export const CaseLinkSchema = z.object({ case_id: z.string(), state: z.enum(CASE_STATES), status_url: z.string() }).meta({ id: 'CaseLink' })
+export type CaseLink = z.output<typeof CaseLinkSchema>
+
+export type Release = z.output<typeof ReleaseSchema>
+
 export const RiskDecisionSchema = z
   .object({
     decision_id: z.string().describe('Unique id of this decision; it is in the decision log'),
@@ -90,6 +112,9 @@ export const RiskDecisionSchema = z
     receivables: ReceivablesSourceSchema.nullable().describe('How old the receivables facts are; null when no rule used them'),
     evaluated_at: z.string(),
     trace: z.array(TraceRuleSchema).optional().describe('With explain: every rule, every condition, its values and result'),
+    case: CaseLinkSchema.optional().describe('A held order with a reference: its credit case (poll status_url or wait for the callback)'),
+    release: ReleaseSchema.optional().describe('The order is allowed because a person released its case'),
+    overridden: z.array(ReasonSchema).optional().describe('With release: the reasons the rules gave, overridden by the release'),
   })
   .meta({ id: 'RiskDecision' })
 

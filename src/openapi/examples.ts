@@ -156,6 +156,8 @@ const PROBLEM_DETAILS: Record<ProblemCode, string> = {
   not_found: 'no route for GET /contact/460000000026049/risk',
   contact_not_found: 'contact 460000000099999 does not exist in organization 10234695',
   decision_not_found: 'no decision with this id is kept for this API key',
+  case_not_found: 'no case with this id is visible to this API key',
+  case_conflict: 'the rule manual-credit-hold is marked "releasable": false: this hold cannot be released',
   method_not_allowed: 'PUT is not allowed on /contacts/460000000026049/risk; allowed: GET, HEAD, POST',
   request_timeout: 'the request cannot be read as HTTP/1.1',
   payload_too_large: 'Request body is too large',
@@ -428,7 +430,93 @@ const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>
   zohoWebhook: { '200': { invalidated: ex('invalidated in the organization named', INVALIDATED) } },
 }
 
+const CASE_ID = 'case_3f2a9c0d41b7e85a6c1d2e3f'
+const HELD_REASON = {
+  rule: 'overdue-over-30-days',
+  code: 'OVERDUE_OVER_30_DAYS',
+  severity: 'review',
+  message: 'The oldest unpaid invoice is 45 days past due',
+}
+const OPEN_CASE = {
+  case_id: CASE_ID,
+  state: 'open',
+  organization_id: '10234695',
+  contact_id: '460000000031012',
+  order: { reference: 'SO-1001', amount: 8000, currency: 'INR' },
+  decision_id: '019ab5a1-6c2e-7f3a-9d41-2b7c5e8f0a13',
+  decision: 'review',
+  reasons: [HELD_REASON],
+  unreleasable: [],
+  opened_at: '2026-11-24T10:00:42.120Z',
+  opened_by: 'shop',
+  expires_at: '2026-12-08T10:00:42.120Z',
+  release: null,
+  history: [
+    {
+      at: '2026-11-24T10:00:42.120Z',
+      by: 'shop',
+      event: 'opened',
+      state: 'open',
+      reason: 'held: OVERDUE_OVER_30_DAYS',
+      decision_id: '019ab5a1-6c2e-7f3a-9d41-2b7c5e8f0a13',
+    },
+  ],
+  revision: 1,
+}
+const RELEASE = {
+  case_id: CASE_ID,
+  by: 'ops',
+  at: '2026-11-24T10:20:00.000Z',
+  reason: 'customer paid the overdue invoice by wire',
+  amount: 8000,
+  valid_until: '2026-12-01T10:20:00.000Z',
+}
+const RELEASED_CASE = {
+  ...OPEN_CASE,
+  state: 'released',
+  release: RELEASE,
+  revision: 2,
+  history: [...OPEN_CASE.history, { at: RELEASE.at, by: 'ops', event: 'released', state: 'released', reason: RELEASE.reason }],
+}
+const REJECTED_CASE = {
+  ...OPEN_CASE,
+  state: 'rejected',
+  revision: 2,
+  history: [
+    ...OPEN_CASE.history,
+    { at: '2026-11-24T10:20:00.000Z', by: 'ops', event: 'rejected', state: 'rejected', reason: 'customer in dispute' },
+  ],
+}
+Object.assign(OPERATION_EXAMPLES, {
+  listCases: { '200': { worklist: ex('the open cases, oldest first', { cases: [OPEN_CASE] }) } },
+  getCase: { '200': { open: ex('waiting for the credit team', OPEN_CASE), released: ex('released by ops', RELEASED_CASE) } },
+  releaseCase: { '200': { released: ex('released for 7 days', RELEASED_CASE) } },
+  rejectCase: { '200': { rejected: ex('rejected with a reason', REJECTED_CASE) } },
+})
+DECISION_EXAMPLES.released = {
+  summary: 'allow: a held order released by the credit team (the same reference, within the tolerance)',
+  value: {
+    ...((DECISION_EXAMPLES.allow as Example).value as object),
+    contact_id: '460000000031012',
+    overridden: [HELD_REASON],
+    release: RELEASE,
+    case: { case_id: CASE_ID, state: 'released', status_url: `/cases/${CASE_ID}` },
+  },
+}
+
 const REQUEST_EXAMPLES: Record<string, Record<string, Record<string, Example>>> = {
+  releaseCase: {
+    'application/json': {
+      reason: ex('the order as held, for RELEASE_VALID_DAYS', { reason: 'customer paid the overdue invoice by wire' }),
+      limited: ex('a larger amount, until a date', {
+        reason: 'agreed with the customer',
+        note: 'payment plan signed',
+        amount: 9000,
+        valid_until: '2026-11-30T23:59:59Z',
+      }),
+    },
+  },
+  rejectCase: { 'application/json': { reason: ex('with a reason', { reason: 'customer in dispute', note: 'legal is involved' }) } },
   postContactRisk: {
     'application/json': {
       order: ex('an order of 6,000.00 with your reference', { order: { amount: 6000, currency: 'INR', reference: 'SO-1001' } }),

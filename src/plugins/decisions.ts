@@ -35,6 +35,7 @@ const decisionsPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate 
         'the compiled rules disagree with json-rules-engine: answered with json-rules-engine, and will for this rules version',
       )
     },
+    settle: app.cases.settle,
     // After the answer: the history records the decision, the shadow set evaluates it.
     onDecision: (decided) =>
       setImmediate(() => {
@@ -58,5 +59,5 @@ const decisionsPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate 
 
 export default fp(decisionsPlugin, {
   name: 'decisions',
-  dependencies: ['contacts', 'receivables', 'rules', 'metrics', 'lifecycle', 'history', 'shadow'],
+  dependencies: ['contacts', 'receivables', 'rules', 'metrics', 'lifecycle', 'history', 'shadow', 'cases'],
 })

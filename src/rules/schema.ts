@@ -66,6 +66,10 @@ export const RuleFileSchema = z
       .describe('Unique rule name, shown in decisions'),
     description: z.string().optional().describe('What the rule is for, in plain words'),
     priority: z.number().int().min(1).max(100).optional().describe('Higher runs first; every rule runs regardless'),
+    releasable: z
+      .boolean()
+      .optional()
+      .describe('false: a case this rule held can never be released by a person (a forced hold); default true'),
     conditions: groupSchema(ConditionNodeSchema),
     event: z.strictObject({
       type: z.enum(EVENT_TYPES, { error: (issue) => `unknown event type ${JSON.stringify(issue.input)}; use block, review or alert` }),

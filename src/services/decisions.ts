@@ -76,6 +76,11 @@ export interface DecisionServiceOptions {
   timeZone?: string
   /** The clock (ms), for the contact's age and evaluated_at. */
   now?: () => number
+  /**
+   * After the rules decided, before the decision is recorded: may honour a release or link the
+   * order's case (services/cases.ts). It must not throw.
+   */
+  settle?: ((input: DecideInput, answer: RiskDecision) => Promise<RiskDecision>) | undefined
   /** Told of every decision (history, shadow rules), synchronously: it must defer its own work. */
   onDecision?: ((decided: Decided) => void) | undefined
 }
@@ -216,7 +221,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
         evaluated_at: evaluatedTime(now),
       }
       if (evaluation.trace) answer.trace = evaluation.trace
-      return decided(input, answer, all)
+      return decided(input, options.settle ? await options.settle(input, answer) : answer, all)
     },
     async dryRun({ contact, order, ruleSet = options.rules(), receivables, explain }) {
       const all = buildFacts(contact, order, 0, usesReceivables(ruleSet) ? suppliedReceivables(receivables) : undefined)

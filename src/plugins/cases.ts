@@ -1,0 +1,113 @@
+import type { FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
+import { Counter, Gauge } from 'prom-client'
+import { createMemoryCases } from '../adapters/memory-cases.js'
+import { createMemoryOutbox } from '../adapters/memory-outbox.js'
+import { createRedisCases } from '../adapters/redis/cases.js'
+import { createRedisOutbox } from '../adapters/redis/outbox.js'
+import type { Config } from '../config.js'
+import { CASE_EVENTS } from '../domain/case.js'
+import { createCallbacks } from '../services/callbacks.js'
+import { type CaseService, createCaseService } from '../services/cases.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Credit cases: held orders, their releases and rejections, and the callbacks that tell callers. */
+    cases: CaseService
+  }
+}
+
+/** How often the worker looks for due callbacks, and the first retry's delay (tests shorten both). */
+export interface CaseTiming {
+  tickMs: number
+  backoffMs: number
+}
+
+const SWEEP_MS = 60_000
+
+/**
+ * Cases and their callbacks. The worker (one timer, owned here, stopped on close) sends the due
+ * callbacks every `tickMs` and expires open cases once a minute; every instance runs it, and the
+ * outbox's lease makes each event one instance's.
+ */
+const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTiming> | undefined }> = async (app, { config, timing }) => {
+  const registers = [app.metrics.registry]
+  const transitions = new Counter({
+    name: 'creditgate_case_transitions_total',
+    help: 'Case transitions by event (opened, updated, released, rejected, expired, reopened)',
+    labelNames: ['event'],
+    registers,
+  })
+  for (const event of CASE_EVENTS) transitions.inc({ event }, 0)
+  const deliveries = new Counter({
+    name: 'creditgate_callbacks_total',
+    help: 'Callback deliveries by result: delivered (2xx), failed (retried later), gave_up (24 h of failures, or no URL for the caller)',
+    labelNames: ['result'],
+    registers,
+  })
+  for (const result of ['delivered', 'failed', 'gave_up']) deliveries.inc({ result }, 0)
+  const openCases = new Gauge({
+    name: 'creditgate_cases_open',
+    help: 'Open cases (held orders waiting for a person), as of the last sweep',
+    registers,
+  })
+  const oldestOpen = new Gauge({
+    name: 'creditgate_case_oldest_open_seconds',
+    help: 'Age of the oldest open case, as of the last sweep (0: none open)',
+    registers,
+  })
+  const log = app.log.child({ component: 'cases' })
+  const callbacks = createCallbacks({
+    store: app.shared.store({ alone: createMemoryOutbox, redis: (link) => createRedisOutbox(link, createMemoryOutbox()) }),
+    targets: config.cases.callbacks,
+    backoffMs: timing?.backoffMs,
+    onResult: (result, event, detail) => {
+      deliveries.inc({ result })
+      // The event id and the caller's name only: never the URL's query or the secret.
+      const line = { event_id: event.id, caller: event.caller, attempts: event.attempts + 1, detail }
+      if (result === 'delivered') log.info(line, 'callback delivered')
+      else log.warn(line, result === 'failed' ? 'callback failed, will retry' : 'callback given up')
+    },
+  })
+  const localCases = createMemoryCases()
+  const cases = createCaseService({
+    store: app.shared.store({ alone: () => localCases, redis: (link) => createRedisCases(link, localCases) }),
+    policy: { expireDays: config.cases.expireDays, releaseValidDays: config.cases.releaseValidDays, tolerance: config.cases.tolerance },
+    limits: new Map(config.cases.releaseLimits.map(({ name, value }) => [name, value])),
+    organizations: () => app.zoho.organizations,
+    rules: app.rules.current,
+    onEvent: (kind, c) => {
+      transitions.inc({ event: kind })
+      log.info({ case_id: c.case_id, event: kind, state: c.state, by: c.history.at(-1)?.by }, 'case event')
+      if (kind !== 'updated')
+        callbacks.enqueue(kind, c).catch((err) => log.error({ err, case_id: c.case_id }, 'queueing a callback failed'))
+    },
+    onError: (err) => log.warn({ err }, 'cases unavailable: the decision is answered as the rules made it'),
+  })
+  app.decorate('cases', cases)
+
+  let lastSweep = 0
+  const work = async () => {
+    await callbacks.tick()
+    if (Date.now() - lastSweep < SWEEP_MS) return
+    lastSweep = Date.now()
+    const { open, oldestOpenedMs } = await cases.sweep()
+    openCases.set(open)
+    oldestOpen.set(oldestOpenedMs === undefined ? 0 : Math.max(0, (Date.now() - oldestOpenedMs) / 1000))
+  }
+  let running: Promise<void> | undefined
+  const timer = setInterval(() => {
+    running ??= work()
+      .catch((err) => log.warn({ err }, 'the cases worker failed; it tries again'))
+      .finally(() => {
+        running = undefined
+      })
+  }, timing?.tickMs ?? 1000)
+  timer.unref()
+  app.addHook('onClose', async () => {
+    clearInterval(timer)
+    await running
+  })
+}
+
+export default fp(casesPlugin, { name: 'cases', dependencies: ['metrics', 'redis', 'zoho', 'rules'] })

@@ -231,6 +231,7 @@ const EnvSchema = z.object({
   ),
   RECEIVABLES_REFRESH_SECONDS: withDefault(integer(60, 86_400), 600),
   RECEIVABLES_STALE_SECONDS: withDefault(integer(60, 30 * 86_400), 86_400),
+  RESERVATION_TTL_SECONDS: withDefault(integer(60, 30 * 86_400), 86_400),
   TRUST_PROXY: optional(trustProxy),
 })
 
@@ -274,6 +275,8 @@ export interface Config {
     readonly refreshSeconds: number
     readonly staleSeconds: number
   }
+  /** How long an allowed order's reservation lasts unless Zoho lists the order or the caller cancels it. */
+  readonly reservationTtlSeconds: number
 }
 
 interface ZohoSettings {
@@ -405,6 +408,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     trustProxy: e.TRUST_PROXY ?? false,
     receivables: { timeZone: e.ORG_TIME_ZONE, refreshSeconds: e.RECEIVABLES_REFRESH_SECONDS, staleSeconds: e.RECEIVABLES_STALE_SECONDS },
+    reservationTtlSeconds: e.RESERVATION_TTL_SECONDS,
   })
 }
 

@@ -47,6 +47,13 @@ export const PROBLEMS = {
       'No decision with this id is kept for this API key: it was never made, it was made for another key, or it has left the history (DECISION_HISTORY_MAX per organization).',
     fix: 'Use the decision_id from the answer, with the key that asked for it (or an admin key).',
   },
+  reservation_not_found: {
+    status: 404,
+    title: 'Reservation not found',
+    cause:
+      'No live reservation with this reference is kept for this API key in the organization: it was never made (the order was not allowed, or carried no reference), it was made by another key, it ended (expired, or cancelled), or the reference was reused for another customer since.',
+    fix: 'Cancel with the reference you sent in `order.reference`, with the key that asked for the decision (or an admin key), in the same organization_id.',
+  },
   method_not_allowed: {
     status: 405,
     title: 'Method not allowed',

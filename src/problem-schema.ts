@@ -23,7 +23,10 @@ export const ProblemSchema = z
 export type ProblemBody = z.output<typeof ProblemSchema>
 
 /** Problems only one operation answers (by operationId); the others do not list them. */
-export const OWN_PROBLEMS: Partial<Record<ProblemCode, string>> = { decision_not_found: 'getDecision' }
+export const OWN_PROBLEMS: Partial<Record<ProblemCode, string>> = {
+  decision_not_found: 'getDecision',
+  reservation_not_found: 'cancelReservation',
+}
 
 /** The problem codes of a status an operation may answer. */
 export const problemCodes = (status: number, operationId?: string) =>

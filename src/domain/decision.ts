@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { DecisionFactsSchema } from './facts.js'
+import { ReservationAnswerSchema } from './reservations.js'
 
 /** The answer's shapes. One zod schema each: TypeScript type, response validation and OpenAPI. */
 
@@ -90,6 +91,7 @@ export const RiskDecisionSchema = z
     receivables: ReceivablesSourceSchema.nullable().describe('How old the receivables facts are; null when no rule used them'),
     evaluated_at: z.string(),
     trace: z.array(TraceRuleSchema).optional().describe('With explain: every rule, every condition, its values and result'),
+    reservation: ReservationAnswerSchema.optional(),
   })
   .meta({ id: 'RiskDecision' })
 

@@ -3,6 +3,7 @@ import type { DryRunDecision, RiskDecision } from '../domain/decision.js'
 import { buildFacts, type Facts, type Order } from '../domain/facts.js'
 import { newDecisionId } from '../domain/history.js'
 import { type ReceivablesFacts, receivablesFacts, suppliedReceivables, todayIn } from '../domain/receivables.js'
+import { listedIn } from '../domain/reservations.js'
 import { isProblem } from '../errors.js'
 import { evaluateCompiled } from '../rules/compile.js'
 import { evaluate as evaluateWithEngine } from '../rules/reference.js'
@@ -10,6 +11,7 @@ import { type RuleSet, usesReceivables } from '../rules/rule-set.js'
 import { checkComplete, type Evaluate, type Evaluation } from '../rules/semantics.js'
 import type { ContactService, LoadedContact } from './contacts.js'
 import type { Receivables, ReceivablesService } from './receivables.js'
+import type { ReservationService } from './reservations.js'
 
 export interface DecideInput {
   readonly org: string
@@ -78,7 +80,12 @@ export interface DecisionServiceOptions {
   now?: () => number
   /** Told of every decision (history, shadow rules), synchronously: it must defer its own work. */
   onDecision?: ((decided: Decided) => void) | undefined
+  /** Reservations (issue 24): decides with the customer's other reservations, and holds an allowed order with a reference. */
+  hold?: ReservationService['hold'] | undefined
 }
+
+/** Without reservations: the decision alone. */
+const decideAlone: ReservationService['hold'] = async (_input, decide) => ({ outcome: await decide(null) })
 
 /** The same decision, rules fired, reasons and alerts (messages included) and trace, if any. */
 const agree = (a: Evaluation, b: Evaluation) =>
@@ -190,15 +197,21 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
       const now = clock()
       // Fetched now is 0 seconds old, however long Zoho took to answer.
       const ageSeconds = loaded.source === 'zoho' ? 0 : Math.max(0, Math.floor((now - loaded.fetchedAtMs) / 1000))
-      const all = buildFacts(
-        loaded.contact,
-        order,
-        ageSeconds,
-        receivables
-          ? (outstanding, amount) => receivablesFacts(receivables.customer, outstanding, amount, todayIn(options.timeZone ?? 'UTC', now))
-          : undefined,
-      )
-      const evaluation = await evaluate(ruleSet, all, { explain })
+      const listed = receivables && listedIn(receivables.customer, receivables.asOf)
+      const held = await (options.hold ?? decideAlone)({ org, contactId, order, caller: input.caller ?? '', listed }, async (reserved) => {
+        const all = buildFacts(
+          loaded.contact,
+          order,
+          ageSeconds,
+          receivables
+            ? (outstanding, amount) =>
+                receivablesFacts(receivables.customer, outstanding, amount, todayIn(options.timeZone ?? 'UTC', now), reserved ?? 0)
+            : undefined,
+        )
+        const evaluation = await evaluate(ruleSet, all, { explain })
+        return { decision: evaluation.decision, facts: all, evaluation }
+      })
+      const { facts: all, evaluation } = held.outcome
       const { contact: _, ...facts } = all
       const answer: RiskDecision = {
         decision_id: base.decision_id,
@@ -216,6 +229,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
         evaluated_at: evaluatedTime(now),
       }
       if (evaluation.trace) answer.trace = evaluation.trace
+      if (held.reservation) answer.reservation = held.reservation
       return decided(input, answer, all)
     },
     async dryRun({ contact, order, ruleSet = options.rules(), receivables, explain }) {

@@ -1,5 +1,6 @@
 import type { Reservation, ReservationMode } from '../domain/reservations.js'
-import { applied, type Change, type ReservationStore } from '../services/reservations.js'
+import { applied, type Change } from '../domain/reservations.js'
+import type { ReservationStore } from '../services/reservations.js'
 
 /** A reservation made while Redis was down, and whose it is. */
 export interface Unsynced {
@@ -22,8 +23,8 @@ export interface MemoryReservations extends ReservationStore {
   ): Promise<T>
   /** What Redis holds of a customer now: replaces the copy, keeping the reservations made while degraded. */
   mirror(org: string, contactId: string, reservations: readonly Reservation[]): void
-  /** The reservations made while degraded, not yet in Redis. */
-  unsynced(): Unsynced[]
+  /** The reservations made while degraded, not yet in Redis; with `all`, every one this process knows of. */
+  unsynced(all?: boolean): Unsynced[]
   /** Redis has it now. */
   synced(entry: Unsynced): void
 }
@@ -109,10 +110,10 @@ export function createMemoryReservations(mode: ReservationMode = 'local'): Memor
       for (const r of mine) if (!held.has(r.reference)) held.set(r.reference, r)
       forget(org, contactId)
     },
-    unsynced() {
+    unsynced(everything = false) {
       return [...orgs.keys()].flatMap((org) =>
         all(org)
-          .filter(({ reservation }) => reservation.degraded)
+          .filter(({ reservation }) => everything || reservation.degraded)
           .map(({ contactId, reservation }) => ({ org, contactId, reservation })),
       )
     },

@@ -112,3 +112,19 @@ export function view(reservation: Reservation, now: number): ReservationView {
     state,
   }
 }
+
+/** What a locked step writes: a reservation put (replacing one of its reference), others dropped, others marked matched. */
+export interface Change {
+  readonly put?: Reservation | undefined
+  readonly drop: readonly string[]
+  readonly matched: readonly Reservation[]
+}
+
+/** A customer's reservations after a change. */
+export function applied(current: readonly Reservation[], change: Change): Reservation[] {
+  const held = new Map(current.map((r) => [r.reference, r]))
+  for (const reference of change.drop) held.delete(reference)
+  for (const r of change.matched) held.set(r.reference, r)
+  if (change.put) held.set(change.put.reference, change.put)
+  return [...held.values()]
+}

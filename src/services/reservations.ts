@@ -1,6 +1,7 @@
 import type { Decision } from '../domain/decision.js'
 import type { Facts } from '../domain/facts.js'
 import {
+  type Change,
   counts,
   type Listed,
   type Reservation,
@@ -11,13 +12,6 @@ import {
   view,
 } from '../domain/reservations.js'
 import { exactSum } from '../lib/decimal.js'
-
-/** What a locked step writes: a reservation put (replacing one of its reference), others dropped, others marked matched. */
-export interface Change {
-  readonly put?: Reservation | undefined
-  readonly drop: readonly string[]
-  readonly matched: readonly Reservation[]
-}
 
 /** Where reservations are kept: in this process, or in Redis for every instance. */
 export interface ReservationStore {
@@ -38,15 +32,6 @@ export interface ReservationStore {
   sweep(org: string, now: number): Promise<Reservation[]>
   /** Live (unexpired, unmatched) reservations of the organization. */
   live(org: string, now: number): Promise<number>
-}
-
-/** A customer's reservations after a change. */
-export function applied(current: readonly Reservation[], change: Change): Reservation[] {
-  const held = new Map(current.map((r) => [r.reference, r]))
-  for (const reference of change.drop) held.delete(reference)
-  for (const r of change.matched) held.set(r.reference, r)
-  if (change.put) held.set(change.put.reference, change.put)
-  return [...held.values()]
 }
 
 export type EndReason = 'matched' | 'cancelled' | 'expired'

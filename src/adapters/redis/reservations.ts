@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Reservation, ReservationMode } from '../../domain/reservations.js'
+import { applied, type Change } from '../../domain/reservations.js'
 import { Problem } from '../../errors.js'
-import { applied, type Change, type ReservationStore } from '../../services/reservations.js'
+import type { ReservationStore } from '../../services/reservations.js'
 import type { MemoryReservations } from '../memory-reservations.js'
 import { DELETE_IF, type RedisLink, viaRedis } from './link.js'
 
@@ -59,11 +60,11 @@ ${KEEP}
 return 1
 `
 
-/** KEYS: -, customer, expiry, refs. ARGV: keep ms, reference, record, contact, expires_at. Writes a reservation made while Redis was down, unless Redis has one of that reference. */
+/** KEYS: -, customer, expiry, refs. ARGV: keep ms, reference, record, contact, expires_at ('' when matched). Writes a reservation made while Redis was down, unless Redis has one of that reference. */
 const RECONCILE = `
 if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 0 then
   redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4] .. '\\n' .. ARGV[2])
+  if ARGV[5] ~= '' then redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4] .. '\\n' .. ARGV[2]) end
   redis.call('HSET', KEYS[4], ARGV[2], ARGV[4])
   ${KEEP}
 end
@@ -119,10 +120,15 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 export function createRedisReservations(link: RedisLink, local: MemoryReservations, ttlSeconds: number): ReservationStore {
   const keep = ttlSeconds * 1000 + KEEP_MARGIN_MS
   const client = () => link.client
-  // Back from an outage: what was reserved meanwhile is written before Redis is used again.
+  // Back from an outage: what was reserved meanwhile is written before Redis is used again; and
+  // when Redis came back without its data, every reservation this instance knows of.
+  let lostSeen = link.dataLostAt
   link.onChange(async (up) => {
     if (!up) return
-    for (const entry of local.unsynced()) {
+    const lost = link.dataLostAt !== lostSeen
+    lostSeen = link.dataLostAt
+    for (const entry of local.unsynced(lost)) {
+      if (entry.reservation.expires_at <= Date.now()) continue
       const keys = reservationKeys(entry.org, entry.contactId)
       const { reservation } = entry
       await client().eval(
@@ -136,7 +142,7 @@ export function createRedisReservations(link: RedisLink, local: MemoryReservatio
         reservation.reference,
         encode(reservation),
         entry.contactId,
-        reservation.expires_at,
+        reservation.matched_as_of === undefined ? reservation.expires_at : '',
       )
       local.synced(entry)
     }

@@ -12,6 +12,7 @@ import lifecycle from './plugins/lifecycle.js'
 import metrics from './plugins/metrics.js'
 import receivables from './plugins/receivables.js'
 import redis from './plugins/redis.js'
+import reservations from './plugins/reservations.js'
 import rules from './plugins/rules.js'
 import shadow from './plugins/shadow.js'
 import zoho from './plugins/zoho.js'
@@ -22,6 +23,7 @@ import { healthRoutes } from './routes/health.js'
 import { historyRoutes } from './routes/history.js'
 import { problemRoutes } from './routes/problems.js'
 import { receivablesRoutes } from './routes/receivables.js'
+import { reservationRoutes } from './routes/reservations.js'
 import { riskRoutes } from './routes/risk.js'
 import { rulesRoutes } from './routes/rules.js'
 import type { RuleSet } from './rules/rule-set.js'
@@ -38,6 +40,8 @@ export interface AppDeps {
   evaluate: Evaluate
   /** Shortens the callback worker's tick and retry delays. */
   caseTiming: Partial<CaseTiming>
+  /** The reservations' clock (ms): tests of expiry move it. */
+  reservationClock: () => number
 }
 
 export interface AppOptions {
@@ -65,6 +69,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(history, { config })
   await app.register(shadow, { config, evaluate: deps.evaluate })
   await app.register(cases, { config, timing: deps.caseTiming })
+  await app.register(reservations, { config, now: deps.reservationClock })
   await app.register(decisions, { config, evaluate: deps.evaluate })
   // The API.
   await app.register(docs)
@@ -76,5 +81,6 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(caseRoutes)
   await app.register(historyRoutes, { rulesDir: config.rulesDir })
   await app.register(receivablesRoutes, { timeZone: config.receivables.timeZone })
+  await app.register(reservationRoutes)
   await app.register(consoleRoutes)
 }

@@ -261,6 +261,7 @@ const EnvSchema = z.object({
   ),
   RECEIVABLES_REFRESH_SECONDS: withDefault(integer(60, 86_400), 600),
   RECEIVABLES_STALE_SECONDS: withDefault(integer(60, 30 * 86_400), 86_400),
+  RESERVATION_TTL_SECONDS: withDefault(integer(60, 30 * 86_400), 86_400),
   TRUST_PROXY: optional(trustProxy),
   CASE_EXPIRE_DAYS: withDefault(integer(1, 365), 14),
   RELEASE_VALID_DAYS: withDefault(integer(1, 365), 7),
@@ -319,6 +320,8 @@ export interface Config {
     /** Case events for the caller key `name`: POSTed to `url`, signed with `secret`. */
     readonly callbacks: readonly { readonly name: string; readonly url: string; readonly secret: string }[]
   }
+  /** How long an allowed order's reservation lasts unless Zoho lists the order or the caller cancels it. */
+  readonly reservationTtlSeconds: number
 }
 
 interface ZohoSettings {
@@ -460,6 +463,7 @@ export function loadConfig(env: Env = process.env): Config {
       releaseLimits: e.RELEASE_LIMITS ?? [],
       callbacks: (e.CALLBACK_URLS ?? []).map(({ name, value }) => ({ name, url: value, secret: secrets.get(name) as string })),
     },
+    reservationTtlSeconds: e.RESERVATION_TTL_SECONDS,
   })
 }
 

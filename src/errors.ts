@@ -60,6 +60,13 @@ export const PROBLEMS = {
       'The case is not open (already released, rejected or expired), or one of its reasons is a rule marked `"releasable": false` (a forced hold such as a manual credit hold): no person can release it.',
     fix: 'Read `detail`: it names the state or the rule. A forced hold ends when its cause ends in Zoho Books; the next decision for the order then decides again.',
   },
+  reservation_not_found: {
+    status: 404,
+    title: 'Reservation not found',
+    cause:
+      'No live reservation with this reference is kept for this API key in the organization: it was never made (the order was not allowed, or carried no reference), it was made by another key, it ended (expired, or cancelled), or the reference was reused for another customer since.',
+    fix: 'Cancel with the reference you sent in `order.reference`, with the key that asked for the decision (or an admin key), in the same organization_id.',
+  },
   method_not_allowed: {
     status: 405,
     title: 'Method not allowed',

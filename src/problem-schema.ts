@@ -27,6 +27,7 @@ export const OWN_PROBLEMS: Partial<Record<ProblemCode, readonly string[]>> = {
   decision_not_found: ['getDecision'],
   case_not_found: ['getCase', 'releaseCase', 'rejectCase'],
   case_conflict: ['releaseCase', 'rejectCase'],
+  reservation_not_found: ['cancelReservation'],
 }
 
 /** The problem codes of a status an operation may answer. */

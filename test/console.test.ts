@@ -256,7 +256,7 @@ t.test('credit console in Chromium: sign in, overview, a blocked customer, a bac
     t.equal(new URL(page.url()).hash, '#customer/460000000031015', 'the view has its own address')
     t.match(
       await page.locator('#customer-out .messages').textContent(),
-      /Exposure 41,000\.00 \(outstanding 30,000\.00 \+ open orders 8,000\.00 \+ order 3,000\.00\) exceeds the credit limit of 40,000\.00/,
+      /Exposure 41,000\.00 \(outstanding 30,000\.00 \+ open orders 8,000\.00 \+ reserved 0\.00 \+ order 3,000\.00\) exceeds the credit limit of 40,000\.00/,
     )
     t.equal(
       await page.locator('#exposure-bar').getAttribute('aria-label'),

@@ -126,7 +126,8 @@ t.test('the shipped rules on the sandbox: overdue review and block, credit hold,
       rule: 'credit-limit-exceeded',
       code: 'CREDIT_LIMIT_EXCEEDED',
       severity: 'block',
-      message: 'Exposure 40,000.01 (outstanding 30,000.00 + open orders 8,000.00 + order 2,000.01) exceeds the credit limit of 40,000.00',
+      message:
+        'Exposure 40,000.01 (outstanding 30,000.00 + open orders 8,000.00 + reserved 0.00 + order 2,000.01) exceeds the credit limit of 40,000.00',
     },
   ])
   const euro = await decide(app, '460000000031016')

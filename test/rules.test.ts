@@ -103,7 +103,8 @@ t.test('messages quote amounts formatted for people', async (t) => {
       rule: 'credit-limit-exceeded',
       code: 'CREDIT_LIMIT_EXCEEDED',
       severity: 'block',
-      message: 'Exposure 101,000.00 (outstanding 95,000.00 + open orders 0.00 + order 6,000.00) exceeds the credit limit of 100,000.00',
+      message:
+        'Exposure 101,000.00 (outstanding 95,000.00 + open orders 0.00 + reserved 0.00 + order 6,000.00) exceeds the credit limit of 100,000.00',
     },
     {
       rule: 'outstanding-over-50000',

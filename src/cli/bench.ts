@@ -127,6 +127,7 @@ function benchFacts(): Facts[] {
     overdue_invoices: 0,
     overdue_ratio: 0,
     open_orders_bcy: 0,
+    reserved_bcy: 0,
     exposure_with_orders_bcy: outstanding + amount,
   })
   return Array.from({ length: 1000 }, (_, i) => buildFacts(parsed.contact, { amount: i * 7.5 }, 0, receivables))

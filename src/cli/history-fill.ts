@@ -40,6 +40,7 @@ export function syntheticDecision(i: number, at: number, org: string): DecisionR
       overdue_invoices: 0,
       overdue_ratio: 0,
       open_orders_bcy: 0,
+      reserved_bcy: 0,
       exposure_with_orders_bcy: owed + order,
     },
     rules_version: 'sha256:synthetic',

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { DecisionFactsSchema } from './facts.js'
+import { ReservationAnswerSchema } from './reservations.js'
 
 /** The answer's shapes. One zod schema each: TypeScript type, response validation and OpenAPI. */
 
@@ -115,6 +116,7 @@ export const RiskDecisionSchema = z
     case: CaseLinkSchema.optional().describe('A held order with a reference: its credit case (poll status_url or wait for the callback)'),
     release: ReleaseSchema.optional().describe('The order is allowed because a person released its case'),
     overridden: z.array(ReasonSchema).optional().describe('With release: the reasons the rules gave, overridden by the release'),
+    reservation: ReservationAnswerSchema.optional(),
   })
   .meta({ id: 'RiskDecision' })
 

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { exactSum } from '../lib/decimal.js'
 import { MAX_AMOUNT, type ZohoContact } from './contact.js'
 import type { ReceivablesFacts } from './receivables.js'
+import { ReferenceSchema } from './reservations.js'
 
 /** An order being placed: the amount in the organization's base currency; currency and reference are only recorded. */
 export const OrderSchema = z
@@ -12,7 +13,9 @@ export const OrderSchema = z
       .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as INR')
       .optional()
       .describe('Informational: logged with the decision. The amount must already be in base currency'),
-    reference: z.string().min(1).max(200).optional().describe('Your order reference; logged with the decision'),
+    reference: ReferenceSchema.optional().describe(
+      'Your order reference (1 to 100 characters, no control characters): an allowed order holds its amount under it until Zoho lists the order (README "Reservations")',
+    ),
   })
   .meta({ id: 'Order' })
 
@@ -40,6 +43,7 @@ export const DecisionFactsSchema = z
     overdue_invoices: z.number().int().nullable(),
     overdue_ratio: z.number().nullable(),
     open_orders_bcy: z.number().nullable(),
+    reserved_bcy: z.number().nullable().describe('The customer’s other live reservations (allowed orders Zoho does not list yet)'),
     exposure_with_orders_bcy: z.number().nullable(),
   })
   .meta({ id: 'DecisionFacts' })
@@ -53,6 +57,7 @@ const NO_RECEIVABLES_FACTS = {
   overdue_invoices: null,
   overdue_ratio: null,
   open_orders_bcy: null,
+  reserved_bcy: null,
   exposure_with_orders_bcy: null,
 } as const
 

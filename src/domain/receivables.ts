@@ -19,6 +19,8 @@ export interface CustomerReceivables {
   readonly invoices: readonly OpenInvoice[]
   /** Open and partially invoiced sales orders, their whole totals, in base currency. */
   readonly open_orders_bcy: number
+  /** The reference_number of its unpaid invoices and open sales orders, and their salesorder_number: what ends a reservation. */
+  readonly references?: readonly string[] | undefined
 }
 
 export const NO_RECEIVABLES: CustomerReceivables = Object.freeze({ invoices: Object.freeze([]), open_orders_bcy: 0 })
@@ -36,8 +38,15 @@ const rate = z
   .optional()
   .transform((v) => (typeof v === 'number' ? v : 1))
 
+/** A document's reference as Zoho lists it ("" when none); longer ones can match no reservation. */
+const reference = z
+  .unknown()
+  .transform((v) => (typeof v === 'string' && v.trim() !== '' && v.length <= 100 ? v.trim() : undefined))
+  .optional()
+
 export const ListedInvoiceSchema = z.looseObject({
   invoice_id: id,
+  reference_number: reference,
   customer_id: id,
   status: z.string().optional(),
   due_date: date,
@@ -47,6 +56,8 @@ export const ListedInvoiceSchema = z.looseObject({
 
 export const ListedSalesOrderSchema = z.looseObject({
   salesorder_id: id,
+  salesorder_number: reference,
+  reference_number: reference,
   customer_id: id,
   status: z.string().optional(),
   total: money,
@@ -60,7 +71,7 @@ const cents = (n: number) => Math.round(n * 100) / 100
 
 /** The listings of an organization (or of one customer), grouped by customer. */
 export function groupByCustomer(invoices: readonly ListedInvoice[], orders: readonly ListedSalesOrder[]): Map<string, CustomerReceivables> {
-  const customers = new Map<string, { invoices: OpenInvoice[]; open_orders_bcy: number }>()
+  const customers = new Map<string, { invoices: OpenInvoice[]; open_orders_bcy: number; references?: string[] }>()
   const of = (customer: string) => {
     let found = customers.get(customer)
     if (!found) {
@@ -69,14 +80,20 @@ export function groupByCustomer(invoices: readonly ListedInvoice[], orders: read
     }
     return found
   }
+  const refer = (customer: string, ...references: (string | undefined)[]) => {
+    const found = of(customer)
+    for (const r of references) if (r !== undefined) found.references = [...(found.references ?? []), r]
+  }
   // Only what is still owed counts, whatever the status says (docs/zoho.md: status lags behind).
   for (const invoice of invoices) {
-    if (invoice.balance > 0)
-      of(invoice.customer_id).invoices.push({ due_date: invoice.due_date, balance_bcy: cents(invoice.balance * invoice.exchange_rate) })
+    if (invoice.balance <= 0) continue
+    of(invoice.customer_id).invoices.push({ due_date: invoice.due_date, balance_bcy: cents(invoice.balance * invoice.exchange_rate) })
+    refer(invoice.customer_id, invoice.reference_number)
   }
   for (const order of orders) {
-    if (order.total > 0)
-      of(order.customer_id).open_orders_bcy = cents(of(order.customer_id).open_orders_bcy + order.total * order.exchange_rate)
+    if (order.total <= 0) continue
+    of(order.customer_id).open_orders_bcy = cents(of(order.customer_id).open_orders_bcy + order.total * order.exchange_rate)
+    refer(order.customer_id, order.reference_number, order.salesorder_number)
   }
   return customers
 }
@@ -116,6 +133,7 @@ export interface ReceivablesFacts {
   readonly overdue_invoices: number
   readonly overdue_ratio: number
   readonly open_orders_bcy: number
+  readonly reserved_bcy: number
   readonly exposure_with_orders_bcy: number
 }
 
@@ -125,7 +143,13 @@ export interface ReceivablesFacts {
  * outstanding, 0 when nothing is outstanding and at most 1 (the contact and the listings are read
  * at different moments).
  */
-export function receivablesFacts(customer: CustomerReceivables, outstanding: number, orderAmount: number, today: string): ReceivablesFacts {
+export function receivablesFacts(
+  customer: CustomerReceivables,
+  outstanding: number,
+  orderAmount: number,
+  today: string,
+  reserved = 0,
+): ReceivablesFacts {
   let overdue = 0
   let count = 0
   let oldest = 0
@@ -144,15 +168,22 @@ export function receivablesFacts(customer: CustomerReceivables, outstanding: num
     overdue_invoices: count,
     overdue_ratio: outstanding > 0 ? Math.min(1, Math.round((overdueBcy / outstanding) * 10_000) / 10_000) : 0,
     open_orders_bcy: customer.open_orders_bcy,
+    reserved_bcy: reserved,
     // Exact, never rounded to cents: the credit limit is compared with it.
-    exposure_with_orders_bcy: exactSum(outstanding, customer.open_orders_bcy, orderAmount),
+    exposure_with_orders_bcy: exactSum(outstanding, customer.open_orders_bcy, reserved, orderAmount),
   }
 }
 
 /** Receivables facts as a dry run or a fixture gives them: the given values over "nothing overdue, no open orders". */
 export function suppliedReceivables(given: Partial<ReceivablesFacts> = {}): ReceivablesFor {
   return (outstanding, orderAmount) => ({
-    ...receivablesFacts({ ...NO_RECEIVABLES, open_orders_bcy: given.open_orders_bcy ?? 0 }, outstanding, orderAmount, '1970-01-01'),
+    ...receivablesFacts(
+      { ...NO_RECEIVABLES, open_orders_bcy: given.open_orders_bcy ?? 0 },
+      outstanding,
+      orderAmount,
+      '1970-01-01',
+      given.reserved_bcy ?? 0,
+    ),
     ...given,
   })
 }
@@ -165,10 +196,11 @@ export const SuppliedReceivablesSchema = z
     overdue_invoices: z.number().int().min(0).max(1_000_000).optional(),
     overdue_ratio: z.number().min(0).max(1).optional(),
     open_orders_bcy: z.number().min(0).max(MAX_AMOUNT).optional(),
+    reserved_bcy: z.number().min(0).max(MAX_AMOUNT).optional(),
     exposure_with_orders_bcy: z
       .number()
       .min(0)
-      .max(3 * MAX_AMOUNT)
+      .max(4 * MAX_AMOUNT)
       .optional(),
   })
   .describe('Receivables facts; those left out are "nothing overdue, no open orders" (exposure_with_orders_bcy computed)')

@@ -36,6 +36,7 @@ const facts = (over: Record<string, unknown>) => ({
   overdue_invoices: 0,
   overdue_ratio: 0,
   open_orders_bcy: 0,
+  reserved_bcy: 0,
   exposure_with_orders_bcy: 12000,
   ...over,
 })
@@ -158,6 +159,7 @@ const PROBLEM_DETAILS: Record<ProblemCode, string> = {
   decision_not_found: 'no decision with this id is kept for this API key',
   case_not_found: 'no case with this id is visible to this API key',
   case_conflict: 'the rule manual-credit-hold is marked "releasable": false: this hold cannot be released',
+  reservation_not_found: 'no live reservation with this reference is kept for this API key',
   method_not_allowed: 'PUT is not allowed on /contacts/460000000026049/risk; allowed: GET, HEAD, POST',
   request_timeout: 'the request cannot be read as HTTP/1.1',
   payload_too_large: 'Request body is too large',
@@ -265,10 +267,76 @@ const THRESHOLD_CANDIDATE = {
   },
 }
 
+const LIMITED = { contact_id: '460000000031005', contact_name: 'Harbor Supplies', outstanding_bcy: 30000, credit_limit: 40000 }
+
+/** Orders with a reference: what an allowed one holds, and the next one blocked by what is held. */
+const RESERVATION_EXAMPLES: Record<string, Example> = {
+  reserved: {
+    summary: 'allow: the order holds 8,000.00 until Zoho lists it',
+    value: decision({
+      contact_id: LIMITED.contact_id,
+      facts: facts({ ...LIMITED, order_amount: 8000, exposure_bcy: 38000, available_credit_bcy: 10000, exposure_with_orders_bcy: 38000 }),
+      reservation: { reference: 'SO-2026-0042', amount: 8000, expires_at: '2026-11-25T10:00:42.120Z', mode: 'shared' },
+    }),
+  },
+  held: {
+    summary: 'block: a second order a second later, over the limit with the first one reserved',
+    value: decision({
+      decision: 'block',
+      contact_id: LIMITED.contact_id,
+      reasons: [
+        {
+          rule: 'credit-limit-exceeded',
+          code: 'CREDIT_LIMIT_EXCEEDED',
+          severity: 'block',
+          message:
+            'Exposure 46,000.00 (outstanding 30,000.00 + open orders 0.00 + reserved 8,000.00 + order 8,000.00) exceeds the credit limit of 40,000.00',
+        },
+      ],
+      facts: facts({
+        ...LIMITED,
+        order_amount: 8000,
+        exposure_bcy: 38000,
+        available_credit_bcy: 10000,
+        reserved_bcy: 8000,
+        exposure_with_orders_bcy: 46000,
+      }),
+    }),
+  },
+}
+
 /** Examples by operationId and status (one media type each). */
 const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>> = {
   getContactRisk: { '200': DECISION_EXAMPLES },
-  postContactRisk: { '200': DECISION_EXAMPLES },
+  postContactRisk: { '200': { ...DECISION_EXAMPLES, ...RESERVATION_EXAMPLES } },
+  getContactReservations: {
+    '200': {
+      held: ex('one live reservation, one Zoho lists now', {
+        contact_id: LIMITED.contact_id,
+        organization_id: '10234695',
+        reserved_bcy: 8000,
+        reservations: [
+          {
+            reference: 'SO-2026-0041',
+            amount: 2000,
+            caller: 'shop',
+            created_at: '2026-11-24T09:12:00.000Z',
+            expires_at: '2026-11-25T09:12:00.000Z',
+            state: 'matched',
+          },
+          {
+            reference: 'SO-2026-0042',
+            amount: 8000,
+            caller: 'shop',
+            created_at: '2026-11-24T10:00:42.120Z',
+            expires_at: '2026-11-25T10:00:42.120Z',
+            state: 'live',
+          },
+        ],
+        mode: 'shared',
+      }),
+    },
+  },
   getHealth: { '200': { ok: ex('the process runs', { status: 'ok' }) } },
   getReadiness: {
     '200': {

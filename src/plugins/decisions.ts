@@ -26,6 +26,7 @@ const decisionsPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate 
     timeZone: options.config.receivables.timeZone,
     rules: app.rules.current,
     failMode: options.config.failMode,
+    hold: app.reservations.hold,
     evaluate: options.evaluate,
     verifySample: options.config.rulesVerifySample,
     onDisagreement: ({ ruleSet, facts: { contact: _, ...facts }, compiled, reference }) => {
@@ -59,5 +60,5 @@ const decisionsPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate 
 
 export default fp(decisionsPlugin, {
   name: 'decisions',
-  dependencies: ['contacts', 'receivables', 'rules', 'metrics', 'lifecycle', 'history', 'shadow', 'cases'],
+  dependencies: ['contacts', 'receivables', 'rules', 'metrics', 'lifecycle', 'history', 'shadow', 'cases', 'reservations'],
 })

@@ -23,6 +23,7 @@ const docsPlugin: FastifyPluginAsync = async (app) => {
         { name: 'risk', description: 'Credit decisions' },
         { name: 'rules', description: 'Rule operations: the active set, validation, reload, dry runs, backtests and shadow rules' },
         { name: 'cases', description: 'Held orders: credit cases, releases and rejections (callbacks are described in the README)' },
+        { name: 'reservations', description: 'Allowed orders held against the customer’s credit until Zoho lists them' },
         { name: 'history', description: 'Past decisions with the facts they were made on' },
         { name: 'cache', description: 'Cache invalidation: admin purge and the Zoho webhook' },
         { name: 'operations', description: 'Health, readiness and metrics' },

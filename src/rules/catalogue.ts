@@ -53,7 +53,16 @@ export const FACTS: { readonly [K in keyof Facts]: FactInfo } = {
     nullable: false,
     description: 'open and partially invoiced sales orders, their whole totals, base currency',
   },
-  exposure_with_orders_bcy: { kind: 'amount', nullable: false, description: 'outstanding_bcy + open_orders_bcy + order_amount' },
+  reserved_bcy: {
+    kind: 'amount',
+    nullable: false,
+    description: 'the customer’s other live reservations: allowed orders with a reference that Zoho does not list yet; 0 when none',
+  },
+  exposure_with_orders_bcy: {
+    kind: 'amount',
+    nullable: false,
+    description: 'outstanding_bcy + open_orders_bcy + reserved_bcy + order_amount',
+  },
 }
 
 /** The facts read from the organization's open invoices and sales orders (refreshed in the background). */
@@ -63,6 +72,7 @@ export const RECEIVABLES_FACTS: ReadonlySet<FactName> = new Set([
   'overdue_invoices',
   'overdue_ratio',
   'open_orders_bcy',
+  'reserved_bcy',
   'exposure_with_orders_bcy',
 ])
 

@@ -26,6 +26,8 @@ export interface SampleInvoice {
 export interface SampleOrder {
   readonly total: number
   readonly status?: 'open' | 'partially_invoiced'
+  /** The order system's reference (Zoho's reference_number), "" when none: what ends a creditgate reservation. */
+  readonly reference?: string
 }
 
 export interface SampleContact {
@@ -239,6 +241,7 @@ export function listedSalesOrder(id: string, customerId: string, order: SampleOr
     customer_id: customerId,
     customer_name: '',
     salesorder_number: `SO-${id.slice(-5)}`,
+    reference_number: order.reference ?? '',
     status: order.status ?? 'open',
     date: dateIn(-3, now),
     shipment_date: ' ',

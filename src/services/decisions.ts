@@ -3,6 +3,7 @@ import type { DryRunDecision, RiskDecision } from '../domain/decision.js'
 import { buildFacts, type Facts, type Order } from '../domain/facts.js'
 import { newDecisionId } from '../domain/history.js'
 import { type ReceivablesFacts, receivablesFacts, suppliedReceivables, todayIn } from '../domain/receivables.js'
+import { listedIn } from '../domain/reservations.js'
 import { isProblem } from '../errors.js'
 import { evaluateCompiled } from '../rules/compile.js'
 import { evaluate as evaluateWithEngine } from '../rules/reference.js'
@@ -10,6 +11,7 @@ import { type RuleSet, usesReceivables } from '../rules/rule-set.js'
 import { checkComplete, type Evaluate, type Evaluation } from '../rules/semantics.js'
 import type { ContactService, LoadedContact } from './contacts.js'
 import type { Receivables, ReceivablesService } from './receivables.js'
+import type { ReservationService } from './reservations.js'
 
 export interface DecideInput {
   readonly org: string
@@ -83,7 +85,12 @@ export interface DecisionServiceOptions {
   settle?: ((input: DecideInput, answer: RiskDecision) => Promise<RiskDecision>) | undefined
   /** Told of every decision (history, shadow rules), synchronously: it must defer its own work. */
   onDecision?: ((decided: Decided) => void) | undefined
+  /** Reservations (issue 24): decides with the customer's other reservations, and holds an allowed order with a reference. */
+  hold?: ReservationService['hold'] | undefined
 }
+
+/** Without reservations: the decision alone. */
+const decideAlone: ReservationService['hold'] = async (_input, decide) => ({ outcome: await decide(null) })
 
 /** The same decision, rules fired, reasons and alerts (messages included) and trace, if any. */
 const agree = (a: Evaluation, b: Evaluation) =>
@@ -195,33 +202,43 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
       const now = clock()
       // Fetched now is 0 seconds old, however long Zoho took to answer.
       const ageSeconds = loaded.source === 'zoho' ? 0 : Math.max(0, Math.floor((now - loaded.fetchedAtMs) / 1000))
-      const all = buildFacts(
-        loaded.contact,
-        order,
-        ageSeconds,
-        receivables
-          ? (outstanding, amount) => receivablesFacts(receivables.customer, outstanding, amount, todayIn(options.timeZone ?? 'UTC', now))
-          : undefined,
-      )
-      const evaluation = await evaluate(ruleSet, all, { explain })
-      const { contact: _, ...facts } = all
-      const answer: RiskDecision = {
-        decision_id: base.decision_id,
-        contact_id: contactId,
-        organization_id: org,
-        rules_version: ruleSet.version,
-        decision: evaluation.decision,
-        reasons: evaluation.reasons,
-        alerts: evaluation.alerts,
-        facts,
-        contact: { source: loaded.source, fetched_at: loaded.fetchedAt, age_seconds: ageSeconds },
-        receivables: receivables
-          ? { as_of: asOfTime(receivables.asOf), age_seconds: Math.max(0, Math.floor((now - receivables.asOf) / 1000)) }
-          : null,
-        evaluated_at: evaluatedTime(now),
-      }
-      if (evaluation.trace) answer.trace = evaluation.trace
-      return decided(input, options.settle ? await options.settle(input, answer) : answer, all)
+      const listed = receivables && listedIn(receivables.customer, receivables.asOf)
+      // The rules decide, a release may stand in for them (settle), and an allowed order with a
+      // reference holds its amount (hold): one step per customer, so that a released order is held too.
+      const held = await (options.hold ?? decideAlone)({ org, contactId, order, caller: input.caller ?? '', listed }, async (reserved) => {
+        const all = buildFacts(
+          loaded.contact,
+          order,
+          ageSeconds,
+          receivables
+            ? (outstanding, amount) =>
+                receivablesFacts(receivables.customer, outstanding, amount, todayIn(options.timeZone ?? 'UTC', now), reserved ?? 0)
+            : undefined,
+        )
+        const evaluation = await evaluate(ruleSet, all, { explain })
+        const { contact: _, ...facts } = all
+        const answer: RiskDecision = {
+          decision_id: base.decision_id,
+          contact_id: contactId,
+          organization_id: org,
+          rules_version: ruleSet.version,
+          decision: evaluation.decision,
+          reasons: evaluation.reasons,
+          alerts: evaluation.alerts,
+          facts,
+          contact: { source: loaded.source, fetched_at: loaded.fetchedAt, age_seconds: ageSeconds },
+          receivables: receivables
+            ? { as_of: asOfTime(receivables.asOf), age_seconds: Math.max(0, Math.floor((now - receivables.asOf) / 1000)) }
+            : null,
+          evaluated_at: evaluatedTime(now),
+        }
+        if (evaluation.trace) answer.trace = evaluation.trace
+        const settled = options.settle ? await options.settle(input, answer) : answer
+        return { decision: settled.decision, facts: all, answer: settled }
+      })
+      const { answer, facts: all } = held.outcome
+      if (held.reservation) answer.reservation = held.reservation
+      return decided(input, answer, all)
     },
     async dryRun({ contact, order, ruleSet = options.rules(), receivables, explain }) {
       const all = buildFacts(contact, order, 0, usesReceivables(ruleSet) ? suppliedReceivables(receivables) : undefined)

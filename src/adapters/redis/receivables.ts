@@ -5,7 +5,8 @@ import { DELETE_IF, type RedisLink, viaRedis } from './link.js'
 /**
  * Receivables snapshots in Redis, one hash per organization (hash-tagged, so that a new snapshot
  * replaces the old one with one RENAME in one Cluster slot): field `as_of`, and one field per
- * customer with its open invoices as [due_date, balance_bcy] pairs and its open orders' total.
+ * customer with its open invoices as [due_date, balance_bcy] pairs, its open orders' total and the
+ * references of its documents (what ends a reservation).
  * While Redis is down, the in-process store stands in (the one fallback, viaRedis).
  */
 export const receivablesKeys = (org: string) => ({
@@ -27,13 +28,24 @@ return {0, redis.call('GET', KEYS[1]) or '', redis.call('PTTL', KEYS[1])}
 const LOCK_MS = 5 * 60_000
 
 const encode = (customer: StoredCustomer) =>
-  JSON.stringify({ i: customer.invoices.map((inv) => [inv.due_date, inv.balance_bcy]), o: customer.open_orders_bcy, a: customer.as_of })
+  JSON.stringify({
+    i: customer.invoices.map((inv) => [inv.due_date, inv.balance_bcy]),
+    o: customer.open_orders_bcy,
+    a: customer.as_of,
+    ...(customer.references ? { r: customer.references } : {}),
+  })
 
 function decode(raw: string): StoredCustomer | undefined {
   try {
-    const { i, o, a } = JSON.parse(raw) as { i: [string | null, number][]; o: number; a?: number }
+    const { i, o, a, r } = JSON.parse(raw) as { i: [string | null, number][]; o: number; a?: number; r?: unknown }
     if (!Array.isArray(i) || typeof o !== 'number') return undefined
-    return { invoices: i.map(([due_date, balance_bcy]) => ({ due_date, balance_bcy })), open_orders_bcy: o, as_of: a }
+    const references = Array.isArray(r) ? r.filter((x): x is string => typeof x === 'string') : []
+    return {
+      invoices: i.map(([due_date, balance_bcy]) => ({ due_date, balance_bcy })),
+      open_orders_bcy: o,
+      as_of: a,
+      ...(references.length > 0 ? { references } : {}),
+    }
   } catch {
     return undefined
   }

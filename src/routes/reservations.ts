@@ -1,0 +1,63 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { ReferenceSchema, ReservationListSchema } from '../domain/reservations.js'
+import { Problem } from '../errors.js'
+import { CALLER_SECURITY, callerBucket } from '../plugins/access.js'
+import { ContactParamsSchema, problemResponses, ZohoIdSchema } from './schemas.js'
+
+const OrganizationQuerySchema = z.strictObject({
+  organization_id: ZohoIdSchema.optional().describe('Zoho organization; default ZOHO_ORGANIZATION_ID. Must be in ZOHO_ORGANIZATION_IDS'),
+})
+
+/** Reservations (issue 24): an order system cancels its own; operations staff look at a customer's. No Zoho call. */
+export const reservationRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.delete(
+    '/reservations/:reference',
+    {
+      config: { auth: 'caller' },
+      schema: {
+        operationId: 'cancelReservation',
+        summary: 'Cancel an allowed order’s reservation',
+        description:
+          'The order system dropped an order that creditgate allowed (with `order.reference`): its amount stops counting against the customer’s credit at once. Only the API key that made the reservation, or an admin key; 404 for anyone else, whether it exists or not. No Zoho call.',
+        tags: ['reservations'],
+        security: CALLER_SECURITY,
+        params: z.object({ reference: ReferenceSchema.meta({ example: 'SO-2026-0042' }) }),
+        querystring: OrganizationQuerySchema,
+        response: {
+          204: { description: 'Cancelled', content: { 'application/json': { schema: z.null().describe('No body') } } },
+          ...problemResponses(400, 401, 403, 404, 429, 500, { operationId: 'cancelReservation' }),
+        },
+      },
+    },
+    async (req, reply) => {
+      const org = app.zoho.organization(req.query.organization_id)
+      const cancelled = await app.reservations.cancel(org, req.params.reference, req.admin ? undefined : callerBucket(req))
+      if (!cancelled) throw new Problem('reservation_not_found', 'no live reservation with this reference is kept for this API key')
+      return reply.code(204).send()
+    },
+  )
+
+  app.get(
+    '/contacts/:contact_id/reservations',
+    {
+      config: { auth: 'admin', paramsProblem: 'invalid_contact_id' },
+      schema: {
+        operationId: 'getContactReservations',
+        summary: 'A customer’s reservations',
+        description:
+          'The allowed orders held against a customer’s credit, each live (counted in `reserved_bcy`), matched (a decision saw Zoho list the order, whose document now counts it) or expired (about to be removed). No Zoho call.',
+        tags: ['reservations'],
+        security: CALLER_SECURITY,
+        params: ContactParamsSchema,
+        querystring: OrganizationQuerySchema,
+        response: { 200: ReservationListSchema, ...problemResponses(400, 401, 403, 429, 500) },
+      },
+    },
+    async (req) => {
+      const org = app.zoho.organization(req.query.organization_id)
+      const { views, reserved, mode } = await app.reservations.list(org, req.params.contact_id)
+      return { contact_id: req.params.contact_id, organization_id: org, reserved_bcy: reserved, reservations: views, mode }
+    },
+  )
+}

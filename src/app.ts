@@ -9,6 +9,7 @@ import headers from './plugins/headers.js'
 import history from './plugins/history.js'
 import lifecycle from './plugins/lifecycle.js'
 import metrics from './plugins/metrics.js'
+import payments from './plugins/payments.js'
 import receivables from './plugins/receivables.js'
 import redis from './plugins/redis.js'
 import rules from './plugins/rules.js'
@@ -18,6 +19,7 @@ import { cacheRoutes } from './routes/cache.js'
 import { consoleRoutes } from './routes/console.js'
 import { healthRoutes } from './routes/health.js'
 import { historyRoutes } from './routes/history.js'
+import { paymentsRoutes } from './routes/payments.js'
 import { problemRoutes } from './routes/problems.js'
 import { receivablesRoutes } from './routes/receivables.js'
 import { riskRoutes } from './routes/risk.js'
@@ -60,6 +62,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(receivables, { config })
   await app.register(history, { config })
   await app.register(shadow, { config, evaluate: deps.evaluate })
+  await app.register(payments, { config })
   await app.register(decisions, { config, evaluate: deps.evaluate })
   // The API.
   await app.register(docs)
@@ -70,5 +73,6 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(riskRoutes)
   await app.register(historyRoutes, { rulesDir: config.rulesDir })
   await app.register(receivablesRoutes, { timeZone: config.receivables.timeZone })
+  await app.register(paymentsRoutes, { config })
   await app.register(consoleRoutes)
 }

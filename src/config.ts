@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
+import type { CreditFields } from './domain/payments.js'
 import { deepFreeze } from './lib/deep-freeze.js'
 
 /** Zoho data centres: accounts server and Books API base (docs/zoho.md, OAuth). */
@@ -174,6 +175,9 @@ const trustProxy = z.string().transform((text, ctx): TrustProxy => {
 /** Fastify's trustProxy: off, or the proxies' addresses and ranges. */
 export type TrustProxy = false | readonly string[]
 
+/** A Zoho custom field's api_name. */
+const customFieldName = z.string().regex(/^cf_[A-Za-z0-9_]{1,100}$/, 'must be a custom field api_name such as cf_credit_review_date')
+
 const EnvSchema = z.object({
   NODE_ENV: optional(z.string()),
   PORT: withDefault(integer(0, 65535), 3000),
@@ -231,6 +235,10 @@ const EnvSchema = z.object({
   ),
   RECEIVABLES_REFRESH_SECONDS: withDefault(integer(60, 86_400), 600),
   RECEIVABLES_STALE_SECONDS: withDefault(integer(60, 30 * 86_400), 86_400),
+  PAYMENT_FACTS_REFRESH_SECONDS: withDefault(integer(3600, 30 * 86_400), 86_400),
+  PAYMENT_FACTS_STALE_SECONDS: withDefault(integer(3600, 90 * 86_400), 3 * 86_400),
+  CREDIT_REVIEW_DATE_FIELD: withDefault(customFieldName, 'cf_credit_review_date'),
+  CREDIT_LIMIT_UNTIL_FIELD: withDefault(customFieldName, 'cf_credit_limit_until'),
   TRUST_PROXY: optional(trustProxy),
 })
 
@@ -273,6 +281,12 @@ export interface Config {
     readonly timeZone: string
     readonly refreshSeconds: number
     readonly staleSeconds: number
+  }
+  /** Payment facts: the paid-invoice pass, and the custom fields of review dates and temporary limits. */
+  readonly payments: {
+    readonly refreshSeconds: number
+    readonly staleSeconds: number
+    readonly fields: CreditFields
   }
 }
 
@@ -352,6 +366,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (e.RECEIVABLES_STALE_SECONDS < e.RECEIVABLES_REFRESH_SECONDS) {
     throw new ConfigError('invalid configuration: RECEIVABLES_STALE_SECONDS must not be less than RECEIVABLES_REFRESH_SECONDS')
   }
+  if (e.PAYMENT_FACTS_STALE_SECONDS < e.PAYMENT_FACTS_REFRESH_SECONDS) {
+    throw new ConfigError('invalid configuration: PAYMENT_FACTS_STALE_SECONDS must not be less than PAYMENT_FACTS_REFRESH_SECONDS')
+  }
   const reserve = e.ZOHO_CALLER_RESERVE ?? Math.min(Math.ceil(e.ZOHO_REQUESTS_PER_MINUTE / 4), e.ZOHO_REQUESTS_PER_MINUTE - 1)
   if (reserve >= e.ZOHO_REQUESTS_PER_MINUTE) {
     // Nothing would be left for background refreshes, and the receivables would only age.
@@ -405,6 +422,11 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     trustProxy: e.TRUST_PROXY ?? false,
     receivables: { timeZone: e.ORG_TIME_ZONE, refreshSeconds: e.RECEIVABLES_REFRESH_SECONDS, staleSeconds: e.RECEIVABLES_STALE_SECONDS },
+    payments: {
+      refreshSeconds: e.PAYMENT_FACTS_REFRESH_SECONDS,
+      staleSeconds: e.PAYMENT_FACTS_STALE_SECONDS,
+      fields: { reviewDate: e.CREDIT_REVIEW_DATE_FIELD, limitUntil: e.CREDIT_LIMIT_UNTIL_FIELD },
+    },
   })
 }
 

@@ -386,6 +386,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/contacts/{contact_id}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How a customer paid over the last 12 months
+         * @description The payment facts of a customer (from the organization’s paid invoices, read by the background pass), its days to pay month by month, and its credit review date and limit validity from the contact’s custom fields. One Get Contact through the cache; never a listing call of its own. `payments` is null while no active or shadow rule reads payment facts.
+         */
+        get: operations["getContactPayments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -464,6 +484,15 @@ export interface components {
             overdue_ratio: number | null;
             open_orders_bcy: number | null;
             exposure_with_orders_bcy: number | null;
+            /** @description null when no rule uses the payment facts */
+            paid_invoices_12m: number | null;
+            avg_days_to_pay_12m: number | null;
+            avg_days_late_12m: number | null;
+            weighted_days_late_12m: number | null;
+            days_late_trend: number | null;
+            credit_review_overdue_days: number | null;
+            credit_limit_expired: boolean;
+            credit_limit_utilization: number | null;
         };
         Reason: {
             /** @description The rule that fired */
@@ -521,6 +550,11 @@ export interface components {
             as_of: string;
             age_seconds: number;
         };
+        PaymentsSource: {
+            /** @description When the paid invoices were read from Zoho (ISO 8601) */
+            as_of: string;
+            age_seconds: number;
+        };
         RiskDecision: {
             /** @description Unique id of this decision; it is in the decision log */
             decision_id: string;
@@ -544,6 +578,8 @@ export interface components {
             contact: components["schemas"]["ContactSource"] | null;
             /** @description How old the receivables facts are; null when no rule used them */
             receivables: components["schemas"]["ReceivablesSource"] | null;
+            /** @description How old the payment facts are; null when no rule used them */
+            payments: components["schemas"]["PaymentsSource"] | null;
             evaluated_at: string;
             /** @description With explain: every rule, every condition, its values and result */
             trace?: components["schemas"]["TraceRule"][];
@@ -781,6 +817,36 @@ export interface components {
             loaded_at: string | null;
             /** @description Why the last change to RULES_SHADOW_DIR was not loaded; null when it was */
             last_error: components["schemas"]["ReloadFailure"] | null;
+        };
+        CustomerPayments: {
+            contact_id: string;
+            organization_id: string;
+            /** @description null when no active or shadow rule reads payment facts: paid invoices are then not read from Zoho at all */
+            payments: {
+                /** @description When the paid invoices were read from Zoho (ISO 8601) */
+                as_of: string;
+                age_seconds: number;
+                paid_invoices_12m: number;
+                avg_days_to_pay_12m: number | null;
+                avg_days_late_12m: number | null;
+                weighted_days_late_12m: number | null;
+                days_late_trend: number | null;
+                /** @description The 12 calendar months up to this one, oldest first, as of the pass */
+                months: {
+                    /** @description YYYY-MM */
+                    month: string;
+                    /** @description Invoices paid in full in the month */
+                    invoices: number;
+                    /** @description Their mean days from invoice date to payment; null when none */
+                    avg_days_to_pay: number | null;
+                }[];
+            } | null;
+            /** @description The contact’s review date (CREDIT_REVIEW_DATE_FIELD), YYYY-MM-DD */
+            credit_review_date: string | null;
+            credit_review_overdue_days: number | null;
+            /** @description The last day of the contact’s credit limit (CREDIT_LIMIT_UNTIL_FIELD) */
+            credit_limit_until: string | null;
+            credit_limit_expired: boolean;
         };
         CustomerReceivables: {
             contact_id: string;
@@ -1159,6 +1225,16 @@ export interface operations {
                         open_orders_bcy?: number;
                         exposure_with_orders_bcy?: number;
                     };
+                    /** @description Payment facts; those left out are "no paid invoice in the 12 months" (0 and nulls) */
+                    payments?: {
+                        paid_invoices_12m?: number;
+                        avg_days_to_pay_12m?: number | null;
+                        avg_days_late_12m?: number | null;
+                        weighted_days_late_12m?: number | null;
+                        days_late_trend?: number | null;
+                    };
+                    /** @description The day review and limit dates are compared with; default today in ORG_TIME_ZONE */
+                    today?: string;
                     /** @description A whole candidate set: every rule file, as it would be in the rules folder */
                     rules?: {
                         file: string;
@@ -1995,6 +2071,86 @@ export interface operations {
             };
             /** @description `rate_limited` */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getContactPayments: {
+        parameters: {
+            query?: {
+                /** @description Zoho organization; default ZOHO_ORGANIZATION_ID */
+                organization_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Zoho Books contact id: 1 to 19 decimal digits without a leading zero, as a string */
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerPayments"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`, `contact_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_unavailable`, `not_ready` */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -76,6 +76,13 @@ export const ReceivablesSourceSchema = z
   })
   .meta({ id: 'ReceivablesSource' })
 
+export const PaymentsSourceSchema = z
+  .object({
+    as_of: z.string().describe('When the paid invoices were read from Zoho (ISO 8601)'),
+    age_seconds: z.number().int().min(0),
+  })
+  .meta({ id: 'PaymentsSource' })
+
 export const RiskDecisionSchema = z
   .object({
     decision_id: z.string().describe('Unique id of this decision; it is in the decision log'),
@@ -88,6 +95,7 @@ export const RiskDecisionSchema = z
     rules_version: z.string().describe('Content hash of the rule set that made the decision'),
     contact: ContactSourceSchema.nullable().describe('Where the contact data came from; null when none was available'),
     receivables: ReceivablesSourceSchema.nullable().describe('How old the receivables facts are; null when no rule used them'),
+    payments: PaymentsSourceSchema.nullable().describe('How old the payment facts are; null when no rule used them'),
     evaluated_at: z.string(),
     trace: z.array(TraceRuleSchema).optional().describe('With explain: every rule, every condition, its values and result'),
   })

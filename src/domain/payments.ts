@@ -21,6 +21,8 @@ const DAY_MS = 86_400_000
 const days = (from: string, to: string) => Math.round((Date.parse(to) - Date.parse(from)) / DAY_MS)
 
 const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/
+/** A calendar date that exists: YYYY-MM-DD, and not 2026-02-30. */
+const realDay = (v: string) => DAY_PATTERN.test(v) && new Date(Date.parse(v) || 0).toISOString().slice(0, 10) === v
 
 const id = z.union([z.string().regex(/^\d{1,19}$/), z.number().int().nonnegative()]).transform(String)
 /** Zoho writes unset dates as " " or "". */
@@ -183,7 +185,7 @@ export const SuppliedPaymentsSchema = z
 export const SuppliedTodaySchema = z
   .string()
   .regex(DAY_PATTERN, 'must be a date, YYYY-MM-DD')
-  .refine((v) => !Number.isNaN(Date.parse(v)), 'must be a real date')
+  .refine(realDay, 'must be a real date')
   .describe('The day review and limit dates are compared with, YYYY-MM-DD')
 
 /** Fixture cases compare dates with this day unless they name another. */
@@ -213,7 +215,7 @@ export const DEFAULT_CREDIT_FIELDS: CreditFields = Object.freeze({
  */
 export function customDate(contact: ZohoContact, name: string): string | null {
   const candidates = [contact.custom_field_hash?.[`${name}_unformatted`], contact.custom_fields?.find((f) => f.api_name === name)?.value]
-  const found = candidates.find((v): v is string => typeof v === 'string' && DAY_PATTERN.test(v) && !Number.isNaN(Date.parse(v)))
+  const found = candidates.find((v): v is string => typeof v === 'string' && realDay(v))
   return found ?? null
 }
 

@@ -61,7 +61,7 @@ t.test('the facts of generated paid-invoice histories match an independent compu
               ago: -paidAt,
               toPay: Math.max(0, paidAt + i.age),
               late: Math.max(0, paidAt - (-i.age + i.terms)),
-              w: i.total * (i.rate === '' ? 1 : i.rate),
+              w: i.total * (typeof i.rate === 'number' ? i.rate : 1),
             }
           })
           .filter((r) => r.ago < 365)

@@ -5,13 +5,13 @@ import t from 'tap'
 import { createMemoryPayments } from '../src/adapters/memory-payments.js'
 import { paymentsKeys } from '../src/adapters/redis/payments.js'
 import { createZohoBooks } from '../src/adapters/zoho/books.js'
-import { createLocalBudget } from '../src/adapters/zoho/budget.js'
+import { BudgetRefused, createLocalBudget } from '../src/adapters/zoho/budget.js'
 import { createLocalTokens, createTokenMinter } from '../src/adapters/zoho/tokens.js'
 import { loadConfig } from '../src/config.js'
 import { creditDateFacts, listingStart, PaidInvoiceSchema, paymentsByCustomer, suppliedPayments } from '../src/domain/payments.js'
 import { listedInvoice, SANDBOX_CREDENTIALS, zohoContact } from '../src/sandbox/contacts.js'
 import type { Sandbox } from '../src/sandbox/sandbox.js'
-import { createPaymentsService } from '../src/services/payments.js'
+import { createPaymentsService, type PaymentsSource } from '../src/services/payments.js'
 import { ORG, problem, startApp, startSandbox } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 
@@ -285,7 +285,7 @@ t.test('5,000 paid invoices over 25 pages: one pass for three instances, exactly
 })
 
 /** The payment service on its own against the sandbox, on a clock the test moves. */
-function standalone(sandbox: Sandbox, clock: { now: number }, staleSeconds = 7200) {
+function standalone(sandbox: Sandbox, clock: { now: number }, wrap: (source: PaymentsSource) => PaymentsSource = (source) => source) {
   const zoho = createZohoBooks({
     apiBaseUrl: sandbox.apiBaseUrl,
     timeoutMs: 2000,
@@ -298,10 +298,10 @@ function standalone(sandbox: Sandbox, clock: { now: number }, staleSeconds = 720
   let inUse = true
   const results: string[] = []
   const service = createPaymentsService({
-    source: zoho,
+    source: wrap(zoho),
     store: createMemoryPayments(),
     refreshSeconds: 3600,
-    staleSeconds,
+    staleSeconds: 7200,
     timeZone: 'UTC',
     log: pino({ level: 'silent' }),
     firstWaitMs: 2000,
@@ -389,4 +389,43 @@ t.test('GET /contacts/{id}/payments: the facts, the months, the review date and 
   t.equal(decided.facts.credit_limit_utilization, 0.85)
   problem(t, await app.inject({ url: '/contacts/abc/payments', headers: auth }), 400, 'invalid_contact_id')
   problem(t, await app.inject({ url: '/contacts/460000000031018/payments' }), 401, 'unauthorized')
+})
+
+t.test('a page the budget refuses waits for room and is asked again; stop() ends the wait', async (t) => {
+  const sandbox = await startSandbox(t)
+  paidInvoices(sandbox, 450)
+  const asked: number[] = []
+  let refuse = new Set([2])
+  const refusing = (source: PaymentsSource): PaymentsSource => ({
+    async paidInvoicesPage(org, since, page, listing) {
+      asked.push(page)
+      if (refuse.delete(page))
+        throw new BudgetRefused(org, { ok: false, reason: 'spent', limit: 67, retryAfterMs: refuse.size > 0 ? 60_000 : 20 })
+      t.equal(listing?.background, true, 'every page a background call')
+      return source.paidInvoicesPage(org, since, page, listing)
+    },
+  })
+  const clock = { now: Date.now() }
+  const { service, results } = standalone(sandbox, clock, refusing)
+  const facts = await service.forCustomer(ORG, '460000000031001')
+  t.ok((facts.customer?.facts.paid_invoices_12m ?? 0) > 12)
+  t.same(asked, [1, 2, 2, 3], 'page 2 asked again after the wait; no page read twice')
+  t.same(results, ['ok'])
+  // A refusal with a long wait: stop() ends it, the pass fails, the last facts stay.
+  refuse = new Set([1, 99])
+  clock.now += 3600_000
+  const pass = service.refreshDue()
+  await new Promise((r) => setTimeout(r, 50))
+  service.stop()
+  await pass
+  t.same(results, ['ok', 'failed'])
+  t.equal((await service.forCustomer(ORG, '460000000031001')).asOf, facts.asOf)
+})
+
+t.test('more than 200 pages: the pass stops there and fails, keeping nothing made up', async (t) => {
+  const sandbox = await startSandbox(t)
+  const endless: PaymentsSource = { paidInvoicesPage: async () => ({ items: [], more: true }) }
+  const { service, results } = standalone(sandbox, { now: Date.now() }, () => endless)
+  await t.rejects(service.forCustomer(ORG, '460000000031001'), { code: 'upstream_unavailable' })
+  t.same(results, ['failed'])
 })

@@ -1,12 +1,18 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { BudgetRefused } from '../adapters/zoho/budget.js'
 import { type CustomerPayments, listingStart, type PaidInvoice, paymentsByCustomer } from '../domain/payments.js'
 import { todayIn } from '../domain/receivables.js'
 import { Problem } from '../errors.js'
 
 /** Where the organization's paid invoices come from (Zoho Books' List invoices, filter_by=Status.Paid). */
 export interface PaymentsSource {
-  /** Every paid invoice dated `since` (YYYY-MM-DD) or later; each page a call against the budget. */
-  listPaidInvoices(org: string, since: string, listing?: { readonly background?: boolean | undefined }): Promise<PaidInvoice[]>
+  /** One page (from 1, 200 invoices) of the paid invoices dated `since` (YYYY-MM-DD) or later: one call against the budget. */
+  paidInvoicesPage(
+    org: string,
+    since: string,
+    page: number,
+    listing?: { readonly background?: boolean | undefined },
+  ): Promise<{ items: PaidInvoice[]; more: boolean }>
 }
 
 /** An organization's payment facts by customer, computed from a complete listing read at `as_of` (ms). */
@@ -58,6 +64,9 @@ export interface PaymentsOptions {
   now?: () => number
 }
 
+/** Pages a pass reads at most (200 × 200 = 40,000 paid invoices), as every listing of the Zoho client. */
+export const MAX_PAGES = 200
+
 /**
  * The payment facts' source: one organization-wide listing of paid invoices per pass, at most
  * every refreshSeconds, by one instance at a time (the store's lock) and shared through the
@@ -74,6 +83,41 @@ export function createPaymentsService(options: PaymentsOptions): PaymentsService
   /** Organizations another instance was passing over when this one tried. */
   const elsewhere = new Set<string>()
   let stopped = false
+  /** Wakes the passes waiting for room in the budget (stop() wakes them to end). */
+  const sleepers = new Set<() => void>()
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer)
+        sleepers.delete(wake)
+        resolve()
+      }
+      // A pass waiting for room never keeps the process alive by itself.
+      const timer = setTimeout(wake, ms).unref()
+      sleepers.add(wake)
+    })
+
+  /**
+   * Every page of the listing, in order. A page the budget refuses (a background call finds the
+   * minute spent down to the reserve) waits for room and is asked again: a pass longer than a
+   * minute's budget spreads over several minutes instead of failing and starting over.
+   */
+  async function listAll(org: string, since: string): Promise<PaidInvoice[]> {
+    const invoices: PaidInvoice[] = []
+    for (let page = 1; page <= MAX_PAGES; ) {
+      try {
+        const found = await options.source.paidInvoicesPage(org, since, page, { background: true })
+        invoices.push(...found.items)
+        if (!found.more) return invoices
+        page++
+      } catch (err) {
+        if (!(err instanceof BudgetRefused)) throw err
+        await sleep(err.verdict.retryAfterMs)
+        if (stopped) throw err
+      }
+    }
+    throw new Problem('upstream_error', `Zoho listed more than ${MAX_PAGES * 200} paid invoices; creditgate stops there`)
+  }
 
   const load = async (org: string) => {
     const stored = await options.store.read(org)
@@ -101,7 +145,7 @@ export function createPaymentsService(options: PaymentsOptions): PaymentsService
       if (!due(org)) return
       const startedAt = now()
       const today = todayIn(options.timeZone, startedAt)
-      const invoices = await options.source.listPaidInvoices(org, listingStart(today), { background: true })
+      const invoices = await listAll(org, listingStart(today))
       const snapshot = { as_of: startedAt, customers: paymentsByCustomer(invoices, today) }
       snapshots.set(org, snapshot)
       await options.store.replace(org, snapshot)
@@ -160,6 +204,7 @@ export function createPaymentsService(options: PaymentsOptions): PaymentsService
     },
     stop() {
       stopped = true
+      for (const wake of sleepers) wake()
     },
   }
 }

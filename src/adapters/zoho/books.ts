@@ -255,8 +255,15 @@ export function createZohoBooks(options: ZohoBooksOptions): ContactSource & Rece
       ),
     listOpenInvoices: (org, listing): Promise<ListedInvoice[]> =>
       listAll(org, '/invoices', 'invoices', ListedInvoiceSchema, { filter_by: 'Status.Unpaid' }, listing),
-    listPaidInvoices: (org, since, listing): Promise<PaidInvoice[]> =>
-      listAll(org, '/invoices', 'invoices', PaidInvoiceSchema, { filter_by: 'Status.Paid', date_start: since }, listing),
+    paidInvoicesPage: (org, since, page, listing): Promise<{ items: PaidInvoice[]; more: boolean }> =>
+      call(
+        org,
+        '/invoices',
+        { filter_by: 'Status.Paid', date_start: since, page: String(page), per_page: String(PER_PAGE) },
+        readList('invoices', PaidInvoiceSchema),
+        undefined,
+        listing?.background === true,
+      ),
     async listOpenSalesOrders(org, listing): Promise<ListedSalesOrder[]> {
       // Open and partially invoiced orders are two listings; an order in both is counted once.
       const byId = new Map<string, ListedSalesOrder>()

@@ -10,6 +10,7 @@ import headers from './plugins/headers.js'
 import history from './plugins/history.js'
 import lifecycle from './plugins/lifecycle.js'
 import metrics from './plugins/metrics.js'
+import payments from './plugins/payments.js'
 import receivables from './plugins/receivables.js'
 import redis from './plugins/redis.js'
 import reservations from './plugins/reservations.js'
@@ -21,6 +22,7 @@ import { caseRoutes } from './routes/cases.js'
 import { consoleRoutes } from './routes/console.js'
 import { healthRoutes } from './routes/health.js'
 import { historyRoutes } from './routes/history.js'
+import { paymentsRoutes } from './routes/payments.js'
 import { problemRoutes } from './routes/problems.js'
 import { receivablesRoutes } from './routes/receivables.js'
 import { reservationRoutes } from './routes/reservations.js'
@@ -70,6 +72,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(shadow, { config, evaluate: deps.evaluate })
   await app.register(cases, { config, timing: deps.caseTiming })
   await app.register(reservations, { config, now: deps.reservationClock })
+  await app.register(payments, { config })
   await app.register(decisions, { config, evaluate: deps.evaluate })
   // The API.
   await app.register(docs)
@@ -82,5 +85,6 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(historyRoutes, { rulesDir: config.rulesDir })
   await app.register(receivablesRoutes, { timeZone: config.receivables.timeZone })
   await app.register(reservationRoutes)
+  await app.register(paymentsRoutes, { config })
   await app.register(consoleRoutes)
 }

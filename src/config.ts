@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
+import type { CreditFields } from './domain/payments.js'
 import { deepFreeze } from './lib/deep-freeze.js'
 
 /** Zoho data centres: accounts server and Books API base (docs/zoho.md, OAuth). */
@@ -204,6 +205,9 @@ const trustProxy = z.string().transform((text, ctx): TrustProxy => {
 /** Fastify's trustProxy: off, or the proxies' addresses and ranges. */
 export type TrustProxy = false | readonly string[]
 
+/** A Zoho custom field's api_name. */
+const customFieldName = z.string().regex(/^cf_[A-Za-z0-9_]{1,100}$/, 'must be a custom field api_name such as cf_credit_review_date')
+
 const EnvSchema = z.object({
   NODE_ENV: optional(z.string()),
   PORT: withDefault(integer(0, 65535), 3000),
@@ -262,6 +266,10 @@ const EnvSchema = z.object({
   RECEIVABLES_REFRESH_SECONDS: withDefault(integer(60, 86_400), 600),
   RECEIVABLES_STALE_SECONDS: withDefault(integer(60, 30 * 86_400), 86_400),
   RESERVATION_TTL_SECONDS: withDefault(integer(60, 30 * 86_400), 86_400),
+  PAYMENT_FACTS_REFRESH_SECONDS: withDefault(integer(3600, 30 * 86_400), 86_400),
+  PAYMENT_FACTS_STALE_SECONDS: withDefault(integer(3600, 90 * 86_400), 3 * 86_400),
+  CREDIT_REVIEW_DATE_FIELD: withDefault(customFieldName, 'cf_credit_review_date'),
+  CREDIT_LIMIT_UNTIL_FIELD: withDefault(customFieldName, 'cf_credit_limit_until'),
   TRUST_PROXY: optional(trustProxy),
   CASE_EXPIRE_DAYS: withDefault(integer(1, 365), 14),
   RELEASE_VALID_DAYS: withDefault(integer(1, 365), 7),
@@ -322,6 +330,12 @@ export interface Config {
   }
   /** How long an allowed order's reservation lasts unless Zoho lists the order or the caller cancels it. */
   readonly reservationTtlSeconds: number
+  /** Payment facts: the paid-invoice pass, and the custom fields of review dates and temporary limits. */
+  readonly payments: {
+    readonly refreshSeconds: number
+    readonly staleSeconds: number
+    readonly fields: CreditFields
+  }
 }
 
 interface ZohoSettings {
@@ -400,6 +414,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (e.RECEIVABLES_STALE_SECONDS < e.RECEIVABLES_REFRESH_SECONDS) {
     throw new ConfigError('invalid configuration: RECEIVABLES_STALE_SECONDS must not be less than RECEIVABLES_REFRESH_SECONDS')
   }
+  if (e.PAYMENT_FACTS_STALE_SECONDS < e.PAYMENT_FACTS_REFRESH_SECONDS) {
+    throw new ConfigError('invalid configuration: PAYMENT_FACTS_STALE_SECONDS must not be less than PAYMENT_FACTS_REFRESH_SECONDS')
+  }
   const reserve = e.ZOHO_CALLER_RESERVE ?? Math.min(Math.ceil(e.ZOHO_REQUESTS_PER_MINUTE / 4), e.ZOHO_REQUESTS_PER_MINUTE - 1)
   if (reserve >= e.ZOHO_REQUESTS_PER_MINUTE) {
     // Nothing would be left for background refreshes, and the receivables would only age.
@@ -464,6 +481,11 @@ export function loadConfig(env: Env = process.env): Config {
       callbacks: (e.CALLBACK_URLS ?? []).map(({ name, value }) => ({ name, url: value, secret: secrets.get(name) as string })),
     },
     reservationTtlSeconds: e.RESERVATION_TTL_SECONDS,
+    payments: {
+      refreshSeconds: e.PAYMENT_FACTS_REFRESH_SECONDS,
+      staleSeconds: e.PAYMENT_FACTS_STALE_SECONDS,
+      fields: { reviewDate: e.CREDIT_REVIEW_DATE_FIELD, limitUntil: e.CREDIT_LIMIT_UNTIL_FIELD },
+    },
   })
 }
 

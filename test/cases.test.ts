@@ -147,6 +147,7 @@ t.test('the case service: a rejected case stays rejected; the sweep expires; a f
     rules_version: 'v',
     contact: null,
     receivables: null,
+    payments: null,
     evaluated_at: '',
   })
   const input = { org: ORG, contactId: EASTERN, order: { amount: 10, reference: 'R' }, caller: 'shop' }

@@ -2,6 +2,7 @@ import t from 'tap'
 import { parseContact, type ZohoContact } from '../src/domain/contact.js'
 import { RiskDecisionSchema } from '../src/domain/decision.js'
 import { buildFacts } from '../src/domain/facts.js'
+import type { CustomerPayments } from '../src/domain/payments.js'
 import type { CustomerReceivables } from '../src/domain/receivables.js'
 import { Problem } from '../src/errors.js'
 import { evaluateCompiled } from '../src/rules/compile.js'
@@ -11,6 +12,7 @@ import { type Evaluate, type Evaluation, EvaluationError } from '../src/rules/se
 import { zohoContact } from '../src/sandbox/example-contact.js'
 import type { ContactService, LoadedContact } from '../src/services/contacts.js'
 import { createDecisionService, type DecisionServiceOptions, type Disagreement } from '../src/services/decisions.js'
+import type { Payments } from '../src/services/payments.js'
 import type { Receivables } from '../src/services/receivables.js'
 import { ruleSetOf } from './helpers/rules.js'
 
@@ -106,6 +108,7 @@ const failModeReview = (ruleSet: RuleSet, code: string, message: string) => ({
   facts: null,
   contact: null,
   receivables: null,
+  payments: null,
   evaluated_at: '2026-11-24T10:00:00.000Z',
 })
 
@@ -156,6 +159,7 @@ t.test('a decision shows the facts, where the contact came from, and when it was
     facts,
     contact: { source: 'cache', fetched_at: '2026-11-24T09:59:18.000Z', age_seconds: 42 },
     receivables: null,
+    payments: null,
     evaluated_at: '2026-11-24T10:00:00.000Z',
   })
   t.notOk('trace' in answer, 'no trace unless asked')
@@ -557,4 +561,127 @@ t.test('settle: after the rules decide, before the decision is recorded, its ans
   t.equal(answer.decision, 'allow')
   t.match(answer.overridden, [{ code: 'BIG_ORDER' }])
   t.same(recorded, ['allow'], 'the history records the settled answer')
+})
+
+const PAYS_LATE = ruleSetOf([
+  {
+    name: 'pays-late',
+    conditions: { all: [{ fact: 'weighted_days_late_12m', operator: 'greaterThan', value: 15 }] },
+    type: 'review',
+    code: 'PAYS_LATE',
+    message: '{{weighted_days_late_12m}} days late over {{paid_invoices_12m}} invoices',
+  },
+  {
+    name: 'review-due',
+    conditions: { all: [{ fact: 'credit_review_overdue_days', operator: 'greaterThan', value: 0 }] },
+    type: 'review',
+    code: 'REVIEW_DUE',
+    message: 'review due {{credit_review_overdue_days}} days ago',
+  },
+])
+
+function paymentsOf(customer: CustomerPayments | undefined, asOf: number, problem?: Problem) {
+  const service = {
+    reads: 0,
+    async forCustomer(): Promise<Payments> {
+      service.reads++
+      if (problem) throw problem
+      return { customer, asOf }
+    },
+    refreshDue: async () => {},
+    ages: () => ({}),
+    stop: () => {},
+  }
+  return service
+}
+
+const LATE: CustomerPayments = {
+  facts: { paid_invoices_12m: 12, avg_days_to_pay_12m: 70, avg_days_late_12m: 40, weighted_days_late_12m: 40.5, days_late_trend: 0.5 },
+  months: [],
+}
+const reviewed = contact('42', { custom_field_hash: { cf_review_on_unformatted: '2026-11-20' } })
+
+t.test(
+  'payment facts: read when the rules use them, the answer says how old they are; review dates from the configured field',
+  async (t) => {
+    const payments = paymentsOf(LATE, NOW - 3_600_500)
+    const decisions = service({
+      contacts: contactsOf([reviewed]),
+      rules: () => PAYS_LATE,
+      payments,
+      creditFields: { reviewDate: 'cf_review_on', limitUntil: 'cf_until' },
+    })
+    const late = await decisions.decide({ org: ORG, contactId: '42' })
+    t.same(late.payments, { as_of: '2026-11-24T08:59:59.500Z', age_seconds: 3600 })
+    t.same(
+      late.reasons.map((r) => r.message),
+      ['40.5 days late over 12 invoices', 'review due 4 days ago'],
+    )
+    t.equal(payments.reads, 1)
+    RiskDecisionSchema.parse(late)
+    // A customer without paid invoices: 0 and nulls, never made-up zeros for the averages.
+    const none = await service({
+      contacts: contactsOf([contact('42')]),
+      rules: () => PAYS_LATE,
+      payments: paymentsOf(undefined, NOW),
+    }).decide({
+      org: ORG,
+      contactId: '42',
+    })
+    t.same(
+      [none.decision, none.facts?.paid_invoices_12m, none.facts?.weighted_days_late_12m, none.facts?.credit_review_overdue_days],
+      ['allow', 0, null, null],
+    )
+    // Rules without payment facts read none.
+    const unused = paymentsOf(LATE, NOW)
+    const plain = await service({ contacts: contactsOf([contact('42')]), rules: () => OVERDUE, payments: unused }).decide({
+      org: ORG,
+      contactId: '42',
+    })
+    t.same([unused.reads, plain.payments, plain.facts?.paid_invoices_12m], [0, null, null])
+  },
+)
+
+t.test('FAIL_MODE=review: payment facts Zoho cannot give send the order to review with PAYMENTS_UNAVAILABLE; closed refuses', async (t) => {
+  const unavailable = new Problem('upstream_unavailable', 'the payment facts are 4 days old')
+  const review = service({
+    contacts: contactsOf([contact('42')]),
+    rules: () => PAYS_LATE,
+    payments: paymentsOf(LATE, NOW, unavailable),
+    failMode: 'review',
+  })
+  const answer = await review.decide({ org: ORG, contactId: '42' })
+  t.same(
+    without(answer, 'decision_id'),
+    failModeReview(PAYS_LATE, 'PAYMENTS_UNAVAILABLE', 'No payment data: the payment facts are 4 days old. Review the order by hand.'),
+  )
+  const closed = service({ contacts: contactsOf([contact('42')]), rules: () => PAYS_LATE, payments: paymentsOf(LATE, NOW, unavailable) })
+  await t.rejects(closed.decide({ org: ORG, contactId: '42' }), { code: 'upstream_unavailable' })
+})
+
+t.test('dry runs: payment facts and the day as given', async (t) => {
+  const decisions = service({ contacts: contactsOf([]), rules: () => PAYS_LATE })
+  const given = await decisions.dryRun({
+    contact: reviewed,
+    payments: { weighted_days_late_12m: 16, paid_invoices_12m: 3 },
+    today: '2026-11-21',
+  })
+  t.same(
+    given.reasons.map((r) => r.code),
+    ['PAYS_LATE'],
+    'the review date 2026-11-20 read through the default field name is none: not the configured one',
+  )
+  const dated = await service({
+    contacts: contactsOf([]),
+    rules: () => PAYS_LATE,
+    creditFields: { reviewDate: 'cf_review_on', limitUntil: 'cf_until' },
+  }).dryRun({
+    contact: reviewed,
+    today: '2026-11-21',
+  })
+  t.same([dated.reasons.map((r) => r.message), dated.facts.paid_invoices_12m], [['review due 1 days ago'], 0])
+  const today = await decisions.dryRun({
+    contact: contact('42', { custom_field_hash: { cf_credit_review_date_unformatted: '2026-11-23' } }),
+  })
+  t.equal(today.facts.credit_review_overdue_days, 1, 'without a day: today in the organization’s zone')
 })

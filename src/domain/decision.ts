@@ -98,6 +98,12 @@ export const CaseLinkSchema = z.object({ case_id: z.string(), state: z.enum(CASE
 export type CaseLink = z.output<typeof CaseLinkSchema>
 
 export type Release = z.output<typeof ReleaseSchema>
+export const PaymentsSourceSchema = z
+  .object({
+    as_of: z.string().describe('When the paid invoices were read from Zoho (ISO 8601)'),
+    age_seconds: z.number().int().min(0),
+  })
+  .meta({ id: 'PaymentsSource' })
 
 export const RiskDecisionSchema = z
   .object({
@@ -111,6 +117,7 @@ export const RiskDecisionSchema = z
     rules_version: z.string().describe('Content hash of the rule set that made the decision'),
     contact: ContactSourceSchema.nullable().describe('Where the contact data came from; null when none was available'),
     receivables: ReceivablesSourceSchema.nullable().describe('How old the receivables facts are; null when no rule used them'),
+    payments: PaymentsSourceSchema.nullable().describe('How old the payment facts are; null when no rule used them'),
     evaluated_at: z.string(),
     trace: z.array(TraceRuleSchema).optional().describe('With explain: every rule, every condition, its values and result'),
     case: CaseLinkSchema.optional().describe('A held order with a reference: its credit case (poll status_url or wait for the callback)'),

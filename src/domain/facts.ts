@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { exactSum } from '../lib/decimal.js'
 import { MAX_AMOUNT, type ZohoContact } from './contact.js'
+import { type CreditFields, creditDateFacts, type PaymentFacts } from './payments.js'
 import type { ReceivablesFacts } from './receivables.js'
 import { ReferenceSchema } from './reservations.js'
 
@@ -45,6 +46,14 @@ export const DecisionFactsSchema = z
     open_orders_bcy: z.number().nullable(),
     reserved_bcy: z.number().nullable().describe('The customer’s other live reservations (allowed orders Zoho does not list yet)'),
     exposure_with_orders_bcy: z.number().nullable(),
+    paid_invoices_12m: z.number().int().nullable().describe('null when no rule uses the payment facts'),
+    avg_days_to_pay_12m: z.number().nullable(),
+    avg_days_late_12m: z.number().nullable(),
+    weighted_days_late_12m: z.number().nullable(),
+    days_late_trend: z.number().nullable(),
+    credit_review_overdue_days: z.number().int().nullable(),
+    credit_limit_expired: z.boolean(),
+    credit_limit_utilization: z.number().nullable(),
   })
   .meta({ id: 'DecisionFacts' })
 
@@ -61,6 +70,23 @@ const NO_RECEIVABLES_FACTS = {
   exposure_with_orders_bcy: null,
 } as const
 
+const NO_PAYMENTS = {
+  paid_invoices_12m: null,
+  avg_days_to_pay_12m: null,
+  avg_days_late_12m: null,
+  weighted_days_late_12m: null,
+  days_late_trend: null,
+} as const
+
+/** What the payment and credit-date facts are made of. */
+export interface Behaviour {
+  /** The customer's payment facts; undefined when no rule reads them (they are then null). */
+  readonly payments?: PaymentFacts | undefined
+  /** Today (YYYY-MM-DD) in the organization's time zone: review and limit dates are compared with it. */
+  readonly today: string
+  readonly fields?: CreditFields | undefined
+}
+
 /** Receivables facts for this contact's outstanding amount and order, when the rules use them. */
 export type ReceivablesFor = (outstanding: number, orderAmount: number) => ReceivablesFacts
 
@@ -69,6 +95,7 @@ export function buildFacts(
   order: Pick<Order, 'amount'> | undefined,
   contactAgeSeconds: number,
   receivables?: ReceivablesFor | undefined,
+  behaviour: Behaviour = { today: '1970-01-01' },
 ): Facts {
   const outstanding = contact.outstanding_receivable_amount_bcy
   const orderAmount = order?.amount ?? 0
@@ -78,6 +105,7 @@ export function buildFacts(
   for (const field of contact.custom_fields ?? []) {
     if (field.api_name) customFields[field.api_name] = field.value ?? null
   }
+  const owed = receivables ? receivables(outstanding, orderAmount) : NO_RECEIVABLES_FACTS
   return {
     contact,
     contact_id: contact.contact_id,
@@ -95,6 +123,13 @@ export function buildFacts(
     payment_terms: typeof contact.payment_terms === 'number' ? contact.payment_terms : null,
     contact_age_seconds: contactAgeSeconds,
     custom_fields: customFields,
-    ...(receivables ? receivables(outstanding, orderAmount) : NO_RECEIVABLES_FACTS),
+    ...owed,
+    ...(behaviour.payments ?? NO_PAYMENTS),
+    ...creditDateFacts(contact, behaviour.today, behaviour.fields),
+    // Over the exposure with open orders (the receivables facts): null without them or without a limit.
+    credit_limit_utilization:
+      creditLimit === null || owed.exposure_with_orders_bcy === null
+        ? null
+        : Math.round((owed.exposure_with_orders_bcy / creditLimit) * 10_000) / 10_000,
   }
 }

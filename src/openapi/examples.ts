@@ -38,6 +38,14 @@ const facts = (over: Record<string, unknown>) => ({
   open_orders_bcy: 0,
   reserved_bcy: 0,
   exposure_with_orders_bcy: 12000,
+  paid_invoices_12m: 14,
+  avg_days_to_pay_12m: 24.5,
+  avg_days_late_12m: 0,
+  weighted_days_late_12m: 0,
+  days_late_trend: 0,
+  credit_review_overdue_days: null,
+  credit_limit_expired: false,
+  credit_limit_utilization: null,
   ...over,
 })
 
@@ -52,6 +60,7 @@ const decision = (over: Record<string, unknown>) => ({
   rules_version: RULES_VERSION,
   contact: { source: 'cache', fetched_at: '2026-11-24T10:00:00.000Z', age_seconds: 42 },
   receivables: { as_of: '2026-11-24T09:55:00.000Z', age_seconds: 342 },
+  payments: { as_of: '2026-11-24T02:00:00.000Z', age_seconds: 28842 },
   evaluated_at: '2026-11-24T10:00:42.120Z',
   ...over,
 })
@@ -130,6 +139,7 @@ export const DECISION_EXAMPLES: Record<string, Example> = {
       facts: null,
       contact: null,
       receivables: null,
+      payments: null,
     }),
   },
   alert: {
@@ -411,6 +421,41 @@ const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>
         contact_id: '460000000031013',
         organization_id: '10234695',
         receivables: null,
+      }),
+    },
+  },
+  getContactPayments: {
+    '200': {
+      late: ex('a customer who pays about 40 days late, its review overdue', {
+        contact_id: '460000000031018',
+        organization_id: '10234695',
+        payments: {
+          as_of: '2026-11-24T02:00:00.000Z',
+          age_seconds: 28842,
+          paid_invoices_12m: 12,
+          avg_days_to_pay_12m: 70,
+          avg_days_late_12m: 40,
+          weighted_days_late_12m: 40.4,
+          days_late_trend: 0.3,
+          months: [
+            { month: '2025-12', invoices: 1, avg_days_to_pay: 69 },
+            { month: '2026-01', invoices: 0, avg_days_to_pay: null },
+            { month: '2026-11', invoices: 1, avg_days_to_pay: 71 },
+          ],
+        },
+        credit_review_date: '2026-10-31',
+        credit_review_overdue_days: 24,
+        credit_limit_until: null,
+        credit_limit_expired: false,
+      }),
+      not_used: ex('no active or shadow rule reads payment facts: no paid invoice is read from Zoho', {
+        contact_id: '460000000031018',
+        organization_id: '10234695',
+        payments: null,
+        credit_review_date: null,
+        credit_review_overdue_days: null,
+        credit_limit_until: '2026-12-31',
+        credit_limit_expired: false,
       }),
     },
   },

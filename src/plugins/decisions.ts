@@ -23,6 +23,8 @@ const decisionsPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate 
   const decisions = createDecisionService({
     contacts: app.contacts,
     receivables: app.receivables,
+    payments: app.payments,
+    creditFields: options.config.payments.fields,
     timeZone: options.config.receivables.timeZone,
     rules: app.rules.current,
     failMode: options.config.failMode,
@@ -60,5 +62,5 @@ const decisionsPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate 
 
 export default fp(decisionsPlugin, {
   name: 'decisions',
-  dependencies: ['contacts', 'receivables', 'rules', 'metrics', 'lifecycle', 'history', 'shadow', 'cases', 'reservations'],
+  dependencies: ['contacts', 'receivables', 'payments', 'rules', 'metrics', 'lifecycle', 'history', 'shadow', 'cases', 'reservations'],
 })

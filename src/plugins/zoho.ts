@@ -10,6 +10,7 @@ import { createLocalTokens, createTokenMinter } from '../adapters/zoho/tokens.js
 import type { Config } from '../config.js'
 import { Problem } from '../errors.js'
 import type { ContactSource } from '../services/contacts.js'
+import type { PaymentsSource } from '../services/payments.js'
 import type { ReceivablesSource } from '../services/receivables.js'
 
 /**
@@ -20,6 +21,8 @@ export interface Zoho {
   readonly contacts: ContactSource
   /** The organization-wide listings of open invoices and sales orders. */
   readonly receivables: ReceivablesSource
+  /** The organization-wide listing of paid invoices. */
+  readonly payments: PaymentsSource
   /** The organization a request is about: the one asked for if allowed (403 otherwise), else the default. */
   organization(requested: string | undefined): string
   readonly organizations: readonly string[]
@@ -110,6 +113,7 @@ const zohoPlugin: FastifyPluginAsync<{ config: Config; contactSource?: ContactSo
   app.decorate('zoho', {
     contacts,
     receivables: books,
+    payments: books,
     organizations: zoho.organizationIds,
     organization(requested) {
       const org = requested ?? zoho.organizationId

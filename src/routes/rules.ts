@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { DryRunDecisionSchema, EVENT_TYPES } from '../domain/decision.js'
 import { OrderSchema } from '../domain/facts.js'
+import { SuppliedPaymentsSchema, SuppliedTodaySchema } from '../domain/payments.js'
 import { SuppliedReceivablesSchema } from '../domain/receivables.js'
 import { Problem } from '../errors.js'
 import { CALLER_SECURITY } from '../plugins/access.js'
@@ -171,6 +172,10 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
             .describe('Zoho Books contact fields, e.g. {"outstanding_receivable_amount_bcy": 62400}'),
           order: OrderSchema.optional(),
           receivables: SuppliedReceivablesSchema.optional(),
+          payments: SuppliedPaymentsSchema.optional(),
+          today: SuppliedTodaySchema.optional().describe(
+            'The day review and limit dates are compared with; default today in ORG_TIME_ZONE',
+          ),
           rules: CandidateSchema.optional(),
           explain: z.boolean().optional(),
         }),
@@ -185,6 +190,8 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
         contact: contact.contact,
         order: req.body.order,
         receivables: req.body.receivables,
+        payments: req.body.payments,
+        today: req.body.today,
         ruleSet,
         explain: req.body.explain,
       })

@@ -4,7 +4,7 @@ import type { Facts } from '../domain/facts.js'
  * The fact catalogue: every name a rule may use, its kind, and what it means. rules/README.md
  * documents the same list for operations staff; a test keeps the two in step.
  */
-export type FactKind = 'amount' | 'number' | 'string' | 'object'
+export type FactKind = 'amount' | 'number' | 'string' | 'boolean' | 'object'
 
 export interface FactInfo {
   readonly kind: FactKind
@@ -63,6 +63,43 @@ export const FACTS: { readonly [K in keyof Facts]: FactInfo } = {
     nullable: false,
     description: 'outstanding_bcy + open_orders_bcy + reserved_bcy + order_amount',
   },
+  paid_invoices_12m: { kind: 'number', nullable: false, description: 'invoices paid in full in the last 12 months (by last payment date)' },
+  avg_days_to_pay_12m: {
+    kind: 'number',
+    nullable: true,
+    description: 'mean days from invoice date to last payment date over the 12 months; null when nothing was paid',
+  },
+  avg_days_late_12m: {
+    kind: 'number',
+    nullable: true,
+    description: 'mean of max(0, last payment date − due date) over the 12 months; null when nothing was paid',
+  },
+  weighted_days_late_12m: {
+    kind: 'number',
+    nullable: true,
+    description: 'days late weighted by invoice total in base currency over the 12 months; null when nothing was paid',
+  },
+  days_late_trend: {
+    kind: 'number',
+    nullable: true,
+    description:
+      'weighted days late of the last 91 days − that of the 12 months (positive: getting worse); null when nothing was paid in the 91 days',
+  },
+  credit_review_overdue_days: {
+    kind: 'number',
+    nullable: true,
+    description: 'days since the credit review date (CREDIT_REVIEW_DATE_FIELD) passed, 0 until then; null when the field is unset',
+  },
+  credit_limit_expired: {
+    kind: 'boolean',
+    nullable: false,
+    description: 'true when the limit’s last day (CREDIT_LIMIT_UNTIL_FIELD) is before today: no credit, not no limit',
+  },
+  credit_limit_utilization: {
+    kind: 'number',
+    nullable: true,
+    description: 'exposure_with_orders_bcy ÷ credit_limit (1 = at the limit); null without a limit or receivables facts',
+  },
 }
 
 /** The facts read from the organization's open invoices and sales orders (refreshed in the background). */
@@ -74,10 +111,20 @@ export const RECEIVABLES_FACTS: ReadonlySet<FactName> = new Set([
   'open_orders_bcy',
   'reserved_bcy',
   'exposure_with_orders_bcy',
+  'credit_limit_utilization',
 ])
 
 export type FactName = keyof Facts
 export const FACT_NAMES = Object.keys(FACTS) as [FactName, ...FactName[]]
+
+/** The facts read from the organization's paid invoices of the last 12 months (refreshed in the background). */
+export const PAYMENT_FACTS: ReadonlySet<FactName> = new Set([
+  'paid_invoices_12m',
+  'avg_days_to_pay_12m',
+  'avg_days_late_12m',
+  'weighted_days_late_12m',
+  'days_late_trend',
+])
 
 /** The operators a rule may use, each with how it treats its two sides. */
 export type OperatorShape = 'same' | 'numeric' | 'list' | 'member'

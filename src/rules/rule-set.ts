@@ -4,7 +4,7 @@ import type { EventType } from '../domain/decision.js'
 import type { FieldsRead } from '../domain/history.js'
 import { deepFreeze } from '../lib/deep-freeze.js'
 import { exceeded, jsonPath, RULE_LIMITS } from './bounds.js'
-import { CONTACT_FIELDS, FACTS, type FactName, OPERATORS, type OperatorName, RECEIVABLES_FACTS } from './catalogue.js'
+import { CONTACT_FIELDS, FACTS, type FactName, OPERATORS, type OperatorName, PAYMENT_FACTS, RECEIVABLES_FACTS } from './catalogue.js'
 import { type ConditionLeaf, type ConditionNode, factReference, type RuleFile, RuleFileSchema } from './schema.js'
 
 /** A problem with a rule file, as operators need to see it: which file, where in it, what. */
@@ -52,6 +52,9 @@ export type Compiled = { ok: true; ruleSet: RuleSet } | { ok: false; errors: Rul
 /** Whether any rule or message of the set reads a receivables fact (then the listings are kept). */
 export const usesReceivables = (ruleSet: RuleSet) => ruleSet.inputs.some((input) => RECEIVABLES_FACTS.has(input.fact))
 
+/** Whether any rule or message of the set reads a payment fact (then the paid invoices are kept). */
+export const usesPayments = (ruleSet: RuleSet | undefined) => ruleSet?.inputs.some((input) => PAYMENT_FACTS.has(input.fact)) ?? false
+
 /** The field a path starts with: "$.cf_credit_hold" → "cf_credit_hold" (undefined for "$[0]" or no path). */
 export const pathHead = (path: string | undefined) => (path ? /^\$\.([A-Za-z_][A-Za-z0-9_]*)/.exec(path)?.[1] : undefined)
 
@@ -77,7 +80,7 @@ export function customFieldsRead(...ruleSets: readonly (RuleSet | undefined)[]):
 
 /** Rule files in one set. */
 export const MAX_RULES = 500
-export const PLACEHOLDER = /\{\{\s*([A-Za-z_]+)\s*\}\}/g
+export const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g
 
 /** Validates a whole candidate set; returns it frozen and versioned, or every error found. */
 export function compileRuleSet(sources: readonly RuleSource[], now = new Date()): Compiled {
@@ -193,7 +196,7 @@ function factType(fact: FactName, path: string | undefined): { type: ValueType; 
     return { type: 'any', nullable: true }
   }
   if (path) return `the fact "${fact}" is a single value and takes no "path"`
-  return { type: info.kind === 'string' ? 'string' : 'number', nullable: info.nullable }
+  return { type: info.kind === 'amount' ? 'number' : info.kind, nullable: info.nullable }
 }
 
 const typeOf = (value: unknown): ValueType =>

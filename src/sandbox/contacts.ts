@@ -37,7 +37,15 @@ export interface SampleContact {
   /** Its open invoices; default: one for the whole outstanding amount, due in 20 days. */
   readonly invoices?: readonly SampleInvoice[]
   readonly orders?: readonly SampleOrder[]
+  /** How it paid its invoices of the last 12 months: days late of each monthly invoice, oldest first (negative: early). */
+  readonly paid?: readonly number[]
 }
+
+/** A date custom field as Zoho prints it on a contact: value for people, the unformatted one for programs. */
+const dateField = (api_name: string, label: string, day: string, index: number) => ({
+  custom_fields: [{ api_name, label, value: day, data_type: 'date', index, customfield_id: `46000000004001${index}` }],
+  custom_field_hash: { [api_name]: day, [`${api_name}_unformatted`]: day },
+})
 
 const withoutCreditLimit = (contact: Record<string, unknown>) => {
   const { credit_limit: _, ...rest } = contact
@@ -56,8 +64,9 @@ export const SAMPLE_CONTACTS: readonly SampleContact[] = [
   },
   {
     id: '460000000031001',
-    shows: 'allow: a customer in good standing',
+    shows: 'allow: a customer in good standing, who pays about 10 days early',
     contact: zohoContact('460000000031001', 'Bright Foods', { outstanding_receivable_amount_bcy: 12000 }),
+    paid: [-10, -12, -8, -10, -11, -9, -10, -10, -12, -8, -10, -10],
   },
   {
     id: '460000000031002',
@@ -193,6 +202,35 @@ export const SAMPLE_CONTACTS: readonly SampleContact[] = [
       { dueInDays: 0, balance: 100, currency: 'EUR', rate: 90 },
     ],
   },
+  {
+    id: '460000000031017',
+    shows: 'allow with alert PAYS_LATE: current today, but always about 40 days late',
+    contact: zohoContact('460000000031017', 'Slowpay Traders', { outstanding_receivable_amount_bcy: 9000 }),
+    paid: [38, 41, 40, 42, 39, 40, 41, 38, 40, 42, 39, 40],
+  },
+  {
+    id: '460000000031018',
+    shows: 'allow with alert PAYS_LATE: on time for nine months, 40 to 60 days late in the last three (days_late_trend > 0)',
+    contact: zohoContact('460000000031018', 'Fading Logistics', { outstanding_receivable_amount_bcy: 7000 }),
+    paid: [0, 0, 1, 0, 0, 2, 0, 0, 0, 40, 50, 60],
+  },
+  {
+    id: '460000000031019',
+    shows: 'review: its credit review date (cf_credit_review_date) has passed (CREDIT_REVIEW_OVERDUE)',
+    contact: zohoContact('460000000031019', 'Harbor Mills', {
+      outstanding_receivable_amount_bcy: 4000,
+      ...dateField('cf_credit_review_date', 'Credit review date', '2025-06-30', 3),
+    }),
+  },
+  {
+    id: '460000000031020',
+    shows: 'block: a temporary credit limit that ran out (cf_credit_limit_until, CREDIT_LIMIT_EXPIRED); alert: 85 % used',
+    contact: zohoContact('460000000031020', 'Lumen Retail', {
+      outstanding_receivable_amount_bcy: 17000,
+      credit_limit: 20000,
+      ...dateField('cf_credit_limit_until', 'Credit limit until', '2025-12-31', 4),
+    }),
+  },
 ]
 
 /** Contacts per organization: the sample set in the default one, two in the second. */
@@ -283,10 +321,22 @@ export function sampleDocuments(now: number): Map<string, Documents> {
     for (const invoice of invoices) first.invoices.push(listedInvoice(nextId('460000009'), sample.id, invoice, now))
     for (const order of sample.orders ?? []) first.salesorders.push(listedSalesOrder(nextId('460000008'), sample.id, order, now))
   }
+  // A year of monthly invoices paid as each sample pays (30 days' terms), which the open listings leave out.
+  for (const sample of SAMPLE_CONTACTS) {
+    for (const [i, late] of (sample.paid ?? []).entries()) {
+      const dueInDays = -30 * (12 - i) + 20 - late
+      first.invoices.push({
+        ...listedInvoice(nextId('460000009'), sample.id, { dueInDays, balance: 0, total: 1000 + 100 * i }, now),
+        status: 'paid',
+        last_payment_date: dateIn(dueInDays + late, now),
+      })
+    }
+  }
   // Paid and void invoices and an invoiced order, which the open listings leave out.
   first.invoices.push({
     ...listedInvoice(nextId('460000009'), '460000000031001', { dueInDays: -60, balance: 0, total: 4000 }, now),
     status: 'paid',
+    last_payment_date: dateIn(-62, now),
   })
   first.salesorders.push({ ...listedSalesOrder(nextId('460000008'), '460000000031001', { total: 9000 }, now), status: 'invoiced' })
   const second: Documents = { invoices: [], salesorders: [] }

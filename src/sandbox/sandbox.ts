@@ -252,6 +252,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       customer_id?: string
       filter_by?: string
       status?: string
+      date_start?: string
       page?: string
       per_page?: string
     }
@@ -271,7 +272,10 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
         const wanted = listFilter(kind, req.query.filter_by, req.query.status)
         if (!wanted) return reply.code(400).send({ code: 2, message: 'Invalid value passed for filter_by' })
         const all = (documents.get(org)?.[kind] ?? []).filter(
-          (doc) => wanted(doc) && (req.query.customer_id === undefined || doc.customer_id === req.query.customer_id),
+          (doc) =>
+            wanted(doc) &&
+            (req.query.customer_id === undefined || doc.customer_id === req.query.customer_id) &&
+            (req.query.date_start === undefined || String(doc.date) >= req.query.date_start),
         )
         const items = all.slice((page - 1) * perPage, page * perPage)
         const context = {

@@ -2,14 +2,16 @@ import type { ZohoContact } from '../domain/contact.js'
 import type { DryRunDecision, RiskDecision } from '../domain/decision.js'
 import { buildFacts, type Facts, type Order } from '../domain/facts.js'
 import { newDecisionId } from '../domain/history.js'
+import { type CreditFields, NO_PAYMENT_FACTS, type PaymentFacts, suppliedPayments } from '../domain/payments.js'
 import { type ReceivablesFacts, receivablesFacts, suppliedReceivables, todayIn } from '../domain/receivables.js'
 import { listedIn } from '../domain/reservations.js'
 import { isProblem } from '../errors.js'
 import { evaluateCompiled } from '../rules/compile.js'
 import { evaluate as evaluateWithEngine } from '../rules/reference.js'
-import { type RuleSet, usesReceivables } from '../rules/rule-set.js'
+import { type RuleSet, usesPayments, usesReceivables } from '../rules/rule-set.js'
 import { checkComplete, type Evaluate, type Evaluation } from '../rules/semantics.js'
 import type { ContactService, LoadedContact } from './contacts.js'
+import type { Payments, PaymentsService } from './payments.js'
 import type { Receivables, ReceivablesService } from './receivables.js'
 import type { ReservationService } from './reservations.js'
 
@@ -39,6 +41,10 @@ export interface DryRunInput {
   readonly ruleSet?: RuleSet | undefined
   /** Receivables facts to use instead of "nothing overdue, no open orders" (only with rules that read them). */
   readonly receivables?: Partial<ReceivablesFacts> | undefined
+  /** Payment facts to use instead of "no paid invoice in the 12 months" (only with rules that read them). */
+  readonly payments?: Partial<PaymentFacts> | undefined
+  /** The day review and limit dates are compared with (default: today in the organization's time zone). */
+  readonly today?: string | undefined
   readonly explain?: boolean | undefined
 }
 
@@ -74,6 +80,10 @@ export interface DecisionServiceOptions {
   random?: () => number
   /** Open invoices and sales orders, for rule sets that read receivables facts. */
   receivables?: ReceivablesService | undefined
+  /** Paid invoices, for rule sets that read payment facts. */
+  payments?: PaymentsService | undefined
+  /** The custom fields of review dates and temporary limits (default cf_credit_review_date, cf_credit_limit_until). */
+  creditFields?: CreditFields | undefined
   /** The organization's time zone: due dates are calendar dates there. */
   timeZone?: string
   /** The clock (ms), for the contact's age and evaluated_at. */
@@ -162,9 +172,10 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
       const ruleSet = options.rules()
       const base = { decision_id: newDecisionId(clock()), contact_id: contactId, organization_id: org, rules_version: ruleSet.version }
       const needsReceivables = usesReceivables(ruleSet)
-      const [contactRead, receivablesRead] = await Promise.allSettled([
+      const [contactRead, receivablesRead, paymentsRead] = await Promise.allSettled([
         options.contacts.load(org, contactId, party),
         needsReceivables && options.receivables ? options.receivables.forCustomer(org, contactId) : undefined,
+        usesPayments(ruleSet) && options.payments ? options.payments.forCustomer(org, contactId) : undefined,
       ])
       // The contact's failure first: without the contact there is nothing to decide on.
       const failed =
@@ -172,7 +183,9 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
           ? { err: contactRead.reason, code: 'CONTACT_UNAVAILABLE', what: 'No contact data' }
           : receivablesRead.status === 'rejected'
             ? { err: receivablesRead.reason, code: 'RECEIVABLES_UNAVAILABLE', what: 'No receivables data' }
-            : undefined
+            : paymentsRead.status === 'rejected'
+              ? { err: paymentsRead.reason, code: 'PAYMENTS_UNAVAILABLE', what: 'No payment data' }
+              : undefined
       if (failed) {
         if (options.failMode !== 'review' || !isProblem(failed.err, 'upstream_unavailable')) throw failed.err
         return decided(
@@ -192,6 +205,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
             facts: null,
             contact: null,
             receivables: null,
+            payments: null,
             evaluated_at: new Date(clock()).toISOString(),
           },
           null,
@@ -199,7 +213,9 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
       }
       const loaded = (contactRead as PromiseFulfilledResult<LoadedContact>).value
       const receivables = (receivablesRead as PromiseFulfilledResult<Receivables | undefined>).value
+      const payments = (paymentsRead as PromiseFulfilledResult<Payments | undefined>).value
       const now = clock()
+      const today = todayIn(options.timeZone ?? 'UTC', now)
       // Fetched now is 0 seconds old, however long Zoho took to answer.
       const ageSeconds = loaded.source === 'zoho' ? 0 : Math.max(0, Math.floor((now - loaded.fetchedAtMs) / 1000))
       const listed = receivables && listedIn(receivables.customer, receivables.asOf)
@@ -211,9 +227,9 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
           order,
           ageSeconds,
           receivables
-            ? (outstanding, amount) =>
-                receivablesFacts(receivables.customer, outstanding, amount, todayIn(options.timeZone ?? 'UTC', now), reserved ?? 0)
+            ? (outstanding, amount) => receivablesFacts(receivables.customer, outstanding, amount, today, reserved ?? 0)
             : undefined,
+          { payments: payments && (payments.customer?.facts ?? NO_PAYMENT_FACTS), today, fields: options.creditFields },
         )
         const evaluation = await evaluate(ruleSet, all, { explain })
         const { contact: _, ...facts } = all
@@ -230,6 +246,9 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
           receivables: receivables
             ? { as_of: asOfTime(receivables.asOf), age_seconds: Math.max(0, Math.floor((now - receivables.asOf) / 1000)) }
             : null,
+          payments: payments
+            ? { as_of: asOfTime(payments.asOf), age_seconds: Math.max(0, Math.floor((now - payments.asOf) / 1000)) }
+            : null,
           evaluated_at: evaluatedTime(now),
         }
         if (evaluation.trace) answer.trace = evaluation.trace
@@ -240,8 +259,12 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
       if (held.reservation) answer.reservation = held.reservation
       return decided(input, answer, all)
     },
-    async dryRun({ contact, order, ruleSet = options.rules(), receivables, explain }) {
-      const all = buildFacts(contact, order, 0, usesReceivables(ruleSet) ? suppliedReceivables(receivables) : undefined)
+    async dryRun({ contact, order, ruleSet = options.rules(), receivables, payments, today, explain }) {
+      const all = buildFacts(contact, order, 0, usesReceivables(ruleSet) ? suppliedReceivables(receivables) : undefined, {
+        payments: usesPayments(ruleSet) ? suppliedPayments(payments) : undefined,
+        today: today ?? todayIn(options.timeZone ?? 'UTC', clock()),
+        fields: options.creditFields,
+      })
       const evaluation = await evaluate(ruleSet, all, { explain })
       const { contact: _, ...facts } = all
       return {

@@ -58,6 +58,7 @@ export type RedisEvent =
   | { type: 'zoho_call'; org: string; id: string; at: number }
   | { type: 'invalidated'; org: string; contactId: string }
   | { type: 'receivables'; org: string }
+  | { type: 'payments'; org: string }
 
 export const EVENTS_CHANNEL = 'creditgate:v1:events'
 

@@ -2,9 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { z } from 'zod'
 import { parseContact, parseZohoJson } from '../../domain/contact.js'
+import { type PaidInvoice, PaidInvoiceSchema } from '../../domain/payments.js'
 import { type ListedInvoice, ListedInvoiceSchema, type ListedSalesOrder, ListedSalesOrderSchema } from '../../domain/receivables.js'
 import { Problem } from '../../errors.js'
 import type { ContactSource } from '../../services/contacts.js'
+import type { PaymentsSource } from '../../services/payments.js'
 import type { ListingOptions, ReceivablesSource } from '../../services/receivables.js'
 import { type BudgetRefusal, BudgetRefused } from './budget.js'
 import type { AccessTokens, ZohoBudget } from './ports.js'
@@ -74,9 +76,9 @@ const readList =
 
 /**
  * The Zoho Books client: Get Contact, and the organization-wide listings of open invoices and
- * sales orders. Every call — every page — takes a slot of the organization's budget first.
+ * sales orders and of paid invoices. Every call — every page — takes a slot of the organization's budget first.
  */
-export function createZohoBooks(options: ZohoBooksOptions): ContactSource & ReceivablesSource {
+export function createZohoBooks(options: ZohoBooksOptions): ContactSource & ReceivablesSource & PaymentsSource {
   const maxAttempts = options.maxAttempts ?? 3
   const backoffMs = options.backoffMs ?? 200
   const onCall = options.onCall ?? (() => {})
@@ -271,6 +273,15 @@ export function createZohoBooks(options: ZohoBooksOptions): ContactSource & Rece
       ),
     listOpenInvoices: (org, listing): Promise<ListedInvoice[]> =>
       listAll(org, '/invoices', 'invoices', ListedInvoiceSchema, { filter_by: 'Status.Unpaid' }, listing),
+    paidInvoicesPage: (org, since, page, listing): Promise<{ items: PaidInvoice[]; more: boolean }> =>
+      call(
+        org,
+        '/invoices',
+        { filter_by: 'Status.Paid', date_start: since, page: String(page), per_page: String(PER_PAGE) },
+        readList('invoices', PaidInvoiceSchema),
+        undefined,
+        listing?.background === true,
+      ),
     async listOpenSalesOrders(org, listing): Promise<ListedSalesOrder[]> {
       // Open and partially invoiced orders are two listings; an order in both is counted once.
       const byId = new Map<string, ListedSalesOrder>()

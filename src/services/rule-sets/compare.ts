@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { type Alert, DECISIONS, type Decision, type Reason, ReasonSchema } from '../../domain/decision.js'
-import { RECEIVABLES_FACTS } from '../../rules/catalogue.js'
+import { type FactName, PAYMENT_FACTS, RECEIVABLES_FACTS } from '../../rules/catalogue.js'
 import { pathHead, type RuleSet } from '../../rules/rule-set.js'
 import type { Evaluation } from '../../rules/semantics.js'
 
@@ -56,8 +56,8 @@ export const MAX_EXAMPLES = 50
 
 /**
  * Whether facts lack something a rule of the set reads: no facts at all, a fact recorded before it
- * existed, the raw contact (never recorded), receivables facts the deciding set did not read
- * (null), or a custom field the record left out. Such a decision is not comparable; nothing is
+ * existed, the raw contact (never recorded), receivables or payment facts the deciding set did not
+ * read (null), or a custom field the record left out. Such a decision is not comparable; nothing is
  * guessed for it.
  */
 export function lacksFacts(
@@ -69,9 +69,11 @@ export function lacksFacts(
   // A record may have left custom fields out (RECORD_BOUNDS): one a rule reads and the record lacks
   // is then unknown, not absent.
   const kept = (cut?.custom_fields ?? 0) > 0 ? ((facts.custom_fields ?? {}) as Readonly<Record<string, unknown>>) : undefined
+  // Facts of a listing the deciding set did not read are null (a read one may be null too: no credit limit, nothing paid).
+  const unread = (fact: FactName) =>
+    (RECEIVABLES_FACTS.has(fact) && facts.exposure_with_orders_bcy == null) || (PAYMENT_FACTS.has(fact) && facts.paid_invoices_12m == null)
   for (const { fact, path } of ruleSet.inputs) {
-    const value = facts[fact]
-    if (value === undefined || (value === null && RECEIVABLES_FACTS.has(fact))) return true
+    if (facts[fact] === undefined || unread(fact)) return true
     if (kept && fact === 'custom_fields' && !Object.hasOwn(kept, pathHead(path) ?? '')) return true
   }
   return false

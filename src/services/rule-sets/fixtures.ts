@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { parseContact } from '../../domain/contact.js'
 import { DECISIONS } from '../../domain/decision.js'
 import { buildFacts } from '../../domain/facts.js'
+import { FIXTURE_TODAY, SuppliedPaymentsSchema, SuppliedTodaySchema, suppliedPayments } from '../../domain/payments.js'
 import { SuppliedReceivablesSchema, suppliedReceivables } from '../../domain/receivables.js'
 import { exceeded, FIXTURE_LIMITS, jsonPath } from '../../rules/bounds.js'
 import { CONTACT_FIELDS } from '../../rules/catalogue.js'
@@ -25,6 +26,8 @@ export const FixtureCaseSchema = z.strictObject({
     .describe('Zoho contact fields; the rest are those of an active customer with nothing outstanding'),
   order: z.strictObject({ amount: z.number().min(0) }).optional(),
   receivables: SuppliedReceivablesSchema.optional(),
+  payments: SuppliedPaymentsSchema.optional(),
+  today: SuppliedTodaySchema.optional().describe(`The day review and limit dates are compared with; default ${FIXTURE_TODAY}`),
   expect: z.strictObject({
     decision: z.enum(DECISIONS),
     reasons: codes.optional(),
@@ -158,7 +161,10 @@ const sameCodes = (a: readonly string[], b: readonly string[]) => JSON.stringify
 async function checkCase(ruleSet: RuleSet, c: FixtureCase): Promise<string | undefined> {
   const contact = fixtureContact(c.contact)
   if (!contact.ok) return `the contact is not one Zoho could send: ${contact.problem}`
-  const facts = buildFacts(contact.contact, c.order, 0, suppliedReceivables(c.receivables))
+  const facts = buildFacts(contact.contact, c.order, 0, suppliedReceivables(c.receivables), {
+    payments: suppliedPayments(c.payments),
+    today: c.today ?? FIXTURE_TODAY,
+  })
   const result = evaluateCompiled(ruleSet, facts)
   // json-rules-engine is the reference: a set whose compiled form disagrees with it on a case never goes live.
   const reference = await evaluate(ruleSet, facts)

@@ -1,0 +1,21 @@
+import type { PaymentsSnapshot, PaymentsStore } from '../services/payments.js'
+
+/** Payment snapshots in this process: the store without Redis, and the fallback while Redis is down. */
+export function createMemoryPayments(): PaymentsStore {
+  const snapshots = new Map<string, PaymentsSnapshot>()
+  const locked = new Set<string>()
+  return {
+    read: async (org) => snapshots.get(org),
+    async replace(org, snapshot) {
+      snapshots.set(org, snapshot)
+    },
+    async lock(org) {
+      if (locked.has(org)) return undefined
+      locked.add(org)
+      return async () => {
+        locked.delete(org)
+      }
+    },
+    onChange: () => {},
+  }
+}

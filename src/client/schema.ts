@@ -275,7 +275,7 @@ export interface paths {
         };
         /**
          * A past decision, with the facts it was made on
-         * @description The decision as recorded: facts (as the decision log shows them), order, caller, rules version, decision, reasons and alerts. Only to the API key that asked for it, or an admin key; anyone else gets 404, whether it exists or not.
+         * @description The decision as recorded: facts (as the decision log shows them), order, caller, rules version, decision, reasons and alerts. Only to the caller that asked for it (its API key, or the subject of its token) or to staff (an admin key; a viewer, approver or admin signed in through the identity provider); anyone else gets 404, whether it exists or not.
          */
         get: operations["getDecision"];
         put?: never;

@@ -1,15 +1,34 @@
 import { hash, timingSafeEqual } from 'node:crypto'
 import rateLimit from '@fastify/rate-limit'
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
+import { createProvider, type Provider, TokenError } from '../adapters/oidc/provider.js'
 import { createBatchedStore } from '../adapters/redis/rate-limit-store.js'
-import type { ApiKey, Config } from '../config.js'
-import { type Actor, keyActor } from '../domain/actor.js'
+import type { ApiKey, Config, OidcConfig } from '../config.js'
+import { type Actor, actorFromClaims, ClaimError, keyActor, type Role } from '../domain/actor.js'
 import { isProblem, Problem } from '../errors.js'
 import { redactUrl } from '../lib/logging.js'
 
-export type AuthLevel = 'none' | 'caller' | 'admin'
+/**
+ * Who may call a route, by role. API keys hold one role each (caller keys `caller`, admin keys
+ * `admin`); a person or client signed in through the identity provider holds the roles its token
+ * maps to (OIDC_ROLE_MAP).
+ */
+export const ALLOW = {
+  /** Decisions and what an order system does with them. */
+  caller: ['caller', 'admin'],
+  /** What callers and staff both read (the rule set, a decision by id: its owner or staff). */
+  anyone: ['caller', 'viewer', 'approver', 'admin'],
+  /** The console's read-only views. */
+  readers: ['viewer', 'approver', 'admin'],
+  /** Releases and rejections of held orders (within RELEASE_LIMITS). */
+  approvers: ['approver', 'admin'],
+  /** Purges, reloads, backtests. */
+  admin: ['admin'],
+} as const satisfies Record<string, readonly Role[]>
+
+export type AuthLevel = 'none' | keyof typeof ALLOW
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -29,9 +48,16 @@ declare module 'fastify' {
 }
 
 /** OpenAPI security requirement for routes behind API keys. */
-export const CALLER_SECURITY: { [scheme: string]: string[] }[] = [{ bearerAuth: [] }, { apiKey: [] }]
+export const CALLER_SECURITY: { [scheme: string]: string[] }[] = [{ bearerAuth: [] }, { apiKey: [] }, { bearerJwt: [] }]
 export const SECURITY_SCHEMES = {
   bearerAuth: { type: 'http', scheme: 'bearer', description: '`Authorization: Bearer <key>` with a key from API_KEYS (or ADMIN_API_KEYS)' },
+  bearerJwt: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      '`Authorization: Bearer <JWT>`: an access token from the OpenID provider OIDC_ISSUER, for the audience OIDC_AUDIENCE; its roles claim (OIDC_ROLES_CLAIM) maps to caller, viewer, approver or admin (OIDC_ROLE_MAP)',
+  },
   apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The same key in the `X-API-Key` header' },
   webhookSecret: { type: 'apiKey', in: 'header', name: 'X-Webhook-Secret', description: 'WEBHOOK_SECRET, or the query parameter `secret`' },
 } as const
@@ -75,7 +101,22 @@ function match(keys: readonly { name: string; digest: Buffer }[], presented: str
   return found
 }
 
-export function createAuth(apiKeys: readonly ApiKey[], adminKeys: readonly ApiKey[]) {
+/** Three base64url parts: a compact JWS, never one of our keys' usual forms. */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+
+/** A bearer JWT's actor, or a 401 saying why the token is refused. */
+export function createTokenCheck(provider: Provider, oidc: OidcConfig) {
+  return async (token: string): Promise<Actor> => {
+    try {
+      return actorFromClaims(await provider.verify(token), oidc.rolesClaim, oidc.roleMap)
+    } catch (err) {
+      if (err instanceof TokenError || err instanceof ClaimError) throw new Problem('unauthorized', err.message)
+      throw err
+    }
+  }
+}
+
+export function createAuth(apiKeys: readonly ApiKey[], adminKeys: readonly ApiKey[], token?: (token: string) => Promise<Actor>) {
   const callers = apiKeys.map((k) => ({ name: k.name, digest: digest(k.key) }))
   const admins = adminKeys.map((k) => ({ name: k.name, digest: digest(k.key) }))
   const open = callers.length === 0
@@ -83,34 +124,40 @@ export function createAuth(apiKeys: readonly ApiKey[], adminKeys: readonly ApiKe
   return async function authenticate(req: FastifyRequest): Promise<void> {
     const level = req.routeOptions.config.auth ?? 'none'
     if (level === 'none') return
+    const allowed: readonly Role[] = ALLOW[level]
+    const forCallers = allowed.includes('caller')
     const presented = presentedKey(req)
-    if (level === 'admin' && admins.length === 0) {
+    if (!forCallers && admins.length === 0 && !token) {
       throw new Problem('forbidden', 'admin endpoints are disabled: set ADMIN_API_KEYS to enable them')
     }
     if (presented === undefined) {
-      if (level === 'caller' && open) {
+      if (forCallers && open) {
         req.caller = ANONYMOUS
         return
       }
       throw new Problem('unauthorized', 'send an API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"')
     }
     const admin = match(admins, presented)
-    const caller = match(callers, presented)
-    req.admin = admin !== undefined
-    if (level === 'admin') {
-      if (admin) {
-        req.caller = admin
-        req.actor = keyActor(admin, true)
-      } else if (caller) throw new Problem('forbidden', `the key "${caller}" may not use admin endpoints`)
-      else throw new Problem('unauthorized', 'the API key is not valid')
+    const name = match(callers, presented) ?? admin
+    let actor: Actor
+    if (name) actor = keyActor(name, admin !== undefined)
+    else if (token && JWT_SHAPE.test(presented)) actor = await token(presented)
+    else if (forCallers && open) {
+      req.caller = ANONYMOUS
       return
+    } else throw new Problem('unauthorized', 'the API key is not valid')
+    req.admin = actor.roles.includes('admin')
+    if (!actor.roles.some((role) => allowed.includes(role))) {
+      // A key is refused only by routes for staff: an admin key's.
+      if (actor.via === 'key') throw new Problem('forbidden', `the key "${actor.name}" may not use admin endpoints`)
+      throw new Problem(
+        'forbidden',
+        `${actor.name} (roles: ${actor.roles.join(', ') || 'none'}) may not use this route: it is for ${allowed.join(', ')}`,
+      )
     }
-    const name = caller ?? admin
-    if (name) {
-      req.caller = name
-      req.actor = keyActor(name, caller === undefined)
-    } else if (open) req.caller = ANONYMOUS
-    else throw new Problem('unauthorized', 'the API key is not valid')
+    // The bucket and the owner of decisions: a key's name, or the token's subject (never a key's name).
+    req.caller = actor.via === 'key' ? actor.name : `oidc:${actor.sub}`
+    req.actor = actor
   }
 }
 
@@ -150,7 +197,9 @@ const OPEN_ROUTES = /^\/(healthz|readyz|metrics|docs|problems)(\/|$)/
  */
 const accessPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   if (config.apiKeys.length === 0) app.log.warn('API_KEYS is not set: the decision API is open to anyone who can reach it')
-  const authenticate = createAuth(config.apiKeys, config.adminApiKeys)
+  const provider = config.oidc ? startProvider(app, config.oidc) : undefined
+  app.decorate('oidcProvider', provider)
+  const authenticate = createAuth(config.apiKeys, config.adminApiKeys, provider && config.oidc && createTokenCheck(provider, config.oidc))
   const Failures = createBatchedStore(app.shared.link, 'creditgate:v1:authfail:')
   const failures = new Failures()
   const countFailure = (ip: string) =>
@@ -227,4 +276,47 @@ const accessPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { confi
   })
 }
 
-export default fp(accessPlugin, { name: 'access', dependencies: ['metrics', 'redis'] })
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The OpenID provider (OIDC_ISSUER), when one is configured: the console's sign-in uses it too. */
+    oidcProvider: Provider | undefined
+  }
+}
+
+/**
+ * The identity provider's keys, loaded in the background (start-up never waits for the provider),
+ * counted in /metrics, and shown in /readyz without ever making the service unready: API keys and
+ * tokens whose keys are held keep working while the provider is down.
+ */
+function startProvider(app: FastifyInstance, oidc: OidcConfig): Provider {
+  const log = app.log.child({ component: 'oidc' })
+  const fetches = new Counter({
+    name: 'creditgate_oidc_fetches_total',
+    help: "Fetches of the identity provider's discovery document and signing keys (JWKS), by outcome",
+    labelNames: ['document', 'outcome'],
+    registers: [app.metrics.registry],
+  })
+  const provider = createProvider({
+    issuer: oidc.issuer,
+    audience: oidc.audience,
+    onFetch: (document, outcome, err) => {
+      fetches.inc({ document, outcome })
+      if (err) log.warn({ err, issuer: oidc.issuer, document }, 'identity provider not reachable: tokens whose keys are held keep working')
+    },
+  })
+  void provider.start()
+  app.addHook('onClose', () => provider.stop())
+  app.lifecycle.addCheck('oidc', () => {
+    const keys = provider.keys
+    return keys
+      ? { ok: true, detail: `${keys.kids} signing key${keys.kids === 1 ? '' : 's'} of ${oidc.issuer} (${keys.algorithms.join(', ')})` }
+      : {
+          ok: true,
+          degraded: true,
+          detail: `the signing keys of ${oidc.issuer} are not loaded yet: bearer JWTs are refused, API keys work`,
+        }
+  })
+  return provider
+}
+
+export default fp(accessPlugin, { name: 'access', dependencies: ['metrics', 'redis', 'lifecycle'] })

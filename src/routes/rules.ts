@@ -90,7 +90,7 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
   app.get(
     '/rules',
     {
-      config: { auth: 'caller' },
+      config: { auth: 'anyone' },
       schema: {
         operationId: 'getRules',
         summary: 'The active rule set, and why the last change was refused',
@@ -107,7 +107,7 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
   app.post(
     '/rules/validate',
     {
-      config: { auth: 'admin' },
+      config: { auth: 'readers' },
       bodyLimit: 1024 * 1024,
       schema: {
         operationId: 'validateRules',
@@ -156,7 +156,7 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
   app.post(
     '/risk/evaluate',
     {
-      config: { auth: 'admin' },
+      config: { auth: 'readers' },
       bodyLimit: 1024 * 1024,
       schema: {
         operationId: 'evaluateRisk',

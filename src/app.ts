@@ -14,6 +14,7 @@ import redis from './plugins/redis.js'
 import rules from './plugins/rules.js'
 import shadow from './plugins/shadow.js'
 import zoho from './plugins/zoho.js'
+import { authRoutes } from './routes/auth.js'
 import { cacheRoutes } from './routes/cache.js'
 import { consoleRoutes } from './routes/console.js'
 import { healthRoutes } from './routes/health.js'
@@ -71,4 +72,5 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(historyRoutes, { rulesDir: config.rulesDir })
   await app.register(receivablesRoutes, { timeZone: config.receivables.timeZone })
   await app.register(consoleRoutes)
+  await app.register(authRoutes, { oidc: config.oidc })
 }

@@ -44,7 +44,22 @@ t.test('each role against each route family, with tokens minted by the provider'
   t.equal(made.statusCode, 200, 'a caller token decides')
   const decisionId = made.json().decision_id as string
   const routes: [string, 'GET' | 'POST' | 'DELETE', string, unknown, Record<keyof typeof tokens, number>][] = [
-    ['decisions', 'GET', `/contacts/${CONTACT}/risk`, undefined, { caller: 200, viewer: 403, approver: 403, admin: 200, nobody: 403 }],
+    ['a look-up', 'GET', `/contacts/${CONTACT}/risk`, undefined, { caller: 200, viewer: 200, approver: 200, admin: 200, nobody: 403 }],
+    [
+      'decisions for orders',
+      'POST',
+      `/contacts/${CONTACT}/risk`,
+      { order: { amount: 10 } },
+      { caller: 200, viewer: 403, approver: 403, admin: 200, nobody: 403 },
+    ],
+    [
+      'console: receivables',
+      'GET',
+      `/contacts/${CONTACT}/receivables`,
+      undefined,
+      { caller: 403, viewer: 200, approver: 200, admin: 200, nobody: 403 },
+    ],
+    ['rules: dry run', 'POST', '/risk/evaluate', { contact: {} }, { caller: 403, viewer: 200, approver: 200, admin: 200, nobody: 403 }],
     [
       'a decision by id',
       'GET',

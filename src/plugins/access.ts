@@ -3,12 +3,16 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
+import { createMemorySessions } from '../adapters/memory-sessions.js'
 import { createProvider, type Provider, TokenError } from '../adapters/oidc/provider.js'
 import { createBatchedStore } from '../adapters/redis/rate-limit-store.js'
+import { createRedisSessions } from '../adapters/redis/sessions.js'
 import type { ApiKey, Config, OidcConfig } from '../config.js'
 import { type Actor, actorFromClaims, ClaimError, keyActor, type Role } from '../domain/actor.js'
 import { isProblem, Problem } from '../errors.js'
+import { readCookies } from '../lib/cookies.js'
 import { redactUrl } from '../lib/logging.js'
+import { createSessions, csrfMatches, type Sessions } from '../services/sessions.js'
 
 /**
  * Who may call a route, by role. API keys hold one role each (caller keys `caller`, admin keys
@@ -48,7 +52,12 @@ declare module 'fastify' {
 }
 
 /** OpenAPI security requirement for routes behind API keys. */
-export const CALLER_SECURITY: { [scheme: string]: string[] }[] = [{ bearerAuth: [] }, { apiKey: [] }, { bearerJwt: [] }]
+export const CALLER_SECURITY: { [scheme: string]: string[] }[] = [
+  { bearerAuth: [] },
+  { apiKey: [] },
+  { bearerJwt: [] },
+  { sessionCookie: [] },
+]
 export const SECURITY_SCHEMES = {
   bearerAuth: { type: 'http', scheme: 'bearer', description: '`Authorization: Bearer <key>` with a key from API_KEYS (or ADMIN_API_KEYS)' },
   bearerJwt: {
@@ -59,6 +68,13 @@ export const SECURITY_SCHEMES = {
       '`Authorization: Bearer <JWT>`: an access token from the OpenID provider OIDC_ISSUER, for the audience OIDC_AUDIENCE; its roles claim (OIDC_ROLES_CLAIM) maps to caller, viewer, approver or admin (OIDC_ROLE_MAP)',
   },
   apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The same key in the `X-API-Key` header' },
+  sessionCookie: {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'creditgate_session',
+    description:
+      'The console session opened by GET /auth/login (a person signed in through the identity provider); calls that change something also send `X-CSRF-Token`',
+  },
   webhookSecret: { type: 'apiKey', in: 'header', name: 'X-Webhook-Secret', description: 'WEBHOOK_SECRET, or the query parameter `secret`' },
 } as const
 
@@ -116,36 +132,63 @@ export function createTokenCheck(provider: Provider, oidc: OidcConfig) {
   }
 }
 
-export function createAuth(apiKeys: readonly ApiKey[], adminKeys: readonly ApiKey[], token?: (token: string) => Promise<Actor>) {
+/** The browser's session cookie (console sign-in through the provider). */
+export const SESSION_COOKIE = 'creditgate_session'
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/** A console session's actor, from its cookie; a state-changing call must carry the session's CSRF token too. */
+export function createSessionCheck(sessions: Sessions) {
+  return async (req: FastifyRequest): Promise<Actor | undefined> => {
+    const session = await sessions.find(readCookies(req.headers.cookie).get(SESSION_COOKIE))
+    if (!session) return undefined
+    if (!SAFE_METHODS.has(req.method) && !csrfMatches(session, req.headers['x-csrf-token'])) {
+      throw new Problem('forbidden', 'a console call that changes something must carry the X-CSRF-Token header given by GET /auth/me')
+    }
+    return session.actor
+  }
+}
+
+export interface Authenticators {
+  /** A bearer JWT's actor (OIDC_ISSUER). */
+  token?: ((token: string) => Promise<Actor>) | undefined
+  /** A console session's actor (OIDC_CLIENT_ID). */
+  session?: ((req: FastifyRequest) => Promise<Actor | undefined>) | undefined
+}
+
+export function createAuth(apiKeys: readonly ApiKey[], adminKeys: readonly ApiKey[], { token, session }: Authenticators = {}) {
   const callers = apiKeys.map((k) => ({ name: k.name, digest: digest(k.key) }))
   const admins = adminKeys.map((k) => ({ name: k.name, digest: digest(k.key) }))
   const open = callers.length === 0
+
+  /** Who presented what: a key, a token, a session; undefined for nobody (an open API's anonymous caller). */
+  async function identify(req: FastifyRequest, forCallers: boolean): Promise<Actor | undefined> {
+    const presented = presentedKey(req)
+    if (presented === undefined) {
+      const actor = session && (await session(req))
+      if (actor || (forCallers && open)) return actor
+      throw new Problem('unauthorized', 'send an API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"')
+    }
+    const admin = match(admins, presented)
+    const name = match(callers, presented) ?? admin
+    if (name) return keyActor(name, admin !== undefined)
+    if (token && JWT_SHAPE.test(presented)) return token(presented)
+    if (forCallers && open) return undefined
+    throw new Problem('unauthorized', 'the API key is not valid')
+  }
 
   return async function authenticate(req: FastifyRequest): Promise<void> {
     const level = req.routeOptions.config.auth ?? 'none'
     if (level === 'none') return
     const allowed: readonly Role[] = ALLOW[level]
     const forCallers = allowed.includes('caller')
-    const presented = presentedKey(req)
     if (!forCallers && admins.length === 0 && !token) {
       throw new Problem('forbidden', 'admin endpoints are disabled: set ADMIN_API_KEYS to enable them')
     }
-    if (presented === undefined) {
-      if (forCallers && open) {
-        req.caller = ANONYMOUS
-        return
-      }
-      throw new Problem('unauthorized', 'send an API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"')
-    }
-    const admin = match(admins, presented)
-    const name = match(callers, presented) ?? admin
-    let actor: Actor
-    if (name) actor = keyActor(name, admin !== undefined)
-    else if (token && JWT_SHAPE.test(presented)) actor = await token(presented)
-    else if (forCallers && open) {
+    const actor = await identify(req, forCallers)
+    if (!actor) {
       req.caller = ANONYMOUS
       return
-    } else throw new Problem('unauthorized', 'the API key is not valid')
+    }
     req.admin = actor.roles.includes('admin')
     if (!actor.roles.some((role) => allowed.includes(role))) {
       // A key is refused only by routes for staff: an admin key's.
@@ -198,8 +241,15 @@ const OPEN_ROUTES = /^\/(healthz|readyz|metrics|docs|problems)(\/|$)/
 const accessPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   if (config.apiKeys.length === 0) app.log.warn('API_KEYS is not set: the decision API is open to anyone who can reach it')
   const provider = config.oidc ? startProvider(app, config.oidc) : undefined
+  const sessions = config.oidc?.clientId
+    ? createSessions(app.shared.store({ alone: () => createMemorySessions(), redis: (link) => createRedisSessions(link) }))
+    : undefined
   app.decorate('oidcProvider', provider)
-  const authenticate = createAuth(config.apiKeys, config.adminApiKeys, provider && config.oidc && createTokenCheck(provider, config.oidc))
+  app.decorate('sessions', sessions)
+  const authenticate = createAuth(config.apiKeys, config.adminApiKeys, {
+    token: provider && config.oidc && createTokenCheck(provider, config.oidc),
+    session: sessions && createSessionCheck(sessions),
+  })
   const Failures = createBatchedStore(app.shared.link, 'creditgate:v1:authfail:')
   const failures = new Failures()
   const countFailure = (ip: string) =>
@@ -259,6 +309,16 @@ const accessPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { confi
       })
     }
   })
+  // The audit trail of staff actions (purges, reloads, backtests, validations): who, with which roles.
+  app.addHook('onResponse', async (req, reply) => {
+    const level = req.routeOptions.config.auth ?? 'none'
+    if (SAFE_METHODS.has(req.method) || level === 'none' || level === 'caller' || level === 'anyone' || !req.actor) return
+    const { sub, name, roles, via } = req.actor
+    log.info(
+      { actor: { sub, name, roles, via }, method: req.method, route: req.routeOptions.url, status: reply.statusCode },
+      'staff action',
+    )
+  })
   if (config.rateLimitPerMinute === 0) return
   await app.register(rateLimit, {
     max: config.rateLimitPerMinute,
@@ -280,6 +340,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The OpenID provider (OIDC_ISSUER), when one is configured: the console's sign-in uses it too. */
     oidcProvider: Provider | undefined
+    /** Console sessions (OIDC_CLIENT_ID): the sign-in routes open and close them. */
+    sessions: Sessions | undefined
   }
 }
 

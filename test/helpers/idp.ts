@@ -50,7 +50,7 @@ export interface Idp {
  * client-credentials and authorization-code (+ PKCE) flows, with users for each role. Its
  * development login page takes any password.
  */
-export async function startIdp(t: Teardown, options: { redirectUri?: string } = {}): Promise<Idp> {
+export async function startIdp(t: Teardown): Promise<Idp> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true })
   const kid = 'test-key-1'
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' }
@@ -70,10 +70,11 @@ export async function startIdp(t: Teardown, options: { redirectUri?: string } = 
         {
           client_id: CONSOLE_CLIENT,
           client_secret: CLIENT_SECRET,
+          // Native: a loopback redirect URI matches on any port (RFC 8252), the port creditgate listens on in a test.
+          application_type: 'native',
           grant_types: ['authorization_code'],
           response_types: ['code'],
-          redirect_uris: [options.redirectUri ?? 'http://127.0.0.1/auth/callback'],
-          post_logout_redirect_uris: [(options.redirectUri ?? 'http://127.0.0.1/auth/callback').replace(/\/auth\/callback$/, '/console')],
+          redirect_uris: ['http://127.0.0.1/auth/callback'],
         },
       ],
       jwks: { keys: [privateJwk] },

@@ -24,6 +24,7 @@ const docsPlugin: FastifyPluginAsync = async (app) => {
         { name: 'rules', description: 'Rule operations: the active set, validation, reload, dry runs, backtests and shadow rules' },
         { name: 'history', description: 'Past decisions with the facts they were made on' },
         { name: 'cache', description: 'Cache invalidation: admin purge and the Zoho webhook' },
+        { name: 'people', description: 'Who is asking: the console sign-in through the identity provider, sessions and roles' },
         { name: 'operations', description: 'Health, readiness and metrics' },
         { name: 'errors', description: 'The pages behind every problem type' },
       ],

@@ -48,6 +48,9 @@ const ReturnToSchema = z
   .max(200)
   .regex(/^\/console(?:[/?#][^\s\\]*)?$/, 'must be a path of the console (/console…)')
 
+/** A page a person reads in the browser: why the sign-in cannot go on. */
+const PAGE = { description: 'An HTML page saying why the sign-in cannot go on', content: { 'text/html': { schema: z.string() } } }
+
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 /** A sign-in that cannot go on: a page a person reads (the browser came here, not a program). */
@@ -81,6 +84,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ oidc: OidcConfig | undefined }>
     {
       schema: {
         operationId: 'signInOptions',
+        security: [],
         summary: 'How a person signs in to the console',
         description:
           'Open to anyone: whether the console offers a sign-in through the identity provider (OIDC_CLIENT_ID) beside the admin key.',
@@ -100,12 +104,13 @@ export const authRoutes: FastifyPluginAsyncZod<{ oidc: OidcConfig | undefined }>
     {
       schema: {
         operationId: 'signIn',
+        security: [],
         summary: 'Console sign-in through the identity provider',
         description:
           "Redirects the browser to the provider's login page (authorization code with PKCE). Needs OIDC_ISSUER and OIDC_CLIENT_ID; without them, or while the provider cannot be reached, an HTML page says why.",
         tags: ['people'],
         querystring: z.strictObject({ return_to: ReturnToSchema.optional().describe('Where the console opens after the sign-in') }),
-        response: { 302: z.null().describe('To the provider'), 503: z.string().describe('An HTML page: the provider cannot be reached') },
+        response: { 302: z.null().describe("To the provider's login page (Location)"), 400: PAGE, 404: PAGE, 503: PAGE },
       },
     },
     async (req, reply) => {
@@ -142,6 +147,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ oidc: OidcConfig | undefined }>
     {
       schema: {
         operationId: 'signInCallback',
+        security: [],
         summary: 'Where the identity provider sends the browser back',
         description:
           "Checks `state` against the browser's sign-in cookie, exchanges `code` (with the PKCE verifier) at the provider's token endpoint, verifies the access token as a bearer JWT, opens a session and redirects to the console. Failures are HTML pages.",
@@ -152,7 +158,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ oidc: OidcConfig | undefined }>
           error: z.string().max(200).optional(),
           error_description: z.string().max(500).optional(),
         }),
-        response: { 302: z.null().describe('To the console, signed in'), 400: z.string().describe('An HTML page saying why') },
+        response: { 302: z.null().describe('To the console, signed in (Location)'), 400: PAGE, 403: PAGE, 404: PAGE, 503: PAGE },
       },
     },
     async (req, reply) => {

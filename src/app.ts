@@ -17,6 +17,7 @@ import reservations from './plugins/reservations.js'
 import rules from './plugins/rules.js'
 import shadow from './plugins/shadow.js'
 import zoho from './plugins/zoho.js'
+import { authRoutes } from './routes/auth.js'
 import { cacheRoutes } from './routes/cache.js'
 import { caseRoutes } from './routes/cases.js'
 import { consoleRoutes } from './routes/console.js'
@@ -87,4 +88,5 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(reservationRoutes)
   await app.register(paymentsRoutes, { config })
   await app.register(consoleRoutes)
+  await app.register(authRoutes, { oidc: config.oidc })
 }

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
+import { ROLES, type Role } from './domain/actor.js'
 import type { CreditFields } from './domain/payments.js'
 import { deepFreeze } from './lib/deep-freeze.js'
 
@@ -166,6 +167,33 @@ const redisNodeList = optional(
   }),
 )
 
+/** `provider-role:role,…`: which of the provider's roles (or groups) grant which of ours. */
+const roleMap = optional(
+  z.string().transform((text, ctx) => {
+    const map = new Map<string, Role>()
+    const entries = text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+    for (const [i, entry] of entries.entries()) {
+      // The last colon: a provider's role may itself hold one (Zoho's, some namespaced groups).
+      const at = entry.lastIndexOf(':')
+      const from = entry.slice(0, Math.max(at, 0)).trim()
+      const to = entry.slice(at + 1).trim() as Role
+      if (at <= 0 || from.length > 200 || !ROLES.includes(to) || entries.length > 200) {
+        ctx.addIssue({ code: 'custom', message: `entry ${i + 1} must be provider-role:${ROLES.join('|')} (at most 200 entries)` })
+        return z.NEVER
+      }
+      map.set(from, to)
+    }
+    if (map.size === 0) {
+      ctx.addIssue({ code: 'custom', message: 'is set but maps no role (provider-role:role,…)' })
+      return z.NEVER
+    }
+    return map
+  }),
+)
+
 /** proxy-addr's names for address ranges, which fastify's trustProxy accepts beside addresses and CIDRs. */
 const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal'])
 
@@ -277,6 +305,15 @@ const EnvSchema = z.object({
   RELEASE_LIMITS: namedList('amount (a number ≥ 0)', amount),
   CALLBACK_URLS: namedList('url (http or https)', callbackUrl),
   CALLBACK_SECRETS: namedList('whsec_ and a base64 secret of 24 to 64 bytes', webhookSecret),
+  OIDC_ISSUER: optional(z.url({ protocol: /^https?$/, error: "must be the provider's issuer URL (http(s)://…)" })),
+  OIDC_AUDIENCE: optional(z.string().max(500)),
+  OIDC_ROLES_CLAIM: withDefault(
+    z.string().regex(/^[^\s]{1,200}$/, 'must be a claim name or a dotted path such as realm_access.roles'),
+    'roles',
+  ),
+  OIDC_ROLE_MAP: roleMap,
+  OIDC_CLIENT_ID: optional(z.string().max(500)),
+  OIDC_CLIENT_SECRET: optional(z.string().max(2000)),
 })
 
 export type Env = Record<string, string | undefined>
@@ -336,6 +373,8 @@ export interface Config {
     readonly staleSeconds: number
     readonly fields: CreditFields
   }
+  /** Unset: API keys only. */
+  readonly oidc: OidcConfig | undefined
 }
 
 interface ZohoSettings {
@@ -367,6 +406,18 @@ export type ZohoConfig = ZohoSettings &
         readonly organizationIds: readonly string[] | undefined
       }
   )
+
+/** Bearer JWTs from an OpenID provider (OIDC_*), beside API keys; the console's sign-in with a client id. */
+export interface OidcConfig {
+  readonly issuer: string
+  readonly audience: string
+  /** A claim name, or a dotted path into nested claims (Keycloak: realm_access.roles). */
+  readonly rolesClaim: string
+  /** Provider role → ours; empty: the provider's roles are named as ours. */
+  readonly roleMap: ReadonlyMap<string, Role>
+  readonly clientId: string | undefined
+  readonly clientSecret: string | undefined
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -441,6 +492,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('invalid configuration: API_KEYS is required when NODE_ENV=production')
   }
   const dc = DATA_CENTRES[e.ZOHO_DC]
+  const oidc = oidcConfig(e, production)
   return deepFreeze({
     port: e.PORT,
     host: e.HOST,
@@ -486,7 +538,36 @@ export function loadConfig(env: Env = process.env): Config {
       staleSeconds: e.PAYMENT_FACTS_STALE_SECONDS,
       fields: { reviewDate: e.CREDIT_REVIEW_DATE_FIELD, limitUntil: e.CREDIT_LIMIT_UNTIL_FIELD },
     },
+    oidc,
   })
+}
+
+/** The provider's settings: an issuer always with its audience; the other OIDC_* only with an issuer. */
+function oidcConfig(e: z.infer<typeof EnvSchema>, production: boolean): OidcConfig | undefined {
+  if (!e.OIDC_ISSUER) {
+    const stray = (['OIDC_AUDIENCE', 'OIDC_ROLE_MAP', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'] as const).find(
+      (name) => e[name] !== undefined,
+    )
+    if (stray) throw new ConfigError(`invalid configuration: ${stray} is set but OIDC_ISSUER is not`)
+    return undefined
+  }
+  if (!e.OIDC_AUDIENCE) {
+    throw new ConfigError('invalid configuration: OIDC_AUDIENCE is required with OIDC_ISSUER (the audience tokens must be issued for)')
+  }
+  if (production && !e.OIDC_ISSUER.startsWith('https:')) {
+    throw new ConfigError('invalid configuration: OIDC_ISSUER must be an https URL when NODE_ENV=production')
+  }
+  if (e.OIDC_CLIENT_SECRET && !e.OIDC_CLIENT_ID) {
+    throw new ConfigError('invalid configuration: OIDC_CLIENT_SECRET is set but OIDC_CLIENT_ID is not')
+  }
+  return {
+    issuer: e.OIDC_ISSUER,
+    audience: e.OIDC_AUDIENCE,
+    rolesClaim: e.OIDC_ROLES_CLAIM,
+    roleMap: e.OIDC_ROLE_MAP ?? new Map(),
+    clientId: e.OIDC_CLIENT_ID,
+    clientSecret: e.OIDC_CLIENT_SECRET,
+  }
 }
 
 /** At most one way to reach Redis, and a Sentinel list always with its master name. */

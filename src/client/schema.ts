@@ -355,7 +355,7 @@ export interface paths {
         };
         /**
          * A past decision, with the facts it was made on
-         * @description The decision as recorded: facts (as the decision log shows them), order, caller, rules version, decision, reasons and alerts. Only to the API key that asked for it, or an admin key; anyone else gets 404, whether it exists or not.
+         * @description The decision as recorded: facts (as the decision log shows them), order, caller, rules version, decision, reasons and alerts. Only to the caller that asked for it (its API key, or the subject of its token) or to staff (an admin key; a viewer, approver or admin signed in through the identity provider); anyone else gets 404, whether it exists or not.
          */
         get: operations["getDecision"];
         put?: never;
@@ -460,6 +460,106 @@ export interface paths {
         get: operations["getZohoBudget"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How a person signs in to the console
+         * @description Open to anyone: whether the console offers a sign-in through the identity provider (OIDC_CLIENT_ID) beside the admin key.
+         */
+        get: operations["signInOptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Console sign-in through the identity provider
+         * @description Redirects the browser to the provider's login page (authorization code with PKCE). Needs OIDC_ISSUER and OIDC_CLIENT_ID; without them, or while the provider cannot be reached, an HTML page says why.
+         */
+        get: operations["signIn"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the identity provider sends the browser back
+         * @description Checks `state` against the browser's sign-in cookie, exchanges `code` (with the PKCE verifier) at the provider's token endpoint, verifies the access token as a bearer JWT, opens a session and redirects to the console. Failures are HTML pages.
+         */
+        get: operations["signInCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who is asking, with which roles
+         * @description The person signed in to the console (its session cookie), the token or the API key of the request: subject, name, roles. A console session also gets its CSRF token.
+         */
+        get: operations["whoAmI"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End the console session
+         * @description Ends the session on the server (every instance, with Redis) and clears the cookie; needs the `X-CSRF-Token` of the session. Answers where the browser may sign out of the provider too.
+         */
+        post: operations["signOut"];
         delete?: never;
         options?: never;
         head?: never;
@@ -832,6 +932,39 @@ export interface components {
                 reasons_after: components["schemas"]["Reason"][];
             }[];
         };
+        /**
+         * @example {
+         *       "sub": "alice",
+         *       "name": "Alice Approver",
+         *       "roles": [
+         *         "approver"
+         *       ],
+         *       "via": "oidc",
+         *       "csrf_token": "b1Jx…43 characters"
+         *     }
+         */
+        Me: {
+            /** @description The provider's subject for a person; the key's name for an API key */
+            sub: string;
+            /** @description A person's name or e-mail; the key's name */
+            name: string;
+            roles: ("caller" | "viewer" | "approver" | "admin")[];
+            /** @enum {string} */
+            via: "key" | "oidc";
+            /** @description Signed in through the console: send it as `X-CSRF-Token` on every call that changes something (POST, DELETE) */
+            csrf_token?: string;
+        };
+        /**
+         * @example {
+         *       "signed_out": true,
+         *       "end_session_url": "https://idp.example.com/session/end?client_id=creditgate-console"
+         *     }
+         */
+        SignedOut: {
+            signed_out: boolean;
+            /** @description Where the browser may go to sign out of the provider too (its end_session_endpoint), or null */
+            end_session_url: string | null;
+        };
         Invalidated: {
             invalidated: {
                 organization_id: string;
@@ -961,6 +1094,15 @@ export interface components {
                 /** @description ZOHO_MAX_CONCURRENCY */
                 max_concurrency: number;
             }[];
+        };
+        /**
+         * @example {
+         *       "sign_in_url": "/auth/login"
+         *     }
+         */
+        SignInOptions: {
+            /** @description GET it in the browser to sign in; null: admin keys only */
+            sign_in_url: string | null;
         };
     };
     responses: never;
@@ -2476,6 +2618,227 @@ export interface operations {
             };
             /** @description `rate_limited` */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    signInOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInOptions"];
+                };
+            };
+        };
+    };
+    signIn: {
+        parameters: {
+            query?: {
+                /** @description Where the console opens after the sign-in */
+                return_to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider's login page (Location) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An HTML page saying why the sign-in cannot go on */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description An HTML page saying why the sign-in cannot go on */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description An HTML page saying why the sign-in cannot go on */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    signInCallback: {
+        parameters: {
+            query?: {
+                code?: string;
+                state?: string;
+                error?: string;
+                error_description?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the console, signed in (Location) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An HTML page saying why the sign-in cannot go on */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description An HTML page saying why the sign-in cannot go on */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description An HTML page saying why the sign-in cannot go on */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description An HTML page saying why the sign-in cannot go on */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    whoAmI: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Me"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`, `evaluation_failed` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    signOut: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedOut"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`, `evaluation_failed` */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,5 +1,7 @@
 // creditgate credit console: a page for operations and finance staff. Every figure comes from the
-// public API, asked with the admin key the person types (kept in sessionStorage: this tab only).
+// public API, asked with the admin key the person types (kept in sessionStorage: this tab only), or
+// as the person signed in through the identity provider (a server-side session behind an HttpOnly
+// cookie the page never sees; calls that change something carry the session's CSRF token).
 // No framework; charts by uPlot (loaded before this module as the global `uPlot`). Text from the
 // API is always set as text, never as HTML.
 
@@ -18,6 +20,8 @@ const HISTORY_PAGE = 100
 const HISTORY_PAGES = 50
 
 let key = sessionStorage.getItem(KEY_STORE)
+/** Signed in through the identity provider: who (GET /auth/me), with the CSRF token; null with a key. */
+let me = null
 let organizations = []
 /** Counts the customers asked for: an answer that comes after another customer was asked for is not shown. */
 let asked = 0
@@ -71,7 +75,8 @@ const announce = (text) => {
  * (an older creditgate), which the views say instead of failing.
  */
 async function api(path, { method = 'GET', body } = {}) {
-  const headers = { authorization: `Bearer ${key}` }
+  const headers = me ? {} : { authorization: `Bearer ${key}` }
+  if (me && method !== 'GET') headers['x-csrf-token'] = me.csrf_token
   if (body !== undefined) headers['content-type'] = 'application/json'
   let res
   try {
@@ -82,7 +87,7 @@ async function api(path, { method = 'GET', body } = {}) {
   const type = res.headers.get('content-type') ?? ''
   const data = type.includes('json') ? await res.json() : await res.text()
   const missing = res.status === 404 && data?.code === 'not_found' && /^no route/.test(data.detail ?? '')
-  if (res.status === 401) signOut('The key was refused: sign in again.')
+  if (res.status === 401) signOut(me ? 'The session has ended: sign in again.' : 'The key was refused: sign in again.')
   return { ok: res.ok, status: res.status, data, missing }
 }
 const problemText = (r) =>
@@ -171,16 +176,40 @@ async function signIn(candidate) {
     )
     return
   }
-  sessionStorage.setItem(KEY_STORE, candidate)
+  if (!me) sessionStorage.setItem(KEY_STORE, candidate)
   organizations = r.data.organizations.map((o) => o.organization_id)
   show('customer-org', ...organizations.map((org) => h('option', { value: org }, org)))
   $('nav').hidden = false
   $('sign-out').hidden = false
+  $('sign-out').textContent = me ? 'Sign out' : 'Forget the key'
+  $('who').textContent = me ? `${me.name} (${me.roles.join(', ')})` : ''
+  // What the role may not do is not offered: backtests are for admins.
+  $('candidate-backtest').hidden = Boolean(me) && !me.roles.includes('admin')
   route()
+}
+
+/** Signed in through the identity provider (a session cookie): who, and the CSRF token. */
+async function signInWithSession() {
+  const res = await fetch('/auth/me').catch(() => null)
+  const data = res?.ok ? await res.json() : null
+  if (data?.via !== 'oidc') return false
+  me = data
+  await signIn(null)
+  return true
+}
+
+async function endSession() {
+  const res = await fetch('/auth/logout', { method: 'POST', headers: { 'x-csrf-token': me.csrf_token } })
+  const data = res.ok ? await res.json() : {}
+  me = null
+  signOut('Signed out.')
+  if (data.end_session_url) window.location.assign(data.end_session_url)
 }
 
 function signOut(message = '') {
   key = null
+  me = null
+  $('who').textContent = ''
   sessionStorage.removeItem(KEY_STORE)
   $('nav').hidden = true
   $('sign-out').hidden = true
@@ -208,7 +237,7 @@ function parseHash(hash) {
 }
 
 function route() {
-  if (!key) return signOut()
+  if (!key && !me) return signOut()
   const { view, arg } = parseHash(location.hash)
   const name = ['overview', 'customer', 'rules'].includes(view) ? view : 'overview'
   for (const section of document.querySelectorAll('main > section')) section.hidden = section.id !== `view-${name}`
@@ -1066,6 +1095,15 @@ $('login-form').addEventListener('submit', (event) => {
   event.preventDefault()
   void signIn($('login-key').value.trim())
 })
-$('sign-out').addEventListener('click', () => signOut('The key is forgotten.'))
+$('sign-out').addEventListener('click', () => (me ? void endSession() : signOut('The key is forgotten.')))
+void fetch('/auth/config')
+  .then((res) => (res.ok ? res.json() : {}))
+  .then((config) => {
+    $('login-oidc').hidden = !config.sign_in_url
+  })
+  .catch(() => {})
 if (key) void signIn(key)
-else signOut()
+else
+  void signInWithSession().then((signedIn) => {
+    if (!signedIn) signOut()
+  })

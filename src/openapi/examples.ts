@@ -214,6 +214,8 @@ const CANDIDATE_RULE = {
     event: { type: 'review', params: { code: 'LARGE_ORDER', message: 'Order {{order_amount}} needs a second look' } },
   },
 }
+const SIGN_IN_PAGE =
+  '<!doctype html>…<h1>Sign-in failed</h1><p>The identity provider cannot be reached just now. Try again in a minute.</p>…'
 const INVALIDATED = { invalidated: [{ organization_id: '10234695', contact_id: '460000000026049' }] }
 
 const RECORD = {
@@ -541,6 +543,45 @@ const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>
   listProblems: { '200': { page: ex('the index (abridged)', '<!doctype html>…<h1>Problems creditgate reports</h1>…') } },
   getProblem: { '200': { page: ex('/problems/contact_not_found (abridged)', '<!doctype html>…<h1>Contact not found</h1>…') } },
   zohoWebhook: { '200': { invalidated: ex('invalidated in the organization named', INVALIDATED) } },
+  signInOptions: {
+    '200': {
+      provider: ex('sign-in through the identity provider offered', { sign_in_url: '/auth/login' }),
+      keys: ex('admin keys only', { sign_in_url: null }),
+    },
+  },
+  signIn: {
+    '302': { redirect: ex("to the provider's login page", null) },
+    '400': { page: ex('return_to is not a console path', SIGN_IN_PAGE) },
+    '404': { page: ex('no OIDC_CLIENT_ID', SIGN_IN_PAGE) },
+    '503': { page: ex('the provider cannot be reached', SIGN_IN_PAGE) },
+  },
+  signInCallback: {
+    '302': { redirect: ex('to the console, signed in', null) },
+    '400': { page: ex('the state does not match this browser', SIGN_IN_PAGE) },
+    '403': { page: ex('signed in without a creditgate role', SIGN_IN_PAGE) },
+    '404': { page: ex('no OIDC_CLIENT_ID', SIGN_IN_PAGE) },
+    '503': { page: ex("the provider's token endpoint refused the code", SIGN_IN_PAGE) },
+  },
+  whoAmI: {
+    '200': {
+      person: ex('a person signed in to the console', {
+        sub: 'alice',
+        name: 'Alice Approver',
+        roles: ['approver'],
+        via: 'oidc',
+        csrf_token: 'kB3v0n6Q2dJ9yXfP1sLr8TqW5eUaZmHc4Gi7oYbNtVw',
+      }),
+      key: ex('an admin key', { sub: 'ops', name: 'ops', roles: ['admin'], via: 'key' }),
+    },
+  },
+  signOut: {
+    '200': {
+      ended: ex('the session ended on the server', {
+        signed_out: true,
+        end_session_url: 'https://idp.example.com/session/end?client_id=creditgate-console',
+      }),
+    },
+  },
 }
 
 const CASE_ID = 'case_3f2a9c0d41b7e85a6c1d2e3f'

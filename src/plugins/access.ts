@@ -1,15 +1,38 @@
 import { hash, timingSafeEqual } from 'node:crypto'
 import rateLimit from '@fastify/rate-limit'
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
+import { createMemorySessions } from '../adapters/memory-sessions.js'
+import { createProvider, type Provider, TokenError } from '../adapters/oidc/provider.js'
 import { createBatchedStore } from '../adapters/redis/rate-limit-store.js'
-import type { ApiKey, Config } from '../config.js'
-import { type Actor, keyActor } from '../domain/actor.js'
+import { createRedisSessions } from '../adapters/redis/sessions.js'
+import type { ApiKey, Config, OidcConfig } from '../config.js'
+import { type Actor, actorFromClaims, ClaimError, keyActor, type Role } from '../domain/actor.js'
 import { isProblem, Problem } from '../errors.js'
+import { readCookies } from '../lib/cookies.js'
 import { redactUrl } from '../lib/logging.js'
+import { createSessions, csrfMatches, type Sessions } from '../services/sessions.js'
 
-export type AuthLevel = 'none' | 'caller' | 'admin'
+/**
+ * Who may call a route, by role. API keys hold one role each (caller keys `caller`, admin keys
+ * `admin`); a person or client signed in through the identity provider holds the roles its token
+ * maps to (OIDC_ROLE_MAP).
+ */
+export const ALLOW = {
+  /** Decisions and what an order system does with them. */
+  caller: ['caller', 'admin'],
+  /** What callers and staff both read (the rule set, a decision by id: its owner or staff). */
+  anyone: ['caller', 'viewer', 'approver', 'admin'],
+  /** The console's read-only views. */
+  readers: ['viewer', 'approver', 'admin'],
+  /** Releases and rejections of held orders (within RELEASE_LIMITS). */
+  approvers: ['approver', 'admin'],
+  /** Purges, reloads, backtests. */
+  admin: ['admin'],
+} as const satisfies Record<string, readonly Role[]>
+
+export type AuthLevel = 'none' | keyof typeof ALLOW
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -29,10 +52,29 @@ declare module 'fastify' {
 }
 
 /** OpenAPI security requirement for routes behind API keys. */
-export const CALLER_SECURITY: { [scheme: string]: string[] }[] = [{ bearerAuth: [] }, { apiKey: [] }]
+export const CALLER_SECURITY: { [scheme: string]: string[] }[] = [
+  { bearerAuth: [] },
+  { apiKey: [] },
+  { bearerJwt: [] },
+  { sessionCookie: [] },
+]
 export const SECURITY_SCHEMES = {
   bearerAuth: { type: 'http', scheme: 'bearer', description: '`Authorization: Bearer <key>` with a key from API_KEYS (or ADMIN_API_KEYS)' },
+  bearerJwt: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      '`Authorization: Bearer <JWT>`: an access token from the OpenID provider OIDC_ISSUER, for the audience OIDC_AUDIENCE; its roles claim (OIDC_ROLES_CLAIM) maps to caller, viewer, approver or admin (OIDC_ROLE_MAP)',
+  },
   apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The same key in the `X-API-Key` header' },
+  sessionCookie: {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'creditgate_session',
+    description:
+      'The console session opened by GET /auth/login (a person signed in through the identity provider); calls that change something also send `X-CSRF-Token`',
+  },
   webhookSecret: { type: 'apiKey', in: 'header', name: 'X-Webhook-Secret', description: 'WEBHOOK_SECRET, or the query parameter `secret`' },
 } as const
 
@@ -75,42 +117,90 @@ function match(keys: readonly { name: string; digest: Buffer }[], presented: str
   return found
 }
 
-export function createAuth(apiKeys: readonly ApiKey[], adminKeys: readonly ApiKey[]) {
+/** Three base64url parts: a compact JWS, never one of our keys' usual forms. */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+
+/** A bearer JWT's actor, or a 401 saying why the token is refused. */
+export function createTokenCheck(provider: Provider, oidc: OidcConfig) {
+  return async (token: string): Promise<Actor> => {
+    try {
+      return actorFromClaims(await provider.verify(token), oidc.rolesClaim, oidc.roleMap)
+    } catch (err) {
+      if (err instanceof TokenError || err instanceof ClaimError) throw new Problem('unauthorized', err.message)
+      throw err
+    }
+  }
+}
+
+/** The browser's session cookie (console sign-in through the provider). */
+export const SESSION_COOKIE = 'creditgate_session'
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/** A console session's actor, from its cookie; a state-changing call must carry the session's CSRF token too. */
+export function createSessionCheck(sessions: Sessions) {
+  return async (req: FastifyRequest): Promise<Actor | undefined> => {
+    const session = await sessions.find(readCookies(req.headers.cookie).get(SESSION_COOKIE))
+    if (!session) return undefined
+    if (!SAFE_METHODS.has(req.method) && !csrfMatches(session, req.headers['x-csrf-token'])) {
+      throw new Problem('forbidden', 'a console call that changes something must carry the X-CSRF-Token header given by GET /auth/me')
+    }
+    return session.actor
+  }
+}
+
+export interface Authenticators {
+  /** A bearer JWT's actor (OIDC_ISSUER). */
+  token?: ((token: string) => Promise<Actor>) | undefined
+  /** A console session's actor (OIDC_CLIENT_ID). */
+  session?: ((req: FastifyRequest) => Promise<Actor | undefined>) | undefined
+}
+
+export function createAuth(apiKeys: readonly ApiKey[], adminKeys: readonly ApiKey[], { token, session }: Authenticators = {}) {
   const callers = apiKeys.map((k) => ({ name: k.name, digest: digest(k.key) }))
   const admins = adminKeys.map((k) => ({ name: k.name, digest: digest(k.key) }))
   const open = callers.length === 0
 
-  return async function authenticate(req: FastifyRequest): Promise<void> {
-    const level = req.routeOptions.config.auth ?? 'none'
-    if (level === 'none') return
+  /** Who presented what: a key, a token, a session; undefined for nobody (an open API's anonymous caller). */
+  async function identify(req: FastifyRequest, forCallers: boolean): Promise<Actor | undefined> {
     const presented = presentedKey(req)
-    if (level === 'admin' && admins.length === 0) {
-      throw new Problem('forbidden', 'admin endpoints are disabled: set ADMIN_API_KEYS to enable them')
-    }
     if (presented === undefined) {
-      if (level === 'caller' && open) {
-        req.caller = ANONYMOUS
-        return
-      }
+      const actor = session && (await session(req))
+      if (actor || (forCallers && open)) return actor
       throw new Problem('unauthorized', 'send an API key as "Authorization: Bearer <key>" or "X-API-Key: <key>"')
     }
     const admin = match(admins, presented)
-    const caller = match(callers, presented)
-    req.admin = admin !== undefined
-    if (level === 'admin') {
-      if (admin) {
-        req.caller = admin
-        req.actor = keyActor(admin, true)
-      } else if (caller) throw new Problem('forbidden', `the key "${caller}" may not use admin endpoints`)
-      else throw new Problem('unauthorized', 'the API key is not valid')
+    const name = match(callers, presented) ?? admin
+    if (name) return keyActor(name, admin !== undefined)
+    if (token && JWT_SHAPE.test(presented)) return token(presented)
+    if (forCallers && open) return undefined
+    throw new Problem('unauthorized', 'the API key is not valid')
+  }
+
+  return async function authenticate(req: FastifyRequest): Promise<void> {
+    const level = req.routeOptions.config.auth ?? 'none'
+    if (level === 'none') return
+    const allowed: readonly Role[] = ALLOW[level]
+    const forCallers = allowed.includes('caller')
+    if (!forCallers && admins.length === 0 && !token) {
+      throw new Problem('forbidden', 'admin endpoints are disabled: set ADMIN_API_KEYS to enable them')
+    }
+    const actor = await identify(req, forCallers)
+    if (!actor) {
+      req.caller = ANONYMOUS
       return
     }
-    const name = caller ?? admin
-    if (name) {
-      req.caller = name
-      req.actor = keyActor(name, caller === undefined)
-    } else if (open) req.caller = ANONYMOUS
-    else throw new Problem('unauthorized', 'the API key is not valid')
+    req.admin = actor.roles.includes('admin')
+    if (!actor.roles.some((role) => allowed.includes(role))) {
+      // A key is refused only by routes for staff: an admin key's.
+      if (actor.via === 'key') throw new Problem('forbidden', `the key "${actor.name}" may not use admin endpoints`)
+      throw new Problem(
+        'forbidden',
+        `${actor.name} (roles: ${actor.roles.join(', ') || 'none'}) may not use this route: it is for ${allowed.join(', ')}`,
+      )
+    }
+    // The bucket and the owner of decisions: a key's name, or the token's subject (never a key's name).
+    req.caller = actor.via === 'key' ? actor.name : `oidc:${actor.sub}`
+    req.actor = actor
   }
 }
 
@@ -150,7 +240,16 @@ const OPEN_ROUTES = /^\/(healthz|readyz|metrics|docs|problems)(\/|$)/
  */
 const accessPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   if (config.apiKeys.length === 0) app.log.warn('API_KEYS is not set: the decision API is open to anyone who can reach it')
-  const authenticate = createAuth(config.apiKeys, config.adminApiKeys)
+  const provider = config.oidc ? startProvider(app, config.oidc) : undefined
+  const sessions = config.oidc?.clientId
+    ? createSessions(app.shared.store({ alone: () => createMemorySessions(), redis: (link) => createRedisSessions(link) }))
+    : undefined
+  app.decorate('oidcProvider', provider)
+  app.decorate('sessions', sessions)
+  const authenticate = createAuth(config.apiKeys, config.adminApiKeys, {
+    token: provider && config.oidc && createTokenCheck(provider, config.oidc),
+    session: sessions && createSessionCheck(sessions),
+  })
   const Failures = createBatchedStore(app.shared.link, 'creditgate:v1:authfail:')
   const failures = new Failures()
   const countFailure = (ip: string) =>
@@ -210,6 +309,16 @@ const accessPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { confi
       })
     }
   })
+  // The audit trail of staff actions (purges, reloads, backtests, validations): who, with which roles.
+  app.addHook('onResponse', async (req, reply) => {
+    const level = req.routeOptions.config.auth ?? 'none'
+    if (SAFE_METHODS.has(req.method) || level === 'none' || level === 'caller' || level === 'anyone' || !req.actor) return
+    const { sub, name, roles, via } = req.actor
+    log.info(
+      { actor: { sub, name, roles, via }, method: req.method, route: req.routeOptions.url, status: reply.statusCode },
+      'staff action',
+    )
+  })
   if (config.rateLimitPerMinute === 0) return
   await app.register(rateLimit, {
     max: config.rateLimitPerMinute,
@@ -227,4 +336,49 @@ const accessPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { confi
   })
 }
 
-export default fp(accessPlugin, { name: 'access', dependencies: ['metrics', 'redis'] })
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The OpenID provider (OIDC_ISSUER), when one is configured: the console's sign-in uses it too. */
+    oidcProvider: Provider | undefined
+    /** Console sessions (OIDC_CLIENT_ID): the sign-in routes open and close them. */
+    sessions: Sessions | undefined
+  }
+}
+
+/**
+ * The identity provider's keys, loaded in the background (start-up never waits for the provider),
+ * counted in /metrics, and shown in /readyz without ever making the service unready: API keys and
+ * tokens whose keys are held keep working while the provider is down.
+ */
+function startProvider(app: FastifyInstance, oidc: OidcConfig): Provider {
+  const log = app.log.child({ component: 'oidc' })
+  const fetches = new Counter({
+    name: 'creditgate_oidc_fetches_total',
+    help: "Fetches of the identity provider's discovery document and signing keys (JWKS), by outcome",
+    labelNames: ['document', 'outcome'],
+    registers: [app.metrics.registry],
+  })
+  const provider = createProvider({
+    issuer: oidc.issuer,
+    audience: oidc.audience,
+    onFetch: (document, outcome, err) => {
+      fetches.inc({ document, outcome })
+      if (err) log.warn({ err, issuer: oidc.issuer, document }, 'identity provider not reachable: tokens whose keys are held keep working')
+    },
+  })
+  void provider.start()
+  app.addHook('onClose', () => provider.stop())
+  app.lifecycle.addCheck('oidc', () => {
+    const keys = provider.keys
+    return keys
+      ? { ok: true, detail: `${keys.kids} signing key${keys.kids === 1 ? '' : 's'} of ${oidc.issuer} (${keys.algorithms.join(', ')})` }
+      : {
+          ok: true,
+          degraded: true,
+          detail: `the signing keys of ${oidc.issuer} are not loaded yet: bearer JWTs are refused, API keys work`,
+        }
+  })
+  return provider
+}
+
+export default fp(accessPlugin, { name: 'access', dependencies: ['metrics', 'redis', 'lifecycle'] })

@@ -26,6 +26,7 @@ const docsPlugin: FastifyPluginAsync = async (app) => {
         { name: 'reservations', description: 'Allowed orders held against the customer’s credit until Zoho lists them' },
         { name: 'history', description: 'Past decisions with the facts they were made on' },
         { name: 'cache', description: 'Cache invalidation: admin purge and the Zoho webhook' },
+        { name: 'people', description: 'Who is asking: the console sign-in through the identity provider, sessions and roles' },
         { name: 'operations', description: 'Health, readiness and metrics' },
         { name: 'errors', description: 'The pages behind every problem type' },
       ],

@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { isStaff } from '../domain/actor.js'
 import { DECISIONS } from '../domain/decision.js'
 import { DecisionRecordSchema, parseTime, TimeSchema } from '../domain/history.js'
 import { Problem } from '../errors.js'
@@ -51,12 +52,12 @@ export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async 
   app.get(
     '/decisions/:decision_id',
     {
-      config: { auth: 'caller' },
+      config: { auth: 'anyone' },
       schema: {
         operationId: 'getDecision',
         summary: 'A past decision, with the facts it was made on',
         description:
-          'The decision as recorded: facts (as the decision log shows them), order, caller, rules version, decision, reasons and alerts. Only to the API key that asked for it, or an admin key; anyone else gets 404, whether it exists or not.',
+          'The decision as recorded: facts (as the decision log shows them), order, caller, rules version, decision, reasons and alerts. Only to the caller that asked for it (its API key, or the subject of its token) or to staff (an admin key; a viewer, approver or admin signed in through the identity provider); anyone else gets 404, whether it exists or not.',
         tags: ['history'],
         security: CALLER_SECURITY,
         params: z.object({
@@ -70,7 +71,7 @@ export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async 
     },
     async (req, reply) => {
       const found = await app.history.get(req.params.decision_id)
-      if (!found || (!req.admin && found.caller !== callerBucket(req))) {
+      if (!found || (!isStaff(req.actor) && found.caller !== callerBucket(req))) {
         throw new Problem('decision_not_found', 'no decision with this id is kept for this API key')
       }
       // The record as it was recorded (already JSON, and bounded): never decoded and encoded again.
@@ -81,7 +82,7 @@ export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async 
   app.get(
     '/decisions',
     {
-      config: { auth: 'admin' },
+      config: { auth: 'readers' },
       schema: {
         operationId: 'listDecisions',
         summary: 'Past decisions, newest first',
@@ -143,7 +144,7 @@ export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async 
   app.get(
     '/rules/shadow',
     {
-      config: { auth: 'admin' },
+      config: { auth: 'readers' },
       schema: {
         operationId: 'getShadowRules',
         summary: 'Shadow rules: live decisions against the shadow set since it was loaded',

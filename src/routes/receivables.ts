@@ -40,7 +40,7 @@ export const receivablesRoutes: FastifyPluginAsyncZod<{ timeZone: string }> = as
   app.get(
     '/contacts/:contact_id/receivables',
     {
-      config: { auth: 'admin', paramsProblem: 'invalid_contact_id' },
+      config: { auth: 'readers', paramsProblem: 'invalid_contact_id' },
       schema: {
         operationId: 'getContactReceivables',
         summary: 'A customer’s open receivables by age',
@@ -77,7 +77,7 @@ export const receivablesRoutes: FastifyPluginAsyncZod<{ timeZone: string }> = as
   app.get(
     '/zoho/budget',
     {
-      config: { auth: 'admin' },
+      config: { auth: 'readers' },
       schema: {
         operationId: 'getZohoBudget',
         summary: 'Zoho calls in the last minute per organization, against the budget',

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { Counter } from 'prom-client'
+import { isStaff } from '../domain/actor.js'
 import { type RiskDecision, RiskDecisionSchema } from '../domain/decision.js'
 import type { Order } from '../domain/facts.js'
 import { compiledSerializer } from '../lib/serializer.js'
@@ -94,8 +95,8 @@ export const riskRoutes: FastifyPluginAsyncZod = async (app) => {
       order: input.order,
       explain: input.explain,
       caller: callerBucket(req),
-      // Admin keys are not a party to the caller share: an operator's look-ups are never refused by it.
-      party: req.admin ? undefined : req.caller,
+      // Staff (admin keys, people signed in) are not a party to the caller share: their look-ups are never refused by it.
+      party: isStaff(req.actor) ? undefined : req.caller,
     })
     record(req, reply, decision, input.order)
     return decision
@@ -105,6 +106,8 @@ export const riskRoutes: FastifyPluginAsyncZod = async (app) => {
     '/contacts/:contact_id/risk',
     {
       ...shared,
+      // Staff look a customer up too (the console's customer view); only callers POST orders (reservations).
+      config: { ...shared.config, auth: 'anyone' as const },
       // A GET decides and records: fastify's HEAD twin would run it too, for an answer without a body.
       exposeHeadRoute: false,
       schema: {

@@ -91,7 +91,7 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
   app.get(
     '/rules',
     {
-      config: { auth: 'caller' },
+      config: { auth: 'anyone' },
       schema: {
         operationId: 'getRules',
         summary: 'The active rule set, and why the last change was refused',
@@ -108,7 +108,7 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
   app.post(
     '/rules/validate',
     {
-      config: { auth: 'admin' },
+      config: { auth: 'readers' },
       bodyLimit: 1024 * 1024,
       schema: {
         operationId: 'validateRules',
@@ -157,7 +157,7 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
   app.post(
     '/risk/evaluate',
     {
-      config: { auth: 'admin' },
+      config: { auth: 'readers' },
       bodyLimit: 1024 * 1024,
       schema: {
         operationId: 'evaluateRisk',

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { isStaff } from '../domain/actor.js'
 import { CASE_STATES, type Case, CaseConflict, CaseSchema } from '../domain/case.js'
 import { parseTime, TimeSchema } from '../domain/history.js'
 import { Problem } from '../errors.js'
@@ -8,14 +9,15 @@ import { type AuthLevel, CALLER_SECURITY, callerBucket } from '../plugins/access
 import { problemResponses, ZohoIdSchema } from './schemas.js'
 
 /**
- * Who may do what with cases: the one table to change when people sign in with roles (approvers,
- * viewers). `read` is also open to the caller key whose order opened the case (checked below).
+ * Who may do what with cases: staff read them all (viewers, approvers, admins), a caller only the
+ * cases its own orders opened (checked below); approvers and admins release and reject, within
+ * RELEASE_LIMITS.
  */
 export const CASE_ACCESS: Record<'list' | 'read' | 'release' | 'reject', AuthLevel> = {
-  list: 'admin',
-  read: 'caller',
-  release: 'admin',
-  reject: 'admin',
+  list: 'readers',
+  read: 'anyone',
+  release: 'approvers',
+  reject: 'approvers',
 }
 
 /** Words from a person: bounded. */
@@ -39,7 +41,7 @@ const notFound = () => new Problem('case_not_found', 'no case with this id is vi
 
 /** A case, to a staff key or the caller key whose order opened it; 404 to anyone else, whether it exists or not. */
 const visible = (req: FastifyRequest, found: Case | undefined) => {
-  if (!found || (!req.admin && found.opened_by !== callerBucket(req))) throw notFound()
+  if (!found || (!isStaff(req.actor) && found.opened_by !== callerBucket(req))) throw notFound()
   return found
 }
 

@@ -46,7 +46,7 @@ export const paymentsRoutes: FastifyPluginAsyncZod<{ config: Config }> = async (
   app.get(
     '/contacts/:contact_id/payments',
     {
-      config: { auth: 'admin', paramsProblem: 'invalid_contact_id' },
+      config: { auth: 'readers', paramsProblem: 'invalid_contact_id' },
       schema: {
         operationId: 'getContactPayments',
         summary: 'How a customer paid over the last 12 months',

@@ -41,7 +41,7 @@ export const reservationRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/contacts/:contact_id/reservations',
     {
-      config: { auth: 'admin', paramsProblem: 'invalid_contact_id' },
+      config: { auth: 'readers', paramsProblem: 'invalid_contact_id' },
       schema: {
         operationId: 'getContactReservations',
         summary: 'A customer’s reservations',

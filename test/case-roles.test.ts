@@ -60,3 +60,41 @@ t.test('viewers read cases, approvers release within their role’s limit, and a
   t.equal(reservations.statusCode, 200, 'a viewer reads the customer’s reservations')
   t.match(reservations.json(), { reservations: [{ reference: 'SO-R1', amount: 8000 }] })
 })
+
+t.test('a forced hold placed after a release is never overridden by it: the case re-opens, unreleasable', async (t) => {
+  const sandbox = await startSandbox(t)
+  const { app } = await startApp(t, sandbox, { env: { API_KEYS: `shop:${SHOP_KEY}`, ADMIN_API_KEYS: `ops:${OPS_KEY}` } })
+  const as = (key: string) => ({ authorization: `Bearer ${key}` })
+  const order = async () =>
+    (
+      await app.inject({
+        method: 'POST',
+        url: `/contacts/${EASTERN}/risk`,
+        headers: as(SHOP_KEY),
+        payload: { order: { amount: 8000, reference: 'SO-F1' } },
+      })
+    ).json() as RiskDecision
+  const caseId = (await order()).case?.case_id as string
+  const released = await app.inject({
+    method: 'POST',
+    url: `/cases/${caseId}/release`,
+    headers: as(OPS_KEY),
+    payload: { reason: 'paid by wire' },
+  })
+  t.equal(released.statusCode, 200)
+  t.equal((await order()).decision, 'allow', 'the release is honoured')
+
+  // Credit control puts the customer on hold in Zoho; creditgate reads the contact again.
+  const contact = sandbox.organizations.get(sandbox.creditgateEnv.ZOHO_ORGANIZATION_ID as string)?.get(EASTERN) as Record<string, unknown>
+  contact.custom_fields = [{ api_name: 'cf_credit_hold', label: 'Credit hold', value: 'On', data_type: 'dropdown', index: 1 }]
+  t.equal((await app.inject({ method: 'DELETE', url: `/contacts/${EASTERN}/cache`, headers: as(OPS_KEY) })).statusCode, 200)
+  const held = await order()
+  t.equal(held.decision, 'block', 'the manual credit hold stands')
+  t.ok(held.reasons.some((r) => r.rule === 'manual-credit-hold'), 'for the manual credit hold')
+  t.notOk(held.release, 'no release in the answer')
+  const again = await app.inject({ url: `/cases/${caseId}`, headers: as(OPS_KEY) })
+  t.match(again.json(), { state: 'open' })
+  const refused = await app.inject({ method: 'POST', url: `/cases/${caseId}/release`, headers: as(OPS_KEY), payload: { reason: 'again' } })
+  t.equal(refused.statusCode, 409, 'and it cannot be released')
+  t.match(refused.json().detail, /manual-credit-hold/)
+})

@@ -130,8 +130,13 @@ export function createCaseService(options: CaseServiceOptions): CaseService {
     const now = clock()
     const existing = await store.get(org, caseId)
     let why: string | undefined
+    const forced = unreleasable(answer.reasons)
     if (existing?.state === 'released') {
-      const covered = covers(existing, order.amount, now, policy.tolerance)
+      // A forced hold (a manual credit hold put on after the release) is never overridden by it.
+      const covered =
+        forced.length > 0
+          ? { ok: false as const, why: `forced hold: ${forced.join(', ')}` }
+          : covers(existing, order.amount, now, policy.tolerance)
       if (covered.ok) {
         const { reasons, ...rest } = answer
         return {
@@ -154,7 +159,7 @@ export function createCaseService(options: CaseServiceOptions): CaseService {
       decisionId: answer.decision_id,
       decision: answer.decision,
       reasons: answer.reasons,
-      unreleasable: unreleasable(answer.reasons),
+      unreleasable: forced,
       caller: input.caller ?? 'unknown',
     }
     const settled = await update(org, caseId, (current) => {

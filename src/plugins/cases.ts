@@ -17,10 +17,11 @@ declare module 'fastify' {
   }
 }
 
-/** How often the worker looks for due callbacks, and the first retry's delay (tests shorten both). */
+/** How often the worker looks for due callbacks, the first retry's delay, and a lease (tests shorten them). */
 export interface CaseTiming {
   tickMs: number
   backoffMs: number
+  leaseMs: number
 }
 
 const SWEEP_MS = 60_000
@@ -61,6 +62,7 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
     store: app.shared.store({ alone: createMemoryOutbox, redis: (link) => createRedisOutbox(link, createMemoryOutbox()) }),
     targets: config.cases.callbacks,
     backoffMs: timing?.backoffMs,
+    leaseMs: timing?.leaseMs,
     onResult: (result, event, detail) => {
       deliveries.inc({ result })
       // The event id and the caller's name only: never the URL's query or the secret.

@@ -33,6 +33,8 @@ export interface CallbackOptions {
   /** First retry after this (ms), doubling up to an hour; events are given up 24 h after they happened. */
   backoffMs?: number
   timeoutMs?: number
+  /** How long a leased event stays hidden from the other workers (default a minute, past the 10 s timeout). */
+  leaseMs?: number
   onResult?: (result: DeliveryResult, event: OutboxEvent, detail: string) => void
 }
 
@@ -75,7 +77,7 @@ export function createCallbacks(options: CallbackOptions) {
     /** Sends what is due; the number of events handled. */
     async tick(): Promise<number> {
       const now = clock()
-      const due = await store.lease(now, LEASE_MS, BATCH)
+      const due = await store.lease(now, options.leaseMs ?? LEASE_MS, BATCH)
       await Promise.all(
         due.map(async (event) => {
           const outcome = await deliver(event, now)

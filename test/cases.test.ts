@@ -228,7 +228,7 @@ t.test('configuration: release and callback settings, wrong values named', async
 t.test('held orders over HTTP on real Redis', async (t) => {
   const redis = await startRedis(t)
   const sandbox = await startSandbox(t)
-  const { app } = await startApp(t, sandbox, { env: env({ REDIS_URL: redis.url }) })
+  const { app } = await startApp(t, sandbox, { env: env({ REDIS_URL: redis.url }), deps: { caseTiming: { tickMs: 50, sweepMs: 100 } } })
 
   await t.test('review → case → release → the same reference is allowed, with release and overridden', async (t) => {
     const held = await decide(app, MERIDIAN, 8000, 'SO-100')
@@ -327,6 +327,9 @@ t.test('held orders over HTTP on real Redis', async (t) => {
       'oldest first',
     )
     t.ok(((await metricValue(app, 'creditgate_case_transitions_total{event="opened"}')) ?? 0) >= 5)
+    const open = all.filter((c) => c.state === 'open').length
+    await eventually(async () => (await metricValue(app, 'creditgate_cases_open')) === open, 'the sweep to count the open cases')
+    t.ok(((await metricValue(app, 'creditgate_case_oldest_open_seconds')) ?? 0) > 0, 'the oldest open case has an age')
   })
 })
 
@@ -484,4 +487,20 @@ t.test('the callback worker: retries with doubling delays, gives up after 24 hou
   t.equal(await gone.tick(), 1)
   t.same(dropped, ['gave_up: no CALLBACK_URLS entry for the caller any more'], 'an event whose caller lost its URL is dropped')
   t.equal(await gone.tick(), 0, 'and gone from the outbox')
+})
+
+t.test('Redis down: held orders still get their case, in the process; decisions never fail for it', async (t) => {
+  const redis = await startRedis(t)
+  const sandbox = await startSandbox(t)
+  const { app } = await startApp(t, sandbox, { env: env({ REDIS_URL: redis.url }) })
+  const before = await decide(app, EASTERN, 8000, 'SO-500')
+  t.equal(before.case?.state, 'open')
+  await redis.kill()
+  const during = await decide(app, EASTERN, 8000, 'SO-501')
+  t.equal(during.decision, 'block')
+  t.equal(during.case?.state, 'open', 'opened in the in-process store')
+  const seen = await app.inject({ url: `/cases/${during.case?.case_id}`, headers: auth(ADMIN) })
+  t.equal(seen.statusCode, 200)
+  t.equal((await act(app, during.case?.case_id as string, 'release', { reason: 'while Redis is down' })).statusCode, 200)
+  t.equal((await decide(app, EASTERN, 8000, 'SO-501')).decision, 'allow')
 })

@@ -22,9 +22,9 @@ export interface CaseTiming {
   tickMs: number
   backoffMs: number
   leaseMs: number
+  /** How often open cases are looked at: expired, counted (default a minute). */
+  sweepMs: number
 }
-
-const SWEEP_MS = 60_000
 
 /**
  * Cases and their callbacks. The worker (one timer, owned here, stopped on close) sends the due
@@ -91,7 +91,7 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
   let lastSweep = 0
   const work = async () => {
     await callbacks.tick()
-    if (Date.now() - lastSweep < SWEEP_MS) return
+    if (Date.now() - lastSweep < (timing?.sweepMs ?? 60_000)) return
     lastSweep = Date.now()
     const { open, oldestOpenedMs } = await cases.sweep()
     openCases.set(open)

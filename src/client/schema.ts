@@ -1758,7 +1758,7 @@ export interface operations {
                 /** @description Opened at or after */
                 since?: string;
                 /** @description At most this many cases (1 to 500, default 100) */
-                limit?: number;
+                limit?: string;
             };
             header?: never;
             path?: never;

@@ -5,7 +5,7 @@ import { CASE_STATES, type Case, CaseConflict, CaseSchema } from '../domain/case
 import { parseTime, TimeSchema } from '../domain/history.js'
 import { Problem } from '../errors.js'
 import { type AuthLevel, CALLER_SECURITY, callerBucket } from '../plugins/access.js'
-import { problemResponses, ZohoIdSchema } from './schemas.js'
+import { limitText, problemResponses, ZohoIdSchema } from './schemas.js'
 
 /**
  * Who may do what with cases: the one table to change when people sign in with roles (approvers,
@@ -69,7 +69,7 @@ export const caseRoutes: FastifyPluginAsyncZod = async (app) => {
           state: z.enum(CASE_STATES).optional(),
           contact_id: ZohoIdSchema.meta({ example: '460000000026049' }).optional(),
           since: TimeSchema.optional().describe('Opened at or after'),
-          limit: z.coerce.number().int().min(1).max(500).default(100).describe('At most this many cases (1 to 500, default 100)'),
+          limit: limitText(500, 100).describe('At most this many cases (1 to 500, default 100)'),
         }),
         response: { 200: CasePageSchema, ...problemResponses(400, 401, 403, 429, 500) },
       },

@@ -4,7 +4,7 @@ import { createServer } from 'node:http'
 import { Webhook } from 'standardwebhooks'
 import t from 'tap'
 import { createMemoryCases } from '../src/adapters/memory-cases.js'
-import { createMemoryOutbox } from '../src/adapters/memory-outbox.js'
+import { createMemoryDeliveries, createMemoryOutbox } from '../src/adapters/memory-outbox.js'
 import { loadConfig } from '../src/config.js'
 import { keyActor } from '../src/domain/actor.js'
 import { type Case, CaseConflict, covers, expireCase, holdAgain, openCase, releaseCase, releaseLimit } from '../src/domain/case.js'
@@ -387,6 +387,12 @@ t.test('callbacks: signed, retried with one webhook-id, delivered once accepted,
   await eventually(async () => (await metricValue(app, 'creditgate_callbacks_total{result="delivered"}')) === 1, 'the delivery count')
   t.equal(await metricValue(app, 'creditgate_callbacks_total{result="failed"}'), 3)
   t.same(hook.rejected, [])
+  const view = (await app.inject({ url: `/cases/${held.case?.case_id}`, headers: auth(KEYS.shop) })).json()
+  t.match(
+    view.callbacks,
+    [{ event_id: hook.seen[0], type: 'case.opened', state: 'delivered', attempts: 4, last_result: 'accepted' }],
+    'attempts are on the case',
+  )
   await decide(app, EASTERN, 8000, 'SO-400', KEYS.erp)
   t.equal(hook.accepted.length, 1, 'asking again updates the case: no event')
 
@@ -441,6 +447,7 @@ t.test('the callback worker: retries with doubling delays, gives up after 24 hou
   const store = createMemoryOutbox()
   const callbacks = createCallbacks({
     store,
+    deliveries: createMemoryDeliveries(),
     targets: [
       { name: 'shop', url: hook.url, secret: SECRET },
       { name: 'erp', url: 'http://127.0.0.1:1/nothing-listens', secret: SECRET },
@@ -471,6 +478,9 @@ t.test('the callback worker: retries with doubling delays, gives up after 24 hou
   t.ok(now - 1_000_000 <= GIVE_UP_MS + 3_600_000 * 2, 'about 24 hours after the event')
   t.ok(delays.length > 10 && delays.length < 40, `${delays.length} attempts`)
   t.equal(new Set(ids).size, 1, 'one webhook-id throughout')
+  t.match(await callbacks.deliveries(opened.case_id), [
+    { event_id: ids[0], type: 'case.opened', state: 'gave_up', attempts: ids.length, last_result: 'HTTP 500' },
+  ])
   t.equal(ids.length, delays.length + 1)
 
   await callbacks.enqueue('released', { ...opened, opened_by: 'erp' })
@@ -480,6 +490,7 @@ t.test('the callback worker: retries with doubling delays, gives up after 24 hou
   const dropped: string[] = []
   const gone = createCallbacks({
     store,
+    deliveries: createMemoryDeliveries(),
     targets: [],
     now: () => now + 3_600_000,
     onResult: (result, _e, detail) => dropped.push(`${result}: ${detail}`),

@@ -2,18 +2,20 @@ import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
 import { createMemoryCases } from '../adapters/memory-cases.js'
-import { createMemoryOutbox } from '../adapters/memory-outbox.js'
+import { createMemoryDeliveries, createMemoryOutbox } from '../adapters/memory-outbox.js'
 import { createRedisCases } from '../adapters/redis/cases.js'
-import { createRedisOutbox } from '../adapters/redis/outbox.js'
+import { createRedisDeliveries, createRedisOutbox } from '../adapters/redis/outbox.js'
 import type { Config } from '../config.js'
 import { CASE_EVENTS } from '../domain/case.js'
-import { createCallbacks } from '../services/callbacks.js'
+import { createCallbacks, type Delivery } from '../services/callbacks.js'
 import { type CaseService, createCaseService } from '../services/cases.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Credit cases: held orders, their releases and rejections, and the callbacks that tell callers. */
     cases: CaseService
+    /** A case's callback deliveries: event, state, attempts, last result. */
+    caseDeliveries(caseId: string): Promise<Delivery[]>
   }
 }
 
@@ -60,6 +62,7 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
   const log = app.log.child({ component: 'cases' })
   const callbacks = createCallbacks({
     store: app.shared.store({ alone: createMemoryOutbox, redis: (link) => createRedisOutbox(link, createMemoryOutbox()) }),
+    deliveries: app.shared.store({ alone: createMemoryDeliveries, redis: (link) => createRedisDeliveries(link, createMemoryDeliveries()) }),
     targets: config.cases.callbacks,
     backoffMs: timing?.backoffMs,
     leaseMs: timing?.leaseMs,
@@ -87,6 +90,7 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
     onError: (err) => log.warn({ err }, 'cases unavailable: the decision is answered as the rules made it'),
   })
   app.decorate('cases', cases)
+  app.decorate('caseDeliveries', callbacks.deliveries)
 
   let lastSweep = 0
   const work = async () => {

@@ -4,12 +4,14 @@ import { createServer } from 'node:http'
 import { Webhook } from 'standardwebhooks'
 import t from 'tap'
 import { createMemoryCases } from '../src/adapters/memory-cases.js'
+import { createMemoryDeliveries, createMemoryOutbox } from '../src/adapters/memory-outbox.js'
 import { loadConfig } from '../src/config.js'
 import { keyActor } from '../src/domain/actor.js'
 import { type Case, CaseConflict, covers, expireCase, holdAgain, openCase, releaseCase, releaseLimit } from '../src/domain/case.js'
 import type { RiskDecision } from '../src/domain/decision.js'
 import { signatureHeaders } from '../src/lib/standard-webhooks.js'
 import { compileRuleSet, type RuleSet } from '../src/rules/rule-set.js'
+import { createCallbacks, GIVE_UP_MS } from '../src/services/callbacks.js'
 import { caseIdFor, createCaseService } from '../src/services/cases.js'
 import { readRulesFolder } from '../src/services/rule-sets/sources.js'
 import { eventually, metricValue, ORG, problem, startApp, startSandbox } from './helpers/app.js'
@@ -227,7 +229,7 @@ t.test('configuration: release and callback settings, wrong values named', async
 t.test('held orders over HTTP on real Redis', async (t) => {
   const redis = await startRedis(t)
   const sandbox = await startSandbox(t)
-  const { app } = await startApp(t, sandbox, { env: env({ REDIS_URL: redis.url }) })
+  const { app } = await startApp(t, sandbox, { env: env({ REDIS_URL: redis.url }), deps: { caseTiming: { tickMs: 50, sweepMs: 100 } } })
 
   await t.test('review → case → release → the same reference is allowed, with release and overridden', async (t) => {
     const held = await decide(app, MERIDIAN, 8000, 'SO-100')
@@ -326,6 +328,9 @@ t.test('held orders over HTTP on real Redis', async (t) => {
       'oldest first',
     )
     t.ok(((await metricValue(app, 'creditgate_case_transitions_total{event="opened"}')) ?? 0) >= 5)
+    const open = all.filter((c) => c.state === 'open').length
+    await eventually(async () => (await metricValue(app, 'creditgate_cases_open')) === open, 'the sweep to count the open cases')
+    t.ok(((await metricValue(app, 'creditgate_case_oldest_open_seconds')) ?? 0) > 0, 'the oldest open case has an age')
   })
 })
 
@@ -370,7 +375,9 @@ t.test('callbacks: signed, retried with one webhook-id, delivered once accepted,
   const sandbox = await startSandbox(t)
   const hook = await receiver(t, SECRET, 3)
   const callbackEnv = env({ REDIS_URL: redis.url, CALLBACK_URLS: `shop:${hook.url}`, CALLBACK_SECRETS: `shop:${SECRET}` })
-  const timing = { caseTiming: { tickMs: 20, backoffMs: 50 } }
+  // A lease of a second: a lease whose answer was lost to a slow machine (the script ran, its reply
+  // timed out) hides the event for a second, not a minute.
+  const timing = { caseTiming: { tickMs: 20, backoffMs: 50, leaseMs: 1000 } }
   const { app } = await startApp(t, sandbox, { env: callbackEnv, deps: timing })
   const held = await decide(app, EASTERN, 8000, 'SO-400')
   await eventually(() => hook.accepted.length === 1, 'the callback', 10_000)
@@ -381,6 +388,12 @@ t.test('callbacks: signed, retried with one webhook-id, delivered once accepted,
   await eventually(async () => (await metricValue(app, 'creditgate_callbacks_total{result="delivered"}')) === 1, 'the delivery count')
   t.equal(await metricValue(app, 'creditgate_callbacks_total{result="failed"}'), 3)
   t.same(hook.rejected, [])
+  const view = (await app.inject({ url: `/cases/${held.case?.case_id}`, headers: auth(KEYS.shop) })).json()
+  t.match(
+    view.callbacks,
+    [{ event_id: hook.seen[0], type: 'case.opened', state: 'delivered', attempts: 4, last_result: 'accepted' }],
+    'attempts are on the case',
+  )
   await decide(app, EASTERN, 8000, 'SO-400', KEYS.erp)
   t.equal(hook.accepted.length, 1, 'asking again updates the case: no event')
 
@@ -389,9 +402,9 @@ t.test('callbacks: signed, retried with one webhook-id, delivered once accepted,
   // Pending while creditgate stops: the outbox in Redis outlives it; the next instance sends it.
   const stopped = await receiver(t, SECRET, 1_000_000)
   const slowEnv = { ...callbackEnv, CALLBACK_URLS: `shop:${stopped.url}` }
-  const first = await startApp(t, sandbox, { env: slowEnv, deps: { caseTiming: { tickMs: 20, backoffMs: 60_000 } } })
-  await act(first.app, held.case?.case_id as string, 'release', { reason: 'paid' })
-  await eventually(() => stopped.seen.length === 1, 'a first, failed attempt', 10_000)
+  const first = await startApp(t, sandbox, { env: slowEnv, deps: { caseTiming: { tickMs: 20, backoffMs: 60_000, leaseMs: 1000 } } })
+  t.equal((await act(first.app, held.case?.case_id as string, 'release', { reason: 'paid' })).statusCode, 200)
+  await eventually(() => stopped.seen.length === 1, `a first, failed attempt (rejected: ${stopped.rejected})`, 10_000)
   await first.app.close()
   t.equal(await redis.client.zcard('creditgate:v1:{callbacks}:due'), 1, 'the event waits in Redis')
   // The retry is due a minute later: the test moves it to now, as the minute passing would.
@@ -417,4 +430,89 @@ t.test('a tampered signature is rejected by the receiver: the check is real', as
   t.equal((await send({ ...signatureHeaders(SECRET, 'msg_4', now, body), 'webhook-id': 'msg_5' })).status, 400, 'another id')
   t.equal(hook.accepted.length, 1)
   t.equal(hook.rejected.length, 3)
+})
+
+t.test('the callback worker: retries with doubling delays, gives up after 24 hours, in-process without Redis', async (t) => {
+  // Always 500 (the clock here is made up: a verifying receiver would refuse its timestamps anyway).
+  const ids: string[] = []
+  const server = createServer((req, res) => {
+    ids.push(String(req.headers['webhook-id']))
+    req.resume().on('end', () => res.writeHead(500).end())
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => server.close())
+  const hook = { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` }
+  let now = 1_000_000
+  const results: [string, string][] = []
+  const store = createMemoryOutbox()
+  const callbacks = createCallbacks({
+    store,
+    deliveries: createMemoryDeliveries(),
+    targets: [
+      { name: 'shop', url: hook.url, secret: SECRET },
+      { name: 'erp', url: 'http://127.0.0.1:1/nothing-listens', secret: SECRET },
+    ],
+    now: () => now,
+    onResult: (result, _event, detail) => results.push([result, detail]),
+  })
+  const opened = openCase(hold(), 0, POLICY)
+  await callbacks.enqueue('opened', { ...opened, opened_by: 'nobody' })
+  t.equal(await callbacks.tick(), 0, 'a caller without a URL gets no event')
+  await callbacks.enqueue('opened', opened)
+  t.equal(await callbacks.tick(), 1)
+  t.same(results.at(-1), ['failed', 'HTTP 500'])
+  t.equal(await callbacks.tick(), 0, 'not due again before its delay')
+  const delays: number[] = []
+  let due = now
+  while (results.at(-1)?.[0] === 'failed') {
+    // The next attempt is due somewhere after the last; find it by stepping the clock forward.
+    let step = 1000
+    while ((await callbacks.tick()) === 0) {
+      now += step
+      step = Math.min(step * 2, 600_000)
+    }
+    delays.push(now - due)
+    due = now
+  }
+  t.same(results.at(-1), ['gave_up', 'HTTP 500'], 'given up')
+  t.ok(now - 1_000_000 <= GIVE_UP_MS + 3_600_000 * 2, 'about 24 hours after the event')
+  t.ok(delays.length > 10 && delays.length < 40, `${delays.length} attempts`)
+  t.equal(new Set(ids).size, 1, 'one webhook-id throughout')
+  t.match(await callbacks.deliveries(opened.case_id), [
+    { event_id: ids[0], type: 'case.opened', state: 'gave_up', attempts: ids.length, last_result: 'HTTP 500' },
+  ])
+  t.equal(ids.length, delays.length + 1)
+
+  await callbacks.enqueue('released', { ...opened, opened_by: 'erp' })
+  await callbacks.tick()
+  t.match(results.at(-1), ['failed', /fetch failed|ECONNREFUSED/], 'no answer at all is a failure too')
+
+  const dropped: string[] = []
+  const gone = createCallbacks({
+    store,
+    deliveries: createMemoryDeliveries(),
+    targets: [],
+    now: () => now + 3_600_000,
+    onResult: (result, _e, detail) => dropped.push(`${result}: ${detail}`),
+  })
+  t.equal(await gone.tick(), 1)
+  t.same(dropped, ['gave_up: no CALLBACK_URLS entry for the caller any more'], 'an event whose caller lost its URL is dropped')
+  t.equal(await gone.tick(), 0, 'and gone from the outbox')
+})
+
+t.test('Redis down: held orders still get their case, in the process; decisions never fail for it', async (t) => {
+  const redis = await startRedis(t)
+  const sandbox = await startSandbox(t)
+  const { app } = await startApp(t, sandbox, { env: env({ REDIS_URL: redis.url }) })
+  const before = await decide(app, EASTERN, 8000, 'SO-500')
+  t.equal(before.case?.state, 'open')
+  await redis.kill()
+  const during = await decide(app, EASTERN, 8000, 'SO-501')
+  t.equal(during.decision, 'block')
+  t.equal(during.case?.state, 'open', 'opened in the in-process store')
+  const seen = await app.inject({ url: `/cases/${during.case?.case_id}`, headers: auth(ADMIN) })
+  t.equal(seen.statusCode, 200)
+  t.equal((await act(app, during.case?.case_id as string, 'release', { reason: 'while Redis is down' })).statusCode, 200)
+  t.equal((await decide(app, EASTERN, 8000, 'SO-501')).decision, 'allow')
 })

@@ -1,4 +1,4 @@
-import type { OutboxEvent, OutboxStore } from '../services/callbacks.js'
+import type { Delivery, DeliveryLog, OutboxEvent, OutboxStore } from '../services/callbacks.js'
 
 /** The outbox in this process: without Redis, and while Redis is down (lost on restart: the README says so). */
 export function createMemoryOutbox(): OutboxStore {
@@ -18,5 +18,18 @@ export function createMemoryOutbox(): OutboxStore {
     async retry(event, dueMs) {
       events.set(event.id, { event, dueMs })
     },
+  }
+}
+
+/** Callback deliveries noted in this process, per case. */
+export function createMemoryDeliveries(): DeliveryLog {
+  const cases = new Map<string, Map<string, Delivery>>()
+  return {
+    async note(caseId, delivery) {
+      const found = cases.get(caseId) ?? new Map<string, Delivery>()
+      found.set(delivery.event_id, delivery)
+      cases.set(caseId, found)
+    },
+    list: async (caseId) => [...(cases.get(caseId)?.values() ?? [])],
   }
 }

@@ -295,7 +295,7 @@ export interface paths {
         };
         /**
          * A credit case, with its history
-         * @description The case of a held order: state, the decision and reasons that held it, the release if any, and every transition with who, when and why. To the caller key whose order opened it (for polling), or a staff key; 404 to anyone else.
+         * @description The case of a held order: state, the decision and reasons that held it, the release if any, every transition with who, when and why, and its callbacks with their attempts. To the caller key whose order opened it (for polling), or a staff key; 404 to anyone else.
          */
         get: operations["getCase"];
         put?: never;
@@ -809,6 +809,19 @@ export interface components {
             /** @description Counts the changes of the case; every change writes only over the revision it read */
             revision: number;
         };
+        CallbackDelivery: {
+            /** @description The webhook-id header, the same on every attempt */
+            event_id: string;
+            /** @description case.opened, case.released, case.rejected, case.expired or case.reopened */
+            type: string;
+            /** @enum {string} */
+            state: "pending" | "delivered" | "gave_up";
+            attempts: number;
+            /** @description accepted, HTTP 500, a network error…; null before the first attempt */
+            last_result: string | null;
+            /** @description When this was last updated */
+            at: string;
+        };
         DecisionRecord: {
             decision_id: string;
             organization_id: string;
@@ -970,6 +983,37 @@ export interface components {
                 organization_id: string;
                 contact_id: string;
             }[];
+        };
+        CaseView: {
+            case_id: string;
+            /** @enum {string} */
+            state: "open" | "released" | "rejected" | "expired";
+            organization_id: string;
+            contact_id: string;
+            order: {
+                reference: string;
+                amount: number;
+                currency?: string;
+            };
+            /** @description The latest decision that held the order */
+            decision_id: string;
+            /** @enum {string} */
+            decision: "review" | "block";
+            reasons: components["schemas"]["Reason"][];
+            /** @description Rules among the reasons marked "releasable": false: while any is listed, no release */
+            unreleasable: string[];
+            opened_at: string;
+            /** @description The caller key whose order opened the case: it may read the case and gets its callbacks */
+            opened_by: string;
+            /** @description An open case expires then (CASE_EXPIRE_DAYS after it was opened or re-opened) */
+            expires_at: string;
+            release: components["schemas"]["Release"] | null;
+            /** @description Every transition: who, when, why. Repeated asks for an open case keep one "updated" step, the latest */
+            history: components["schemas"]["CaseStep"][];
+            /** @description Counts the changes of the case; every change writes only over the revision it read */
+            revision: number;
+            /** @description The case's callback events (CALLBACK_URLS): pending, delivered or given up, with attempts */
+            callbacks: components["schemas"]["CallbackDelivery"][];
         };
         CasePage: {
             /** @description Oldest first */
@@ -1900,7 +1944,7 @@ export interface operations {
                 /** @description Opened at or after */
                 since?: string;
                 /** @description At most this many cases (1 to 500, default 100) */
-                limit?: number;
+                limit?: string;
             };
             header?: never;
             path?: never;
@@ -1982,7 +2026,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Case"];
+                    "application/json": components["schemas"]["CaseView"];
                 };
             };
             /** @description `unauthorized` */

@@ -643,7 +643,24 @@ const REJECTED_CASE = {
 }
 Object.assign(OPERATION_EXAMPLES, {
   listCases: { '200': { worklist: ex('the open cases, oldest first', { cases: [OPEN_CASE] }) } },
-  getCase: { '200': { open: ex('waiting for the credit team', OPEN_CASE), released: ex('released by ops', RELEASED_CASE) } },
+  getCase: {
+    '200': {
+      open: ex('waiting for the credit team', { ...OPEN_CASE, callbacks: [] }),
+      released: ex('released by ops; the callback accepted at the second attempt', {
+        ...RELEASED_CASE,
+        callbacks: [
+          {
+            event_id: 'msg_5f0c2b7e9a1d4c3b8e6f7a2d1c0b9e8f',
+            type: 'case.released',
+            state: 'delivered',
+            attempts: 2,
+            last_result: 'accepted',
+            at: '2026-11-24T10:20:05.120Z',
+          },
+        ],
+      }),
+    },
+  },
   releaseCase: { '200': { released: ex('released for 7 days', RELEASED_CASE) } },
   rejectCase: { '200': { rejected: ex('rejected with a reason', REJECTED_CASE) } },
 })

@@ -2,28 +2,31 @@ import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
 import { createMemoryCases } from '../adapters/memory-cases.js'
-import { createMemoryOutbox } from '../adapters/memory-outbox.js'
+import { createMemoryDeliveries, createMemoryOutbox } from '../adapters/memory-outbox.js'
 import { createRedisCases } from '../adapters/redis/cases.js'
-import { createRedisOutbox } from '../adapters/redis/outbox.js'
+import { createRedisDeliveries, createRedisOutbox } from '../adapters/redis/outbox.js'
 import type { Config } from '../config.js'
 import { CASE_EVENTS } from '../domain/case.js'
-import { createCallbacks } from '../services/callbacks.js'
+import { createCallbacks, type Delivery } from '../services/callbacks.js'
 import { type CaseService, createCaseService } from '../services/cases.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Credit cases: held orders, their releases and rejections, and the callbacks that tell callers. */
     cases: CaseService
+    /** A case's callback deliveries: event, state, attempts, last result. */
+    caseDeliveries(caseId: string): Promise<Delivery[]>
   }
 }
 
-/** How often the worker looks for due callbacks, and the first retry's delay (tests shorten both). */
+/** How often the worker looks for due callbacks, the first retry's delay, and a lease (tests shorten them). */
 export interface CaseTiming {
   tickMs: number
   backoffMs: number
+  leaseMs: number
+  /** How often open cases are looked at: expired, counted (default a minute). */
+  sweepMs: number
 }
-
-const SWEEP_MS = 60_000
 
 /**
  * Cases and their callbacks. The worker (one timer, owned here, stopped on close) sends the due
@@ -59,8 +62,10 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
   const log = app.log.child({ component: 'cases' })
   const callbacks = createCallbacks({
     store: app.shared.store({ alone: createMemoryOutbox, redis: (link) => createRedisOutbox(link, createMemoryOutbox()) }),
+    deliveries: app.shared.store({ alone: createMemoryDeliveries, redis: (link) => createRedisDeliveries(link, createMemoryDeliveries()) }),
     targets: config.cases.callbacks,
     backoffMs: timing?.backoffMs,
+    leaseMs: timing?.leaseMs,
     onResult: (result, event, detail) => {
       deliveries.inc({ result })
       // The event id and the caller's name only: never the URL's query or the secret.
@@ -85,11 +90,12 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
     onError: (err) => log.warn({ err }, 'cases unavailable: the decision is answered as the rules made it'),
   })
   app.decorate('cases', cases)
+  app.decorate('caseDeliveries', callbacks.deliveries)
 
   let lastSweep = 0
   const work = async () => {
     await callbacks.tick()
-    if (Date.now() - lastSweep < SWEEP_MS) return
+    if (Date.now() - lastSweep < (timing?.sweepMs ?? 60_000)) return
     lastSweep = Date.now()
     const { open, oldestOpenedMs } = await cases.sweep()
     openCases.set(open)

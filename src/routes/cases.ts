@@ -6,7 +6,8 @@ import { CASE_STATES, type Case, CaseConflict, CaseSchema } from '../domain/case
 import { parseTime, TimeSchema } from '../domain/history.js'
 import { Problem } from '../errors.js'
 import { type AuthLevel, CALLER_SECURITY, callerBucket } from '../plugins/access.js'
-import { problemResponses, ZohoIdSchema } from './schemas.js'
+import { DeliverySchema } from '../services/callbacks.js'
+import { limitText, problemResponses, ZohoIdSchema } from './schemas.js'
 
 /**
  * Who may do what with cases: staff read them all (viewers, approvers, admins), a caller only the
@@ -35,6 +36,9 @@ const ReleaseBody = z.strictObject({
     .describe('Until when the release is honoured; default RELEASE_VALID_DAYS from now'),
 })
 const RejectBody = z.strictObject({ reason: text(200).describe('Why the order may not go ahead (required)'), note: text(2000).optional() })
+const CaseViewSchema = CaseSchema.extend({
+  callbacks: z.array(DeliverySchema).describe("The case's callback events (CALLBACK_URLS): pending, delivered or given up, with attempts"),
+}).meta({ id: 'CaseView' })
 const CasePageSchema = z.object({ cases: z.array(CaseSchema).describe('Oldest first') }).meta({ id: 'CasePage' })
 
 const notFound = () => new Problem('case_not_found', 'no case with this id is visible to this API key')
@@ -71,7 +75,7 @@ export const caseRoutes: FastifyPluginAsyncZod = async (app) => {
           state: z.enum(CASE_STATES).optional(),
           contact_id: ZohoIdSchema.meta({ example: '460000000026049' }).optional(),
           since: TimeSchema.optional().describe('Opened at or after'),
-          limit: z.coerce.number().int().min(1).max(500).default(100).describe('At most this many cases (1 to 500, default 100)'),
+          limit: limitText(500, 100).describe('At most this many cases (1 to 500, default 100)'),
         }),
         response: { 200: CasePageSchema, ...problemResponses(400, 401, 403, 429, 500) },
       },
@@ -96,14 +100,17 @@ export const caseRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'getCase',
         summary: 'A credit case, with its history',
         description:
-          'The case of a held order: state, the decision and reasons that held it, the release if any, and every transition with who, when and why. To the caller key whose order opened it (for polling), or a staff key; 404 to anyone else.',
+          'The case of a held order: state, the decision and reasons that held it, the release if any, every transition with who, when and why, and its callbacks with their attempts. To the caller key whose order opened it (for polling), or a staff key; 404 to anyone else.',
         tags,
         security,
         params: CaseIdParams,
-        response: { 200: CaseSchema, ...problemResponses(401, 404, 429, 500, { operationId: 'getCase' }) },
+        response: { 200: CaseViewSchema, ...problemResponses(401, 404, 429, 500, { operationId: 'getCase' }) },
       },
     },
-    async (req) => visible(req, await app.cases.get(req.params.case_id)),
+    async (req) => {
+      const found = visible(req, await app.cases.get(req.params.case_id))
+      return { ...found, callbacks: await app.caseDeliveries(found.case_id) }
+    },
   )
 
   app.post(

@@ -11,7 +11,7 @@ import { ComparisonSchema } from '../services/rule-sets/compare.js'
 import { ReloadFailureSchema } from '../services/rule-sets/manager.js'
 import { readRulesFolder } from '../services/rule-sets/sources.js'
 import { CandidateSchema, compileCandidate } from './rules.js'
-import { problemResponses, ZohoIdSchema } from './schemas.js'
+import { limitText, problemResponses, ZohoIdSchema } from './schemas.js'
 
 const DecisionPageSchema = z
   .object({
@@ -26,15 +26,6 @@ const ShadowSummarySchema = ComparisonSchema.extend({
   loaded_at: z.string().nullable().describe('When it was loaded: the counts start there'),
   last_error: ReloadFailureSchema.nullable().describe('Why the last change to RULES_SHADOW_DIR was not loaded; null when it was'),
 }).meta({ id: 'ShadowSummary' })
-
-const limitText = (max: number, fallback: number) =>
-  z
-    .string()
-    .regex(/^[1-9]\d{0,6}$/, `must be a whole number from 1 to ${max}`)
-    .transform(Number)
-    .pipe(z.number().max(max, `must be at most ${max}`))
-    .optional()
-    .transform((v) => v ?? fallback)
 
 /** "since"/"until" as milliseconds; a time in the future or an empty range is still a valid question. */
 const range = (since: string | undefined, until: string | undefined) => {

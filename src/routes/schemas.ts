@@ -41,6 +41,16 @@ export const RiskBodySchema = z.strictObject({
   explain: z.boolean().optional().describe('true: add a trace of every rule and condition'),
 })
 
+/** A `limit` in a query string: a whole number from 1 to `max` written plainly (no 0x1F, no 1e3), else `fallback`. */
+export const limitText = (max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^[1-9]\d{0,6}$/, `must be a whole number from 1 to ${max}`)
+    .transform(Number)
+    .pipe(z.number().max(max, `must be at most ${max}`))
+    .optional()
+    .transform((v) => v ?? fallback)
+
 /** Response entries for the given error statuses, as application/problem+json (of the operation, for its own problems). */
 export function problemResponses(...statuses: (number | { operationId: string })[]) {
   const out: Record<number, { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }> = {}

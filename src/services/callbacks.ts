@@ -1,9 +1,13 @@
+import { z } from 'zod'
 import type { Case, CaseEventKind } from '../domain/case.js'
 import { newMessageId, signatureHeaders } from '../lib/standard-webhooks.js'
 
 /** A case event waiting to be delivered to the caller key that opened the case. */
 export interface OutboxEvent {
   readonly id: string
+  readonly caseId: string
+  /** `case.opened`, `case.released`, … */
+  readonly type: string
   readonly caller: string
   /** The JSON body, fixed when the event happened: every retry sends the same bytes. */
   readonly body: string
@@ -25,14 +29,36 @@ export interface OutboxStore {
 
 export type DeliveryResult = 'delivered' | 'failed' | 'gave_up'
 
+/** How a case's callback is doing, shown on GET /cases/{case_id}. */
+export const DeliverySchema = z
+  .object({
+    event_id: z.string().describe('The webhook-id header, the same on every attempt'),
+    type: z.string().describe('case.opened, case.released, case.rejected, case.expired or case.reopened'),
+    state: z.enum(['pending', 'delivered', 'gave_up']),
+    attempts: z.number().int().min(0),
+    last_result: z.string().nullable().describe('accepted, HTTP 500, a network error…; null before the first attempt'),
+    at: z.string().describe('When this was last updated'),
+  })
+  .meta({ id: 'CallbackDelivery' })
+export type Delivery = z.output<typeof DeliverySchema>
+
+/** Where deliveries are noted, per case (kept 30 days). */
+export interface DeliveryLog {
+  note(caseId: string, delivery: Delivery): Promise<void>
+  list(caseId: string): Promise<Delivery[]>
+}
+
 export interface CallbackOptions {
   store: OutboxStore
+  deliveries: DeliveryLog
   /** Per caller key name: where its case events go and the secret that signs them. */
   targets: readonly { name: string; url: string; secret: string }[]
   now?: () => number
   /** First retry after this (ms), doubling up to an hour; events are given up 24 h after they happened. */
   backoffMs?: number
   timeoutMs?: number
+  /** How long a leased event stays hidden from the other workers (default a minute, past the 10 s timeout). */
+  leaseMs?: number
   onResult?: (result: DeliveryResult, event: OutboxEvent, detail: string) => void
 }
 
@@ -64,35 +90,48 @@ export function createCallbacks(options: CallbackOptions) {
       return err instanceof Error ? err.message : String(err)
     }
   }
+  const note = (event: OutboxEvent, state: Delivery['state'], attempts: number, result: string | null, now: number) =>
+    options.deliveries.note(event.caseId, {
+      event_id: event.id,
+      type: event.type,
+      state,
+      attempts,
+      last_result: result,
+      at: new Date(now).toISOString(),
+    })
   return {
     /** Queues the event for the caller that opened the case, if that caller has a callback URL. */
     async enqueue(kind: CaseEventKind, c: Case): Promise<void> {
       if (!targets.has(c.opened_by)) return
       const now = clock()
-      const body = JSON.stringify({ type: `case.${kind}`, timestamp: new Date(now).toISOString(), data: c })
-      await store.add({ id: newMessageId(), caller: c.opened_by, body, attempts: 0, firstMs: now })
+      const type = `case.${kind}`
+      const body = JSON.stringify({ type, timestamp: new Date(now).toISOString(), data: c })
+      const event = { id: newMessageId(), caseId: c.case_id, type, caller: c.opened_by, body, attempts: 0, firstMs: now }
+      await store.add(event)
+      await note(event, 'pending', 0, null, now)
     },
+    deliveries: (caseId: string) => options.deliveries.list(caseId),
     /** Sends what is due; the number of events handled. */
     async tick(): Promise<number> {
       const now = clock()
-      const due = await store.lease(now, LEASE_MS, BATCH)
+      const due = await store.lease(now, options.leaseMs ?? LEASE_MS, BATCH)
       await Promise.all(
         due.map(async (event) => {
           const outcome = await deliver(event, now)
-          if (outcome === 'delivered' || outcome === 'gave_up') {
-            await store.done(event)
-            options.onResult?.(outcome, event, outcome === 'gave_up' ? 'no CALLBACK_URLS entry for the caller any more' : 'accepted')
-            return
-          }
           const attempts = event.attempts + 1
-          const dueMs = now + Math.min(base * 2 ** (attempts - 1), MAX_BACKOFF_MS)
-          if (dueMs - event.firstMs > GIVE_UP_MS) {
+          if (outcome === 'delivered' || outcome === 'gave_up') {
+            const detail = outcome === 'gave_up' ? 'no CALLBACK_URLS entry for the caller any more' : 'accepted'
             await store.done(event)
-            options.onResult?.('gave_up', event, outcome)
+            await note(event, outcome, attempts, detail, now)
+            options.onResult?.(outcome, event, detail)
             return
           }
-          await store.retry({ ...event, attempts }, dueMs)
-          options.onResult?.('failed', event, outcome)
+          const dueMs = now + Math.min(base * 2 ** (attempts - 1), MAX_BACKOFF_MS)
+          const given = dueMs - event.firstMs > GIVE_UP_MS
+          if (given) await store.done(event)
+          else await store.retry({ ...event, attempts }, dueMs)
+          await note(event, given ? 'gave_up' : 'pending', attempts, outcome, now)
+          options.onResult?.(given ? 'gave_up' : 'failed', event, outcome)
         }),
       )
       return due.length

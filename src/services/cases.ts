@@ -2,7 +2,6 @@ import { hash } from 'node:crypto'
 import type { Actor } from '../domain/actor.js'
 import {
   type Case,
-  CaseConflict,
   type CaseEventKind,
   caseLink,
   covers,
@@ -226,5 +225,3 @@ export function createCaseService(options: CaseServiceOptions): CaseService {
     },
   }
 }
-
-export { CaseConflict }

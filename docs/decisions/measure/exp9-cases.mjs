@@ -12,10 +12,10 @@ import { createServer } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import pino from 'pino'
 import { createMemoryCases } from '../../../dist/adapters/memory-cases.js'
-import { createMemoryOutbox } from '../../../dist/adapters/memory-outbox.js'
+import { createMemoryDeliveries, createMemoryOutbox } from '../../../dist/adapters/memory-outbox.js'
 import { createRedisCases } from '../../../dist/adapters/redis/cases.js'
 import { connectRedis } from '../../../dist/adapters/redis/link.js'
-import { createRedisOutbox } from '../../../dist/adapters/redis/outbox.js'
+import { createRedisDeliveries, createRedisOutbox } from '../../../dist/adapters/redis/outbox.js'
 import { compileRuleSet } from '../../../dist/rules/rule-set.js'
 import { createCallbacks } from '../../../dist/services/callbacks.js'
 import { createCaseService } from '../../../dist/services/cases.js'
@@ -82,7 +82,12 @@ try {
   const url = `http://127.0.0.1:${server.address().port}/`
   const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`
   const workers = links.map((link) =>
-    createCallbacks({ store: createRedisOutbox(link, createMemoryOutbox()), targets: [{ name: 'shop', url, secret }], backoffMs: 50 }),
+    createCallbacks({
+      store: createRedisOutbox(link, createMemoryOutbox()),
+      deliveries: createRedisDeliveries(link, createMemoryDeliveries()),
+      targets: [{ name: 'shop', url, secret }],
+      backoffMs: 50,
+    }),
   )
   const started = performance.now()
   for (let i = 0; i < N; i++) await workers[0].enqueue('opened', { case_id: `case_${i}`, opened_by: 'shop' })

@@ -1,4 +1,4 @@
-import type { OutboxEvent, OutboxStore } from '../../services/callbacks.js'
+import type { Delivery, DeliveryLog, OutboxEvent, OutboxStore } from '../../services/callbacks.js'
 import { type RedisLink, viaRedis } from './link.js'
 
 /** Event ids by due time, and the events by id (one hash tag: one script reaches both in a Cluster). */
@@ -76,5 +76,33 @@ export function createRedisOutbox(link: RedisLink, local: OutboxStore): OutboxSt
         async () => undefined,
       )
     },
+  }
+}
+
+/** A case's callback deliveries (event id → JSON), kept 30 days after the last change. */
+export const deliveriesKey = (caseId: string) => `creditgate:v1:{callbacks}:deliveries:${caseId}`
+const DELIVERIES_TTL_MS = 30 * 86_400_000
+
+export function createRedisDeliveries(link: RedisLink, local: DeliveryLog): DeliveryLog {
+  const { client } = link
+  return {
+    note: (caseId, delivery) =>
+      viaRedis(
+        link,
+        async () => {
+          const key = deliveriesKey(caseId)
+          await client.multi().hset(key, delivery.event_id, JSON.stringify(delivery)).pexpire(key, DELIVERIES_TTL_MS).exec()
+        },
+        () => local.note(caseId, delivery),
+      ),
+    list: (caseId) =>
+      viaRedis(
+        link,
+        async () => [
+          ...Object.values(await client.hgetall(deliveriesKey(caseId))).map((json) => JSON.parse(json) as Delivery),
+          ...(await local.list(caseId)),
+        ],
+        () => local.list(caseId),
+      ),
   }
 }

@@ -119,6 +119,30 @@ t.test('console sign-in through the provider: admin, viewer, forged calls, sign-
   })
 })
 
+t.test('a person without a creditgate role is told so, and gets no session', async (t) => {
+  const { idp, base } = await setUp(t)
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  })
+  t.teardown(() => browser.close())
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  await page.goto(`${base}/auth/login`)
+  await page.locator('input[name=login]').fill('nora')
+  await page.locator('input[name=password]').fill('any password')
+  await page.locator('button[type=submit]').click()
+  await page.waitForURL((url) => url.origin === base || url.pathname.includes('interaction'))
+  if (new URL(page.url()).origin !== base) await page.locator('button[type=submit]').click()
+  await page.locator('h1', { hasText: 'Sign-in failed' }).waitFor()
+  t.match(await page.locator('main').textContent(), /Nora Nobody is signed in but holds no creditgate role/)
+  t.notOk(
+    (await context.cookies()).some((c) => c.name === 'creditgate_session'),
+    'no session',
+  )
+  t.ok(idp.issuer)
+})
+
 t.test('sign-in failures are pages a person reads', async (t) => {
   const { idp, app } = await setUp(t)
   t.same((await app.inject({ url: '/auth/config' })).json(), { sign_in_url: '/auth/login' })

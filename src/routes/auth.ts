@@ -93,6 +93,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ oidc: OidcConfig | undefined }>
           200: z
             .object({ sign_in_url: z.string().nullable().describe('GET it in the browser to sign in; null: admin keys only') })
             .meta({ id: 'SignInOptions', example: { sign_in_url: '/auth/login' } }),
+          ...problemResponses(429, 500),
         },
       },
     },

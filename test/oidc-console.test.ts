@@ -161,6 +161,14 @@ t.test('sign-in failures are pages a person reads', async (t) => {
   t.equal(to.searchParams.get('code_challenge_method'), 'S256')
   t.match(String(login.headers['set-cookie']), /creditgate_login=[\w-]{43}; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax$/)
 
+  // Behind a TLS-terminating proxy (trusted): the cookie is Secure.
+  const { app: proxied } = await startApp(t, await startSandbox(t), {
+    env: { ...idp.env, ADMIN_API_KEYS: `ops:${OPS_KEY}`, OIDC_CLIENT_ID: CONSOLE_CLIENT, TRUST_PROXY: 'loopback' },
+  })
+  const overTls = await proxied.inject({ url: '/auth/login', headers: { 'x-forwarded-proto': 'https' } })
+  t.match(String(overTls.headers['set-cookie']), /; HttpOnly; SameSite=Lax; Secure$/)
+  t.match(new URL(overTls.headers.location as string).searchParams.get('redirect_uri'), /^https:\/\/localhost(:\d+)?\/auth\/callback$/)
+
   // A callback with the right state but a code the provider does not know: a clear page, no session.
   const state = to.searchParams.get('state') as string
   const badCode = await app.inject({ url: `/auth/callback?code=bogus&state=${state}`, headers: { cookie: `creditgate_login=${state}` } })

@@ -90,7 +90,10 @@ t.test('a forced hold placed after a release is never overridden by it: the case
   t.equal((await app.inject({ method: 'DELETE', url: `/contacts/${EASTERN}/cache`, headers: as(OPS_KEY) })).statusCode, 200)
   const held = await order()
   t.equal(held.decision, 'block', 'the manual credit hold stands')
-  t.ok(held.reasons.some((r) => r.rule === 'manual-credit-hold'), 'for the manual credit hold')
+  t.ok(
+    held.reasons.some((r) => r.rule === 'manual-credit-hold'),
+    'for the manual credit hold',
+  )
   t.notOk(held.release, 'no release in the answer')
   const again = await app.inject({ url: `/cases/${caseId}`, headers: as(OPS_KEY) })
   t.match(again.json(), { state: 'open' })

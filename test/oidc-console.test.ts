@@ -119,6 +119,30 @@ t.test('console sign-in through the provider: admin, viewer, forged calls, sign-
   })
 })
 
+t.test('a person without a creditgate role is told so, and gets no session', async (t) => {
+  const { idp, base } = await setUp(t)
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  })
+  t.teardown(() => browser.close())
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  await page.goto(`${base}/auth/login`)
+  await page.locator('input[name=login]').fill('nora')
+  await page.locator('input[name=password]').fill('any password')
+  await page.locator('button[type=submit]').click()
+  await page.waitForURL((url) => url.origin === base || url.pathname.includes('interaction'))
+  if (new URL(page.url()).origin !== base) await page.locator('button[type=submit]').click()
+  await page.locator('h1', { hasText: 'Sign-in failed' }).waitFor()
+  t.match(await page.locator('main').textContent(), /Nora Nobody is signed in but holds no creditgate role/)
+  t.notOk(
+    (await context.cookies()).some((c) => c.name === 'creditgate_session'),
+    'no session',
+  )
+  t.ok(idp.issuer)
+})
+
 t.test('sign-in failures are pages a person reads', async (t) => {
   const { idp, app } = await setUp(t)
   t.same((await app.inject({ url: '/auth/config' })).json(), { sign_in_url: '/auth/login' })
@@ -136,6 +160,14 @@ t.test('sign-in failures are pages a person reads', async (t) => {
   t.equal(to.origin, idp.issuer)
   t.equal(to.searchParams.get('code_challenge_method'), 'S256')
   t.match(String(login.headers['set-cookie']), /creditgate_login=[\w-]{43}; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax$/)
+
+  // Behind a TLS-terminating proxy (trusted): the cookie is Secure.
+  const { app: proxied } = await startApp(t, await startSandbox(t), {
+    env: { ...idp.env, ADMIN_API_KEYS: `ops:${OPS_KEY}`, OIDC_CLIENT_ID: CONSOLE_CLIENT, TRUST_PROXY: 'loopback' },
+  })
+  const overTls = await proxied.inject({ url: '/auth/login', headers: { 'x-forwarded-proto': 'https' } })
+  t.match(String(overTls.headers['set-cookie']), /; HttpOnly; SameSite=Lax; Secure$/)
+  t.match(new URL(overTls.headers.location as string).searchParams.get('redirect_uri'), /^https:\/\/localhost(:\d+)?\/auth\/callback$/)
 
   // A callback with the right state but a code the provider does not know: a clear page, no session.
   const state = to.searchParams.get('state') as string

@@ -1096,14 +1096,15 @@ $('login-form').addEventListener('submit', (event) => {
   void signIn($('login-key').value.trim())
 })
 $('sign-out').addEventListener('click', () => (me ? void endSession() : signOut('The key is forgotten.')))
-void fetch('/auth/config')
+// The provider's sign-in, where this server offers it (a session may already be open).
+const signInOptions = fetch('/auth/config')
   .then((res) => (res.ok ? res.json() : {}))
-  .then((config) => {
-    $('login-oidc').hidden = !config.sign_in_url
-  })
-  .catch(() => {})
+  .catch(() => ({}))
+void signInOptions.then((config) => {
+  $('login-oidc').hidden = !config.sign_in_url
+})
 if (key) void signIn(key)
 else
-  void signInWithSession().then((signedIn) => {
-    if (!signedIn) signOut()
+  void signInOptions.then(async (config) => {
+    if (!config.sign_in_url || !(await signInWithSession())) signOut()
   })

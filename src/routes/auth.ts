@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Provider } from '../adapters/oidc/provider.js'
 import type { OidcConfig } from '../config.js'
-import { actorFromClaims, ROLES } from '../domain/actor.js'
+import { type Actor, actorFromClaims, ROLES } from '../domain/actor.js'
 import { cookie, readCookies } from '../lib/cookies.js'
 import { CALLER_SECURITY, createSessionCheck, SESSION_COOKIE } from '../plugins/access.js'
 import { LOGIN_TTL_SECONDS, newSecret, type Sessions } from '../services/sessions.js'
@@ -93,6 +93,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ oidc: OidcConfig | undefined }>
           200: z
             .object({ sign_in_url: z.string().nullable().describe('GET it in the browser to sign in; null: admin keys only') })
             .meta({ id: 'SignInOptions', example: { sign_in_url: '/auth/login' } }),
+          ...problemResponses(429, 500),
         },
       },
     },
@@ -170,21 +171,17 @@ export const authRoutes: FastifyPluginAsyncZod<{ oidc: OidcConfig | undefined }>
       const login = state && cookies.get(LOGIN_COOKIE) === state ? await enabled.sessions.finish(state) : undefined
       if (!login || !code)
         return failedPage(reply, 400, 'This sign-in was not started in this browser, or it took longer than 10 minutes. Start again.')
-      let claims: Record<string, unknown>
+      let signedIn: { actor: Actor; expiresAt: number }
       try {
-        claims = await exchange(enabled, code, login.verifier, callbackUrl(req))
+        const claims = await exchange(enabled, code, login.verifier, callbackUrl(req))
+        signedIn = { actor: actorFromClaims(claims, enabled.oidc.rolesClaim, enabled.oidc.roleMap), expiresAt: Number(claims.exp) * 1000 }
       } catch (err) {
         req.log.warn({ err }, 'console sign-in failed')
         return failedPage(reply, 503, `The sign-in could not be completed: ${(err as Error).message}.`)
       }
-      let actor: ReturnType<typeof actorFromClaims>
-      try {
-        actor = actorFromClaims(claims, enabled.oidc.rolesClaim, enabled.oidc.roleMap)
-      } catch (err) {
-        return failedPage(reply, 400, `The identity provider's answer cannot be used: ${(err as Error).message}.`)
-      }
+      const { actor } = signedIn
       if (actor.roles.length === 0) return failedPage(reply, 403, `${actor.name} is signed in but holds no creditgate role. Ask for one.`)
-      const { id, session } = await enabled.sessions.open(actor, Number(claims.exp) * 1000)
+      const { id, session } = await enabled.sessions.open(actor, signedIn.expiresAt)
       req.log.info({ sub: actor.sub, roles: actor.roles }, 'console sign-in')
       const maxAge = Math.max(1, Math.floor((session.expiresAt - Date.now()) / 1000))
       reply.header('set-cookie', [

@@ -22,6 +22,7 @@ export const PEOPLE: Record<string, { name: string; roles: string[] }> = {
   ada: { name: 'Ada Admin', roles: ['credit-admin'] },
   alice: { name: 'Alice Approver', roles: ['credit-approver'] },
   victor: { name: 'Victor Viewer', roles: ['credit-viewer'] },
+  nora: { name: 'Nora Nobody', roles: ['unrelated-group'] },
 }
 export const CLIENT_SECRET = 'test-secret-that-is-long-enough-0123456789'
 export const CONSOLE_CLIENT = 'creditgate-console'

@@ -29,7 +29,7 @@ export class TokenError extends Error {
 }
 
 /** Signature algorithms a public key can verify, when the JWKS does not pin one with `alg`. */
-function algorithmsOf(key: JWK): string[] {
+export function algorithmsOf(key: JWK): string[] {
   if (key.use === 'enc') return []
   if (key.alg) return /^(RS|PS|ES)(256|384|512)$|^EdDSA$|^Ed25519$/.test(key.alg) ? [key.alg] : []
   if (key.kty === 'RSA') return ['RS256']
@@ -46,6 +46,7 @@ interface Keys {
 }
 
 export interface ProviderOptions {
+  /** The provider's discovery document is fetched from `${issuer}/.well-known/openid-configuration`. */
   issuer: string
   audience: string
   /** Told of every fetch of the provider's documents (metrics) and of failures (the log). */

@@ -63,7 +63,7 @@ t.test("the README's order-system example works as written", async (t) => {
   t.match(limited, { accept: false, hold: false })
   t.equal(limited.notes.length, 2, 'the block, and the alert that the limit is over 80 % used')
   t.match(limited.notes[0], /exceeds the credit limit of 40,000.00/)
-  t.match(limited.notes[1], /is 1.1 of the credit limit 40,000.00/)
+  t.match(limited.notes[1], /uses 1.1 of the credit limit 40,000.00/)
   const missing = await checkOrder('460000000099999', 1, 'SO-3')
   t.match(missing, { accept: false, hold: true })
   t.equal(missing.notes.length, 1)

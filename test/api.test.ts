@@ -89,7 +89,7 @@ t.test('decisions for sandbox contacts', async (t) => {
     limited.reasons.map((r: { code: string }) => r.code),
     ['CREDIT_LIMIT_EXCEEDED'],
   )
-  t.equal(limited.trace.length, 7, 'explain traces every rule')
+  t.equal(limited.trace.length, 11, 'explain traces every rule')
   t.ok(RiskDecisionSchema.safeParse(limited).success, 'with its trace, too')
   const limitTrace = limited.trace.find((r: { rule: string }) => r.rule === 'credit-limit-exceeded')
   t.equal(limitTrace?.conditions.length, 1, 'the rule has one condition')

@@ -31,7 +31,7 @@ t.test('the generated client talks to the running service', async (t) => {
     ['OUTSTANDING_OVER_LIMIT'],
   )
   t.equal(block.data?.facts?.exposure_bcy, 63400)
-  t.equal(block.data?.trace?.length, 7)
+  t.equal(block.data?.trace?.length, 11)
 
   const other = await client.POST('/contacts/{contact_id}/risk', {
     params: { path: { contact_id: '470000000010001' } },
@@ -45,7 +45,7 @@ t.test('the generated client talks to the running service', async (t) => {
   t.equal(missing.error?.type, '/problems/contact_not_found')
 
   const rules = await client.GET('/rules')
-  t.equal(rules.data?.rules.length, 7)
+  t.equal(rules.data?.rules.length, 11)
 
   const wrongKey = createCreditgateClient({ baseUrl, apiKey: 'not-the-key-0123456789' })
   t.equal((await wrongKey.GET('/rules')).error?.code, 'unauthorized')
@@ -61,8 +61,9 @@ t.test("the README's order-system example works as written", async (t) => {
   t.same(credits.notes, ['1,369.66 of unused credits: apply them before asking for payment'])
   const limited = await checkOrder('460000000031004', 6000, 'SO-2')
   t.match(limited, { accept: false, hold: false })
-  t.equal(limited.notes.length, 1)
+  t.equal(limited.notes.length, 2, 'the block, and the alert that the limit is over 80 % used')
   t.match(limited.notes[0], /exceeds the credit limit of 40,000.00/)
+  t.match(limited.notes[1], /uses 1.1 of the credit limit 40,000.00/)
   const missing = await checkOrder('460000000099999', 1, 'SO-3')
   t.match(missing, { accept: false, hold: true })
   t.equal(missing.notes.length, 1)

@@ -239,7 +239,7 @@ t.test('credit console in Chromium: sign in, overview, a blocked customer, a bac
     const meter = page.locator('#budget-10234695')
     t.equal(await meter.getAttribute('max'), '90')
     t.ok(Number(await meter.getAttribute('value')) > 0, 'Zoho calls of the last minute')
-    t.match(await page.locator('#rules-status').textContent(), /sha256:.*7 rules.*none: the last change went live/)
+    t.match(await page.locator('#rules-status').textContent(), /sha256:.*11 rules.*none: the last change went live/)
     await page.screenshot({ path: `${ARTIFACTS}/console-overview.png`, fullPage: true })
   })
 
@@ -293,10 +293,37 @@ t.test('credit console in Chromium: sign in, overview, a blocked customer, a bac
     await page.setViewportSize({ width: 1280, height: 900 })
   })
 
+  await t.test('customer: how it pays — days to pay by month, review date and limit validity', async (t) => {
+    await page.locator('#customer-id').fill('460000000031018')
+    await page.locator('#customer-amount').fill('')
+    await page.locator('#customer-id').press('Enter')
+    await page.locator('#payments-chart canvas').waitFor()
+    const api = (await app.inject({ url: '/contacts/460000000031018/payments', headers: admin })).json()
+    const label = await page.locator('#payments-chart').getAttribute('aria-label')
+    t.match(label, /^Average days to pay by month: /)
+    t.ok(
+      api.payments.months.every((m: { month: string; avg_days_to_pay: number | null }) =>
+        label?.includes(`${m.month} ${m.avg_days_to_pay ?? 'none'}`),
+      ),
+      'the chart says every month’s figure',
+    )
+    t.ok((await colouredPixels(page, '#payments-chart', [0x1f, 0x4f, 0xbf])) > 100, 'the bars are drawn')
+    t.equal(await page.locator('#payments-title ~ details tbody tr').count(), 12, 'and the numbers behind them')
+    t.match(await page.locator('#credit-dates').textContent(), /No credit review date set\. The credit limit has no end date\./)
+    const factsText = await page.locator('#facts-table').textContent()
+    t.match(factsText, /weighted_days_late_12m\s*16\.5/)
+    t.match(factsText, /Zoho paid invoices of 12 months/, 'where the payment facts came from')
+    await page.locator('#customer-id').fill('460000000031020')
+    await page.locator('#customer-id').press('Enter')
+    await page.locator('#decision-title .badge.block').waitFor()
+    await page.locator('#credit-dates').waitFor()
+    t.match(await page.locator('#credit-dates').textContent(), /The credit limit expired after 2025-12-31\./)
+  })
+
   await t.test('rules: the active set, a candidate with an error, a stricter candidate’s backtest', async (t) => {
     await page.locator('nav a[data-view="rules"]').click()
     await page.locator('#active-table').waitFor()
-    t.equal(await page.locator('#active-table tbody tr').count(), 7)
+    t.equal(await page.locator('#active-table tbody tr').count(), 11)
     t.match(await page.locator('#active-table').textContent(), /outstanding bcy is more than 50,000\.00/)
 
     // A broken file: the error names the file and the JSON path.

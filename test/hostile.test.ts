@@ -231,7 +231,7 @@ t.test('9. a 50 MB rule file is refused without being read', async (t) => {
   t.same(errors, [{ file: 'big.json', path: '$', message: 'is 51201 KB; at most 64 KB' }])
   const body = (await app.inject({ url: '/rules', headers: CALLER })).body
   t.ok(body.length < 20_000, `GET /rules answers ${body.length} bytes`)
-  t.equal((await status()).rules.length, 7)
+  t.equal((await status()).rules.length, 11)
 })
 
 t.test('10. links out of the rules folder are refused, without quoting or locating the target; removing one is noticed', async (t) => {

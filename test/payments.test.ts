@@ -3,7 +3,8 @@ import fc from 'fast-check'
 import pino from 'pino'
 import t from 'tap'
 import { createMemoryPayments } from '../src/adapters/memory-payments.js'
-import { paymentsKeys } from '../src/adapters/redis/payments.js'
+import { connectRedis } from '../src/adapters/redis/link.js'
+import { createRedisPayments, paymentsKeys } from '../src/adapters/redis/payments.js'
 import { createZohoBooks } from '../src/adapters/zoho/books.js'
 import { BudgetRefused, createLocalBudget } from '../src/adapters/zoho/budget.js'
 import { createLocalTokens, createTokenMinter } from '../src/adapters/zoho/tokens.js'
@@ -12,8 +13,10 @@ import { creditDateFacts, listingStart, PaidInvoiceSchema, paymentsByCustomer, s
 import { listedInvoice, SANDBOX_CREDENTIALS, zohoContact } from '../src/sandbox/contacts.js'
 import type { Sandbox } from '../src/sandbox/sandbox.js'
 import { createPaymentsService, type PaymentsSource } from '../src/services/payments.js'
-import { ORG, problem, startApp, startSandbox } from './helpers/app.js'
+import { lacksFacts } from '../src/services/rule-sets/compare.js'
+import { eventually, metricValue, ORG, problem, startApp, startSandbox } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
+import { ruleSetOf } from './helpers/rules.js'
 
 /** Payment-behaviour facts (issue 28): paid invoices of 12 months, a background pass, never made up. */
 
@@ -172,6 +175,20 @@ t.test('partial payments, credit notes, write-offs and the window’s edges, by 
       total: 999,
       balance: 0,
     },
+    // Without an invoice date: nothing to count from. Without a due date (nor a balance field): due on its date.
+    { invoice_id: '8', customer_id: '8', status: 'paid', date: ' ', due_date: dayOf(-30), last_payment_date: dayOf(-20), total: 5 },
+    { invoice_id: '9', customer_id: '9', date: dayOf(-30), due_date: '', last_payment_date: dayOf(-20), total: 5, exchange_rate: '' },
+    // Paid "tomorrow" (a clock ahead of the organization's zone): not yet.
+    {
+      invoice_id: '10',
+      customer_id: '9',
+      status: 'paid',
+      date: dayOf(-30),
+      due_date: dayOf(-1),
+      last_payment_date: dayOf(1),
+      total: 5,
+      balance: 0,
+    },
   ].map((i) => PaidInvoiceSchema.parse(i))
   const customer = paymentsByCustomer(listed, TODAY).get('7')
   t.same(customer?.facts, {
@@ -181,6 +198,9 @@ t.test('partial payments, credit notes, write-offs and the window’s edges, by 
     weighted_days_late_12m: 15, // (300 × 10 + 100 × 30 + 0 × 6) / 400
     days_late_trend: 0, // the last 91 days: invoices 1 and 3, the same 15
   })
+  const byCustomer = paymentsByCustomer(listed, TODAY)
+  t.equal(byCustomer.has('8'), false)
+  t.match(byCustomer.get('9')?.facts, { paid_invoices_12m: 1, avg_days_to_pay_12m: 10, avg_days_late_12m: 10 })
   t.equal(customer?.months.length, 12)
   t.same(customer?.months.at(-1), { month: '2026-11', invoices: 1, avg_days_to_pay: 40 })
   t.equal(listingStart(TODAY), dayOf(-455), 'the listing reads invoices dated up to 455 days back')
@@ -210,11 +230,10 @@ t.test('review dates and limit validity from custom fields', async (t) => {
     credit_review_overdue_days: 0,
     credit_limit_expired: false,
   })
-  t.same(
-    creditDateFacts(contact({ custom_fields: [{ api_name: 'cf_credit_review_date', value: '2026-02-30' }] }), TODAY)
-      .credit_review_overdue_days,
-    null,
-  )
+  for (const bad of ['2026-02-30', '2026-13-45', '15 Jan 2026']) {
+    const facts = creditDateFacts(contact({ custom_fields: [{ api_name: 'cf_credit_review_date', value: bad }] }), TODAY)
+    t.equal(facts.credit_review_overdue_days, null, bad)
+  }
 })
 
 t.test('configuration: refresh and stale bounds, custom field names', async (t) => {
@@ -363,6 +382,16 @@ t.test('no paid invoices read: FAIL_MODE decides, never an allow from zeros', as
   }
 })
 
+t.test('GET /contacts/{id}/payments without payment rules: the dates only, no paid invoice read', async (t) => {
+  const sandbox = await startSandbox(t)
+  const dir = t.testdir({ 'credit-limit-expired.json': readFileSync('rules/credit-limit-expired.json', 'utf8') })
+  const { app } = await startApp(t, sandbox, { env: { ADMIN_API_KEYS: `ops:${ADMIN}`, RULES_DIR: dir } })
+  const res = (await app.inject({ url: '/contacts/460000000031020/payments', headers: { authorization: `Bearer ${ADMIN}` } })).json()
+  t.same([res.payments, res.credit_limit_expired], [null, true])
+  t.match(JSON.stringify((await app.inject({ url: '/readyz' })).json()), /not in use: no rule reads payment facts yet/)
+  t.equal(paidCalls(sandbox), 0)
+})
+
 t.test('GET /contacts/{id}/payments: the facts, the months, the review date and limit validity', async (t) => {
   const sandbox = await startSandbox(t)
   const { app } = await startApp(t, sandbox, { env: { ADMIN_API_KEYS: `ops:${ADMIN}` } })
@@ -388,6 +417,10 @@ t.test('GET /contacts/{id}/payments: the facts, the months, the review date and 
   )
   t.equal(decided.facts.credit_limit_utilization, 0.85)
   problem(t, await app.inject({ url: '/contacts/abc/payments', headers: auth }), 400, 'invalid_contact_id')
+  const ready = (await app.inject({ url: '/readyz' })).json()
+  t.match(JSON.stringify(ready), /payments/)
+  t.equal((await metricValue(app, `creditgate_payment_facts_age_seconds{organization="${ORG}"}`)) !== undefined, true)
+  t.equal(await metricValue(app, 'creditgate_payment_facts_refreshes_total{result="ok"}'), 1)
   problem(t, await app.inject({ url: '/contacts/460000000031018/payments' }), 401, 'unauthorized')
 })
 
@@ -428,4 +461,102 @@ t.test('more than 200 pages: the pass stops there and fails, keeping nothing mad
   const { service, results } = standalone(sandbox, { now: Date.now() }, () => endless)
   await t.rejects(service.forCustomer(ORG, '460000000031001'), { code: 'upstream_unavailable' })
   t.same(results, ['failed'])
+  t.same(service.ages(), { [ORG]: null }, 'kept, never read')
 })
+
+t.test('two instances on one store: the second finds the first’s pass and lists nothing', async (t) => {
+  const store = createMemoryPayments()
+  let pages = 0
+  const source: PaymentsSource = {
+    async paidInvoicesPage() {
+      pages++
+      return { items: [], more: false }
+    },
+  }
+  const make = () =>
+    createPaymentsService({
+      source,
+      store,
+      refreshSeconds: 3600,
+      staleSeconds: 7200,
+      timeZone: 'UTC',
+      log: pino({ level: 'silent' }),
+      firstWaitMs: 1000,
+      inUse: () => true,
+    })
+  await make().forCustomer(ORG, '1')
+  const second = make()
+  t.equal((await second.forCustomer(ORG, '1')).customer, undefined)
+  await second.refreshDue()
+  t.equal(pages, 1, 'one pass for both')
+})
+
+t.test('lacksFacts: payment facts a deciding set did not read are not compared; read ones are, nulls included', async (t) => {
+  const rules = ruleSetOf([
+    {
+      name: 'late',
+      conditions: { all: [{ fact: 'avg_days_late_12m', operator: 'greaterThan', value: 1 }] },
+      type: 'review',
+      code: 'LATE',
+      message: 'late',
+    },
+  ])
+  t.equal(lacksFacts(rules, { avg_days_late_12m: null, paid_invoices_12m: null }), true, 'not read')
+  t.equal(lacksFacts(rules, { avg_days_late_12m: null, paid_invoices_12m: 0 }), false, 'read: nothing paid')
+  const utilization = ruleSetOf([
+    {
+      name: 'u',
+      conditions: { all: [{ fact: 'credit_limit_utilization', operator: 'greaterThan', value: 0.8 }] },
+      type: 'alert',
+      code: 'UTIL_HIGH',
+      message: 'u',
+    },
+  ])
+  t.equal(lacksFacts(utilization, { credit_limit_utilization: null, exposure_with_orders_bcy: null }), true)
+  t.equal(lacksFacts(utilization, { credit_limit_utilization: null, exposure_with_orders_bcy: 100 }), false, 'read: no credit limit')
+})
+
+t.test(
+  'the Redis store: one value per organization, told to every instance, unreadable values ignored, the in-process twin while Redis is down',
+  async (t) => {
+    const redis = await startRedis(t)
+    const silent = pino({ level: 'silent' })
+    const [a, b] = await Promise.all([connectRedis(redis.url, silent), connectRedis(redis.url, silent)])
+    t.teardown(() => Promise.all([a.close(), b.close()]))
+    const storeA = createRedisPayments(a, createMemoryPayments())
+    const localB = createMemoryPayments()
+    const storeB = createRedisPayments(b, localB)
+    const told: string[] = []
+    storeB.onChange((org) => told.push(org))
+    const customer = {
+      facts: { paid_invoices_12m: 1, avg_days_to_pay_12m: 3, avg_days_late_12m: 0, weighted_days_late_12m: 0, days_late_trend: null },
+      months: [],
+    }
+    await storeA.replace(ORG, { as_of: 1000, customers: new Map([['7', customer]]) })
+    t.same(await storeB.read(ORG), { as_of: 1000, customers: new Map([['7', customer]]) })
+    await eventually(() => told.includes(ORG), 'the other instance to be told')
+    const release = await storeA.lock(ORG)
+    t.ok(release)
+    t.equal(await storeB.lock(ORG), undefined, 'one pass at a time across instances')
+    await release?.()
+    const again = await storeB.lock(ORG)
+    t.ok(again, 'free once released')
+    await again?.()
+    await redis.client.connect()
+    for (const bad of ['not json', '{"as_of":0,"customers":{}}', '{"as_of":5,"customers":null}']) {
+      await redis.client.set(paymentsKeys(ORG).snapshot, bad)
+      t.equal(await storeB.read(ORG), undefined, `unreadable: ${bad}`)
+    }
+    t.equal(await storeB.read('999'), undefined, 'none stored')
+    // Redis gone: the in-process twin answers, and a replace still lands there.
+    await redis.kill()
+    await eventually(() => !b.up, 'the link to see Redis gone')
+    await storeB.replace(ORG, { as_of: 2000, customers: new Map() })
+    t.equal((await storeB.read(ORG))?.as_of, 2000)
+    t.equal((await localB.read(ORG))?.as_of, 2000)
+    const local = await storeB.lock(ORG)
+    t.ok(local, 'the twin locks too')
+    t.equal(await localB.lock(ORG), undefined)
+    await local?.()
+  },
+)

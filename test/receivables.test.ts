@@ -11,7 +11,18 @@ import { groupByCustomer, ListedInvoiceSchema, receivablesFacts, todayIn } from 
 import { listedInvoice, listedSalesOrder, SANDBOX_CREDENTIALS } from '../src/sandbox/contacts.js'
 import type { Sandbox } from '../src/sandbox/sandbox.js'
 import { createReceivablesService, type ReceivablesOptions } from '../src/services/receivables.js'
-import { addContacts, contactOnlyRules, eventually, ORG, ORG2, problem, startApp, startSandbox, type TestApp } from './helpers/app.js'
+import {
+  addContacts,
+  contactOnlyRules,
+  eventually,
+  ORG,
+  ORG2,
+  problem,
+  startApp,
+  startSandbox,
+  type TestApp,
+  withoutPaymentRules,
+} from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 
 /**
@@ -99,7 +110,7 @@ const codes = (decision: { reasons: { code: string }[] }) => decision.reasons.ma
 
 t.test('the shipped rules on the sandbox: overdue review and block, credit hold, open orders in the exposure', async (t) => {
   const sandbox = await startSandbox(t)
-  const { app } = await startApp(t, sandbox)
+  const { app } = await startApp(t, sandbox, { env: { RULES_DIR: await withoutPaymentRules(t) } })
   const review = await decide(app, '460000000031012')
   t.equal(review.decision, 'review')
   t.same(review.reasons, [
@@ -158,7 +169,13 @@ async function instances(t: Test, n: number, sandbox: Sandbox, redisUrl: string,
   for (let i = 0; i < n; i++)
     apps.push(
       await startApp(t, sandbox, {
-        env: { REDIS_URL: redisUrl, WEBHOOK_SECRET: 'webhook-secret-0123456789', ZOHO_REQUESTS_PER_MINUTE: '100', ...env },
+        env: {
+          REDIS_URL: redisUrl,
+          WEBHOOK_SECRET: 'webhook-secret-0123456789',
+          ZOHO_REQUESTS_PER_MINUTE: '100',
+          RULES_DIR: await withoutPaymentRules(t),
+          ...env,
+        },
       }),
     )
   return apps
@@ -225,7 +242,7 @@ t.test('no listing read: never an allow computed from zeros', async (t) => {
     ['review', 200],
   ] as const) {
     const sandbox = await startSandbox(t)
-    const { app } = await startApp(t, sandbox, { env: { FAIL_MODE: mode } })
+    const { app } = await startApp(t, sandbox, { env: { FAIL_MODE: mode, RULES_DIR: await withoutPaymentRules(t) } })
     // Every attempt of every listing fails (3 listings × 3 attempts).
     for (let i = 0; i < 9; i++) sandbox.faults.list.push({ status: 500, body: { code: 1000, message: 'Internal Error' } })
     const res = await app.inject({ url: '/contacts/460000000031013/risk' })

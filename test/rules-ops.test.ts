@@ -61,17 +61,21 @@ t.test('hot reload: create, modify, rename and delete each go live with a new ve
       'apply-unused-credits.json',
       'big-orders.json',
       'credit-limit-exceeded.json',
+      'credit-limit-expired.json',
+      'credit-review-overdue.json',
       'inactive-contact.json',
       'manual-credit-hold.json',
       'outstanding-over-50000.json',
       'overdue-over-30-days.json',
       'overdue-over-90-days.json',
+      'pays-late.json',
+      'utilization-over-80.json',
     ],
   )
 
   await rm(join(dir, 'big-orders.json'))
   await eventually(async () => (await status()).version === v0, 'the deletion to go live')
-  t.equal((await status()).rules.length, 7)
+  t.equal((await status()).rules.length, 11)
   t.equal((await status()).last_error, null)
 })
 
@@ -182,7 +186,7 @@ t.test('POST /rules/validate checks a candidate set and activates nothing', asyn
     app.inject({ method: 'POST', url: '/rules/validate', headers, payload })
 
   const ok = (await validate({ rules: [...shipped, { file: 'large.json', content: reviewRule(100000) }] })).json()
-  t.match(ok, { valid: true, version: /^sha256:/, fixtures: { passed: 28 } })
+  t.match(ok, { valid: true, version: /^sha256:/, fixtures: { passed: 47 } })
   t.same(ok.errors, [])
   t.same(ok.fixtures.failures, [])
 
@@ -204,7 +208,7 @@ t.test('POST /rules/validate checks a candidate set and activates nothing', asyn
 
   const failing = (await validate({ rules: [...shipped, { file: 'review-all.json', content: reviewRule(-1) }] })).json()
   t.equal(failing.valid, false, 'a set that breaks the fixtures would not go live')
-  t.equal(failing.fixtures.failures.length, 28, 'a rule that reviews every order fails every fixture')
+  t.equal(failing.fixtures.failures.length, 47, 'a rule that reviews every order fails every fixture')
   t.equal(failing.fixtures.passed, 0)
   t.equal(failing.errors.length, failing.fixtures.failures.length, 'each failing fixture is an error')
   t.match(failing.errors[0], { file: /^tests\//, message: /decision review, expected allow/ })
@@ -384,10 +388,10 @@ t.test('the command line: rules:check and rules:test exit 1 on failure', async (
   const good = run('check', 'rules')
   t.equal(good.status, 0)
   t.match(good.stdout, /✓ outstanding-over-50000\.json {2}block OUTSTANDING_OVER_LIMIT/)
-  t.match(good.stdout, /7 rules OK, version sha256:/)
+  t.match(good.stdout, /11 rules OK, version sha256:/)
   const tested = run('test', 'rules')
   t.equal(tested.status, 0)
-  t.match(tested.stdout, /28 passed, 0 failed\n$/)
+  t.match(tested.stdout, /47 passed, 0 failed\n$/)
 
   const dir = await rulesCopy(t, true)
   await writeFile(
@@ -397,7 +401,7 @@ t.test('the command line: rules:check and rules:test exit 1 on failure', async (
   const failing = run('test', dir)
   t.equal(failing.status, 1)
   t.match(failing.stdout, /✗ tests\/outstanding-over-50000\.json "50,000\.01 is over": decision allow, expected block/)
-  t.match(failing.stdout, /27 passed, 1 failed: the rules would not go live/)
+  t.match(failing.stdout, /46 passed, 1 failed: the rules would not go live/)
   t.equal(run('check', dir).status, 0, 'the rules themselves are valid')
 
   await writeFile(join(dir, 'broken.json'), '{"name": ')

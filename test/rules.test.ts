@@ -119,6 +119,11 @@ t.test('messages quote amounts formatted for people', async (t) => {
       code: 'APPLY_CREDITS_FIRST',
       message: '1,369.66 of unused credits: apply them before asking for payment',
     },
+    {
+      rule: 'utilization-over-80',
+      code: 'UTILIZATION_OVER_80',
+      message: 'Exposure with open orders 101,000.00 uses 1.01 of the credit limit 100,000.00 (alert over 0.8)',
+    },
   ])
 })
 

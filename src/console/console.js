@@ -552,8 +552,9 @@ async function customer(id) {
   show('customer-out', h('p', { class: 'note' }, `Asking for ${id}…`))
   // The decision first: the recent decisions then include it.
   const risk = await api(`/contacts/${id}/risk?${query}`)
-  const [receivables, recent] = await Promise.all([
+  const [receivables, payments, recent] = await Promise.all([
     api(`/contacts/${id}/receivables${org ? `?organization_id=${org}` : ''}`),
+    api(`/contacts/${id}/payments${org ? `?organization_id=${org}` : ''}`),
     api(`/decisions?${new URLSearchParams({ contact_id: id, limit: '10' })}`),
   ])
   if (mine !== asked) return
@@ -562,6 +563,11 @@ async function customer(id) {
   const f = d.facts
   const exposureCard = h('article', { class: 'card', 'aria-labelledby': 'exposure-title' }, h('h3', { id: 'exposure-title' }, 'Exposure'))
   const ageingCard = h('article', { class: 'card', 'aria-labelledby': 'ageing-title' }, h('h3', { id: 'ageing-title' }, 'Ageing'))
+  const paymentsCard = h(
+    'article',
+    { class: 'card', 'aria-labelledby': 'payments-title' },
+    h('h3', { id: 'payments-title' }, 'How it pays'),
+  )
   show(
     'customer-out',
     h(
@@ -572,6 +578,7 @@ async function customer(id) {
       messages(d),
     ),
     h('div', { class: 'grid' }, exposureCard, ageingCard),
+    paymentsCard,
     h(
       'article',
       { class: 'card', 'aria-labelledby': 'trace-title' },
@@ -594,6 +601,7 @@ async function customer(id) {
   if (f) exposure(exposureCard, f)
   else exposureCard.append(h('p', { class: 'note' }, 'No contact data: nothing to show.'))
   ageing(ageingCard, receivables)
+  paying(paymentsCard, payments)
   announce(`Decision for ${d.contact_id}: ${d.decision}`)
 }
 
@@ -676,6 +684,58 @@ function ageing(card, r) {
   )
 }
 
+/** Days to pay month by month over the last 12 months, the payment facts, the review date and the limit's validity. */
+function paying(card, r) {
+  if (r.missing) return card.append(notAvailable('The payments view (GET /contacts/{id}/payments)'))
+  if (!r.ok) return card.append(h('p', { class: 'error' }, problemText(r)))
+  const d = r.data
+  const review =
+    d.credit_review_date === null
+      ? 'No credit review date set.'
+      : `Credit review ${d.credit_review_date}${d.credit_review_overdue_days > 0 ? `: overdue by ${count(d.credit_review_overdue_days)} days` : ''}.`
+  const limit =
+    d.credit_limit_until === null
+      ? 'The credit limit has no end date.'
+      : `The credit limit ${d.credit_limit_expired ? 'expired after' : 'holds through'} ${d.credit_limit_until}.`
+  card.append(h('p', { id: 'credit-dates' }, `${review} ${limit}`))
+  const p = d.payments
+  if (!p)
+    return card.append(h('p', { class: 'note' }, 'No active or shadow rule reads payment facts, so paid invoices are not read from Zoho.'))
+  const fact = (n, unit = ' days') => (n === null ? 'none' : `${n}${unit}`)
+  card.append(
+    h(
+      'p',
+      { class: 'note' },
+      `${count(p.paid_invoices_12m)} invoices paid in 12 months: ${fact(p.avg_days_to_pay_12m)} to pay on average, ${fact(p.weighted_days_late_12m)} late weighted by amount, trend ${fact(p.days_late_trend)}; read from Zoho ${when(p.as_of)} (${age(p.age_seconds)}).`,
+    ),
+  )
+  const el = h('div', {
+    class: 'chart',
+    id: 'payments-chart',
+    role: 'img',
+    'aria-label': `Average days to pay by month: ${p.months.map((m) => `${m.month} ${fact(m.avg_days_to_pay, '')}`).join(', ')}`,
+  })
+  card.append(
+    el,
+    h(
+      'details',
+      {},
+      h('summary', {}, 'The numbers'),
+      dataTable(
+        'Invoices paid and average days to pay, by month',
+        ['month', 'invoices paid', 'average days to pay'],
+        p.months.map((m) => [m.month, count(m.invoices), fact(m.avg_days_to_pay, '')]),
+      ),
+    ),
+  )
+  barChart(
+    el,
+    p.months.map((m) => m.month.slice(2)),
+    p.months.map((m) => m.avg_days_to_pay),
+    { label: 'days to pay', xLabel: 'month paid' },
+  )
+}
+
 const OPERATORS = {
   equal: 'is',
   notEqual: 'is not',
@@ -729,6 +789,14 @@ const RECEIVABLES_FACTS = new Set([
   'overdue_ratio',
   'open_orders_bcy',
   'exposure_with_orders_bcy',
+  'credit_limit_utilization',
+])
+const PAYMENT_FACTS = new Set([
+  'paid_invoices_12m',
+  'avg_days_to_pay_12m',
+  'avg_days_late_12m',
+  'weighted_days_late_12m',
+  'days_late_trend',
 ])
 const COMPUTED = new Set(['exposure_bcy', 'available_credit_bcy', 'contact_age_seconds'])
 
@@ -740,6 +808,9 @@ function factsTable(d) {
   const receivablesSource = d.receivables
     ? `Zoho open invoices and sales orders (read ${when(d.receivables.as_of)}, ${age(d.receivables.age_seconds)})`
     : 'not read: no rule uses them'
+  const paymentsSource = d.payments
+    ? `Zoho paid invoices of 12 months (read ${when(d.payments.as_of)}, ${age(d.payments.age_seconds)})`
+    : 'not read: no rule uses them'
   const rows = Object.entries(d.facts)
     .filter(([fact]) => fact !== 'custom_fields')
     .map(([fact, v]) => [
@@ -749,9 +820,11 @@ function factsTable(d) {
         ? 'this request'
         : RECEIVABLES_FACTS.has(fact)
           ? receivablesSource
-          : COMPUTED.has(fact)
-            ? 'worked out from the above'
-            : contactSource,
+          : PAYMENT_FACTS.has(fact)
+            ? paymentsSource
+            : COMPUTED.has(fact)
+              ? 'worked out from the above'
+              : contactSource,
     ])
   for (const [name, v] of Object.entries(d.facts.custom_fields)) rows.push([`custom_fields.${name}`, value(name, v), contactSource])
   return h(

@@ -115,9 +115,8 @@ function asPaid(invoice: PaidInvoice, today: string): Paid | undefined {
   return { ago, month: invoice.last_payment_date.slice(0, 7), toPay, late, weight: Math.max(0, invoice.total * invoice.exchange_rate) }
 }
 
-/** The facts of one customer's payments. */
+/** The facts of one customer's payments (at least one). */
 function paymentFacts(paid: readonly Paid[]): PaymentFacts {
-  if (paid.length === 0) return NO_PAYMENT_FACTS
   const year = weighted(paid)
   const recent = paid.filter((p) => p.ago < QUARTER_DAYS)
   const quarter = weighted(recent)

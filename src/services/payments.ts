@@ -173,8 +173,8 @@ export function createPaymentsService(options: PaymentsOptions): PaymentsService
     async forCustomer(org, customerId) {
       if (!kept.has(org)) {
         kept.add(org)
-        await load(org).catch(() => {})
-        if (due(org)) void once(org)
+        // In flight at once, so that decisions arriving meanwhile wait for it too (it loads a stored snapshot first).
+        void once(org)
       }
       // The first pass is under way here or elsewhere: wait for it a little.
       const deadline = now() + options.firstWaitMs

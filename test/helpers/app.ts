@@ -164,9 +164,24 @@ export async function contactOnlyRules(t: { testdir(files: Record<string, string
 export const SHIPPED_RULES = [
   'apply-unused-credits',
   'credit-limit-exceeded',
+  'credit-limit-expired',
+  'credit-review-overdue',
   'inactive-contact',
   'manual-credit-hold',
   'outstanding-over-50000',
   'overdue-over-30-days',
   'overdue-over-90-days',
+  'pays-late',
+  'utilization-over-80',
 ] as const
+
+/**
+ * A rules folder with the shipped rules except those reading payment facts: an app with it lists
+ * open invoices and sales orders but never paid invoices, so tests can count receivables listings.
+ */
+export async function withoutPaymentRules(t: { testdir(files: Record<string, string>): string }): Promise<string> {
+  const { readFile } = await import('node:fs/promises')
+  const files: Record<string, string> = {}
+  for (const name of SHIPPED_RULES.filter((n) => n !== 'pays-late')) files[`${name}.json`] = await readFile(`rules/${name}.json`, 'utf8')
+  return t.testdir(files)
+}

@@ -386,6 +386,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/reservations/{reference}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Cancel an allowed order’s reservation
+         * @description The order system dropped an order that creditgate allowed (with `order.reference`): its amount stops counting against the customer’s credit at once. Only the API key that made the reservation, or an admin key; 404 for anyone else, whether it exists or not. No Zoho call.
+         */
+        delete: operations["cancelReservation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/contacts/{contact_id}/reservations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A customer’s reservations
+         * @description The allowed orders held against a customer’s credit, each live (counted in `reserved_bcy`), matched (a decision saw Zoho list the order, whose document now counts it) or expired (about to be removed). No Zoho call.
+         */
+        get: operations["getContactReservations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -395,7 +435,7 @@ export interface components {
             amount: number;
             /** @description Informational: logged with the decision. The amount must already be in base currency */
             currency?: string;
-            /** @description Your order reference; logged with the decision */
+            /** @description Your order reference (1 to 100 characters, no control characters): an allowed order holds its amount under it until Zoho lists the order (README "Reservations") */
             reference?: string;
         };
         ZohoWebhookInput: {
@@ -432,12 +472,47 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** @description The hold this allowed order placed (orders with a reference only) */
+        ReservationHeld: {
+            reference: string;
+            /** @description The order amount now held against the customer’s credit, base currency */
+            amount: number;
+            /** @description When the hold ends unless Zoho lists the order first or it is cancelled (ISO 8601) */
+            expires_at: string;
+            /**
+             * @description shared: held in Redis for every instance; local: no Redis configured, held in this process; degraded: Redis is configured but unreachable, held in this process within its part of the customer’s room (README "Reservations")
+             * @enum {string}
+             */
+            mode: "shared" | "local" | "degraded";
+        };
+        Reservation: {
+            reference: string;
+            amount: number;
+            /** @description The API key name (or address) that made it */
+            caller: string;
+            created_at: string;
+            expires_at: string;
+            /**
+             * @description live: counts in reserved_bcy; matched: Zoho lists the order, which now counts instead; expired: about to be removed
+             * @enum {string}
+             */
+            state: "live" | "matched" | "expired";
+        };
+        ReservationList: {
+            contact_id: string;
+            organization_id: string;
+            /** @description The live reservations’ total: what decisions add to the exposure */
+            reserved_bcy: number;
+            reservations: components["schemas"]["Reservation"][];
+            /** @enum {string} */
+            mode: "shared" | "local" | "degraded";
+        };
         Order: {
             /** @description Order amount in the organization’s base currency, ≥ 0 */
             amount: number;
             /** @description Informational: logged with the decision. The amount must already be in base currency */
             currency?: string;
-            /** @description Your order reference; logged with the decision */
+            /** @description Your order reference (1 to 100 characters, no control characters): an allowed order holds its amount under it until Zoho lists the order (README "Reservations") */
             reference?: string;
         };
         DecisionFacts: {
@@ -463,6 +538,8 @@ export interface components {
             overdue_invoices: number | null;
             overdue_ratio: number | null;
             open_orders_bcy: number | null;
+            /** @description The customer’s other live reservations (allowed orders Zoho does not list yet) */
+            reserved_bcy: number | null;
             exposure_with_orders_bcy: number | null;
         };
         Reason: {
@@ -547,6 +624,7 @@ export interface components {
             evaluated_at: string;
             /** @description With explain: every rule, every condition, its values and result */
             trace?: components["schemas"]["TraceRule"][];
+            reservation?: components["schemas"]["ReservationHeld"];
         };
         DryRunDecision: {
             /** @enum {string} */
@@ -613,7 +691,7 @@ export interface components {
              * @description Stable machine-readable code
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_contact_id" | "unauthorized" | "forbidden" | "not_found" | "contact_not_found" | "decision_not_found" | "method_not_allowed" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "invalid_rules" | "headers_too_large" | "rate_limited" | "internal_error" | "evaluation_failed" | "upstream_error" | "upstream_unavailable" | "not_ready";
+            code: "invalid_request" | "invalid_contact_id" | "unauthorized" | "forbidden" | "not_found" | "contact_not_found" | "decision_not_found" | "reservation_not_found" | "method_not_allowed" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "invalid_rules" | "headers_too_large" | "rate_limited" | "internal_error" | "evaluation_failed" | "upstream_error" | "upstream_unavailable" | "not_ready";
             /** @description Also in the X-Request-Id header and the log */
             request_id: string;
         };
@@ -807,6 +885,15 @@ export interface components {
                 /** @description ZOHO_MAX_CONCURRENCY */
                 max_concurrency: number;
             }[];
+        };
+        CancelledReservation: {
+            cancelled: {
+                reference: string;
+                contact_id: string;
+                organization_id: string;
+                /** @description What no longer counts against the customer’s credit */
+                amount: number;
+            };
         };
     };
     responses: never;
@@ -1157,6 +1244,7 @@ export interface operations {
                         overdue_invoices?: number;
                         overdue_ratio?: number;
                         open_orders_bcy?: number;
+                        reserved_bcy?: number;
                         exposure_with_orders_bcy?: number;
                     };
                     /** @description A whole candidate set: every rule file, as it would be in the rules folder */
@@ -1995,6 +2083,157 @@ export interface operations {
             };
             /** @description `rate_limited` */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelReservation: {
+        parameters: {
+            query?: {
+                /** @description Zoho organization; default ZOHO_ORGANIZATION_ID. Must be in ZOHO_ORGANIZATION_IDS */
+                organization_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Your order reference, 1 to 100 characters without control characters: the key of its reservation */
+                reference: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CancelledReservation"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`, `contact_not_found`, `reservation_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`, `evaluation_failed` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getContactReservations: {
+        parameters: {
+            query?: {
+                /** @description Zoho organization; default ZOHO_ORGANIZATION_ID. Must be in ZOHO_ORGANIZATION_IDS */
+                organization_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Zoho Books contact id: 1 to 19 decimal digits without a leading zero, as a string */
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationList"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`, `evaluation_failed` */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -9,6 +9,17 @@ const OrganizationQuerySchema = z.strictObject({
   organization_id: ZohoIdSchema.optional().describe('Zoho organization; default ZOHO_ORGANIZATION_ID. Must be in ZOHO_ORGANIZATION_IDS'),
 })
 
+const CancelledSchema = z
+  .object({
+    cancelled: z.object({
+      reference: z.string(),
+      contact_id: z.string(),
+      organization_id: z.string(),
+      amount: z.number().describe('What no longer counts against the customer’s credit'),
+    }),
+  })
+  .meta({ id: 'CancelledReservation' })
+
 /** Reservations (issue 24): an order system cancels its own; operations staff look at a customer's. No Zoho call. */
 export const reservationRoutes: FastifyPluginAsyncZod = async (app) => {
   app.delete(
@@ -25,16 +36,16 @@ export const reservationRoutes: FastifyPluginAsyncZod = async (app) => {
         params: z.object({ reference: ReferenceSchema.meta({ example: 'SO-2026-0042' }) }),
         querystring: OrganizationQuerySchema,
         response: {
-          204: { description: 'Cancelled', content: { 'application/json': { schema: z.null().describe('No body') } } },
+          200: CancelledSchema,
           ...problemResponses(400, 401, 403, 404, 429, 500, { operationId: 'cancelReservation' }),
         },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const org = app.zoho.organization(req.query.organization_id)
       const cancelled = await app.reservations.cancel(org, req.params.reference, req.admin ? undefined : callerBucket(req))
       if (!cancelled) throw new Problem('reservation_not_found', 'no live reservation with this reference is kept for this API key')
-      return reply.code(204).send()
+      return { cancelled: { ...cancelled, organization_id: org } }
     },
   )
 

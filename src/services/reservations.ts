@@ -65,8 +65,12 @@ export interface ReservationService {
   hold<T extends Outcome>(input: HoldInput, decide: (reserved: number | null) => Promise<T>): Promise<Held<T>>
   /** A customer's reservations as kept (no Zoho call: matched means a decision saw Zoho list the order). */
   list(org: string, contactId: string): Promise<{ views: ReservationView[]; reserved: number; mode: ReservationMode }>
-  /** Cancels the organization's reservation of that reference, made by `caller` (any, for an admin); false when there is none such. */
-  cancel(org: string, reference: string, caller: string | undefined): Promise<boolean>
+  /** Cancels the organization's reservation of that reference, made by `caller` (any, for an admin); undefined when there is none such. */
+  cancel(
+    org: string,
+    reference: string,
+    caller: string | undefined,
+  ): Promise<{ reference: string; contact_id: string; amount: number } | undefined>
   /** Ends the organization's expired reservations (the plugin's timer). */
   sweep(org: string): Promise<void>
   live(org: string): Promise<number>
@@ -161,8 +165,9 @@ export function createReservationService(options: ReservationOptions): Reservati
     },
     async cancel(org, reference, caller) {
       const removed = await options.store.cancel(org, reference, caller)
-      if (removed) ended('cancelled', 1)
-      return removed !== undefined
+      if (!removed) return undefined
+      ended('cancelled', 1)
+      return { reference, contact_id: removed.contactId, amount: removed.reservation.amount }
     },
     async sweep(org) {
       const removed = await options.store.sweep(org, clock())

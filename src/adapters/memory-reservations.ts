@@ -19,7 +19,7 @@ export interface MemoryReservations extends ReservationStore {
   locked<T>(
     org: string,
     contactId: string,
-    work: (current: readonly Reservation[], mode: ReservationMode) => Promise<{ result: T; change?: Change | undefined }>,
+    work: (current: readonly Reservation[], mode: ReservationMode) => Promise<{ result: T; change: Change }>,
     mode?: ReservationMode,
   ): Promise<T>
   /** What Redis holds of a customer now: replaces the copy, keeping the reservations made while degraded. */
@@ -69,8 +69,7 @@ export function createMemoryReservations(mode: ReservationMode = 'local'): Memor
     locked(org, contactId, work, stepMode = mode) {
       return serial(keyOf(org, contactId), async () => {
         const { result, change } = await work([...customer(org, contactId).values()], stepMode)
-        if (change) apply(org, contactId, change, stepMode)
-        else forget(org, contactId)
+        apply(org, contactId, change, stepMode)
         return result
       })
     },

@@ -22,7 +22,7 @@ export interface ReservationStore {
   locked<T>(
     org: string,
     contactId: string,
-    work: (current: readonly Reservation[], mode: ReservationMode) => Promise<{ result: T; change?: Change | undefined }>,
+    work: (current: readonly Reservation[], mode: ReservationMode) => Promise<{ result: T; change: Change }>,
   ): Promise<T>
   /** The customer's reservations, unlocked (a look, or a decision that holds nothing). */
   read(org: string, contactId: string): Promise<{ reservations: readonly Reservation[]; mode: ReservationMode }>

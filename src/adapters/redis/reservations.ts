@@ -196,10 +196,6 @@ export function createRedisReservations(link: RedisLink, local: MemoryReservatio
       try {
         const current = decodeAll(await client().hgetall(keys.customer))
         const { result, change } = await work(current, 'shared')
-        if (!change) {
-          local.mirror(org, contactId, current)
-          return result
-        }
         if (await write(org, contactId, token, change)) {
           local.mirror(org, contactId, applied(current, change))
           return result

@@ -3,9 +3,10 @@ import t, { type Test } from 'tap'
 import { createMemoryReservations } from '../src/adapters/memory-reservations.js'
 import { connectRedis } from '../src/adapters/redis/link.js'
 import { createRedisReservations, LOCK_WAIT_MS, reservationKeys } from '../src/adapters/redis/reservations.js'
+import { counts, view } from '../src/domain/reservations.js'
 import { listedSalesOrder } from '../src/sandbox/contacts.js'
 import type { Sandbox } from '../src/sandbox/sandbox.js'
-import { othersPart } from '../src/services/reservations.js'
+import { createReservationService, othersPart } from '../src/services/reservations.js'
 import { addContacts, eventually, metricValue, ORG, problem, startApp, startSandbox, type TestApp } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 
@@ -333,4 +334,33 @@ t.test('othersPart: the other instances’ parts of the room', async (t) => {
   t.equal(othersPart({ ...facts, credit_limit: null }, 0, 3), 0, 'no limit')
   t.equal(othersPart({ ...facts, open_orders_bcy: null }, 0, 3), 0, 'no receivables facts')
   t.equal(othersPart({ ...facts, outstanding_bcy: 50000 }, 0, 3), 0, 'no room')
+})
+
+t.test('what counts: expiry, the listing that matched, older and newer listings; a rule set without receivables', async (t) => {
+  const r = { reference: 'M-1', amount: 100, caller: 'shop', created_at: 0, expires_at: 1000 }
+  const listed = (asOf: number, ...refs: string[]) => ({ references: new Set(refs), asOf })
+  t.ok(counts(r, 10, undefined), 'no receivables read: it counts')
+  t.notOk(counts(r, 1000, undefined), 'expired')
+  t.notOk(counts(r, 10, listed(5, 'M-1')), 'listed')
+  const matched = { ...r, matched_as_of: 5 }
+  t.ok(counts(matched, 10, listed(4)), 'an older listing without it: counted once, by the reservation')
+  t.notOk(counts(matched, 10, listed(6)), 'a newer listing without it (paid since): counted by nobody twice')
+  t.same([view(r, 10).state, view(matched, 10).state, view(r, 1000).state], ['live', 'matched', 'expired'])
+  // Rules that read no receivables facts: reserved is not a fact, the order is still held.
+  let now = 0
+  const service = createReservationService({ store: createMemoryReservations(), ttlSeconds: 60, instances: () => 1, now: () => now })
+  const seen: (number | null)[] = []
+  const decide = async (reserved: number | null) => {
+    seen.push(reserved)
+    return { decision: 'allow' as const, facts: { credit_limit: null, outstanding_bcy: 0, open_orders_bcy: null } }
+  }
+  const input = { org: ORG, contactId: '7', caller: 'shop', listed: undefined }
+  t.match(await service.hold({ ...input, order: { amount: 5, reference: 'N-1' } }, decide), { reservation: { amount: 5, mode: 'local' } })
+  t.same(await service.hold({ ...input, order: { amount: 5 } }, decide), { outcome: await decide(null) })
+  t.same(seen, [null, null, null])
+  t.equal((await service.list(ORG, '7')).reserved, 5)
+  now = 61_000
+  await service.sweep(ORG)
+  t.same((await service.list(ORG, '7')).views, [])
+  t.equal(await service.live(ORG), 0)
 })

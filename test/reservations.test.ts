@@ -172,6 +172,25 @@ t.test('a reservation ends when Zoho lists the order: counted once across the sw
   t.equal(await metricValue(b.app, 'creditgate_reservations_ended_total{reason="matched"}'), 1)
 })
 
+t.test('the sandbox as in a demo: an order created there ends its reservation at the next listing', async (t) => {
+  const sandbox = await startSandbox(t)
+  const [app] = (await instances(t, 1, sandbox, {})) as [TestApp]
+  t.equal((await decide(app, '460000000031004', 1500, 'SO-DEMO-1')).decision, 'allow')
+  t.equal((await decide(app, '460000000031004', 1000, 'SO-DEMO-2')).decision, 'block')
+  const bad = await sandbox.app.inject({ method: 'POST', url: '/__sandbox/salesorders', payload: { customer_id: '1', total: 5 } })
+  t.equal(bad.statusCode, 400)
+  const made = await sandbox.app.inject({
+    method: 'POST',
+    url: '/__sandbox/salesorders',
+    payload: { customer_id: '460000000031004', total: 1500, reference_number: 'SO-DEMO-1' },
+  })
+  t.match(made.json(), { code: 0, salesorder: { reference_number: 'SO-DEMO-1', total: 1500 } })
+  await app.app.receivables.customerChanged([ORG], '460000000031004')
+  await eventually(async () => (await decide(app, '460000000031004', 0)).facts.open_orders_bcy === 1500, 'the next listing', 10_000)
+  const after = await decide(app, '460000000031004', 0)
+  t.same([after.facts.reserved_bcy, after.facts.exposure_with_orders_bcy], [0, 39500], 'counted once, by Zoho’s document')
+})
+
 t.test('cancel: the key that made it or an admin; anyone else 404; no Zoho call', async (t) => {
   const sandbox = await startSandbox(t)
   const contactId = limited(sandbox, '60')

@@ -189,6 +189,8 @@ t.test('the sandbox as in a demo: an order created there ends its reservation at
   await eventually(async () => (await decide(app, '460000000031004', 0)).facts.open_orders_bcy === 1500, 'the next listing', 10_000)
   const after = await decide(app, '460000000031004', 0)
   t.same([after.facts.reserved_bcy, after.facts.exposure_with_orders_bcy], [0, 39500], 'counted once, by Zoho’s document')
+  const list = await reservations(app, '460000000031004')
+  t.same([list.reserved_bcy, list.reservations.map((r) => r.state)], [0, ['matched']], 'the listing shows it matched at once')
 })
 
 t.test('cancel: the key that made it or an admin; anyone else 404; no Zoho call', async (t) => {

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { ReferenceSchema, ReservationListSchema } from '../domain/reservations.js'
+import { listedIn, ReferenceSchema, ReservationListSchema } from '../domain/reservations.js'
 import { Problem } from '../errors.js'
 import { CALLER_SECURITY, callerBucket } from '../plugins/access.js'
+import { usesReceivables } from '../rules/rule-set.js'
 import { ContactParamsSchema, problemResponses, ZohoIdSchema } from './schemas.js'
 
 const OrganizationQuerySchema = z.strictObject({
@@ -57,7 +58,7 @@ export const reservationRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'getContactReservations',
         summary: 'A customer’s reservations',
         description:
-          'The allowed orders held against a customer’s credit, each live (counted in `reserved_bcy`), matched (a decision saw Zoho list the order, whose document now counts it) or expired (about to be removed). No Zoho call.',
+          'The allowed orders held against a customer’s credit, each live (counted in `reserved_bcy`), matched (the receivables this instance keeps list the order, whose document now counts it) or expired (about to be removed). No Zoho call.',
         tags: ['reservations'],
         security: CALLER_SECURITY,
         params: ContactParamsSchema,
@@ -67,7 +68,11 @@ export const reservationRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req) => {
       const org = app.zoho.organization(req.query.organization_id)
-      const { views, reserved, mode } = await app.reservations.list(org, req.params.contact_id)
+      // The receivables this instance keeps already, if any: a look at reservations never reads Zoho.
+      const kept = app.receivables.ages()[org] !== undefined && usesReceivables(app.rules.current())
+      const receivables = kept ? await app.receivables.forCustomer(org, req.params.contact_id).catch(() => undefined) : undefined
+      const listed = receivables && listedIn(receivables.customer, receivables.asOf)
+      const { views, reserved, mode } = await app.reservations.list(org, req.params.contact_id, listed)
       return { contact_id: req.params.contact_id, organization_id: org, reserved_bcy: reserved, reservations: views, mode }
     },
   )

@@ -3,6 +3,7 @@ import type { Facts } from '../domain/facts.js'
 import {
   type Change,
   counts,
+  isLive,
   type Listed,
   type Reservation,
   type ReservationAnswer,
@@ -63,8 +64,12 @@ export interface ReservationService {
    * order with a reference holds its amount: one step per customer across instances.
    */
   hold<T extends Outcome>(input: HoldInput, decide: (reserved: number | null) => Promise<T>): Promise<Held<T>>
-  /** A customer's reservations as kept (no Zoho call: matched means a decision saw Zoho list the order). */
-  list(org: string, contactId: string): Promise<{ views: ReservationView[]; reserved: number; mode: ReservationMode }>
+  /** A customer's reservations, matched by the receivables given (else as a decision last saw them). */
+  list(
+    org: string,
+    contactId: string,
+    listed?: Listed | undefined,
+  ): Promise<{ views: ReservationView[]; reserved: number; mode: ReservationMode }>
   /** Cancels the organization's reservation of that reference, made by `caller` (any, for an admin); undefined when there is none such. */
   cancel(
     org: string,
@@ -157,11 +162,11 @@ export function createReservationService(options: ReservationOptions): Reservati
       ended('matched', held.matched)
       return held.reservation ? { outcome: held.outcome, reservation: held.reservation } : { outcome: held.outcome }
     },
-    async list(org, contactId) {
+    async list(org, contactId, listed) {
       const { reservations, mode } = await options.store.read(org, contactId)
       const now = clock()
-      const views = reservations.map((r) => view(r, now)).sort((a, b) => a.created_at.localeCompare(b.created_at))
-      return { views, reserved: total(reservations.filter((r) => r.matched_as_of === undefined && r.expires_at > now)), mode }
+      const views = reservations.map((r) => view(r, now, listed)).sort((a, b) => a.created_at.localeCompare(b.created_at))
+      return { views, reserved: total(reservations.filter((r) => isLive(r, now, listed))), mode }
     },
     async cancel(org, reference, caller) {
       const removed = await options.store.cancel(org, reference, caller)

@@ -7,8 +7,10 @@ import { counts, view } from '../src/domain/reservations.js'
 import { listedSalesOrder } from '../src/sandbox/contacts.js'
 import type { Sandbox } from '../src/sandbox/sandbox.js'
 import { createReservationService, othersPart } from '../src/services/reservations.js'
+import { lacksFacts } from '../src/services/rule-sets/compare.js'
 import { addContacts, eventually, metricValue, ORG, problem, startApp, startSandbox, type TestApp } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
+import { ruleSetOf } from './helpers/rules.js'
 
 /**
  * Reservations (issue 24): an allowed order with a reference holds its amount until Zoho lists
@@ -384,4 +386,19 @@ t.test('what counts: expiry, the listing that matched, older and newer listings;
   await service.sweep(ORG)
   t.same((await service.list(ORG, '7')).views, [])
   t.equal(await service.live(ORG), 0)
+})
+
+t.test('backtests: reserved_bcy as recorded; decisions recorded before it existed are not comparable for rules reading it', async (t) => {
+  const reads = ruleSetOf([
+    {
+      name: 'many-reserved',
+      conditions: { all: [{ fact: 'reserved_bcy', operator: 'greaterThan', value: 5000 }] },
+      type: 'review',
+      code: 'MANY_RESERVED',
+      message: '{{reserved_bcy}} reserved',
+    },
+  ])
+  t.equal(lacksFacts(reads, { outstanding_bcy: 1, exposure_with_orders_bcy: 1 }), true, 'recorded before reservations')
+  t.equal(lacksFacts(reads, { reserved_bcy: null }), true, 'recorded by a set that read no receivables facts')
+  t.equal(lacksFacts(reads, { reserved_bcy: 6000 }), false, 'recorded: evaluated on what it was')
 })

@@ -415,7 +415,7 @@ export interface paths {
         };
         /**
          * A customer’s reservations
-         * @description The allowed orders held against a customer’s credit, each live (counted in `reserved_bcy`), matched (a decision saw Zoho list the order, whose document now counts it) or expired (about to be removed). No Zoho call.
+         * @description The allowed orders held against a customer’s credit, each live (counted in `reserved_bcy`), matched (the receivables this instance keeps list the order, whose document now counts it) or expired (about to be removed). No Zoho call.
          */
         get: operations["getContactReservations"];
         put?: never;

@@ -18,6 +18,9 @@ import { ruleSetOf } from './helpers/rules.js'
  * across instances.
  */
 
+// Many instances on real Redis, some killed and restarted: more than tap's default 120 s on a busy machine.
+t.setTimeout(240_000)
+
 const SHOP = 'shop-key-0123456789abcdef'
 const DESK = 'desk-key-0123456789abcdef'
 const OPS = 'ops-key-0123456789abcdefgh'

@@ -9,7 +9,7 @@ import type { Sandbox } from '../src/sandbox/sandbox.js'
 import { createReservationService, othersPart } from '../src/services/reservations.js'
 import { lacksFacts } from '../src/services/rule-sets/compare.js'
 import { addContacts, eventually, metricValue, ORG, problem, startApp, startSandbox, type TestApp } from './helpers/app.js'
-import { startRedis } from './helpers/redis.js'
+import { startCluster, startRedis } from './helpers/redis.js'
 import { ruleSetOf } from './helpers/rules.js'
 
 /**
@@ -303,6 +303,21 @@ t.test('Redis killed during concurrent orders on 2 instances: each commits at mo
   t.equal(seenA.reserved_bcy, 2000 + allowed.length * 1000, 'what was reserved before (Redis came back empty) and meanwhile')
   const next = await decide(b, contactId, 10000 - seenA.reserved_bcy + 1, 'K-99')
   t.equal(next.decision, 'block', 'one more than the room left is blocked')
+})
+
+t.test('on a Redis Cluster: the same guarantee; every key of the step in the organization’s slot', async (t) => {
+  const cluster = await startCluster(t, reservationKeys(ORG, '1').lock)
+  const sandbox = await startSandbox(t)
+  const contactId = limited(sandbox, '67')
+  const apps = await instances(t, 2, sandbox, cluster.env)
+  const answers = await Promise.all(Array.from({ length: 14 }, (_, i) => decide(apps[i % 2] as TestApp, contactId, 1000, `CL-${i}`)))
+  t.equal(answers.filter((a) => a.decision === 'allow').length, 10)
+  for (const a of answers.filter((x) => x.decision === 'allow')) t.equal(a.reservation?.mode, 'shared')
+  const first = answers.find((a) => a.reservation)?.reservation?.reference ?? ''
+  t.equal((await cancel(apps[1] as TestApp, first, SHOP)).statusCode, 200)
+  t.equal((await reservations(apps[0] as TestApp, contactId)).reserved_bcy, 9000)
+  const keys = (await cluster.keys()).filter((k) => k.includes(':reservations:'))
+  t.ok(keys.length >= 3 && keys.every((k) => k.startsWith(`creditgate:v1:{${ORG}}:`)), keys.join(' '))
 })
 
 t.test('without Redis: the same guarantee in one process', async (t) => {

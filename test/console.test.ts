@@ -320,6 +320,32 @@ t.test('credit console in Chromium: sign in, overview, a blocked customer, a bac
     t.match(await page.locator('#credit-dates').textContent(), /The credit limit expired after 2025-12-31\./)
   })
 
+  await t.test('customer: an allowed order’s reservation in the exposure and in the list', async (t) => {
+    // An order system's allowed order of 1,500 on 2,000 of room (Eastern Hardware: 38,000 of 40,000).
+    const held = await app.inject({
+      method: 'POST',
+      url: '/contacts/460000000031004/risk',
+      headers: caller,
+      payload: { order: { amount: 1500, reference: 'SO-CONSOLE-1' } },
+    })
+    t.equal(held.json().reservation.amount, 1500)
+    await page.locator('#customer-id').fill('460000000031004')
+    await page.locator('#customer-amount').fill('1000')
+    await page.locator('#customer-form button[type="submit"]').click()
+    await page.locator('#reservations-total').waitFor()
+    t.match(await page.locator('#decision-title').textContent(), /block/)
+    t.equal(
+      await page.locator('#exposure-bar').getAttribute('aria-label'),
+      'Exposure 40,500.00: outstanding 38,000.00 + open orders 0.00 + reserved 1,500.00 + this order 1,000.00; credit limit 40,000.00, over it by 500.00.',
+    )
+    t.equal(await page.locator('#exposure-bar > span').count(), 5, 'four parts and the limit')
+    t.equal(
+      await page.locator('#reservations-total').textContent(),
+      '1,500.00 reserved by 1 live reservations (kept in this process: no Redis).',
+    )
+    t.match(await page.locator('#reservations-title + p + table tbody').textContent(), /SO-CONSOLE-11,500\.00liveshop/)
+  })
+
   await t.test('rules: the active set, a candidate with an error, a stricter candidate’s backtest', async (t) => {
     await page.locator('nav a[data-view="rules"]').click()
     await page.locator('#active-table').waitFor()

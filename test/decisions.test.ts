@@ -685,3 +685,33 @@ t.test('dry runs: payment facts and the day as given', async (t) => {
   })
   t.equal(today.facts.credit_review_overdue_days, 1, 'without a day: today in the organization’s zone')
 })
+
+t.test('reservations: the hold is given who asks and what Zoho lists, and its reserved amount is in the facts', async (t) => {
+  const listing: CustomerReceivables = { invoices: [], open_orders_bcy: 1000, references: ['SO-9'] }
+  const seen: unknown[] = []
+  const decisions = withReceivables(receivablesOf(listing, NOW - 5000), {
+    hold: async (input, decide) => {
+      seen.push(input)
+      const outcome = await decide(2500)
+      return { outcome, reservation: { reference: 'SO-1', amount: 700, expires_at: '2026-11-25T10:00:00.000Z', mode: 'shared' } }
+    },
+  })
+  const order = { amount: 700, reference: 'SO-1' }
+  const answer = await decisions.decide({ org: ORG, contactId: '42', order, caller: 'shop' })
+  t.same(seen, [{ org: ORG, contactId: '42', order, caller: 'shop', listed: { references: new Set(['SO-9']), asOf: NOW - 5000 } }])
+  t.same([answer.facts?.reserved_bcy, answer.facts?.open_orders_bcy, answer.facts?.exposure_with_orders_bcy], [2500, 1000, 4200])
+  t.same(answer.reservation, { reference: 'SO-1', amount: 700, expires_at: '2026-11-25T10:00:00.000Z', mode: 'shared' })
+  RiskDecisionSchema.parse(answer)
+  // Without a hold (and without a caller name): nothing reserved, nothing held.
+  const alone = await withReceivables(receivablesOf(listing, NOW)).decide({ org: ORG, contactId: '42', order })
+  t.same([alone.facts?.reserved_bcy, alone.facts?.exposure_with_orders_bcy, alone.reservation], [0, 1700, undefined])
+  // A hold that holds nothing, and a caller the hold is told of as '' when there is none.
+  const none = withReceivables(receivablesOf(listing, NOW), {
+    hold: async (input, decide) => {
+      seen.push(input.caller)
+      return { outcome: await decide(null) }
+    },
+  })
+  const plain = await none.decide({ org: ORG, contactId: '42' })
+  t.same([plain.facts?.reserved_bcy, plain.reservation, seen.at(-1)], [0, undefined, ''])
+})

@@ -67,6 +67,7 @@ t.test('fact arithmetic: foreign currency, partial payment, due today and yester
     overdue_invoices: 2,
     overdue_ratio: 0.9251,
     open_orders_bcy: 0,
+    reserved_bcy: 0,
     exposure_with_orders_bcy: 10_000,
   })
   t.same(
@@ -77,6 +78,7 @@ t.test('fact arithmetic: foreign currency, partial payment, due today and yester
       overdue_invoices: 1,
       overdue_ratio: 0.0251,
       open_orders_bcy: 0,
+      reserved_bcy: 0,
       exposure_with_orders_bcy: 10_000,
     },
     'in UTC the same invoice is due today: not past due',
@@ -95,6 +97,7 @@ t.test('fact arithmetic: foreign currency, partial payment, due today and yester
     overdue_invoices: 0,
     overdue_ratio: 0,
     open_orders_bcy: 3505,
+    reserved_bcy: 0,
     exposure_with_orders_bcy: 4005,
   })
   t.equal(receivablesFacts(customer, 5000, 0, '2026-11-25').overdue_ratio, 1, 'the ratio never goes past 1')

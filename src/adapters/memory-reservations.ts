@@ -1,5 +1,6 @@
 import type { Reservation, ReservationMode } from '../domain/reservations.js'
 import { applied, type Change } from '../domain/reservations.js'
+import { createSerial } from '../lib/serial.js'
 import type { ReservationStore } from '../services/reservations.js'
 
 /** A reservation made while Redis was down, and whose it is. */
@@ -18,7 +19,7 @@ export interface MemoryReservations extends ReservationStore {
   locked<T>(
     org: string,
     contactId: string,
-    work: (current: readonly Reservation[], mode: ReservationMode) => Promise<{ result: T; change?: Change | undefined }>,
+    work: (current: readonly Reservation[], mode: ReservationMode) => Promise<{ result: T; change: Change }>,
     mode?: ReservationMode,
   ): Promise<T>
   /** What Redis holds of a customer now: replaces the copy, keeping the reservations made while degraded. */
@@ -29,13 +30,13 @@ export interface MemoryReservations extends ReservationStore {
   synced(entry: Unsynced): void
 }
 
-const keyOf = (org: string, contactId: string) => `${org}\n${contactId}`
+export const keyOf = (org: string, contactId: string) => `${org}\n${contactId}`
 
 export function createMemoryReservations(mode: ReservationMode = 'local'): MemoryReservations {
   /** org → contact → reference → reservation. */
   const orgs = new Map<string, Map<string, Map<string, Reservation>>>()
-  /** The tail of each customer's queue of locked steps. */
-  const queues = new Map<string, Promise<unknown>>()
+  /** Each customer's locked steps, one after the other. */
+  const serial = createSerial()
   const customer = (org: string, contactId: string) => {
     let contacts = orgs.get(org)
     if (!contacts) {
@@ -66,19 +67,11 @@ export function createMemoryReservations(mode: ReservationMode = 'local'): Memor
     )
   return {
     locked(org, contactId, work, stepMode = mode) {
-      const key = keyOf(org, contactId)
-      const step = (queues.get(key) ?? Promise.resolve()).then(async () => {
+      return serial(keyOf(org, contactId), async () => {
         const { result, change } = await work([...customer(org, contactId).values()], stepMode)
-        if (change) apply(org, contactId, change, stepMode)
-        else forget(org, contactId)
+        apply(org, contactId, change, stepMode)
         return result
       })
-      const tail = step.catch(() => {})
-      queues.set(key, tail)
-      void tail.then(() => {
-        if (queues.get(key) === tail) queues.delete(key)
-      })
-      return step
     },
     async read(org, contactId) {
       const reservations = [...(orgs.get(org)?.get(contactId)?.values() ?? [])]

@@ -466,6 +466,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/reservations/{reference}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Cancel an allowed order’s reservation
+         * @description The order system dropped an order that creditgate allowed (with `order.reference`): its amount stops counting against the customer’s credit at once. Only the API key that made the reservation, or an admin key; 404 for anyone else, whether it exists or not. No Zoho call.
+         */
+        delete: operations["cancelReservation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/contacts/{contact_id}/reservations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A customer’s reservations
+         * @description The allowed orders held against a customer’s credit, each live (counted in `reserved_bcy`), matched (the receivables this instance keeps list the order, whose document now counts it) or expired (about to be removed). No Zoho call.
+         */
+        get: operations["getContactReservations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/contacts/{contact_id}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How a customer paid over the last 12 months
+         * @description The payment facts of a customer (from the organization’s paid invoices, read by the background pass), its days to pay month by month, and its credit review date and limit validity from the contact’s custom fields. One Get Contact through the cache; never a listing call of its own. `payments` is null while no active or shadow rule reads payment facts.
+         */
+        get: operations["getContactPayments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/config": {
         parameters: {
             query?: never;
@@ -575,7 +635,7 @@ export interface components {
             amount: number;
             /** @description Informational: logged with the decision. The amount must already be in base currency */
             currency?: string;
-            /** @description Your order reference; logged with the decision */
+            /** @description Your order reference (1 to 100 characters, no control characters): an allowed order holds its amount under it until Zoho lists the order (README "Reservations") */
             reference?: string;
         };
         ZohoWebhookInput: {
@@ -612,12 +672,47 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /** @description The hold this allowed order placed (orders with a reference only) */
+        ReservationHeld: {
+            reference: string;
+            /** @description The order amount now held against the customer’s credit, base currency */
+            amount: number;
+            /** @description When the hold ends unless Zoho lists the order first or it is cancelled (ISO 8601) */
+            expires_at: string;
+            /**
+             * @description shared: held in Redis for every instance; local: no Redis configured, held in this process; degraded: Redis is configured but unreachable, held in this process within its part of the customer’s room (README "Reservations")
+             * @enum {string}
+             */
+            mode: "shared" | "local" | "degraded";
+        };
+        Reservation: {
+            reference: string;
+            amount: number;
+            /** @description The API key name (or address) that made it */
+            caller: string;
+            created_at: string;
+            expires_at: string;
+            /**
+             * @description live: counts in reserved_bcy; matched: Zoho lists the order, which now counts instead; expired: about to be removed
+             * @enum {string}
+             */
+            state: "live" | "matched" | "expired";
+        };
+        ReservationList: {
+            contact_id: string;
+            organization_id: string;
+            /** @description The live reservations’ total: what decisions add to the exposure */
+            reserved_bcy: number;
+            reservations: components["schemas"]["Reservation"][];
+            /** @enum {string} */
+            mode: "shared" | "local" | "degraded";
+        };
         Order: {
             /** @description Order amount in the organization’s base currency, ≥ 0 */
             amount: number;
             /** @description Informational: logged with the decision. The amount must already be in base currency */
             currency?: string;
-            /** @description Your order reference; logged with the decision */
+            /** @description Your order reference (1 to 100 characters, no control characters): an allowed order holds its amount under it until Zoho lists the order (README "Reservations") */
             reference?: string;
         };
         DecisionFacts: {
@@ -643,7 +738,18 @@ export interface components {
             overdue_invoices: number | null;
             overdue_ratio: number | null;
             open_orders_bcy: number | null;
+            /** @description The customer’s other live reservations (allowed orders Zoho does not list yet) */
+            reserved_bcy: number | null;
             exposure_with_orders_bcy: number | null;
+            /** @description null when no rule uses the payment facts */
+            paid_invoices_12m: number | null;
+            avg_days_to_pay_12m: number | null;
+            avg_days_late_12m: number | null;
+            weighted_days_late_12m: number | null;
+            days_late_trend: number | null;
+            credit_review_overdue_days: number | null;
+            credit_limit_expired: boolean;
+            credit_limit_utilization: number | null;
         };
         Reason: {
             /** @description The rule that fired */
@@ -718,6 +824,11 @@ export interface components {
             state: "open" | "released" | "rejected" | "expired";
             status_url: string;
         };
+        PaymentsSource: {
+            /** @description When the paid invoices were read from Zoho (ISO 8601) */
+            as_of: string;
+            age_seconds: number;
+        };
         RiskDecision: {
             /** @description Unique id of this decision; it is in the decision log */
             decision_id: string;
@@ -741,6 +852,8 @@ export interface components {
             contact: components["schemas"]["ContactSource"] | null;
             /** @description How old the receivables facts are; null when no rule used them */
             receivables: components["schemas"]["ReceivablesSource"] | null;
+            /** @description How old the payment facts are; null when no rule used them */
+            payments: components["schemas"]["PaymentsSource"] | null;
             evaluated_at: string;
             /** @description With explain: every rule, every condition, its values and result */
             trace?: components["schemas"]["TraceRule"][];
@@ -750,6 +863,7 @@ export interface components {
             release?: components["schemas"]["Release"];
             /** @description With release: the reasons the rules gave, overridden by the release */
             overridden?: components["schemas"]["Reason"][];
+            reservation?: components["schemas"]["ReservationHeld"];
         };
         DryRunDecision: {
             /** @enum {string} */
@@ -876,7 +990,7 @@ export interface components {
              * @description Stable machine-readable code
              * @enum {string}
              */
-            code: "invalid_request" | "invalid_contact_id" | "unauthorized" | "forbidden" | "not_found" | "contact_not_found" | "decision_not_found" | "case_not_found" | "case_conflict" | "method_not_allowed" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "invalid_rules" | "headers_too_large" | "rate_limited" | "internal_error" | "evaluation_failed" | "upstream_error" | "upstream_unavailable" | "not_ready";
+            code: "invalid_request" | "invalid_contact_id" | "unauthorized" | "forbidden" | "not_found" | "contact_not_found" | "decision_not_found" | "case_not_found" | "case_conflict" | "reservation_not_found" | "method_not_allowed" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "invalid_rules" | "headers_too_large" | "rate_limited" | "internal_error" | "evaluation_failed" | "upstream_error" | "upstream_unavailable" | "not_ready";
             /** @description Also in the X-Request-Id header and the log */
             request_id: string;
         };
@@ -1113,6 +1227,36 @@ export interface components {
             /** @description Why the last change to RULES_SHADOW_DIR was not loaded; null when it was */
             last_error: components["schemas"]["ReloadFailure"] | null;
         };
+        CustomerPayments: {
+            contact_id: string;
+            organization_id: string;
+            /** @description null when no active or shadow rule reads payment facts: paid invoices are then not read from Zoho at all */
+            payments: {
+                /** @description When the paid invoices were read from Zoho (ISO 8601) */
+                as_of: string;
+                age_seconds: number;
+                paid_invoices_12m: number;
+                avg_days_to_pay_12m: number | null;
+                avg_days_late_12m: number | null;
+                weighted_days_late_12m: number | null;
+                days_late_trend: number | null;
+                /** @description The 12 calendar months up to this one, oldest first, as of the pass */
+                months: {
+                    /** @description YYYY-MM */
+                    month: string;
+                    /** @description Invoices paid in full in the month */
+                    invoices: number;
+                    /** @description Their mean days from invoice date to payment; null when none */
+                    avg_days_to_pay: number | null;
+                }[];
+            } | null;
+            /** @description The contact’s review date (CREDIT_REVIEW_DATE_FIELD), YYYY-MM-DD */
+            credit_review_date: string | null;
+            credit_review_overdue_days: number | null;
+            /** @description The last day of the contact’s credit limit (CREDIT_LIMIT_UNTIL_FIELD) */
+            credit_limit_until: string | null;
+            credit_limit_expired: boolean;
+        };
         CustomerReceivables: {
             contact_id: string;
             organization_id: string;
@@ -1138,6 +1282,15 @@ export interface components {
                 /** @description ZOHO_MAX_CONCURRENCY */
                 max_concurrency: number;
             }[];
+        };
+        CancelledReservation: {
+            cancelled: {
+                reference: string;
+                contact_id: string;
+                organization_id: string;
+                /** @description What no longer counts against the customer’s credit */
+                amount: number;
+            };
         };
         /**
          * @example {
@@ -1497,8 +1650,19 @@ export interface operations {
                         overdue_invoices?: number;
                         overdue_ratio?: number;
                         open_orders_bcy?: number;
+                        reserved_bcy?: number;
                         exposure_with_orders_bcy?: number;
                     };
+                    /** @description Payment facts; those left out are "no paid invoice in the 12 months" (0 and nulls) */
+                    payments?: {
+                        paid_invoices_12m?: number;
+                        avg_days_to_pay_12m?: number | null;
+                        avg_days_late_12m?: number | null;
+                        weighted_days_late_12m?: number | null;
+                        days_late_trend?: number | null;
+                    };
+                    /** @description The day review and limit dates are compared with; default today in ORG_TIME_ZONE */
+                    today?: string;
                     /** @description A whole candidate set: every rule file, as it would be in the rules folder */
                     rules?: {
                         file: string;
@@ -2662,6 +2826,237 @@ export interface operations {
             };
             /** @description `rate_limited` */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelReservation: {
+        parameters: {
+            query?: {
+                /** @description Zoho organization; default ZOHO_ORGANIZATION_ID. Must be in ZOHO_ORGANIZATION_IDS */
+                organization_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Your order reference, 1 to 100 characters without control characters: the key of its reservation */
+                reference: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CancelledReservation"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`, `contact_not_found`, `reservation_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`, `evaluation_failed` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getContactReservations: {
+        parameters: {
+            query?: {
+                /** @description Zoho organization; default ZOHO_ORGANIZATION_ID. Must be in ZOHO_ORGANIZATION_IDS */
+                organization_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Zoho Books contact id: 1 to 19 decimal digits without a leading zero, as a string */
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationList"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`, `evaluation_failed` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getContactPayments: {
+        parameters: {
+            query?: {
+                /** @description Zoho organization; default ZOHO_ORGANIZATION_ID */
+                organization_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Zoho Books contact id: 1 to 19 decimal digits without a leading zero, as a string */
+                contact_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerPayments"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`, `contact_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_unavailable`, `not_ready` */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

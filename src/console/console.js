@@ -552,10 +552,11 @@ async function customer(id) {
   show('customer-out', h('p', { class: 'note' }, `Asking for ${id}…`))
   // The decision first: the recent decisions then include it.
   const risk = await api(`/contacts/${id}/risk?${query}`)
-  const [receivables, payments, recent] = await Promise.all([
+  const [receivables, payments, recent, held] = await Promise.all([
     api(`/contacts/${id}/receivables${org ? `?organization_id=${org}` : ''}`),
     api(`/contacts/${id}/payments${org ? `?organization_id=${org}` : ''}`),
     api(`/decisions?${new URLSearchParams({ contact_id: id, limit: '10' })}`),
+    api(`/contacts/${id}/reservations${org ? `?organization_id=${org}` : ''}`),
   ])
   if (mine !== asked) return
   if (!risk.ok) return show('customer-out', h('p', { class: 'error', role: 'alert' }, problemText(risk)))
@@ -593,6 +594,12 @@ async function customer(id) {
     ),
     h(
       'article',
+      { class: 'card', 'aria-labelledby': 'reservations-title' },
+      h('h3', { id: 'reservations-title' }, 'Reservations'),
+      reservationsTable(held),
+    ),
+    h(
+      'article',
       { class: 'card', 'aria-labelledby': 'recent-title' },
       h('h3', { id: 'recent-title' }, 'Recent decisions'),
       recentTable(recent),
@@ -613,19 +620,44 @@ function messages(d) {
   return items.length ? h('ul', { class: 'messages' }, items) : h('p', {}, 'No rule fired: nothing stands against this order.')
 }
 
-/** Outstanding + open orders + this order against the credit limit, as one bar. */
+/** Allowed orders with a reference that Zoho does not list yet: each live, matched or expired. */
+function reservationsTable(r) {
+  if (r.missing) return notAvailable('The reservations view (GET /contacts/{id}/reservations)')
+  if (!r.ok) return h('p', { class: 'error' }, problemText(r))
+  const { reservations, reserved_bcy: reserved, mode } = r.data
+  if (reservations.length === 0) return h('p', { class: 'note' }, 'No allowed order of this customer is waiting for Zoho.')
+  return [
+    h(
+      'p',
+      { id: 'reservations-total' },
+      `${amount(reserved)} reserved by ${count(reservations.filter((x) => x.state === 'live').length)} live reservations` +
+        (mode === 'shared'
+          ? '.'
+          : ` (${mode === 'local' ? 'kept in this process: no Redis' : 'Redis unreachable: this instance’s view'}).`),
+    ),
+    dataTable(
+      'Reservations: reference, amount, state, by, expires',
+      ['reference', 'amount', 'state', 'by', 'expires'],
+      reservations.map((x) => [x.reference, amount(x.amount), x.state, x.caller, when(x.expires_at)]),
+    ),
+  ]
+}
+
+/** Outstanding + open orders + reserved + this order against the credit limit, as one bar. */
 function exposure(card, f) {
   const orders = f.open_orders_bcy ?? 0
-  const total = f.outstanding_bcy + orders + f.order_amount
+  const reserved = f.reserved_bcy ?? 0
+  const total = f.outstanding_bcy + orders + reserved + f.order_amount
   const limit = f.credit_limit
   const scale = Math.max(total, limit ?? 0) * 1.05 || 1
   const parts = [
     ['outstanding', 'Outstanding', f.outstanding_bcy],
     ['orders', 'Open orders', orders],
+    ...(reserved > 0 ? [['reserved', 'Reserved', reserved]] : []),
     ['order', 'This order', f.order_amount],
   ]
   const words =
-    `Exposure ${amount(total)}: outstanding ${amount(f.outstanding_bcy)} + open orders ${f.open_orders_bcy === null ? 'not read' : amount(orders)} + this order ${amount(f.order_amount)}; ` +
+    `Exposure ${amount(total)}: outstanding ${amount(f.outstanding_bcy)} + open orders ${f.open_orders_bcy === null ? 'not read' : amount(orders)}${reserved > 0 ? ` + reserved ${amount(reserved)}` : ''} + this order ${amount(f.order_amount)}; ` +
     (limit === null
       ? 'no credit limit.'
       : `credit limit ${amount(limit)}${total > limit ? `, over it by ${amount(total - limit)}` : `, ${amount(limit - total)} left`}.`)

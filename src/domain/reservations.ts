@@ -101,8 +101,13 @@ export const ReservationListSchema = z
 
 export type ReservationView = z.output<typeof ReservationViewSchema>
 
-export function view(reservation: Reservation, now: number): ReservationView {
-  const state = reservation.expires_at <= now ? 'expired' : reservation.matched_as_of === undefined ? 'live' : 'matched'
+/** Whether it is live for people: as the given receivables count it, else unmatched and unexpired. */
+export const isLive = (reservation: Reservation, now: number, listed?: Listed | undefined) =>
+  listed ? counts(reservation, now, listed) : reservation.matched_as_of === undefined && reservation.expires_at > now
+
+/** A reservation as people see it; with the receivables, matched as soon as they list the order. */
+export function view(reservation: Reservation, now: number, listed?: Listed | undefined): ReservationView {
+  const state = reservation.expires_at <= now ? 'expired' : isLive(reservation, now, listed) ? 'live' : 'matched'
   return {
     reference: reservation.reference,
     amount: reservation.amount,

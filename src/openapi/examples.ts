@@ -321,6 +321,13 @@ const RESERVATION_EXAMPLES: Record<string, Example> = {
 const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>> = {
   getContactRisk: { '200': DECISION_EXAMPLES },
   postContactRisk: { '200': { ...DECISION_EXAMPLES, ...RESERVATION_EXAMPLES } },
+  cancelReservation: {
+    '200': {
+      cancelled: ex('the order was dropped: its 8,000.00 no longer counts', {
+        cancelled: { reference: 'SO-2026-0042', contact_id: LIMITED.contact_id, organization_id: '10234695', amount: 8000 },
+      }),
+    },
+  },
   getContactReservations: {
     '200': {
       held: ex('one live reservation, one Zoho lists now', {

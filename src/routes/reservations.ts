@@ -1,13 +1,25 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { ReferenceSchema, ReservationListSchema } from '../domain/reservations.js'
+import { listedIn, ReferenceSchema, ReservationListSchema } from '../domain/reservations.js'
 import { Problem } from '../errors.js'
 import { CALLER_SECURITY, callerBucket } from '../plugins/access.js'
+import { usesReceivables } from '../rules/rule-set.js'
 import { ContactParamsSchema, problemResponses, ZohoIdSchema } from './schemas.js'
 
 const OrganizationQuerySchema = z.strictObject({
   organization_id: ZohoIdSchema.optional().describe('Zoho organization; default ZOHO_ORGANIZATION_ID. Must be in ZOHO_ORGANIZATION_IDS'),
 })
+
+const CancelledSchema = z
+  .object({
+    cancelled: z.object({
+      reference: z.string(),
+      contact_id: z.string(),
+      organization_id: z.string(),
+      amount: z.number().describe('What no longer counts against the customer’s credit'),
+    }),
+  })
+  .meta({ id: 'CancelledReservation' })
 
 /** Reservations (issue 24): an order system cancels its own; operations staff look at a customer's. No Zoho call. */
 export const reservationRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -25,16 +37,16 @@ export const reservationRoutes: FastifyPluginAsyncZod = async (app) => {
         params: z.object({ reference: ReferenceSchema.meta({ example: 'SO-2026-0042' }) }),
         querystring: OrganizationQuerySchema,
         response: {
-          204: { description: 'Cancelled', content: { 'application/json': { schema: z.null().describe('No body') } } },
+          200: CancelledSchema,
           ...problemResponses(400, 401, 403, 404, 429, 500, { operationId: 'cancelReservation' }),
         },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const org = app.zoho.organization(req.query.organization_id)
       const cancelled = await app.reservations.cancel(org, req.params.reference, req.admin ? undefined : callerBucket(req))
       if (!cancelled) throw new Problem('reservation_not_found', 'no live reservation with this reference is kept for this API key')
-      return reply.code(204).send()
+      return { cancelled: { ...cancelled, organization_id: org } }
     },
   )
 
@@ -46,7 +58,7 @@ export const reservationRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'getContactReservations',
         summary: 'A customer’s reservations',
         description:
-          'The allowed orders held against a customer’s credit, each live (counted in `reserved_bcy`), matched (a decision saw Zoho list the order, whose document now counts it) or expired (about to be removed). No Zoho call.',
+          'The allowed orders held against a customer’s credit, each live (counted in `reserved_bcy`), matched (the receivables this instance keeps list the order, whose document now counts it) or expired (about to be removed). No Zoho call.',
         tags: ['reservations'],
         security: CALLER_SECURITY,
         params: ContactParamsSchema,
@@ -56,7 +68,11 @@ export const reservationRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (req) => {
       const org = app.zoho.organization(req.query.organization_id)
-      const { views, reserved, mode } = await app.reservations.list(org, req.params.contact_id)
+      // The receivables this instance keeps already, if any: a look at reservations never reads Zoho.
+      const kept = app.receivables.ages()[org] !== undefined && usesReceivables(app.rules.current())
+      const receivables = kept ? await app.receivables.forCustomer(org, req.params.contact_id).catch(() => undefined) : undefined
+      const listed = receivables && listedIn(receivables.customer, receivables.asOf)
+      const { views, reserved, mode } = await app.reservations.list(org, req.params.contact_id, listed)
       return { contact_id: req.params.contact_id, organization_id: org, reserved_bcy: reserved, reservations: views, mode }
     },
   )

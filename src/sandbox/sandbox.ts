@@ -4,6 +4,7 @@ import formbody from '@fastify/formbody'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
 import {
   type Documents,
+  listedSalesOrder,
   SANDBOX_CREDENTIALS,
   SANDBOX_ORGANIZATION_ID,
   SANDBOX_SECOND_ORGANIZATION_ID,
@@ -308,6 +309,29 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     if (req.body?.reset_stats) resetStats()
     return { latency_ms: faults.latencyMs, down: faults.down }
   })
+
+  let created = 0
+  // An order system creating its order in Zoho (demos: a reservation ends when the next listing shows it).
+  app.post<{ Body: { organization_id?: string; customer_id?: string; total?: number; reference_number?: string } }>(
+    '/__sandbox/salesorders',
+    async (req, reply) => {
+      const { organization_id: org = [...organizations.keys()][0] ?? '', customer_id: customer, total, reference_number } = req.body ?? {}
+      if (!customer || !organizations.get(org)?.has(customer) || typeof total !== 'number' || !(total > 0)) {
+        return reply.code(400).send({ code: 2, message: 'customer_id of a contact of the organization and a total > 0, please' })
+      }
+      const docs = documents.get(org) ?? { invoices: [], salesorders: [] }
+      documents.set(org, docs)
+      created++
+      const order = listedSalesOrder(
+        `59${String(created).padStart(17, '0')}`,
+        customer,
+        { total, reference: reference_number ?? '' },
+        Date.now(),
+      )
+      docs.salesorders.push(order)
+      return { code: 0, message: 'Sales Order has been created.', salesorder: order }
+    },
+  )
 
   function resetStats() {
     stats.tokenCalls = 0

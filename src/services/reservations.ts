@@ -3,6 +3,7 @@ import type { Facts } from '../domain/facts.js'
 import {
   type Change,
   counts,
+  isLive,
   type Listed,
   type Reservation,
   type ReservationAnswer,
@@ -22,7 +23,7 @@ export interface ReservationStore {
   locked<T>(
     org: string,
     contactId: string,
-    work: (current: readonly Reservation[], mode: ReservationMode) => Promise<{ result: T; change?: Change | undefined }>,
+    work: (current: readonly Reservation[], mode: ReservationMode) => Promise<{ result: T; change: Change }>,
   ): Promise<T>
   /** The customer's reservations, unlocked (a look, or a decision that holds nothing). */
   read(org: string, contactId: string): Promise<{ reservations: readonly Reservation[]; mode: ReservationMode }>
@@ -63,10 +64,18 @@ export interface ReservationService {
    * order with a reference holds its amount: one step per customer across instances.
    */
   hold<T extends Outcome>(input: HoldInput, decide: (reserved: number | null) => Promise<T>): Promise<Held<T>>
-  /** A customer's reservations as kept (no Zoho call: matched means a decision saw Zoho list the order). */
-  list(org: string, contactId: string): Promise<{ views: ReservationView[]; reserved: number; mode: ReservationMode }>
-  /** Cancels the organization's reservation of that reference, made by `caller` (any, for an admin); false when there is none such. */
-  cancel(org: string, reference: string, caller: string | undefined): Promise<boolean>
+  /** A customer's reservations, matched by the receivables given (else as a decision last saw them). */
+  list(
+    org: string,
+    contactId: string,
+    listed?: Listed | undefined,
+  ): Promise<{ views: ReservationView[]; reserved: number; mode: ReservationMode }>
+  /** Cancels the organization's reservation of that reference, made by `caller` (any, for an admin); undefined when there is none such. */
+  cancel(
+    org: string,
+    reference: string,
+    caller: string | undefined,
+  ): Promise<{ reference: string; contact_id: string; amount: number } | undefined>
   /** Ends the organization's expired reservations (the plugin's timer). */
   sweep(org: string): Promise<void>
   live(org: string): Promise<number>
@@ -153,16 +162,17 @@ export function createReservationService(options: ReservationOptions): Reservati
       ended('matched', held.matched)
       return held.reservation ? { outcome: held.outcome, reservation: held.reservation } : { outcome: held.outcome }
     },
-    async list(org, contactId) {
+    async list(org, contactId, listed) {
       const { reservations, mode } = await options.store.read(org, contactId)
       const now = clock()
-      const views = reservations.map((r) => view(r, now)).sort((a, b) => a.created_at.localeCompare(b.created_at))
-      return { views, reserved: total(reservations.filter((r) => r.matched_as_of === undefined && r.expires_at > now)), mode }
+      const views = reservations.map((r) => view(r, now, listed)).sort((a, b) => a.created_at.localeCompare(b.created_at))
+      return { views, reserved: total(reservations.filter((r) => isLive(r, now, listed))), mode }
     },
     async cancel(org, reference, caller) {
       const removed = await options.store.cancel(org, reference, caller)
-      if (removed) ended('cancelled', 1)
-      return removed !== undefined
+      if (!removed) return undefined
+      ended('cancelled', 1)
+      return { reference, contact_id: removed.contactId, amount: removed.reservation.amount }
     },
     async sweep(org) {
       const removed = await options.store.sweep(org, clock())

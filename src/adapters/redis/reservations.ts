@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto'
 import type { Reservation, ReservationMode } from '../../domain/reservations.js'
 import { applied, type Change } from '../../domain/reservations.js'
 import { Problem } from '../../errors.js'
+import { createSerial } from '../../lib/serial.js'
 import type { ReservationStore } from '../../services/reservations.js'
-import type { MemoryReservations } from '../memory-reservations.js'
+import { keyOf, type MemoryReservations } from '../memory-reservations.js'
 import { DELETE_IF, type RedisLink, viaRedis } from './link.js'
 
 /**
@@ -175,7 +176,11 @@ export function createRedisReservations(link: RedisLink, local: MemoryReservatio
     return written === 1
   }
 
-  const locked: ReservationStore['locked'] = async (org, contactId, work) => {
+  // This instance's steps on a customer queue here first: only one at a time asks Redis for the lock.
+  const serial = createSerial()
+  const locked: ReservationStore['locked'] = (org, contactId, work) =>
+    serial(keyOf(org, contactId), () => lockedInRedis(org, contactId, work))
+  const lockedInRedis: ReservationStore['locked'] = async (org, contactId, work) => {
     const keys = reservationKeys(org, contactId)
     const deadline = Date.now() + LOCK_WAIT_MS
     for (;;) {
@@ -191,10 +196,6 @@ export function createRedisReservations(link: RedisLink, local: MemoryReservatio
       try {
         const current = decodeAll(await client().hgetall(keys.customer))
         const { result, change } = await work(current, 'shared')
-        if (!change) {
-          local.mirror(org, contactId, current)
-          return result
-        }
         if (await write(org, contactId, token, change)) {
           local.mirror(org, contactId, applied(current, change))
           return result

@@ -13,6 +13,8 @@ t.test('a decision that began under the old rules is decided under them, one beg
   const dir = t.testdir({})
   await cp('rules', dir, { recursive: true })
   await rm(join(dir, 'tests'), { recursive: true })
+  // Without the payment-facts rule: its first pass would need a Zoho call while every one is held.
+  await rm(join(dir, 'pays-late.json'))
   const sandbox = await startSandbox(t)
   const contacts = sandbox.organizations.get(ORG) as Map<string, Record<string, unknown>>
   const ids = Array.from({ length: 10 }, (_, i) => {

@@ -42,7 +42,7 @@ export function syntheticDecision(i: number, at: number, org: string): DecisionR
       open_orders_bcy: 0,
       reserved_bcy: 0,
       exposure_with_orders_bcy: owed + order,
-      paid_invoices_12m: null,
+      paid_invoices_12m: 0, // the shipped rules read payment facts: nothing paid in the 12 months
       avg_days_to_pay_12m: null,
       avg_days_late_12m: null,
       weighted_days_late_12m: null,

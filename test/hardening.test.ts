@@ -190,7 +190,7 @@ t.test('one decision log line per decision, and no secret in any log line', asyn
     reqId: String,
   })
   t.same(decisions[0]?.reasons, ['CREDIT_LIMIT_EXCEEDED'])
-  t.same(decisions[0]?.alerts, [])
+  t.same(decisions[0]?.alerts, ['UTILIZATION_OVER_80'])
   t.match(decisions[1], { caller: 'erp', contact_id: '460000000026049' })
 
   const secrets = [

@@ -86,6 +86,11 @@ const KEY_FAMILIES: [RegExp, 'alone' | 'together'][] = [
   [/^creditgate:v1:(instances|epoch)$/, 'alone'],
   [/^creditgate:v1:(ratelimit|authfail):.+$/, 'alone'],
   [/^creditgate:v1:\{\d+\}:(decisions|decision-index)$/, 'together'],
+  [/^creditgate:v1:\{\d+\}:payments(:lock)?$/, 'together'],
+  [/^creditgate:v1:\{\d+\}:reservations:(lock:\d+|c:\d+|expiry|refs)$/, 'together'],
+  [/^creditgate:v1:\{\d+\}:(cases|case-revisions)$/, 'together'],
+  [/^creditgate:v1:\{callbacks\}:(due|events|deliveries:case_[0-9a-f]+)$/, 'together'],
+  [/^creditgate:v1:auth:.+$/, 'alone'],
 ]
 
 const TOPOLOGIES: [string, (t: Test) => Promise<TestTopology>][] = [

@@ -418,5 +418,5 @@ t.test('backtests: reserved_bcy as recorded; decisions recorded before it existe
   ])
   t.equal(lacksFacts(reads, { outstanding_bcy: 1, exposure_with_orders_bcy: 1 }), true, 'recorded before reservations')
   t.equal(lacksFacts(reads, { reserved_bcy: null }), true, 'recorded by a set that read no receivables facts')
-  t.equal(lacksFacts(reads, { reserved_bcy: 6000 }), false, 'recorded: evaluated on what it was')
+  t.equal(lacksFacts(reads, { reserved_bcy: 6000, exposure_with_orders_bcy: 7000 }), false, 'recorded: evaluated on what it was')
 })

@@ -186,7 +186,7 @@ t.test('POST /rules/validate checks a candidate set and activates nothing', asyn
     app.inject({ method: 'POST', url: '/rules/validate', headers, payload })
 
   const ok = (await validate({ rules: [...shipped, { file: 'large.json', content: reviewRule(100000) }] })).json()
-  t.match(ok, { valid: true, version: /^sha256:/, fixtures: { passed: 47 } })
+  t.match(ok, { valid: true, version: /^sha256:/, fixtures: { passed: 49 } })
   t.same(ok.errors, [])
   t.same(ok.fixtures.failures, [])
 
@@ -208,7 +208,7 @@ t.test('POST /rules/validate checks a candidate set and activates nothing', asyn
 
   const failing = (await validate({ rules: [...shipped, { file: 'review-all.json', content: reviewRule(-1) }] })).json()
   t.equal(failing.valid, false, 'a set that breaks the fixtures would not go live')
-  t.equal(failing.fixtures.failures.length, 47, 'a rule that reviews every order fails every fixture')
+  t.equal(failing.fixtures.failures.length, 49, 'a rule that reviews every order fails every fixture')
   t.equal(failing.fixtures.passed, 0)
   t.equal(failing.errors.length, failing.fixtures.failures.length, 'each failing fixture is an error')
   t.match(failing.errors[0], { file: /^tests\//, message: /decision review, expected allow/ })
@@ -391,7 +391,7 @@ t.test('the command line: rules:check and rules:test exit 1 on failure', async (
   t.match(good.stdout, /11 rules OK, version sha256:/)
   const tested = run('test', 'rules')
   t.equal(tested.status, 0)
-  t.match(tested.stdout, /47 passed, 0 failed\n$/)
+  t.match(tested.stdout, /49 passed, 0 failed\n$/)
 
   const dir = await rulesCopy(t, true)
   await writeFile(
@@ -401,7 +401,7 @@ t.test('the command line: rules:check and rules:test exit 1 on failure', async (
   const failing = run('test', dir)
   t.equal(failing.status, 1)
   t.match(failing.stdout, /✗ tests\/outstanding-over-50000\.json "50,000\.01 is over": decision allow, expected block/)
-  t.match(failing.stdout, /46 passed, 1 failed: the rules would not go live/)
+  t.match(failing.stdout, /48 passed, 1 failed: the rules would not go live/)
   t.equal(run('check', dir).status, 0, 'the rules themselves are valid')
 
   await writeFile(join(dir, 'broken.json'), '{"name": ')

@@ -40,8 +40,9 @@ t.test('Swagger UI: authorize, try the risk operation for a sandbox contact, see
   await operation.waitFor()
 
   await page.getByRole('button', { name: 'Authorize' }).first().click()
-  await page.locator('#auth-bearer-value').fill(KEY)
+  // Two bearer schemes (API keys and, with OIDC_ISSUER, JWTs): the key goes into bearerAuth's.
   const bearer = page.locator('.auth-container').filter({ hasText: 'bearerAuth' })
+  await bearer.locator('#auth-bearer-value').fill(KEY)
   await bearer.getByRole('button', { name: 'Apply credentials' }).click()
   await bearer.getByRole('heading', { name: 'Authorized' }).waitFor()
   await page.locator('.modal-ux .close-modal').click()

@@ -68,6 +68,18 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `
 
+/**
+ * Takes the lock `key` for `ms` under a holder id of its own: its release deletes the key only while
+ * it still holds it. Undefined when someone else holds it.
+ */
+export async function takeLock(client: RedisClient, key: string, ms: number): Promise<(() => Promise<void>) | undefined> {
+  const me = randomUUID()
+  if ((await client.set(key, me, 'PX', ms, 'NX')) !== 'OK') return undefined
+  return async () => {
+    await client.eval(DELETE_IF, 1, key, me).catch(() => {})
+  }
+}
+
 /** A command that takes longer is a failure: callers would rather use their fallback. */
 export const COMMAND_TIMEOUT_MS = 500
 const DOWN_AFTER_FAILURE_MS = 1000

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto'
 import type { CustomerPayments } from '../../domain/payments.js'
 import type { PaymentsSnapshot, PaymentsStore } from '../../services/payments.js'
-import { DELETE_IF, type RedisLink, viaRedis } from './link.js'
+import { type RedisLink, takeLock, viaRedis } from './link.js'
 
 /**
  * Payment snapshots in Redis: one string per organization, `{as_of, customers: {id: …}}`, replaced
@@ -54,14 +53,7 @@ export function createRedisPayments(link: RedisLink, local: PaymentsStore): Paym
     lock: (org) =>
       viaRedis(
         link,
-        async () => {
-          const me = randomUUID()
-          const key = paymentsKeys(org).lock
-          if ((await link.client.set(key, me, 'PX', LOCK_MS, 'NX')) !== 'OK') return undefined
-          return async () => {
-            await link.client.eval(DELETE_IF, 1, key, me).catch(() => {})
-          }
-        },
+        () => takeLock(link.client, paymentsKeys(org).lock, LOCK_MS),
         () => local.lock(org),
       ),
     onChange(listener) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { ReceivablesStore, Snapshot, StoredCustomer } from '../../services/receivables.js'
-import { DELETE_IF, type RedisLink, viaRedis } from './link.js'
+import { type RedisLink, takeLock, viaRedis } from './link.js'
 
 /**
  * Receivables snapshots in Redis, one hash per organization (hash-tagged, so that a new snapshot
@@ -108,14 +108,7 @@ export function createRedisReceivables(link: RedisLink, local: ReceivablesStore)
     lock: (org) =>
       viaRedis(
         link,
-        async () => {
-          const me = randomUUID()
-          const key = receivablesKeys(org).lock
-          if ((await link.client.set(key, me, 'PX', LOCK_MS, 'NX')) !== 'OK') return undefined
-          return async () => {
-            await link.client.eval(DELETE_IF, 1, key, me).catch(() => {})
-          }
-        },
+        () => takeLock(link.client, receivablesKeys(org).lock, LOCK_MS),
         () => local.lock(org),
       ),
     claimCustomer: (org, customerId, ms) =>

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { MAX_AMOUNT, type ZohoContact } from './contact.js'
+import { zohoDate, zohoId, zohoRate } from './receivables.js'
 
 /**
  * Payment behaviour: how a customer paid its invoices over the last 12 months, from the
@@ -24,28 +25,17 @@ const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/
 /** A calendar date that exists: YYYY-MM-DD, and not 2026-02-30. */
 const realDay = (v: string) => DAY_PATTERN.test(v) && new Date(Date.parse(v) || 0).toISOString().slice(0, 10) === v
 
-const id = z.union([z.string().regex(/^\d{1,19}$/), z.number().int().nonnegative()]).transform(String)
-/** Zoho writes unset dates as " " or "". */
-const date = z
-  .union([z.string().regex(/^\d{4}-\d{2}-\d{2}$/), z.literal(''), z.literal(' '), z.null()])
-  .optional()
-  .transform((v) => (v && v.trim() !== '' ? v : null))
-const rate = z
-  .union([z.number().positive().max(MAX_AMOUNT), z.literal('')])
-  .optional()
-  .transform((v) => (typeof v === 'number' ? v : 1))
-
 /** A paid invoice as List invoices (filter_by=Status.Paid) prints it: the fields read, the rest ignored. */
 export const PaidInvoiceSchema = z.looseObject({
-  invoice_id: id,
-  customer_id: id,
+  invoice_id: zohoId,
+  customer_id: zohoId,
   status: z.string().optional(),
-  date,
-  due_date: date,
-  last_payment_date: date,
+  date: zohoDate,
+  due_date: zohoDate,
+  last_payment_date: zohoDate,
   total: z.number().min(-MAX_AMOUNT).max(MAX_AMOUNT),
   balance: z.number().min(-MAX_AMOUNT).max(MAX_AMOUNT).optional(),
-  exchange_rate: rate,
+  exchange_rate: zohoRate,
 })
 
 export type PaidInvoice = z.output<typeof PaidInvoiceSchema>

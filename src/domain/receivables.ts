@@ -25,15 +25,16 @@ export interface CustomerReceivables {
 
 export const NO_RECEIVABLES: CustomerReceivables = Object.freeze({ invoices: Object.freeze([]), open_orders_bcy: 0 })
 
-const id = z.union([z.string().regex(/^\d{1,19}$/), z.number().int().nonnegative()]).transform(String)
+/** Fields of Zoho's listings (open and paid invoices, sales orders): ids as strings, unset dates as null, rate 1 when unset. */
+export const zohoId = z.union([z.string().regex(/^\d{1,19}$/), z.number().int().nonnegative()]).transform(String)
 const money = z.number().min(-MAX_AMOUNT).max(MAX_AMOUNT)
 /** Zoho writes unset dates as " " or "". */
-const date = z
+export const zohoDate = z
   .union([z.string().regex(/^\d{4}-\d{2}-\d{2}$/), z.literal(''), z.literal(' '), z.null()])
   .optional()
   .transform((v) => (v && v.trim() !== '' ? v : null))
 /** 1 for base-currency documents; Zoho may send "" for unset. */
-const rate = z
+export const zohoRate = z
   .union([z.number().positive().max(MAX_AMOUNT), z.literal('')])
   .optional()
   .transform((v) => (typeof v === 'number' ? v : 1))
@@ -45,23 +46,23 @@ const reference = z
   .optional()
 
 export const ListedInvoiceSchema = z.looseObject({
-  invoice_id: id,
+  invoice_id: zohoId,
   reference_number: reference,
-  customer_id: id,
+  customer_id: zohoId,
   status: z.string().optional(),
-  due_date: date,
+  due_date: zohoDate,
   balance: money,
-  exchange_rate: rate,
+  exchange_rate: zohoRate,
 })
 
 export const ListedSalesOrderSchema = z.looseObject({
-  salesorder_id: id,
+  salesorder_id: zohoId,
   salesorder_number: reference,
   reference_number: reference,
-  customer_id: id,
+  customer_id: zohoId,
   status: z.string().optional(),
   total: money,
-  exchange_rate: rate,
+  exchange_rate: zohoRate,
 })
 
 export type ListedInvoice = z.output<typeof ListedInvoiceSchema>

@@ -66,3 +66,16 @@ export function parseContact(raw: unknown): ContactParse {
   const issue = result.error.issues[0]
   return { ok: false, problem: `field ${issue?.path.join('.') || 'contact'}: ${issue?.message ?? 'invalid'}` }
 }
+
+/** Fields of Zoho's listings (open and paid invoices, sales orders): ids as strings, unset dates as null, rate 1 when unset. */
+export const zohoId = z.union([z.string().regex(/^\d{1,19}$/), z.number().int().nonnegative()]).transform(String)
+/** Zoho writes unset dates as " " or "". */
+export const zohoDate = z
+  .union([z.string().regex(/^\d{4}-\d{2}-\d{2}$/), z.literal(''), z.literal(' '), z.null()])
+  .optional()
+  .transform((v) => (v && v.trim() !== '' ? v : null))
+/** 1 for base-currency documents; Zoho may send "" for unset. */
+export const zohoRate = z
+  .union([z.number().positive().max(MAX_AMOUNT), z.literal('')])
+  .optional()
+  .transform((v) => (typeof v === 'number' ? v : 1))

@@ -1,6 +1,5 @@
 import { z } from 'zod'
-import { MAX_AMOUNT, type ZohoContact } from './contact.js'
-import { zohoDate, zohoId, zohoRate } from './receivables.js'
+import { MAX_AMOUNT, type ZohoContact, zohoDate, zohoId, zohoRate } from './contact.js'
 
 /**
  * Payment behaviour: how a customer paid its invoices over the last 12 months, from the

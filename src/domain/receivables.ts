@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { exactSum } from '../lib/decimal.js'
-import { MAX_AMOUNT } from './contact.js'
+import { MAX_AMOUNT, zohoDate, zohoId, zohoRate } from './contact.js'
 import type { ReceivablesFor } from './facts.js'
 
 /**
@@ -25,19 +25,7 @@ export interface CustomerReceivables {
 
 export const NO_RECEIVABLES: CustomerReceivables = Object.freeze({ invoices: Object.freeze([]), open_orders_bcy: 0 })
 
-/** Fields of Zoho's listings (open and paid invoices, sales orders): ids as strings, unset dates as null, rate 1 when unset. */
-export const zohoId = z.union([z.string().regex(/^\d{1,19}$/), z.number().int().nonnegative()]).transform(String)
 const money = z.number().min(-MAX_AMOUNT).max(MAX_AMOUNT)
-/** Zoho writes unset dates as " " or "". */
-export const zohoDate = z
-  .union([z.string().regex(/^\d{4}-\d{2}-\d{2}$/), z.literal(''), z.literal(' '), z.null()])
-  .optional()
-  .transform((v) => (v && v.trim() !== '' ? v : null))
-/** 1 for base-currency documents; Zoho may send "" for unset. */
-export const zohoRate = z
-  .union([z.number().positive().max(MAX_AMOUNT), z.literal('')])
-  .optional()
-  .transform((v) => (typeof v === 'number' ? v : 1))
 
 /** A document's reference as Zoho lists it ("" when none); longer ones can match no reservation. */
 const reference = z

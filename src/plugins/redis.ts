@@ -45,7 +45,8 @@ const redisPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { config
     if (!up) degradations.inc()
   }
   watch(link.up)
-  link.onChange(watch)
+  link.onDown(() => watch(false))
+  link.beforeUp(() => watch(true))
   app.lifecycle.addCheck('redis', () => {
     if (link.full) {
       return {

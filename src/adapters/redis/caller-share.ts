@@ -3,7 +3,7 @@ import type { CallerShare } from '../../services/contacts.js'
 import type { MemoryCallerShare } from '../memory-caller-share.js'
 import { WINDOW_MS } from '../zoho/budget.js'
 import { budgetKeys } from './budget.js'
-import { type RedisLink, viaRedis } from './link.js'
+import { type RedisConnection, viaRedis } from './connection.js'
 
 /**
  * shareVerdict (memory-caller-share.ts) in one step by Redis's clock, on the organization's
@@ -59,7 +59,7 @@ export const allowedKey = (org: string) => `creditgate:v1:{${org}}:zoho:allowed`
  * down, `local` decides, going on from the takes it was told of.
  */
 export function createRedisCallerShare(
-  link: RedisLink,
+  link: RedisConnection,
   limits: { readonly budget: number; readonly reserve: number },
   local: MemoryCallerShare,
 ): CallerShare {

@@ -1,15 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import {
-  acquireWith,
-  type BudgetLimits,
-  type BudgetRefusal,
-  type BudgetVerdict,
-  createLocalBudget,
-  type Share,
-  WINDOW_MS,
-} from '../zoho/budget.js'
-import type { ZohoBudget } from '../zoho/ports.js'
+import { acquireWith, type BudgetLimits, createLocalBudget, type Share, WINDOW_MS } from '../local/budget.js'
+import type { BudgetRefusal, BudgetVerdict, ZohoBudget } from '../zoho/ports.js'
 import { type RedisConnection, viaRedis } from './connection.js'
 import { EVENTS_CHANNEL, type RedisEvents } from './events.js'
 import { HEARTBEAT_MS, type RedisPresence } from './presence.js'

@@ -4,7 +4,7 @@ import { applied, type Change } from '../../domain/reservations.js'
 import { Problem } from '../../errors.js'
 import { createSerial } from '../../lib/serial.js'
 import type { ReservationStore } from '../../services/reservations.js'
-import { keyOf, type MemoryReservations } from '../memory-reservations.js'
+import { keyOf, type LocalReservations } from '../local/reservations.js'
 import { DELETE_IF } from './client.js'
 import { type RedisConnection, viaRedis } from './connection.js'
 import type { DataLoss } from './data-loss.js'
@@ -120,7 +120,7 @@ const decodeAll = (fields: Record<string, string>) => Object.entries(fields).fla
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-export function createRedisReservations(link: RedisConnection & DataLoss, local: MemoryReservations, ttlSeconds: number): ReservationStore {
+export function createRedisReservations(link: RedisConnection & DataLoss, local: LocalReservations, ttlSeconds: number): ReservationStore {
   const keep = ttlSeconds * 1000 + KEEP_MARGIN_MS
   const client = () => link.client
   // Back from an outage: what was reserved meanwhile is written before Redis is used again; and

@@ -1,5 +1,5 @@
 import type { SessionStore } from '../../services/sessions.js'
-import { createMemorySessions } from '../memory-sessions.js'
+import { createLocalSessions } from '../local/sessions.js'
 import { type RedisConnection, viaRedis } from './connection.js'
 
 const PREFIX = 'creditgate:v1:auth:'
@@ -9,7 +9,7 @@ const PREFIX = 'creditgate:v1:auth:'
  * Redis is down, in this process (a person may have to sign in again: never a 5xx).
  */
 export function createRedisSessions(link: RedisConnection): SessionStore {
-  const memory = createMemorySessions()
+  const memory = createLocalSessions()
   return {
     get: (key) =>
       viaRedis(

@@ -1,8 +1,7 @@
 import t from 'tap'
 import { createLocalHistory } from '../src/adapters/local/history.js'
-import { DecisionRecordSchema, decisionTime, newDecisionId, parseTime } from '../src/domain/history.js'
+import { compareIds, DecisionRecordSchema, decisionTime, mergePages, newDecisionId, parseTime } from '../src/domain/history.js'
 import { SAMPLE_CONTACTS } from '../src/sandbox/contacts.js'
-import { compareIds, mergePages } from '../src/services/history.js'
 import { eventually, ORG, problem, startApp, startSandbox } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 

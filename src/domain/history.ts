@@ -186,3 +186,31 @@ export function parseTime(text: string, now: number): number | undefined {
   const ms = Date.parse(text)
   return Number.isFinite(ms) ? Math.max(0, ms) : undefined
 }
+
+/** Orders positions "<ms>-<seq>": negative when a is older. */
+export function compareIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split('-').map(Number)
+  const [bm = 0, bs = 0] = b.split('-').map(Number)
+  return am - bm || as - bs
+}
+
+/** Merges two newest-first pages into one of at most `count`. */
+export function mergePages<T extends { readonly id: string }>(a: readonly T[], b: readonly T[], count: number): T[] {
+  if (b.length === 0) return a.slice(0, count)
+  if (a.length === 0) return b.slice(0, count)
+  const out: T[] = []
+  let i = 0
+  let j = 0
+  while (out.length < count && (i < a.length || j < b.length)) {
+    const x = a[i]
+    const y = b[j]
+    if (x && (!y || compareIds(x.id, y.id) >= 0)) {
+      out.push(x)
+      i++
+    } else if (y) {
+      out.push(y)
+      j++
+    }
+  }
+  return out
+}

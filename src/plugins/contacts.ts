@@ -7,7 +7,8 @@ import { createRedisCache } from '../adapters/redis/cache.js'
 import { createRedisCallerShare } from '../adapters/redis/caller-share.js'
 import { createRedisFlight } from '../adapters/redis/flight.js'
 import type { Config } from '../config.js'
-import { type CacheEntry, type ContactCache, type ContactService, createContactService, fetchedAtMs } from '../services/contacts.js'
+import { fetchedAtMs } from '../domain/contact.js'
+import { type CacheEntry, type ContactCache, type ContactService, createContactService } from '../services/contacts.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

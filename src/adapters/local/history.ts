@@ -1,4 +1,5 @@
-import { compareIds, type HistoryRange, type HistoryStore, type StoredEntry } from '../../services/history.js'
+import { compareIds } from '../../domain/history.js'
+import type { HistoryRange, HistoryStore, StoredEntry } from '../../services/history.js'
 
 /**
  * The decision history in this process: a ring of the last `max` decisions per organization.

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { ZohoContactSchema } from '../../domain/contact.js'
-import { type CacheEntry, type ContactCache, fetchedAtMs } from '../../services/contacts.js'
+import { fetchedAtMs, ZohoContactSchema } from '../../domain/contact.js'
+import type { CacheEntry, ContactCache } from '../../services/contacts.js'
 import { type RedisConnection, viaRedis } from './connection.js'
 import type { DataLoss } from './data-loss.js'
 import type { RedisEvents } from './events.js'

@@ -1,4 +1,5 @@
-import { type HistoryRange, type HistoryStore, mergePages, type NewEntry, type StoredEntry } from '../../services/history.js'
+import { mergePages } from '../../domain/history.js'
+import type { HistoryRange, HistoryStore, NewEntry, StoredEntry } from '../../services/history.js'
 import type { RedisClient } from './client.js'
 import { type RedisConnection, viaRedis } from './connection.js'
 

@@ -59,6 +59,7 @@ export interface LocalCallerShare extends CallerShare {
  * The minute's calls are the budget's or the calls it allowed itself, whichever are more: concurrent
  * look-ups are allowed before their fetches reach the budget, and would otherwise all see the same
  * count and overshoot the reserve.
+ * Why a reserve and fair parts, not a cap per caller: ../../../docs/decisions/007-fair-share.md
  */
 export function createLocalCallerShare(part: (org: string) => BudgetPart, now: () => number = Date.now): LocalCallerShare {
   const calls = new Map<string, number[]>()

@@ -9,6 +9,7 @@ export const OUTBOX_EVENTS = 'creditgate:v1:{callbacks}:events'
  * KEYS: due, events. ARGV: now, lease until, max. Takes the events due by now and moves them to
  * "lease until", in one step: two instances never lease the same event. An instance that dies
  * with a lease leaves the event due again when the lease ends.
+ * Why a leased outbox for the callbacks: ../../../docs/decisions/009-cases.md
  */
 const LEASE = `
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))

@@ -16,6 +16,7 @@ import type { DataLoss } from './data-loss.js'
  * DELETE by reference), and a short per-customer lock. A step on a customer takes the lock (SET NX
  * PX with a token of its own), reads, decides, and writes with a script that checks the token
  * first: a step that outlived its lock writes nothing and starts again.
+ * Why a per-customer lock, and 1/N of the room while Redis is down: ../../../docs/decisions/008-reservations.md
  */
 export const reservationKeys = (org: string, contactId: string) => ({
   lock: `creditgate:v1:{${org}}:reservations:lock:${contactId}`,

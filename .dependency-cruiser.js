@@ -87,17 +87,10 @@ export default {
       to: { path: '^src/sandbox/' },
     },
     {
-      name: 'server-starts-the-sandbox-only-on-demand',
-      severity: 'error',
-      comment:
-        'server.ts starts the bundled sandbox in sandbox mode (`npm start` without credentials): through sandbox/embedded.ts only, and by a dynamic import, so that the sandbox is never loaded otherwise',
-      from: { path: '^src/server\\.ts$' },
-      to: { path: '^src/sandbox/', pathNot: '^src/sandbox/embedded\\.ts$' },
-    },
-    {
       name: 'server-imports-the-sandbox-dynamically',
       severity: 'error',
-      comment: 'the embedded sandbox is loaded only when sandbox mode starts it (a dynamic import), never with the service',
+      comment:
+        'server.ts starts the bundled sandbox (sandbox/embedded.ts) in sandbox mode, `npm start` without credentials: by a dynamic import, so that the sandbox is never loaded otherwise',
       from: { path: '^src/server\\.ts$' },
       to: { path: '^src/sandbox/', dependencyTypesNot: ['dynamic-import'] },
     },

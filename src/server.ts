@@ -44,6 +44,9 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
     // through the proxies TRUST_PROXY names; by default it is the peer's.
     trustProxy: config.trustProxy === false ? false : [...config.trustProxy],
     bodyLimit: 64 * 1024,
+    // Start-up checks the rules against their fixtures in a worker thread; on a busy machine (a rolling
+    // deploy, CI) that takes longer than fastify's default 10 s. /readyz says when it is ready.
+    pluginTimeout: 60_000,
     requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
     // Node looks for requests past their time every connectionsCheckingInterval (default 30 s).
     http: {

@@ -3,8 +3,8 @@ import { once } from 'node:events'
 import { createServer } from 'node:http'
 import { Webhook } from 'standardwebhooks'
 import t from 'tap'
-import { createMemoryCases } from '../src/adapters/memory-cases.js'
-import { createMemoryDeliveries, createMemoryOutbox } from '../src/adapters/memory-outbox.js'
+import { createLocalCases } from '../src/adapters/local/cases.js'
+import { createLocalDeliveries, createLocalOutbox } from '../src/adapters/local/outbox.js'
 import { loadConfig } from '../src/config.js'
 import { keyActor } from '../src/domain/actor.js'
 import { type Case, CaseConflict, covers, expireCase, holdAgain, openCase, releaseCase, releaseLimit } from '../src/domain/case.js'
@@ -123,7 +123,7 @@ t.test('the case state machine: open, release, reject, expire, re-open, all with
 
 t.test('the case service: a rejected case stays rejected; the sweep expires; a failing store never fails a decision', async (t) => {
   let now = 0
-  const store = createMemoryCases()
+  const store = createLocalCases()
   const events: string[] = []
   const errors: unknown[] = []
   const compiled = compileRuleSet((await readRulesFolder('rules')).rules)
@@ -445,10 +445,10 @@ t.test('the callback worker: retries with doubling delays, gives up after 24 hou
   const hook = { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` }
   let now = 1_000_000
   const results: [string, string][] = []
-  const store = createMemoryOutbox()
+  const store = createLocalOutbox()
   const callbacks = createCallbacks({
     store,
-    deliveries: createMemoryDeliveries(),
+    deliveries: createLocalDeliveries(),
     targets: [
       { name: 'shop', url: hook.url, secret: SECRET },
       { name: 'erp', url: 'http://127.0.0.1:1/nothing-listens', secret: SECRET },
@@ -491,7 +491,7 @@ t.test('the callback worker: retries with doubling delays, gives up after 24 hou
   const dropped: string[] = []
   const gone = createCallbacks({
     store,
-    deliveries: createMemoryDeliveries(),
+    deliveries: createLocalDeliveries(),
     targets: [],
     now: () => now + 3_600_000,
     onResult: (result, _e, detail) => dropped.push(`${result}: ${detail}`),

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
-import { createMemoryCases } from '../adapters/memory-cases.js'
-import { createMemoryDeliveries, createMemoryOutbox } from '../adapters/memory-outbox.js'
+import { createLocalCases } from '../adapters/local/cases.js'
+import { createLocalDeliveries, createLocalOutbox } from '../adapters/local/outbox.js'
 import { createRedisCases } from '../adapters/redis/cases.js'
 import { createRedisDeliveries, createRedisOutbox } from '../adapters/redis/outbox.js'
 import type { Config } from '../config.js'
@@ -61,8 +61,8 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
   })
   const log = app.log.child({ component: 'cases' })
   const callbacks = createCallbacks({
-    store: app.shared.store({ alone: createMemoryOutbox, redis: (link) => createRedisOutbox(link, createMemoryOutbox()) }),
-    deliveries: app.shared.store({ alone: createMemoryDeliveries, redis: (link) => createRedisDeliveries(link, createMemoryDeliveries()) }),
+    store: app.shared.store({ local: createLocalOutbox, redis: (link) => createRedisOutbox(link, createLocalOutbox()) }),
+    deliveries: app.shared.store({ local: createLocalDeliveries, redis: (link) => createRedisDeliveries(link, createLocalDeliveries()) }),
     targets: config.cases.callbacks,
     backoffMs: timing?.backoffMs,
     leaseMs: timing?.leaseMs,
@@ -74,9 +74,9 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
       else log.warn(line, result === 'failed' ? 'callback failed, will retry' : 'callback given up')
     },
   })
-  const localCases = createMemoryCases()
+  const localCases = createLocalCases()
   const cases = createCaseService({
-    store: app.shared.store({ alone: () => localCases, redis: (link) => createRedisCases(link, localCases) }),
+    store: app.shared.store({ local: () => localCases, redis: (link) => createRedisCases(link, localCases) }),
     policy: { expireDays: config.cases.expireDays, releaseValidDays: config.cases.releaseValidDays, tolerance: config.cases.tolerance },
     limits: new Map(config.cases.releaseLimits.map(({ name, value }) => [name, value])),
     organizations: () => app.zoho.organizations,

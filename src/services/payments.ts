@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { BudgetRefused } from '../adapters/zoho/budget.js'
+import { BudgetRefused } from '../adapters/zoho/ports.js'
 import { type CustomerPayments, listingStart, type PaidInvoice, paymentsByCustomer } from '../domain/payments.js'
 import { todayIn } from '../domain/receivables.js'
 import { Problem } from '../errors.js'

@@ -1,6 +1,6 @@
 import type { Case } from '../../domain/case.js'
 import type { CaseStore } from '../../services/cases.js'
-import { type RedisLink, viaRedis } from './link.js'
+import { type RedisConnection, viaRedis } from './connection.js'
 
 /** The organization's cases (case id → JSON) and their revisions (case id → number), hash-tagged together. */
 export const casesKey = (org: string) => `creditgate:v1:{${org}}:cases`
@@ -18,7 +18,7 @@ return 1
  * Cases in Redis, shared by every instance. While Redis is down they go to (and are read from)
  * the in-process store, the one fallback every Redis store has (viaRedis).
  */
-export function createRedisCases(link: RedisLink, local: CaseStore): CaseStore {
+export function createRedisCases(link: RedisConnection, local: CaseStore): CaseStore {
   const { client } = link
   return {
     get: (org, caseId) =>

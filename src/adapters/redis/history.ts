@@ -1,5 +1,6 @@
 import { type HistoryRange, type HistoryStore, mergePages, type NewEntry, type StoredEntry } from '../../services/history.js'
-import { type RedisClient, type RedisLink, viaRedis } from './link.js'
+import type { RedisClient } from './client.js'
+import { type RedisConnection, viaRedis } from './connection.js'
 
 /**
  * The decision history in Redis: a stream per organization and, beside it, an index from each
@@ -110,7 +111,7 @@ export const appendArgs = (org: string, max: number, entry: NewEntry) =>
     trimBatch(max),
   ] as const
 
-export function createRedisHistory(link: RedisLink, local: HistoryStore, max: number): HistoryStore {
+export function createRedisHistory(link: RedisConnection, local: HistoryStore, max: number): HistoryStore {
   const { client } = link
   return {
     append: (org, entry) =>

@@ -8,8 +8,7 @@ import { Problem } from '../../errors.js'
 import type { ContactSource } from '../../services/contacts.js'
 import type { PaymentsSource } from '../../services/payments.js'
 import type { ListingOptions, ReceivablesSource } from '../../services/receivables.js'
-import { type BudgetRefusal, BudgetRefused } from './budget.js'
-import type { AccessTokens, ZohoBudget } from './ports.js'
+import { type AccessTokens, type BudgetRefusal, BudgetRefused, type ZohoBudget } from './ports.js'
 
 export type ZohoOutcome = 'ok' | 'not_found' | 'error' | 'unavailable' | 'rejected_token' | 'rate_limited' | 'retry'
 

@@ -1,8 +1,8 @@
-import type { Case } from '../domain/case.js'
-import type { CaseStore } from '../services/cases.js'
+import type { Case } from '../../domain/case.js'
+import type { CaseStore } from '../../services/cases.js'
 
 /** Cases in this process: the store without Redis, and where cases go while Redis is down. */
-export function createMemoryCases(): CaseStore {
+export function createLocalCases(): CaseStore {
   const orgs = new Map<string, Map<string, Case>>()
   const cases = (org: string) => {
     let found = orgs.get(org)

@@ -1,18 +1,12 @@
 import { PROBLEMS, type ProblemCode, problemType } from '../errors.js'
-import { problemCodes } from '../problem-schema.js'
 
 /**
- * Named examples for the OpenAPI document: one per outcome of each operation and one per error.
- * Swagger UI shows them in a drop-down; the linter checks they match the schemas.
+ * Named examples for the OpenAPI document (data): one per outcome of each operation and one per
+ * error. Swagger UI shows them in a drop-down; the linter checks they match the schemas.
+ * document.ts puts them in the document.
  */
 
-type Example = { summary: string; value: unknown }
-type Doc = { paths?: Record<string, Record<string, Operation>>; components?: { schemas?: Record<string, unknown> } }
-type Operation = {
-  operationId?: string
-  responses?: Record<string, { content?: Record<string, { examples?: Record<string, Example> }> }>
-  requestBody?: { content?: Record<string, { examples?: Record<string, Example> }> }
-}
+export type Example = { summary: string; value: unknown }
 
 const RULES_VERSION = 'sha256:967be2b864317ef0ddc01cf40998cc4af8dcb84a36b4e7d724af6b311af46804'
 
@@ -318,7 +312,7 @@ const RESERVATION_EXAMPLES: Record<string, Example> = {
 }
 
 /** Examples by operationId and status (one media type each). */
-const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>> = {
+export const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>> = {
   getContactRisk: { '200': DECISION_EXAMPLES },
   postContactRisk: { '200': { ...DECISION_EXAMPLES, ...RESERVATION_EXAMPLES } },
   cancelReservation: {
@@ -682,7 +676,7 @@ DECISION_EXAMPLES.released = {
   },
 }
 
-const REQUEST_EXAMPLES: Record<string, Record<string, Record<string, Example>>> = {
+export const REQUEST_EXAMPLES: Record<string, Record<string, Record<string, Example>>> = {
   releaseCase: {
     'application/json': {
       reason: ex('the order as held, for RELEASE_VALID_DAYS', { reason: 'customer paid the overdue invoice by wire' }),
@@ -741,54 +735,4 @@ const REQUEST_EXAMPLES: Record<string, Record<string, Record<string, Example>>> 
       form: ex('a form field', { contact_id: '460000000026049' }),
     },
   },
-}
-
-/** Adds the examples and drops component schemas nothing refers to. */
-export function addOpenApiExamples<T>(document: T): T {
-  const doc = document as Doc
-  for (const operations of Object.values(doc.paths ?? {})) {
-    for (const operation of Object.values(operations)) {
-      const id = operation.operationId ?? ''
-      for (const [status, response] of Object.entries(operation.responses ?? {})) {
-        for (const [type, media] of Object.entries(response.content ?? {})) {
-          if (type === 'application/problem+json') {
-            const codes = problemCodes(Number(status), id)
-            media.examples = Object.fromEntries(codes.map((c) => [c, problemExample(c)]))
-          } else {
-            const examples = OPERATION_EXAMPLES[id]?.[status]
-            if (examples) media.examples = examples
-          }
-        }
-      }
-      for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) {
-        const examples = REQUEST_EXAMPLES[id]?.[type]
-        if (examples) media.examples = examples
-      }
-    }
-  }
-  pruneUnusedSchemas(doc)
-  return document
-}
-
-function pruneUnusedSchemas(doc: Doc): void {
-  const schemas = doc.components?.schemas
-  if (!schemas) return
-  const used = new Set<string>()
-  const visit = (value: unknown): void => {
-    if (Array.isArray(value)) {
-      for (const item of value) visit(item)
-    } else if (value && typeof value === 'object') {
-      for (const [key, child] of Object.entries(value)) {
-        if (key === '$ref' && typeof child === 'string') {
-          const name = child.replace('#/components/schemas/', '')
-          if (!used.has(name)) {
-            used.add(name)
-            visit(schemas[name])
-          }
-        } else visit(child)
-      }
-    }
-  }
-  visit(doc.paths)
-  for (const name of Object.keys(schemas)) if (!used.has(name)) delete schemas[name]
 }

@@ -148,6 +148,22 @@ export function createSessionCheck(sessions: Sessions) {
   }
 }
 
+/**
+ * The Zoho webhook's shared secret (WEBHOOK_SECRET), sent in `X-Webhook-Secret` or the `secret`
+ * query parameter and compared in constant time. POST /webhooks/zoho runs it as its own onRequest
+ * hook (after the rate limit, as route hooks run). Without a secret the webhook is disabled (403).
+ */
+export function createWebhookCheck(secret: string | undefined) {
+  const expected = secret === undefined ? undefined : sha256(secret)
+  return async (req: FastifyRequest): Promise<void> => {
+    if (!expected) throw new Problem('forbidden', 'the Zoho webhook is disabled: set WEBHOOK_SECRET to enable it')
+    const header = req.headers['x-webhook-secret']
+    const query = (req.query as Record<string, unknown> | undefined)?.secret
+    const given = typeof header === 'string' ? header : typeof query === 'string' ? query : ''
+    if (!timingSafeEqual(sha256(given), expected)) throw new Problem('unauthorized', 'wrong or missing webhook secret')
+  }
+}
+
 export interface Authenticators {
   /** A bearer JWT's actor (OIDC_ISSUER). */
   token?: ((token: string) => Promise<Actor>) | undefined

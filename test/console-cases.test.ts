@@ -1,15 +1,13 @@
 /// <reference lib="dom" />
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
-import { createServer } from 'node:http'
 import type { Page } from 'playwright-core'
-import { Webhook } from 'standardwebhooks'
 import t, { type Test } from 'tap'
 import type { Case } from '../src/domain/case.js'
 import { eventually, problem, startApp, startSandbox } from './helpers/app.js'
-import { launchChromium, signInThroughProvider } from './helpers/browser.js'
+import { launchChromium, postFromPage, signInThroughProvider } from './helpers/browser.js'
 import { CLIENT_SECRET, CONSOLE_CLIENT, startIdp } from './helpers/idp.js'
 import { startRedis } from './helpers/redis.js'
+import { receiver } from './helpers/webhooks.js'
 
 /**
  * The credit team's side of held orders in headless Chromium: the Cases worklist (release from the
@@ -26,39 +24,11 @@ const EASTERN = '460000000031004' // 2,000 of room: a larger order is blocked (r
 const MERIDIAN = '460000000031012' // an invoice 45 days past due: review
 const ORCHID = '460000000031014' // cf_credit_hold = On: a forced hold, never released
 
-/** The order system: a Standard Webhooks receiver verifying every request with the `standardwebhooks` package. */
-async function receiver(t: Test) {
-  const verifier = new Webhook(SECRET)
-  const accepted: { id: string; type: string; data: Case }[] = []
-  const rejected: string[] = []
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (chunk) => {
-      body += chunk
-    })
-    req.on('end', () => {
-      try {
-        const payload = verifier.verify(body, req.headers as Record<string, string>) as { type: string; data: Case }
-        accepted.push({ id: String(req.headers['webhook-id']), ...payload })
-        res.writeHead(204).end()
-      } catch (err) {
-        rejected.push(String(err))
-        res.writeHead(400).end()
-      }
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => server.close())
-  const { port } = server.address() as { port: number }
-  return { url: `http://127.0.0.1:${port}/creditgate`, accepted, rejected }
-}
-
 async function setUp(t: Test) {
   const redis = await startRedis(t)
   const idp = await startIdp(t)
   const sandbox = await startSandbox(t)
-  const hook = await receiver(t)
+  const hook = await receiver(t, SECRET)
   const { app } = await startApp(t, sandbox, {
     env: {
       REDIS_URL: redis.url,
@@ -137,10 +107,7 @@ t.test('the worklist, the portfolio and named people in Chromium', async (t) => 
     await card.locator('input[name=reason]').fill('customer paid by wire')
     await card.locator('input[name=amount]').fill('5200')
     await card.locator('button.release').click()
-    await page
-      .locator('#cases-closed [data-case-id="' + eastern + '"]')
-      .filter({ hasText: 'customer paid by wire' })
-      .waitFor()
+    await page.locator(`#cases-closed [data-case-id="${eastern}"]`).filter({ hasText: 'customer paid by wire' }).waitFor()
     t.match(await page.locator(`#cases-closed [data-case-id="${eastern}"] .history`).textContent(), /ops released: customer paid by wire/)
     const released = await get(`/cases/${eastern}`)
     t.match(released, { state: 'released', release: { amount: 5200, reason: 'customer paid by wire' } })
@@ -247,16 +214,8 @@ t.test('the worklist, the portfolio and named people in Chromium', async (t) => 
     await page.locator(`#cases-open [data-case-id="${pending}"]`).waitFor()
     t.equal(await page.locator('button.release, button.reject').count(), 0, 'no release or reject offered')
     t.match(await page.locator('#cases-summary').textContent(), /may read cases, not release or reject them/)
-    const forged = await page.evaluate(async (caseId) => {
-      const me = await (await fetch('/auth/me')).json()
-      const res = await fetch(`/cases/${caseId}/release`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf_token },
-        body: JSON.stringify({ reason: 'forged' }),
-      })
-      return { status: res.status, code: (await res.json()).code }
-    }, pending)
-    t.same(forged, { status: 403, code: 'forbidden' })
+    const forged = await postFromPage(page, `/cases/${pending}/release`, { reason: 'forged' })
+    t.match(forged, { status: 403, code: 'forbidden', detail: /Victor Viewer \(roles: viewer\) may not use this route/ })
     t.equal((await get(`/cases/${pending}`)).state, 'open', 'still open')
     await context.close()
   })

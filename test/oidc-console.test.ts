@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import t, { type Test } from 'tap'
 import { logCapture, problem, startApp, startSandbox } from './helpers/app.js'
-import { launchChromium, signInThroughProvider as signIn } from './helpers/browser.js'
+import { launchChromium, postFromPage, signInThroughProvider as signIn } from './helpers/browser.js'
 import { CLIENT_SECRET, CONSOLE_CLIENT, startIdp } from './helpers/idp.js'
 
 /**
@@ -82,15 +82,7 @@ t.test('console sign-in through the provider: admin, viewer, forged calls, sign-
     await page.goto(`${base}/console#rules`)
     await page.locator('#candidate-validate').waitFor()
     t.ok(await page.locator('#candidate-backtest').isHidden(), 'no backtest button')
-    const forged = await page.evaluate(async () => {
-      const me = await (await fetch('/auth/me')).json()
-      const res = await fetch('/rules/backtest', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf_token },
-        body: '{}',
-      })
-      return { status: res.status, detail: (await res.json()).detail }
-    })
+    const forged = await postFromPage(page, '/rules/backtest', {})
     t.equal(forged.status, 403)
     t.match(forged.detail, /Victor Viewer \(roles: viewer\) may not use this route/)
     await context.close()

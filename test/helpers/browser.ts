@@ -1,4 +1,4 @@
-import { type Browser, type BrowserContext, chromium } from 'playwright-core'
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import type { Idp } from './idp.js'
 
 interface Teardown {
@@ -33,4 +33,24 @@ export async function signInThroughProvider(context: BrowserContext, base: strin
   await page.waitForURL(`${base}/console`)
   await page.locator('#who').filter({ hasText: /\(/ }).waitFor()
   return page
+}
+
+/**
+ * A POST from the signed-in page with the session's CSRF token, as a script in the page could send
+ * it whatever the page offers: its status and problem.
+ */
+export async function postFromPage(page: Page, path: string, body: unknown) {
+  return page.evaluate(
+    async ({ path, body }) => {
+      const me = await (await fetch('/auth/me')).json()
+      const res = await fetch(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf_token },
+        body: JSON.stringify(body),
+      })
+      const problem = await res.json()
+      return { status: res.status, code: problem.code as string, detail: problem.detail as string }
+    },
+    { path, body },
+  )
 }

@@ -24,6 +24,7 @@ import { consoleRoutes } from './routes/console.js'
 import { healthRoutes } from './routes/health.js'
 import { historyRoutes } from './routes/history.js'
 import { paymentsRoutes } from './routes/payments.js'
+import { portfolioRoutes } from './routes/portfolio.js'
 import { problemRoutes } from './routes/problems.js'
 import { receivablesRoutes } from './routes/receivables.js'
 import { reservationRoutes } from './routes/reservations.js'
@@ -85,6 +86,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(caseRoutes)
   await app.register(historyRoutes, { rulesDir: config.rulesDir })
   await app.register(receivablesRoutes, { timeZone: config.receivables.timeZone })
+  await app.register(portfolioRoutes, { timeZone: config.receivables.timeZone })
   await app.register(reservationRoutes)
   await app.register(paymentsRoutes, { config })
   await app.register(consoleRoutes)

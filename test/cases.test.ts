@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
-import { Webhook } from 'standardwebhooks'
 import t from 'tap'
 import { createLocalCases } from '../src/adapters/local/cases.js'
 import { createLocalDeliveries, createLocalOutbox } from '../src/adapters/local/outbox.js'
@@ -16,6 +15,7 @@ import { caseIdFor, createCaseService } from '../src/services/cases.js'
 import { readRulesFolder } from '../src/services/rule-sets/sources.js'
 import { eventually, metricValue, ORG, problem, startApp, startSandbox } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
+import { receiver } from './helpers/webhooks.js'
 
 const KEYS = { shop: 'shop-key-0123456789abcdef', erp: 'erp-key-0123456789abcdef0' }
 const ADMIN = 'admin-key-0123456789abcdef'
@@ -333,42 +333,6 @@ t.test('held orders over HTTP on real Redis', async (t) => {
     t.ok(((await metricValue(app, 'creditgate_case_oldest_open_seconds')) ?? 0) > 0, 'the oldest open case has an age')
   })
 })
-
-/** A Standard Webhooks receiver: verifies every request with the `standardwebhooks` package; answers 500 `failures` times first. */
-async function receiver(t: { teardown(fn: () => unknown): void }, secret: string, failures = 0) {
-  const verifier = new Webhook(secret)
-  const accepted: { id: string; type: string; data: Case }[] = []
-  const seen: string[] = []
-  const rejected: string[] = []
-  let failing = failures
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (chunk) => {
-      body += chunk
-    })
-    req.on('end', () => {
-      const headers = req.headers as Record<string, string>
-      try {
-        const payload = verifier.verify(body, headers) as { type: string; data: Case }
-        seen.push(String(headers['webhook-id']))
-        if (failing-- > 0) {
-          res.writeHead(500).end()
-          return
-        }
-        accepted.push({ id: String(headers['webhook-id']), ...payload })
-        res.writeHead(204).end()
-      } catch (err) {
-        rejected.push(String(err))
-        res.writeHead(400).end()
-      }
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => server.close())
-  const { port } = server.address() as { port: number }
-  return { url: `http://127.0.0.1:${port}/creditgate`, accepted, seen, rejected }
-}
 
 t.test('callbacks: signed, retried with one webhook-id, delivered once accepted, after a restart too', async (t) => {
   const redis = await startRedis(t)

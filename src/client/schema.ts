@@ -466,6 +466,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/receivables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every customer with open receivables: the portfolio
+         * @description The customers of the organization’s receivables snapshot (open invoices or open sales orders), with exposure, overdue balance and the oldest overdue days counted as the receivables facts count them, sorted largest first (`sort=name`: by name), searched by name or contact id (`q`), a page at a time. No Zoho call: the snapshot is the one decisions use (503 while none has been read); names come from the contact cache.
+         */
+        get: operations["listReceivables"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/reservations/{reference}": {
         parameters: {
             query?: never;
@@ -1256,6 +1276,35 @@ export interface components {
             /** @description The last day of the contact’s credit limit (CREDIT_LIMIT_UNTIL_FIELD) */
             credit_limit_until: string | null;
             credit_limit_expired: boolean;
+        };
+        Portfolio: {
+            organization_id: string;
+            /** @description When the snapshot was read from Zoho (ISO 8601); null when no active rule reads receivables facts (nothing is read) */
+            as_of: string | null;
+            age_seconds: number | null;
+            /** @description Customers matching `q` (all with open receivables without it) */
+            total: number;
+            offset: number;
+            /** @description The offset of the next page; null on the last */
+            next_offset: number | null;
+            customers: {
+                contact_id: string;
+                /** @description The name from the contact cache (a contact decided on within CONTACT_STALE_TTL_SECONDS); null when not cached */
+                contact_name: string | null;
+                /** @description Open invoices with a balance */
+                open_invoices: number;
+                /** @description The balances of its open invoices, in base currency */
+                open_invoices_bcy: number;
+                /** @description Open sales orders not yet invoiced, in base currency */
+                open_orders_bcy: number;
+                /** @description open_invoices_bcy + open_orders_bcy (reservations and unused credits are not in the snapshot) */
+                exposure_bcy: number;
+                /** @description Balance past its due date, as the overdue_bcy fact counts it */
+                overdue_bcy: number;
+                overdue_invoices: number;
+                /** @description Days past due of the oldest unpaid invoice (0: nothing overdue) */
+                oldest_overdue_days: number;
+            }[];
         };
         CustomerReceivables: {
             contact_id: string;
@@ -2826,6 +2875,82 @@ export interface operations {
             };
             /** @description `rate_limited` */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listReceivables: {
+        parameters: {
+            query?: {
+                /** @description Zoho organization; default ZOHO_ORGANIZATION_ID */
+                organization_id?: string;
+                /** @description exposure (default), overdue, oldest_overdue_days: largest first; name: A to Z */
+                sort?: "exposure" | "overdue" | "oldest_overdue_days" | "name";
+                /** @description Part of the name (any case), or the start of the contact id */
+                q?: string;
+                /** @description Customers per page, 1 to 500 (default 100) */
+                limit?: string;
+                /** @description Skip this many customers (next_offset of the previous page) */
+                offset?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Portfolio"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_unavailable`, `not_ready` */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -427,6 +427,51 @@ export const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Ex
       }),
     },
   },
+  listReceivables: {
+    '200': {
+      portfolio: ex('the largest exposures first', {
+        organization_id: '10234695',
+        as_of: '2026-11-24T09:55:00.000Z',
+        age_seconds: 342,
+        total: 9,
+        offset: 0,
+        next_offset: 2,
+        customers: [
+          {
+            contact_id: '460000000026049',
+            contact_name: 'Acme Retail Pvt Ltd',
+            open_invoices: 3,
+            open_invoices_bcy: 62400,
+            open_orders_bcy: 0,
+            exposure_bcy: 62400,
+            overdue_bcy: 12400,
+            overdue_invoices: 1,
+            oldest_overdue_days: 12,
+          },
+          {
+            contact_id: '460000000031015',
+            contact_name: null,
+            open_invoices: 1,
+            open_invoices_bcy: 30000,
+            open_orders_bcy: 8000,
+            exposure_bcy: 38000,
+            overdue_bcy: 0,
+            overdue_invoices: 0,
+            oldest_overdue_days: 0,
+          },
+        ],
+      }),
+      not_used: ex('no active rule reads receivables facts: nothing is read from Zoho', {
+        organization_id: '10234695',
+        as_of: null,
+        age_seconds: null,
+        total: 0,
+        offset: 0,
+        next_offset: null,
+        customers: [],
+      }),
+    },
+  },
   getContactPayments: {
     '200': {
       late: ex('a customer who pays about 40 days late, its review overdue', {

@@ -3,6 +3,7 @@ import formbody from '@fastify/formbody'
 import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { actorRecord } from '../domain/actor.js'
 import { Problem } from '../errors.js'
 import { CALLER_SECURITY } from '../plugins/access.js'
 import { usesReceivables } from '../rules/rule-set.js'
@@ -86,7 +87,21 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRouteOptions> = async (app,
         response: { 200: InvalidatedSchema, ...problemResponses(400, 401, 403, 429, 500) },
       },
     },
-    async (req) => invalidate(organizationsFor(req.query.organization_id), req.params.contact_id),
+    async (req) => {
+      const done = await invalidate(organizationsFor(req.query.organization_id), req.params.contact_id)
+      if (req.actor) {
+        for (const { organization_id } of done.invalidated) {
+          app.audit.record({
+            kind: 'cache.purged',
+            by: req.actor.name,
+            actor: actorRecord(req.actor),
+            organization_id,
+            contact_id: req.params.contact_id,
+          })
+        }
+      }
+      return done
+    },
   )
 
   const secret = options.webhookSecret === undefined ? undefined : digest(options.webhookSecret)

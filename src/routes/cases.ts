@@ -73,8 +73,7 @@ export const caseRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         operationId: 'listCases',
         summary: 'Credit cases: held orders, oldest first',
-        description:
-          `Cases of every organization, oldest first (by when they were opened): the worklist of held orders (\`state=open\`) and the record of who released, rejected or cleared what. An open case past CASE_EXPIRE_DAYS is shown expired. Read from an index by state and opening time, never the whole store: a page holds at most \`limit\` cases and \`next_cursor\` continues it. One request looks at no more than ${CASE_LIST_BOUNDS.scanned.toLocaleString('en')} cases: with \`contact_id\` (a filter over what is read) a page may come back short, or empty, with a cursor.`,
+        description: `Cases of every organization, oldest first (by when they were opened): the worklist of held orders (\`state=open\`) and the record of who released, rejected or cleared what. An open case past CASE_EXPIRE_DAYS is shown expired. Read from an index by state and opening time, never the whole store: a page holds at most \`limit\` cases and \`next_cursor\` continues it. One request looks at no more than ${CASE_LIST_BOUNDS.scanned.toLocaleString('en')} cases: with \`contact_id\` (a filter over what is read) a page may come back short, or empty, with a cursor.`,
         tags,
         security,
         querystring: z.strictObject({

@@ -16,7 +16,10 @@ export interface CaseStore {
   get(org: string, caseId: string): Promise<Case | undefined>
   put(next: Case, seen: number): Promise<boolean>
   /** At most `count` cases (in `state`, or all) opened at or after `sinceMs`, or after the key `after`, oldest first. */
-  page(org: string, query: { state?: CaseState | undefined; after?: string | undefined; sinceMs?: number | undefined; count: number }): Promise<CaseIndexEntry[]>
+  page(
+    org: string,
+    query: { state?: CaseState | undefined; after?: string | undefined; sinceMs?: number | undefined; count: number },
+  ): Promise<CaseIndexEntry[]>
 }
 
 /** A case's place in the index: when it was opened (15 digits of ms), then its id. */
@@ -71,7 +74,12 @@ export async function listCases(
   )
   const head = async (source: (typeof sources)[number]) => {
     if (source.buffer.length === 0 && !source.done) {
-      source.buffer = await store.page(source.org, { state: source.index, after: source.after, sinceMs: since, count: CASE_LIST_BOUNDS.batch })
+      source.buffer = await store.page(source.org, {
+        state: source.index,
+        after: source.after,
+        sinceMs: since,
+        count: CASE_LIST_BOUNDS.batch,
+      })
       source.done = source.buffer.length < CASE_LIST_BOUNDS.batch
       source.after = source.buffer.at(-1)?.key ?? source.after
     }

@@ -1,0 +1,30 @@
+import type { AuditEntry } from '../../domain/audit.js'
+import { AUDIT_BOUNDS, type AuditStore } from '../../services/audit.js'
+import { type RedisLink, viaRedis } from './link.js'
+
+/** The trail of every organization: one stream (entries are few: people's actions and case transitions). */
+export const auditKey = 'creditgate:v1:{audit}:events'
+
+/** The trail in a Redis stream, the newest AUDIT_BOUNDS.kept or so; in this process while Redis is down. */
+export function createRedisAudit(link: RedisLink, local: AuditStore): AuditStore {
+  const { client } = link
+  return {
+    append: (entry) =>
+      viaRedis(
+        link,
+        async () => {
+          await client.xadd(auditKey, 'MAXLEN', '~', AUDIT_BOUNDS.kept, '*', 'e', JSON.stringify(entry))
+        },
+        () => local.append(entry),
+      ),
+    page: (before, count) =>
+      viaRedis(
+        link,
+        async () => {
+          const raw = await client.xrevrange(auditKey, before === undefined ? '+' : `(${before}`, '-', 'COUNT', count)
+          return raw.map(([id, fields]) => ({ id, ...(JSON.parse(fields[1] as string) as Omit<AuditEntry, 'id'>) }))
+        },
+        () => local.page(before, count),
+      ),
+  }
+}

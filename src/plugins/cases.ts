@@ -37,7 +37,7 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
   const registers = [app.metrics.registry]
   const transitions = new Counter({
     name: 'creditgate_case_transitions_total',
-    help: 'Case transitions by event (opened, updated, released, rejected, expired, reopened)',
+    help: 'Case transitions by event (opened, updated, released, rejected, expired, reopened, cleared)',
     labelNames: ['event'],
     registers,
   })

@@ -89,16 +89,16 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRouteOptions> = async (app,
     },
     async (req) => {
       const done = await invalidate(organizationsFor(req.query.organization_id), req.params.contact_id)
+      const orgs = done.invalidated.map((each) => each.organization_id)
       if (req.actor) {
-        for (const { organization_id } of done.invalidated) {
-          app.audit.record({
-            kind: 'cache.purged',
-            by: req.actor.name,
-            actor: actorRecord(req.actor),
-            organization_id,
-            contact_id: req.params.contact_id,
-          })
-        }
+        app.audit.record({
+          kind: 'cache.purged',
+          by: req.actor.name,
+          actor: actorRecord(req.actor),
+          ...(orgs.length === 1 ? { organization_id: orgs[0] } : {}),
+          contact_id: req.params.contact_id,
+          detail: `forgotten on every instance, in organization ${orgs.join(', ')}`,
+        })
       }
       return done
     },

@@ -1,5 +1,5 @@
-import type { Case } from '../domain/case.js'
-import { type CaseStore, caseIndexKey, indexStart } from '../services/case-list.js'
+import { type Case, caseIndexKey, indexStart } from '../domain/case.js'
+import type { CaseStore } from '../services/case-list.js'
 
 /** Cases in this process: the store without Redis, and where cases go while Redis is down. */
 export function createMemoryCases(): CaseStore {

@@ -33,3 +33,6 @@ export const AuditEntrySchema = z
 
 export type AuditEntry = z.output<typeof AuditEntrySchema>
 export type NewAuditEntry = Omit<AuditEntry, 'id'>
+
+/** About how many entries the trail keeps (Redis trims the stream to about this many). */
+export const AUDIT_KEPT = 100_000

@@ -51,6 +51,12 @@ export const CaseSchema = z
 export type Case = z.output<typeof CaseSchema>
 export type CaseStep = z.output<typeof CaseStepSchema>
 
+/** A case's place in its organization's index: when it was opened (15 digits of ms), then its id. */
+export const caseIndexKey = (c: Case) => `${String(Date.parse(c.opened_at)).padStart(15, '0')}.${c.case_id}`
+/** The index's lexical range start for cases opened at or after `sinceMs` ("-": from the first). */
+export const indexStart = (sinceMs: number | undefined) =>
+  sinceMs === undefined ? '-' : `[${String(Math.max(0, Math.floor(sinceMs))).padStart(15, '0')}`
+
 export const caseLink = (c: Case): CaseLink => ({ case_id: c.case_id, state: c.state, status_url: `/cases/${c.case_id}` })
 
 /** What a held decision says about the order, for opening or updating a case. */

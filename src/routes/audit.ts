@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { AUDIT_KINDS, AuditEntrySchema } from '../domain/audit.js'
+import { AUDIT_KEPT, AUDIT_KINDS, AuditEntrySchema } from '../domain/audit.js'
 import { parseTime, TimeSchema } from '../domain/history.js'
 import { CALLER_SECURITY } from '../plugins/access.js'
 import { AUDIT_BOUNDS, isAuditCursor } from '../services/audit.js'
@@ -21,7 +21,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         operationId: 'listAudit',
         summary: 'The audit trail: case transitions, purges and backtests, newest first',
-        description: `Who did what beside asking for decisions: every case transition (opened, released, rejected, expired, reopened, cleared), every cache purge and every rule backtest, with when, why, and who — a person by subject, name and roles (signed in through the identity provider), an API key by its name. Filtered by kind, contact, case and time; with \`contact_id\` it is the customer's trail beside its decisions (GET /decisions?contact_id=). One request looks at no more than ${AUDIT_BOUNDS.scanned.toLocaleString('en')} entries: a page may come back short with a cursor when few match. The newest ${AUDIT_BOUNDS.kept.toLocaleString('en')} or so entries are kept (in Redis; in the process without it).`,
+        description: `Who did what beside asking for decisions: every case transition (opened, released, rejected, expired, reopened, cleared), every cache purge and every rule backtest, with when, why, and who — a person by subject, name and roles (signed in through the identity provider), an API key by its name. Filtered by kind, contact, case and time; with \`contact_id\` it is the customer's trail beside its decisions (GET /decisions?contact_id=). One request looks at no more than ${AUDIT_BOUNDS.scanned.toLocaleString('en')} entries: a page may come back short with a cursor when few match. The newest ${AUDIT_KEPT.toLocaleString('en')} or so entries are kept (in Redis; in the process without it).`,
         tags: ['history'],
         security: CALLER_SECURITY,
         querystring: z.strictObject({

@@ -16,7 +16,7 @@ export interface AuditQuery {
 }
 
 /** What one request reads at most: entries looked at, in batches (a page may come back short with a cursor). */
-export const AUDIT_BOUNDS = { scanned: 10_000, batch: 200, kept: 100_000 } as const
+export const AUDIT_BOUNDS = { scanned: 10_000, batch: 200 } as const
 /** A stream id ("<ms>-<seq>"). */
 export const isAuditCursor = (text: string) => /^\d{1,15}-\d{1,15}$/.test(text)
 

@@ -22,12 +22,6 @@ export interface CaseStore {
   ): Promise<CaseIndexEntry[]>
 }
 
-/** A case's place in the index: when it was opened (15 digits of ms), then its id. */
-export const caseIndexKey = (c: Case) => `${String(Date.parse(c.opened_at)).padStart(15, '0')}.${c.case_id}`
-/** The lexical range's start for cases opened at or after `sinceMs` ("-": from the first). */
-export const indexStart = (sinceMs: number | undefined) =>
-  sinceMs === undefined ? '-' : `[${String(Math.max(0, Math.floor(sinceMs))).padStart(15, '0')}`
-
 const CURSOR = /^\d{15}\.case_[0-9a-f]{24}$/
 export const isCaseCursor = (text: string) => CURSOR.test(text)
 

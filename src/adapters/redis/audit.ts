@@ -1,11 +1,11 @@
-import type { AuditEntry } from '../../domain/audit.js'
-import { AUDIT_BOUNDS, type AuditStore } from '../../services/audit.js'
+import { AUDIT_KEPT, type AuditEntry } from '../../domain/audit.js'
+import type { AuditStore } from '../../services/audit.js'
 import { type RedisLink, viaRedis } from './link.js'
 
 /** The trail of every organization: one stream (entries are few: people's actions and case transitions). */
 export const auditKey = 'creditgate:v1:{audit}:events'
 
-/** The trail in a Redis stream, the newest AUDIT_BOUNDS.kept or so; in this process while Redis is down. */
+/** The trail in a Redis stream, the newest AUDIT_KEPT or so; in this process while Redis is down. */
 export function createRedisAudit(link: RedisLink, local: AuditStore): AuditStore {
   const { client } = link
   return {
@@ -13,7 +13,7 @@ export function createRedisAudit(link: RedisLink, local: AuditStore): AuditStore
       viaRedis(
         link,
         async () => {
-          await client.xadd(auditKey, 'MAXLEN', '~', AUDIT_BOUNDS.kept, '*', 'e', JSON.stringify(entry))
+          await client.xadd(auditKey, 'MAXLEN', '~', AUDIT_KEPT, '*', 'e', JSON.stringify(entry))
         },
         () => local.append(entry),
       ),

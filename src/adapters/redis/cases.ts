@@ -1,6 +1,5 @@
-import type { Case } from '../../domain/case.js'
-import { CASE_STATES } from '../../domain/case.js'
-import { type CaseIndexEntry, type CaseStore, caseIndexKey, indexStart } from '../../services/case-list.js'
+import { CASE_STATES, type Case, caseIndexKey, indexStart } from '../../domain/case.js'
+import type { CaseIndexEntry, CaseStore } from '../../services/case-list.js'
 import { type RedisLink, viaRedis } from './link.js'
 
 /** The organization's cases (case id → JSON) and their revisions (case id → number), hash-tagged together. */

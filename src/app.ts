@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { Config } from './config.js'
 import access from './plugins/access.js'
+import audit from './plugins/audit.js'
 import cases, { type CaseTiming } from './plugins/cases.js'
 import contacts from './plugins/contacts.js'
 import decisions from './plugins/decisions.js'
@@ -17,6 +18,7 @@ import reservations from './plugins/reservations.js'
 import rules from './plugins/rules.js'
 import shadow from './plugins/shadow.js'
 import zoho from './plugins/zoho.js'
+import { auditRoutes } from './routes/audit.js'
 import { authRoutes } from './routes/auth.js'
 import { cacheRoutes } from './routes/cache.js'
 import { caseRoutes } from './routes/cases.js'
@@ -65,6 +67,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(metrics)
   await app.register(redis, { config })
   await app.register(access, { config })
+  await app.register(audit)
   // What a decision needs.
   await app.register(rules, { config, ruleSet: deps.ruleSet })
   await app.register(zoho, { config, contactSource: deps.contactSource })
@@ -85,6 +88,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(riskRoutes)
   await app.register(caseRoutes)
   await app.register(historyRoutes, { rulesDir: config.rulesDir })
+  await app.register(auditRoutes)
   await app.register(receivablesRoutes, { timeZone: config.receivables.timeZone })
   await app.register(portfolioRoutes, { timeZone: config.receivables.timeZone })
   await app.register(reservationRoutes)

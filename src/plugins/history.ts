@@ -73,6 +73,9 @@ const historyPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { conf
         reasons: decision.reasons,
         alerts: decision.alerts,
         evaluated_at: decision.evaluated_at,
+        // Who let a held order through, and what the rules said: the audit trail of a release.
+        ...(decision.case ? { case: decision.case } : {}),
+        ...(decision.release ? { release: decision.release, overridden: decision.overridden ?? [] } : {}),
       })
     },
     backtest(ruleSet, range, limit) {

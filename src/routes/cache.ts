@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { actorRecord } from '../domain/actor.js'
 import { CALLER_SECURITY, createWebhookCheck } from '../plugins/access.js'
 import { usesReceivables } from '../rules/rule-set.js'
 import { ContactParamsSchema, problemResponses, ZohoIdSchema } from './schemas.js'
@@ -81,7 +82,21 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRouteOptions> = async (app,
         response: { 200: InvalidatedSchema, ...problemResponses(400, 401, 403, 429, 500) },
       },
     },
-    async (req) => invalidate(organizationsFor(req.query.organization_id), req.params.contact_id),
+    async (req) => {
+      const done = await invalidate(organizationsFor(req.query.organization_id), req.params.contact_id)
+      const orgs = done.invalidated.map((each) => each.organization_id)
+      if (req.actor) {
+        app.audit.record({
+          kind: 'cache.purged',
+          by: req.actor.name,
+          actor: actorRecord(req.actor),
+          ...(orgs.length === 1 ? { organization_id: orgs[0] } : {}),
+          contact_id: req.params.contact_id,
+          detail: `forgotten on every instance, in organization ${orgs.join(', ')}`,
+        })
+      }
+      return done
+    },
   )
 
   app.post(

@@ -80,7 +80,7 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
     policy: { expireDays: config.cases.expireDays, releaseValidDays: config.cases.releaseValidDays, tolerance: config.cases.tolerance },
     limits: new Map(config.cases.releaseLimits.map(({ name, value }) => [name, value])),
     organizations: () => app.zoho.organizations,
-    rules: app.rules.current,
+    rules: (org) => app.rules.for(org).current(),
     onEvent: (kind, c) => {
       transitions.inc({ event: kind })
       log.info({ case_id: c.case_id, event: kind, state: c.state, by: c.history.at(-1)?.by }, 'case event')

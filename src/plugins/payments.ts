@@ -32,7 +32,7 @@ const paymentsPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { con
     timeZone: config.receivables.timeZone,
     firstWaitMs: config.zoho.timeoutMs * 3,
     // Passes only while the active or shadow set reads payment facts.
-    inUse: () => usesPayments(app.rules.current()) || usesPayments(app.shadow.ruleSet()),
+    inUse: () => [...app.rules.all(), ...app.shadow.ruleSets()].some(usesPayments),
     log: app.log.child({ component: 'payments' }),
     onRefresh: (result) => refreshes.inc({ result }),
   })

@@ -58,7 +58,7 @@ export const receivablesRoutes: FastifyPluginAsyncZod<{ timeZone: string }> = as
     async (req) => {
       const org = app.zoho.organization(req.query.organization_id)
       const base = { contact_id: req.params.contact_id, organization_id: org }
-      if (!usesReceivables(app.rules.current())) return { ...base, receivables: null }
+      if (!usesReceivables(app.rules.for(org).current())) return { ...base, receivables: null }
       const { customer, asOf } = await app.receivables.forCustomer(org, req.params.contact_id)
       const now = Date.now()
       return {

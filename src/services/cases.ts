@@ -55,7 +55,8 @@ export interface CaseServiceOptions {
   /** RELEASE_LIMITS by key name, person or role. */
   limits: ReadonlyMap<string, number>
   organizations: () => readonly string[]
-  rules: () => RuleSet
+  /** The rules that decide for the organization. */
+  rules: (org: string) => RuleSet
   now?: () => number
   /** Told of every transition, after it was stored. */
   onEvent?: (kind: CaseEventKind, c: Case) => void
@@ -73,10 +74,10 @@ const ATTEMPTS = 3
 export function createCaseService(options: CaseServiceOptions): CaseService {
   const { store, policy } = options
   const clock = options.now ?? Date.now
-  const unreleasable = (reasons: RiskDecision['reasons']) => {
+  const unreleasable = (org: string, reasons: RiskDecision['reasons']) => {
     const forced = new Set(
       options
-        .rules()
+        .rules(org)
         .rules.filter((r) => r.definition.releasable === false)
         .map((r) => r.definition.name),
     )
@@ -129,7 +130,7 @@ export function createCaseService(options: CaseServiceOptions): CaseService {
     const now = clock()
     const existing = await store.get(org, caseId)
     let why: string | undefined
-    const forced = unreleasable(answer.reasons)
+    const forced = unreleasable(org, answer.reasons)
     if (existing?.state === 'released') {
       // A forced hold (a manual credit hold put on after the release) is never overridden by it.
       const covered =

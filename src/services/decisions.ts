@@ -34,6 +34,8 @@ export interface Decided {
 }
 
 export interface DryRunInput {
+  /** The organization whose rules (unless ruleSet) and time zone apply. */
+  readonly org: string
   /** The contact as Zoho would send it. */
   readonly contact: ZohoContact
   readonly order?: Order | undefined
@@ -67,8 +69,8 @@ export interface Disagreement {
 
 export interface DecisionServiceOptions {
   contacts: ContactService
-  /** The active rule set; read once per decision so a swap never splits one. */
-  rules: () => RuleSet
+  /** The organization's active rule set; read once per decision so a swap never splits one. */
+  rules: (org: string) => RuleSet
   failMode: 'closed' | 'review'
   /** Replaces the compiled evaluator (a test seam). Whatever evaluates, an evaluation that misses a rule is an error. */
   evaluate?: Evaluate | undefined
@@ -169,7 +171,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
   return {
     async decide(input) {
       const { org, contactId, order, explain, party } = input
-      const ruleSet = options.rules()
+      const ruleSet = options.rules(org)
       const base = { decision_id: newDecisionId(clock()), contact_id: contactId, organization_id: org, rules_version: ruleSet.version }
       const needsReceivables = usesReceivables(ruleSet)
       const [contactRead, receivablesRead, paymentsRead] = await Promise.allSettled([
@@ -259,7 +261,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
       if (held.reservation) answer.reservation = held.reservation
       return decided(input, answer, all)
     },
-    async dryRun({ contact, order, ruleSet = options.rules(), receivables, payments, today, explain }) {
+    async dryRun({ org, contact, order, ruleSet = options.rules(org), receivables, payments, today, explain }) {
       const all = buildFacts(contact, order, 0, usesReceivables(ruleSet) ? suppliedReceivables(receivables) : undefined, {
         payments: usesPayments(ruleSet) ? suppliedPayments(payments) : undefined,
         today: today ?? todayIn(options.timeZone ?? 'UTC', clock()),

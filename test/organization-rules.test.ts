@@ -22,13 +22,20 @@ const OWN_RULE = {
   name: 'outstanding-over-20000',
   priority: 10,
   conditions: { all: [{ fact: 'outstanding_bcy', operator: 'greaterThan', value: 20000 }] },
-  event: { type: 'block', params: { code: 'OUTSTANDING_OVER_LIMIT', message: 'Outstanding receivables {{outstanding_bcy}} exceed 20,000.00' } },
+  event: {
+    type: 'block',
+    params: { code: 'OUTSTANDING_OVER_LIMIT', message: 'Outstanding receivables {{outstanding_bcy}} exceed 20,000.00' },
+  },
 }
 const OWN_FIXTURES = {
   cases: [
     { name: '20,000.00 is not over', contact: { outstanding_receivable_amount_bcy: 20000 }, expect: { decision: 'allow', reasons: [] } },
     { name: '30,000.00 is over', contact: { outstanding_receivable_amount_bcy: 30000 }, expect: { decision: 'block' } },
-    { name: 'inactive, from the shared set', contact: { status: 'inactive' }, expect: { decision: 'block', reasons: ['CONTACT_INACTIVE'] } },
+    {
+      name: 'inactive, from the shared set',
+      contact: { status: 'inactive' },
+      expect: { decision: 'block', reasons: ['CONTACT_INACTIVE'] },
+    },
   ],
 }
 
@@ -129,7 +136,10 @@ t.test('a broken file in one organization’s folder leaves every set active and
   t.ok(app.rules.for(ORG).lastError, 'still reported for the broken organization')
 
   // A fixture of the organization's failing is refused the same way, for it alone.
-  await writeFile(join(dir, ORG, 'outstanding-over-20000.json'), json({ ...OWN_RULE, conditions: { all: [{ ...OWN_RULE.conditions.all[0], value: 35000 }] } }))
+  await writeFile(
+    join(dir, ORG, 'outstanding-over-20000.json'),
+    json({ ...OWN_RULE, conditions: { all: [{ ...OWN_RULE.conditions.all[0], value: 35000 }] } }),
+  )
   const reload = (await app.inject({ method: 'POST', url: `/rules/reload?organization_id=${ORG}`, headers: admin })).json()
   t.same([reload.result, reload.version], ['rejected', before.own])
   t.match(reload.errors, [{ file: 'tests/own.json', path: 'case "30,000.00 is over"' }])
@@ -148,7 +158,10 @@ t.test('an organization’s set must be valid at start-up, and extends.json name
 
   const missing = await rulesFolder(t)
   await writeFile(join(missing, ORG, 'extends.json'), json({ extends: ['no-such-rule.json'] }))
-  await t.rejects(startApp(t, sandbox, { env: { RULES_DIR: missing } }), /extends.json \$\.extends\[0\]: no-such-rule.json is not a rule file of the shared set/)
+  await t.rejects(
+    startApp(t, sandbox, { env: { RULES_DIR: missing } }),
+    /extends.json \$\.extends\[0\]: no-such-rule.json is not a rule file of the shared set/,
+  )
   const twice = await rulesFolder(t)
   await writeFile(join(twice, ORG, 'extends.json'), json({ extends: ['outstanding-over-20000.json'] }))
   await t.rejects(startApp(t, sandbox, { env: { RULES_DIR: twice } }), /is also a file of this folder/)
@@ -195,7 +208,8 @@ t.test('backtests and shadow rules of an organization never read another organiz
   const owing = [15000, 30000, 45000]
   const ids = owing.map((amount, i) => {
     const id = `48100000000000${i}`
-    for (const org of [ORG, ORG2]) sandbox.organizations.get(org)?.set(id, zohoContact(id, `Owes ${amount}`, { outstanding_receivable_amount_bcy: amount }))
+    for (const org of [ORG, ORG2])
+      sandbox.organizations.get(org)?.set(id, zohoContact(id, `Owes ${amount}`, { outstanding_receivable_amount_bcy: amount }))
     return id
   })
   const { app } = await startApp(t, sandbox, { env: { RULES_DIR: dir, RULES_SHADOW_DIR: shadowDir, ADMIN_API_KEYS: ADMIN } })
@@ -229,7 +243,10 @@ t.test('backtests and shadow rules of an organization never read another organiz
   }, 'ORG’s shadow comparison')
   const ownShadow = (await app.inject({ url: `/rules/shadow?organization_id=${ORG}`, headers: admin })).json()
   t.same([ownShadow.organization_id, ownShadow.changed, ownShadow.matrix.allow.block], [ORG, 1, 1], '15,000 is over the shadow 10,000')
-  await eventually(async () => (await app.inject({ url: `/rules/shadow?organization_id=${ORG2}`, headers: admin })).json().evaluated === 4, 'ORG2’s')
+  await eventually(
+    async () => (await app.inject({ url: `/rules/shadow?organization_id=${ORG2}`, headers: admin })).json().evaluated === 4,
+    'ORG2’s',
+  )
   const otherShadow = (await app.inject({ url: `/rules/shadow?organization_id=${ORG2}`, headers: admin })).json()
   t.same([otherShadow.changed, otherShadow.matrix.allow.block], [2, 2], '30,000 and 45,000 are over the shared shadow 25,000')
   const sharedShadow = (await app.inject({ url: '/rules/shadow', headers: admin })).json()

@@ -25,7 +25,7 @@ const decisionsPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate 
     receivables: app.receivables,
     payments: app.payments,
     creditFields: options.config.payments.fields,
-    timeZone: options.config.receivables.timeZone,
+    timeZone: (org) => app.zoho.settings(org).timeZone,
     rules: (org) => app.rules.for(org).current(),
     failMode: options.config.failMode,
     hold: app.reservations.hold,

@@ -29,7 +29,7 @@ const paymentsPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { con
     store: app.shared.store({ alone: () => local, redis: (link) => createRedisPayments(link, local) }),
     refreshSeconds: config.payments.refreshSeconds,
     staleSeconds: config.payments.staleSeconds,
-    timeZone: config.receivables.timeZone,
+    timeZone: (org) => app.zoho.settings(org).timeZone,
     firstWaitMs: config.zoho.timeoutMs * 3,
     // Passes only while the active or shadow set reads payment facts.
     inUse: () => [...app.rules.all(), ...app.shadow.ruleSets()].some(usesPayments),

@@ -71,7 +71,7 @@ export const paymentsRoutes: FastifyPluginAsyncZod<{ config: Config }> = async (
         organization_id: org,
         credit_review_date: customDate(contact, fields.reviewDate),
         credit_limit_until: customDate(contact, fields.limitUntil),
-        ...creditDateFacts(contact, todayIn(config.receivables.timeZone, now), fields),
+        ...creditDateFacts(contact, todayIn(app.zoho.settings(org).timeZone, now), fields),
       }
       if (![app.rules.for(org).current(), app.shadow.ruleSet(org)].some(usesPayments)) return { ...base, payments: null }
       const { customer, asOf } = await app.payments.forCustomer(org, req.params.contact_id)

@@ -66,7 +66,7 @@ export const receivablesRoutes: FastifyPluginAsyncZod<{ timeZone: string }> = as
         receivables: {
           as_of: new Date(asOf).toISOString(),
           age_seconds: Math.max(0, Math.floor((now - asOf) / 1000)),
-          ageing: ageingBuckets(customer, todayIn(timeZone, now)),
+          ageing: ageingBuckets(customer, todayIn(app.zoho.settings(org).timeZone, now)),
           open_invoices: customer.invoices.filter((i) => i.balance_bcy > 0).length,
           open_orders_bcy: customer.open_orders_bcy,
         },

@@ -53,7 +53,8 @@ export interface CaseServiceOptions {
   store: CaseStore
   policy: Policy
   /** RELEASE_LIMITS by key name, person or role. */
-  limits: ReadonlyMap<string, number>
+  /** The release limits of the organization's cases, by key name, person or role. */
+  limits: (org: string) => ReadonlyMap<string, number>
   organizations: () => readonly string[]
   /** The rules that decide for the organization. */
   rules: (org: string) => RuleSet
@@ -201,7 +202,9 @@ export function createCaseService(options: CaseServiceOptions): CaseService {
       return all.sort((a, b) => a.opened_at.localeCompare(b.opened_at)).slice(0, limit)
     },
     release: (caseId, actor, input) =>
-      staff(caseId, (c, now) => releaseCase(expireCase(c, now) ?? c, actor, input, now, policy, releaseLimit(options.limits, actor))),
+      staff(caseId, (c, now) =>
+        releaseCase(expireCase(c, now) ?? c, actor, input, now, policy, releaseLimit(options.limits(c.organization_id), actor)),
+      ),
     reject: (caseId, actor, input) => staff(caseId, (c, now) => rejectCase(expireCase(c, now) ?? c, actor, input, now)),
     async sweep() {
       const now = clock()

@@ -86,8 +86,8 @@ export interface DecisionServiceOptions {
   payments?: PaymentsService | undefined
   /** The custom fields of review dates and temporary limits (default cf_credit_review_date, cf_credit_limit_until). */
   creditFields?: CreditFields | undefined
-  /** The organization's time zone: due dates are calendar dates there. */
-  timeZone?: string
+  /** The organization's time zone (or each organization's): due dates are calendar dates there. */
+  timeZone?: string | ((org: string) => string)
   /** The clock (ms), for the contact's age and evaluated_at. */
   now?: () => number
   /**
@@ -161,6 +161,8 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
     return reference
   }
   const clock = options.now ?? Date.now
+  const zone = options.timeZone ?? 'UTC'
+  const zoneOf = typeof zone === 'string' ? () => zone : zone
   // Writing a date costs more than evaluating the rules: each instant is written once.
   const evaluatedTime = isoTime()
   const asOfTime = isoTime()
@@ -217,7 +219,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
       const receivables = (receivablesRead as PromiseFulfilledResult<Receivables | undefined>).value
       const payments = (paymentsRead as PromiseFulfilledResult<Payments | undefined>).value
       const now = clock()
-      const today = todayIn(options.timeZone ?? 'UTC', now)
+      const today = todayIn(zoneOf(org), now)
       // Fetched now is 0 seconds old, however long Zoho took to answer.
       const ageSeconds = loaded.source === 'zoho' ? 0 : Math.max(0, Math.floor((now - loaded.fetchedAtMs) / 1000))
       const listed = receivables && listedIn(receivables.customer, receivables.asOf)
@@ -264,7 +266,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
     async dryRun({ org, contact, order, ruleSet = options.rules(org), receivables, payments, today, explain }) {
       const all = buildFacts(contact, order, 0, usesReceivables(ruleSet) ? suppliedReceivables(receivables) : undefined, {
         payments: usesPayments(ruleSet) ? suppliedPayments(payments) : undefined,
-        today: today ?? todayIn(options.timeZone ?? 'UTC', clock()),
+        today: today ?? todayIn(zoneOf(org), clock()),
         fields: options.creditFields,
       })
       const evaluation = await evaluate(ruleSet, all, { explain })

@@ -84,7 +84,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(riskRoutes)
   await app.register(caseRoutes)
   await app.register(historyRoutes, { rulesDir: config.rulesDir })
-  await app.register(receivablesRoutes, { timeZone: config.receivables.timeZone })
+  await app.register(receivablesRoutes)
   await app.register(reservationRoutes)
   await app.register(paymentsRoutes, { config })
   await app.register(consoleRoutes)

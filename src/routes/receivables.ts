@@ -36,7 +36,7 @@ const BudgetSchema = z
   .meta({ id: 'ZohoBudget' })
 
 /** What credit control looks at beside a decision: a customer's ageing, and the organization's Zoho budget. */
-export const receivablesRoutes: FastifyPluginAsyncZod<{ timeZone: string }> = async (app, { timeZone }) => {
+export const receivablesRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/contacts/:contact_id/receivables',
     {

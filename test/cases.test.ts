@@ -131,7 +131,7 @@ t.test('the case service: a rejected case stays rejected; the sweep expires; a f
   const cases = createCaseService({
     store,
     policy: POLICY,
-    limits: new Map(),
+    limits: () => new Map(),
     organizations: () => [ORG],
     rules: () => ruleSet,
     now: () => now,
@@ -184,7 +184,7 @@ t.test('the case service: a rejected case stays rejected; the sweep expires; a f
   const broken = createCaseService({
     store: { ...store, get: () => Promise.reject(new Error('down')) },
     policy: POLICY,
-    limits: new Map(),
+    limits: () => new Map(),
     organizations: () => [ORG],
     rules: () => ruleSet,
     onError: (err) => errors.push(err),
@@ -195,7 +195,7 @@ t.test('the case service: a rejected case stays rejected; the sweep expires; a f
     store: { ...store, put: async () => false },
     now: () => now,
     policy: POLICY,
-    limits: new Map(),
+    limits: () => new Map(),
     organizations: () => [ORG],
     rules: () => ruleSet,
   })

@@ -113,7 +113,7 @@ export interface paths {
         };
         /**
          * The active rule set, and why the last change was refused
-         * @description Version, load time, every rule with its file, the fixture results, and `last_error`: the files, JSON paths and messages (or failing fixtures) that kept the last change to the rules folder from going live.
+         * @description Version, load time, every rule with its file, the fixture results, and `last_error`: the files, JSON paths and messages (or failing fixtures) that kept the last change to the rules folder from going live. With `organization_id`, the set that decides for that organization (its own, from RULES_DIR/<organization_id>/, or the shared set) and its last error only.
          */
         get: operations["getRules"];
         put?: never;
@@ -155,7 +155,7 @@ export interface paths {
         put?: never;
         /**
          * Reload the rules folder now
-         * @description What a file change or SIGHUP does: read, validate and test the folder, and activate it if all passes. A rejected set leaves the last good one active (`result: rejected`, with the errors).
+         * @description What a file change or SIGHUP does: read, validate and test the folder, and activate it if all passes. A rejected set leaves the last good one active (`result: rejected`, with the errors). Without `organization_id` every set is reloaded and the shared set’s result answered; with it, only the set that decides for that organization.
          */
         post: operations["reloadRules"];
         delete?: never;
@@ -175,7 +175,7 @@ export interface paths {
         put?: never;
         /**
          * Dry run: the decision for a contact you supply
-         * @description Evaluates the active rules (or a candidate set in `rules`) against the contact and order in the body. Contact fields left out are those of an active customer with nothing outstanding. No Zoho call, no cache.
+         * @description Evaluates the active rules of the organization (or a candidate set in `rules`) against the contact and order in the body. Contact fields left out are those of an active customer with nothing outstanding. No Zoho call, no cache.
          */
         post: operations["evaluateRisk"];
         delete?: never;
@@ -397,7 +397,7 @@ export interface paths {
         put?: never;
         /**
          * What a candidate rule set would have decided on past decisions
-         * @description Evaluates a candidate set (default: the files in RULES_DIR now) on the facts recorded with past decisions — no Zoho call — and compares with what was decided: the outcome matrix, how often each rule fired before and after, and up to 50 changed decisions. Decisions whose facts lack what a candidate rule reads (receivables facts recorded before any rule read them, FAIL_MODE=review answers, the raw `contact`) are counted as `not_comparable`. Runs in a worker thread; the service keeps answering. The candidate is validated like POST /rules/validate (422 with the errors), without running fixtures: a candidate is meant to change outcomes.
+         * @description Evaluates a candidate set (default: the files in RULES_DIR now, or in RULES_DIR/<organization_id>/ for an organization with its own set) on the facts recorded with past decisions of one organization (`organization_id`) or, without it, of the organizations the shared set decides for — no Zoho call — and compares with what was decided: the outcome matrix, how often each rule fired before and after, and up to 50 changed decisions. Decisions whose facts lack what a candidate rule reads (receivables facts recorded before any rule read them, FAIL_MODE=review answers, the raw `contact`) are counted as `not_comparable`. Runs in a worker thread; the service keeps answering. The candidate is validated like POST /rules/validate (422 with the errors), without running fixtures: a candidate is meant to change outcomes.
          */
         post: operations["backtestRules"];
         delete?: never;
@@ -415,7 +415,7 @@ export interface paths {
         };
         /**
          * Shadow rules: live decisions against the shadow set since it was loaded
-         * @description With RULES_SHADOW_DIR set, every live decision is also evaluated, after its answer, under the shadow set. This is the comparison since the shadow set now loaded was loaded (the same shape as a backtest), and why the last change to the folder was not loaded.
+         * @description With RULES_SHADOW_DIR set, every live decision is also evaluated, after its answer, under the shadow set (RULES_SHADOW_DIR/<organization_id>/ for an organization with a shadow folder of its own; an organization with live rules of its own is compared only with its own shadow folder). This is the comparison since the shadow set now loaded was loaded (the same shape as a backtest), and why the last change to the folder was not loaded.
          */
         get: operations["getShadowRules"];
         put?: never;
@@ -1237,6 +1237,16 @@ export interface components {
             };
         };
         RuleSetStatus: {
+            /** @description The organization asked about; null for the shared set (organizations without a folder of their own) */
+            organization_id: string | null;
+            /** @description true: the organization’s own set (RULES_DIR/<organization_id>/); false: the shared set */
+            own: boolean;
+            /** @description Every organization callers may ask about, and the set that decides for it */
+            organizations: {
+                organization_id: string;
+                own: boolean;
+                version: string;
+            }[];
             /** @description Content hash of the active set; every decision carries it */
             version: string;
             loaded_at: string;
@@ -1311,6 +1321,8 @@ export interface components {
             }[];
             /** @description false: RULES_SHADOW_DIR is not set */
             configured: boolean;
+            /** @description The organization whose decisions are counted (compared with RULES_SHADOW_DIR/<organization_id>/, or the shared shadow set while the shared live set decides for it); null: every decision compared with the shared shadow set */
+            organization_id: string | null;
             /** @description The shadow set the counts are for; null while none has loaded */
             version: string | null;
             /** @description When it was loaded: the counts start there */
@@ -1556,7 +1568,10 @@ export interface operations {
     };
     getRules: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The organization whose rule set is meant: its own (RULES_DIR/<organization_id>/) if it has one, else the shared set. Omitted: the shared set. */
+                organization_id?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1572,8 +1587,26 @@ export interface operations {
                     "application/json": components["schemas"]["RuleSetStatus"];
                 };
             };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `unauthorized` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1611,13 +1644,15 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description The organization whose rule set is meant: its own (RULES_DIR/<organization_id>/) if it has one, else the shared set. Omitted: the shared set. */
+                    organization_id?: string;
                     /** @description A whole candidate set: every rule file, as it would be in the rules folder */
                     rules: {
                         file: string;
                         /** @description The file: a JSON object, or its text */
                         content: unknown;
                     }[];
-                    /** @description Fixture files to run instead of those in rules/tests/ */
+                    /** @description Fixture files to run instead of those in rules/tests/ (RULES_DIR/<organization_id>/tests/ with an organization of its own) */
                     fixtures?: {
                         file: string;
                         /** @description The file: a JSON object, or its text */
@@ -1694,7 +1729,10 @@ export interface operations {
     };
     reloadRules: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The organization whose rule set is meant: its own (RULES_DIR/<organization_id>/) if it has one, else the shared set. Omitted: the shared set. */
+                organization_id?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1708,6 +1746,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RuleReload"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `unauthorized` */
@@ -1758,6 +1805,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description The organization whose active rules and time zone apply; default ZOHO_ORGANIZATION_ID */
+                    organization_id?: string;
                     /** @description Zoho Books contact fields, e.g. {"outstanding_receivable_amount_bcy": 62400} */
                     contact: {
                         [key: string]: unknown;
@@ -2692,6 +2741,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description The organization whose rule set is meant: its own (RULES_DIR/<organization_id>/) if it has one, else the shared set. Omitted: the shared set. */
+                    organization_id?: string;
                     /** @description A whole candidate set: every rule file, as it would be in the rules folder */
                     rules?: {
                         file: string;
@@ -2784,7 +2835,10 @@ export interface operations {
     };
     getShadowRules: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The organization whose rule set is meant: its own (RULES_DIR/<organization_id>/) if it has one, else the shared set. Omitted: the shared set. */
+                organization_id?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2798,6 +2852,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ShadowSummary"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `unauthorized` */

@@ -33,6 +33,9 @@ export interface CaseTiming {
  * callbacks every `tickMs` and expires open cases once a minute; every instance runs it, and the
  * outbox's lease makes each event one instance's.
  */
+/** Release limits by key name, person or role. */
+const limitsOf = (list: readonly { name: string; value: number }[]) => new Map(list.map(({ name, value }) => [name, value]))
+
 const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTiming> | undefined }> = async (app, { config, timing }) => {
   const registers = [app.metrics.registry]
   const transitions = new Counter({
@@ -63,7 +66,7 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
   const callbacks = createCallbacks({
     store: app.shared.store({ local: createLocalOutbox, redis: (link) => createRedisOutbox(link, createLocalOutbox()) }),
     deliveries: app.shared.store({ local: createLocalDeliveries, redis: (link) => createRedisDeliveries(link, createLocalDeliveries()) }),
-    targets: config.cases.callbacks,
+    targets: (org) => app.zoho.settings(org).callbacks,
     backoffMs: timing?.backoffMs,
     leaseMs: timing?.leaseMs,
     onResult: (result, event, detail) => {
@@ -78,9 +81,9 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
   const cases = createCaseService({
     store: app.shared.store({ local: () => localCases, redis: (link) => createRedisCases(link, localCases) }),
     policy: { expireDays: config.cases.expireDays, releaseValidDays: config.cases.releaseValidDays, tolerance: config.cases.tolerance },
-    limits: new Map(config.cases.releaseLimits.map(({ name, value }) => [name, value])),
+    limits: (org) => limitsOf(app.zoho.settings(org).releaseLimits),
     organizations: () => app.zoho.organizations,
-    rules: app.rules.current,
+    rules: (org) => app.rules.for(org).current(),
     onEvent: (kind, c) => {
       transitions.inc({ event: kind })
       const last = c.history.at(-1)

@@ -124,7 +124,7 @@ Invoice, payment and sales-order workflow webhooks (\`{"invoice": {"customer_id"
       const orgs = organizationsFor(organizationId)
       // Re-read in the background (Zoho's webhook need not wait), when the rules read receivables
       // at all; before the purge, which would forget one sign of the organization owning the customer.
-      if (receivables && usesReceivables(app.rules.current())) await app.receivables.customerChanged(orgs, contactId)
+      if (receivables && app.rules.all().some(usesReceivables)) await app.receivables.customerChanged(orgs, contactId)
       return invalidate(orgs, contactId)
     },
   )

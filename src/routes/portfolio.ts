@@ -74,7 +74,7 @@ const ORDER: Record<Sort, (a: Row, b: Row) => number> = {
  * receivables facts come from (never a Zoho call), sorted and searched for the credit console's
  * portfolio.
  */
-export const portfolioRoutes: FastifyPluginAsyncZod<{ timeZone: string }> = async (app, { timeZone }) => {
+export const portfolioRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/receivables',
     {
@@ -108,7 +108,7 @@ export const portfolioRoutes: FastifyPluginAsyncZod<{ timeZone: string }> = asyn
       const { sort = 'exposure', q, limit, offset = 0 } = req.query
       const org = app.zoho.organization(req.query.organization_id)
       const empty = { organization_id: org, as_of: null, age_seconds: null, total: 0, offset, next_offset: null, customers: [] }
-      if (!usesReceivables(app.rules.current())) return empty
+      if (!usesReceivables(app.rules.for(org).current())) return empty
       const snapshot = await app.receivables.snapshot(org)
       if (!snapshot) {
         throw new Problem('upstream_unavailable', `no receivables of organization ${org} have been read from Zoho yet`, {
@@ -116,7 +116,7 @@ export const portfolioRoutes: FastifyPluginAsyncZod<{ timeZone: string }> = asyn
         })
       }
       const now = Date.now()
-      const today = todayIn(timeZone, now)
+      const today = todayIn(app.zoho.settings(org).timeZone, now)
       let rows = [...snapshot.customers].map(([id, customer]) => row(id, customer, today))
       const named = async (list: Row[]) => {
         const names = await Promise.all(list.map((r) => app.cachedContactName(org, r.contact_id).catch(() => undefined)))

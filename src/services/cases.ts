@@ -39,9 +39,11 @@ export interface CaseServiceOptions {
   store: CaseStore
   policy: Policy
   /** RELEASE_LIMITS by key name, person or role. */
-  limits: ReadonlyMap<string, number>
+  /** The release limits of the organization's cases, by key name, person or role. */
+  limits: (org: string) => ReadonlyMap<string, number>
   organizations: () => readonly string[]
-  rules: () => RuleSet
+  /** The rules that decide for the organization. */
+  rules: (org: string) => RuleSet
   now?: () => number
   /** Told of every transition, after it was stored. */
   onEvent?: (kind: CaseEventKind, c: Case) => void
@@ -59,10 +61,10 @@ const ATTEMPTS = 3
 export function createCaseService(options: CaseServiceOptions): CaseService {
   const { store, policy } = options
   const clock = options.now ?? Date.now
-  const unreleasable = (reasons: RiskDecision['reasons']) => {
+  const unreleasable = (org: string, reasons: RiskDecision['reasons']) => {
     const forced = new Set(
       options
-        .rules()
+        .rules(org)
         .rules.filter((r) => r.definition.releasable === false)
         .map((r) => r.definition.name),
     )
@@ -115,7 +117,7 @@ export function createCaseService(options: CaseServiceOptions): CaseService {
     const now = clock()
     const existing = await store.get(org, caseId)
     let why: string | undefined
-    const forced = unreleasable(answer.reasons)
+    const forced = unreleasable(org, answer.reasons)
     if (existing?.state === 'released') {
       // A forced hold (a manual credit hold put on after the release) is never overridden by it.
       const covered =
@@ -184,7 +186,9 @@ export function createCaseService(options: CaseServiceOptions): CaseService {
     // Oldest first: the worklist's order.
     list: (query) => listCases(store, options.organizations(), query, clock()),
     release: (caseId, actor, input) =>
-      staff(caseId, (c, now) => releaseCase(expireCase(c, now) ?? c, actor, input, now, policy, releaseLimit(options.limits, actor))),
+      staff(caseId, (c, now) =>
+        releaseCase(expireCase(c, now) ?? c, actor, input, now, policy, releaseLimit(options.limits(c.organization_id), actor)),
+      ),
     reject: (caseId, actor, input) => staff(caseId, (c, now) => rejectCase(expireCase(c, now) ?? c, actor, input, now)),
     async sweep() {
       const now = clock()

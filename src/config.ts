@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { ROLES, type Role } from './domain/actor.js'
 import type { CreditFields } from './domain/payments.js'
 import { deepFreeze } from './lib/deep-freeze.js'
+import { isTimeZone, type OrganizationEntry, readOrganizationsFile, TIME_ZONE_MESSAGE, webhookSecret } from './organizations.js'
 
 /** Zoho data centres: accounts server and Books API base (docs/zoho.md, OAuth). */
 export const DATA_CENTRES = {
@@ -85,11 +86,6 @@ const namedList = <T>(want: string, parse: (value: string) => T | undefined) =>
     }),
   )
 
-/** A Standard Webhooks secret: whsec_ and 24 to 64 bytes in base64. */
-const webhookSecret = (text: string) => {
-  const bytes = /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(text) ? Buffer.from(text.slice(6), 'base64') : undefined
-  return bytes && bytes.length >= 24 && bytes.length <= 64 ? text : undefined
-}
 const callbackUrl = (text: string) => (httpUrl.safeParse(text).success ? text : undefined)
 const amount = (text: string) => (/^\d+(\.\d+)?$/.test(text) ? Number(text) : undefined)
 
@@ -280,17 +276,8 @@ const EnvSchema = z.object({
   ZOHO_MODE: optional(z.enum(['zoho', 'sandbox'])),
   RATE_LIMIT_PER_MINUTE: withDefault(integer(0, 1_000_000), 3000),
   SHUTDOWN_DELAY_MS: withDefault(integer(0, 120_000), 0),
-  ORG_TIME_ZONE: withDefault(
-    z.string().refine((zone) => {
-      try {
-        new Intl.DateTimeFormat('en', { timeZone: zone })
-        return true
-      } catch {
-        return false
-      }
-    }, 'must be an IANA time zone such as Asia/Kolkata or UTC'),
-    'UTC',
-  ),
+  ORG_TIME_ZONE: withDefault(z.string().refine(isTimeZone, TIME_ZONE_MESSAGE), 'UTC'),
+  ORGANIZATIONS_FILE: optional(z.string().min(1)),
   RECEIVABLES_REFRESH_SECONDS: withDefault(integer(60, 86_400), 600),
   RECEIVABLES_STALE_SECONDS: withDefault(integer(60, 30 * 86_400), 86_400),
   RESERVATION_TTL_SECONDS: withDefault(integer(60, 30 * 86_400), 86_400),
@@ -367,6 +354,8 @@ export interface Config {
   }
   /** How long an allowed order's reservation lasts unless Zoho lists the order or the caller cancels it. */
   readonly reservationTtlSeconds: number
+  /** ORGANIZATIONS_FILE: settings per organization (organizations.ts settingsOf); [] without the file. */
+  readonly organizations: readonly OrganizationEntry[]
   /** Payment facts: the paid-invoice pass, and the custom fields of review dates and temporary limits. */
   readonly payments: {
     readonly refreshSeconds: number
@@ -493,6 +482,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const dc = DATA_CENTRES[e.ZOHO_DC]
   const oidc = oidcConfig(e, production)
+  const organizations = e.ORGANIZATIONS_FILE ? readOrganizationsFile(e.ORGANIZATIONS_FILE, organizationIds) : []
+  if (typeof organizations === 'string') throw new ConfigError(`invalid configuration: ${organizations}`)
   return deepFreeze({
     port: e.PORT,
     host: e.HOST,
@@ -533,6 +524,7 @@ export function loadConfig(env: Env = process.env): Config {
       callbacks: (e.CALLBACK_URLS ?? []).map(({ name, value }) => ({ name, url: value, secret: secrets.get(name) as string })),
     },
     reservationTtlSeconds: e.RESERVATION_TTL_SECONDS,
+    organizations,
     payments: {
       refreshSeconds: e.PAYMENT_FACTS_REFRESH_SECONDS,
       staleSeconds: e.PAYMENT_FACTS_STALE_SECONDS,

@@ -44,6 +44,9 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
     // through the proxies TRUST_PROXY names; by default it is the peer's.
     trustProxy: config.trustProxy === false ? false : [...config.trustProxy],
     bodyLimit: 64 * 1024,
+    // Start-up checks every rule set (the shared one and each organization's, fixtures included)
+    // one after another: more than fastify's 10 s per plugin with many organizations or a busy host.
+    pluginTimeout: 120_000,
     requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
     // Node looks for requests past their time every connectionsCheckingInterval (default 30 s).
     http: {

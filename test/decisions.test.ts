@@ -301,7 +301,7 @@ t.test('an evaluation that misses a rule is never a decision: decide, explain an
   const decisions = service({ contacts: contactsOf([contact('42', { payment_terms_label: 'Hold' })]), evaluate: losingARule })
   await t.rejects(decisions.decide({ org: ORG, contactId: '42' }), EvaluationError)
   await t.rejects(decisions.decide({ org: ORG, contactId: '42', explain: true }), EvaluationError)
-  await t.rejects(decisions.dryRun({ contact: contact('42', { payment_terms_label: 'Hold' }) }), EvaluationError)
+  await t.rejects(decisions.dryRun({ org: '1', contact: contact('42', { payment_terms_label: 'Hold' }) }), EvaluationError)
 })
 
 t.test('a dry run evaluates the contact as given, 0 seconds old, under the active rules', async (t) => {
@@ -313,7 +313,7 @@ t.test('a dry run evaluates the contact as given, 0 seconds old, under the activ
   }
   const decisions = service({ contacts, rules: () => ruleSet })
   const c = contact('42', { payment_terms_label: 'Hold' })
-  const answer = await decisions.dryRun({ contact: c, order: { amount: 1500 } })
+  const answer = await decisions.dryRun({ org: '1', contact: c, order: { amount: 1500 } })
   const { contact: _, ...facts } = buildFacts(c, { amount: 1500 }, 0)
   t.same(answer, {
     decision: 'block',
@@ -332,7 +332,7 @@ t.test('a dry run evaluates the contact as given, 0 seconds old, under the activ
 t.test('a dry run under a candidate set, explained', async (t) => {
   const candidate = orderRules(10_000)
   const decisions = service({ contacts: contactsOf([]) })
-  const answer = await decisions.dryRun({ contact: contact('42'), order: { amount: 1500 }, ruleSet: candidate, explain: true })
+  const answer = await decisions.dryRun({ org: '1', contact: contact('42'), order: { amount: 1500 }, ruleSet: candidate, explain: true })
   t.same([answer.decision, answer.rules_version], ['allow', candidate.version])
   t.same(
     answer.trace?.map((r) => [r.rule, r.fired]),
@@ -662,6 +662,7 @@ t.test('FAIL_MODE=review: payment facts Zoho cannot give send the order to revie
 t.test('dry runs: payment facts and the day as given', async (t) => {
   const decisions = service({ contacts: contactsOf([]), rules: () => PAYS_LATE })
   const given = await decisions.dryRun({
+    org: '1',
     contact: reviewed,
     payments: { weighted_days_late_12m: 16, paid_invoices_12m: 3 },
     today: '2026-11-21',
@@ -676,11 +677,13 @@ t.test('dry runs: payment facts and the day as given', async (t) => {
     rules: () => PAYS_LATE,
     creditFields: { reviewDate: 'cf_review_on', limitUntil: 'cf_until' },
   }).dryRun({
+    org: '1',
     contact: reviewed,
     today: '2026-11-21',
   })
   t.same([dated.reasons.map((r) => r.message), dated.facts.paid_invoices_12m], [['review due 1 days ago'], 0])
   const today = await decisions.dryRun({
+    org: '1',
     contact: contact('42', { custom_field_hash: { cf_credit_review_date_unformatted: '2026-11-23' } }),
   })
   t.equal(today.facts.credit_review_overdue_days, 1, 'without a day: today in the organization’s zone')

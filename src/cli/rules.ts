@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -16,6 +17,8 @@ import { readRulesFolder } from '../services/rule-sets/sources.js'
  * npm run rules:backtest [dir] [--since 24h] [--until …] [--limit N]
  *                            the set in dir on the decisions a running creditgate recorded
  *                            (POST /rules/backtest; CREDITGATE_URL, CREDITGATE_ADMIN_KEY)
+ * --organization ID          check, test or backtest the set that decides for that organization:
+ *                            dir/ID/ when it exists (its extends.json included), else dir itself
  */
 export const JSON_SCHEMAS = {
   'rule.schema.json': RuleFileSchema,
@@ -26,7 +29,18 @@ export const jsonSchemaText = (schema: z.ZodType) => `${JSON.stringify(z.toJSONS
 
 const out = (line = '') => process.stdout.write(`${line}\n`)
 
-export async function main(command: string | undefined, dir = 'rules'): Promise<number> {
+/** The folder of the set that decides for the organization: its own, else the shared one (said so). */
+export function folderFor(dir: string, org: string | undefined, print: (line?: string) => void = out): string {
+  if (org === undefined) return dir
+  if (!/^[1-9]\d{0,18}$/.test(org)) throw new Error(`--organization ${org}: a Zoho organization id is 1 to 19 digits`)
+  const own = join(dir, org)
+  if (existsSync(own)) return own
+  print(`${own} does not exist: the shared set in ${dir} decides for organization ${org}`)
+  return dir
+}
+
+export async function main(command: string | undefined, shared = 'rules', org?: string): Promise<number> {
+  const dir = command === 'schema' ? shared : folderFor(shared, org)
   switch (command) {
     case 'check': {
       const folder = await readRulesFolder(dir)
@@ -60,7 +74,7 @@ export async function main(command: string | undefined, dir = 'rules'): Promise<
       return 0
     }
     default:
-      out('usage: rules.js check|test|schema|backtest [dir] [--since 24h] [--until 1h] [--limit 100000]')
+      out('usage: rules.js check|test|schema|backtest [dir] [--organization ID] [--since 24h] [--until 1h] [--limit 100000]')
       return 2
   }
 }
@@ -80,9 +94,9 @@ export async function backtest(
   const { values, positionals } = parseArgs({
     args: [...args],
     allowPositionals: true,
-    options: { since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' } },
+    options: { since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' }, organization: { type: 'string' } },
   })
-  const dir = positionals[0] ?? 'rules'
+  const dir = folderFor(positionals[0] ?? 'rules', values.organization, print)
   const base = env.CREDITGATE_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`
   const key = env.CREDITGATE_ADMIN_KEY
   if (!key) {
@@ -95,6 +109,7 @@ export async function backtest(
     return 1
   }
   const body = {
+    ...(values.organization ? { organization_id: values.organization } : {}),
     rules: folder.rules,
     ...(values.since ? { since: values.since } : {}),
     ...(values.until ? { until: values.until } : {}),
@@ -116,7 +131,8 @@ export async function backtest(
     print(`✗ ${res.status}: ${answer.detail ?? 'the backtest failed'}`)
     return 1
   }
-  print(`${dir} on ${answer.evaluated + answer.not_comparable} recorded decisions${values.since ? ` since ${values.since}` : ''}:`)
+  const whose = values.organization ? ` of organization ${values.organization}` : ''
+  print(`${dir} on ${answer.evaluated + answer.not_comparable} recorded decisions${whose}${values.since ? ` since ${values.since}` : ''}:`)
   print(
     `  ${answer.evaluated} evaluated, ${answer.changed} would change, ${answer.not_comparable} not comparable (facts the set reads were not recorded)`,
   )
@@ -142,5 +158,10 @@ export async function backtest(
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.exitCode = process.argv[2] === 'backtest' ? await backtest(process.argv.slice(3)) : await main(process.argv[2], process.argv[3])
+  const [command, ...rest] = process.argv.slice(2)
+  if (command === 'backtest') process.exitCode = await backtest(rest)
+  else {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { organization: { type: 'string' } } })
+    process.exitCode = await main(command, positionals[0], values.organization)
+  }
 }

@@ -113,7 +113,7 @@ export interface paths {
         };
         /**
          * The active rule set, and why the last change was refused
-         * @description Version, load time, every rule with its file, the fixture results, and `last_error`: the files, JSON paths and messages (or failing fixtures) that kept the last change to the rules folder from going live.
+         * @description Version, load time, every rule with its file, the fixture results, and `last_error`: the files, JSON paths and messages (or failing fixtures) that kept the last change to the rules folder from going live. With `organization_id`, the set that decides for that organization (its own, from RULES_DIR/<organization_id>/, or the shared set) and its last error only.
          */
         get: operations["getRules"];
         put?: never;
@@ -155,7 +155,7 @@ export interface paths {
         put?: never;
         /**
          * Reload the rules folder now
-         * @description What a file change or SIGHUP does: read, validate and test the folder, and activate it if all passes. A rejected set leaves the last good one active (`result: rejected`, with the errors).
+         * @description What a file change or SIGHUP does: read, validate and test the folder, and activate it if all passes. A rejected set leaves the last good one active (`result: rejected`, with the errors). Without `organization_id` every set is reloaded and the shared set’s result answered; with it, only the set that decides for that organization.
          */
         post: operations["reloadRules"];
         delete?: never;
@@ -175,7 +175,7 @@ export interface paths {
         put?: never;
         /**
          * Dry run: the decision for a contact you supply
-         * @description Evaluates the active rules (or a candidate set in `rules`) against the contact and order in the body. Contact fields left out are those of an active customer with nothing outstanding. No Zoho call, no cache.
+         * @description Evaluates the active rules of the organization (or a candidate set in `rules`) against the contact and order in the body. Contact fields left out are those of an active customer with nothing outstanding. No Zoho call, no cache.
          */
         post: operations["evaluateRisk"];
         delete?: never;
@@ -275,7 +275,7 @@ export interface paths {
         };
         /**
          * Credit cases: held orders, oldest first
-         * @description Cases of every organization, oldest first: the worklist of held orders (`state=open`) and the record of who released or rejected what. An open case past CASE_EXPIRE_DAYS is shown expired.
+         * @description Cases of every organization, oldest first (by when they were opened): the worklist of held orders (`state=open`) and the record of who released, rejected or cleared what. An open case past CASE_EXPIRE_DAYS is shown expired. Read from an index by state and opening time, never the whole store: a page holds at most `limit` cases and `next_cursor` continues it. One request looks at no more than 5,000 cases: with `contact_id` (a filter over what is read) a page may come back short, or empty, with a cursor.
          */
         get: operations["listCases"];
         put?: never;
@@ -397,7 +397,7 @@ export interface paths {
         put?: never;
         /**
          * What a candidate rule set would have decided on past decisions
-         * @description Evaluates a candidate set (default: the files in RULES_DIR now) on the facts recorded with past decisions — no Zoho call — and compares with what was decided: the outcome matrix, how often each rule fired before and after, and up to 50 changed decisions. Decisions whose facts lack what a candidate rule reads (receivables facts recorded before any rule read them, FAIL_MODE=review answers, the raw `contact`) are counted as `not_comparable`. Runs in a worker thread; the service keeps answering. The candidate is validated like POST /rules/validate (422 with the errors), without running fixtures: a candidate is meant to change outcomes.
+         * @description Evaluates a candidate set (default: the files in RULES_DIR now, or in RULES_DIR/<organization_id>/ for an organization with its own set) on the facts recorded with past decisions of one organization (`organization_id`) or, without it, of the organizations the shared set decides for — no Zoho call — and compares with what was decided: the outcome matrix, how often each rule fired before and after, and up to 50 changed decisions. Decisions whose facts lack what a candidate rule reads (receivables facts recorded before any rule read them, FAIL_MODE=review answers, the raw `contact`) are counted as `not_comparable`. Runs in a worker thread; the service keeps answering. The candidate is validated like POST /rules/validate (422 with the errors), without running fixtures: a candidate is meant to change outcomes.
          */
         post: operations["backtestRules"];
         delete?: never;
@@ -415,9 +415,29 @@ export interface paths {
         };
         /**
          * Shadow rules: live decisions against the shadow set since it was loaded
-         * @description With RULES_SHADOW_DIR set, every live decision is also evaluated, after its answer, under the shadow set. This is the comparison since the shadow set now loaded was loaded (the same shape as a backtest), and why the last change to the folder was not loaded.
+         * @description With RULES_SHADOW_DIR set, every live decision is also evaluated, after its answer, under the shadow set (RULES_SHADOW_DIR/<organization_id>/ for an organization with a shadow folder of its own; an organization with live rules of its own is compared only with its own shadow folder). This is the comparison since the shadow set now loaded was loaded (the same shape as a backtest), and why the last change to the folder was not loaded.
          */
         get: operations["getShadowRules"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit trail: case transitions, purges and backtests, newest first
+         * @description Who did what beside asking for decisions: every case transition (opened, released, rejected, expired, reopened, cleared), every cache purge and every rule backtest, with when, why, and who — a person by subject, name and roles (signed in through the identity provider), an API key by its name. Filtered by kind, contact, case and time; with `contact_id` it is the customer's trail beside its decisions (GET /decisions?contact_id=). One request looks at no more than 10,000 entries: a page may come back short with a cursor when few match. The newest 100,000 or so entries are kept (in Redis; in the process without it).
+         */
+        get: operations["listAudit"];
         put?: never;
         post?: never;
         delete?: never;
@@ -458,6 +478,26 @@ export interface paths {
          * @description Zoho blocks a whole organization beyond 100 calls a minute; creditgate spends at most ZOHO_REQUESTS_PER_MINUTE. With Redis the count is every instance’s (each call is announced to all).
          */
         get: operations["getZohoBudget"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/receivables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every customer with open receivables: the portfolio
+         * @description The customers of the organization’s receivables snapshot (open invoices or open sales orders), with exposure, overdue balance and the oldest overdue days counted as the receivables facts count them, sorted largest first (`sort=name`: by name), searched by name or contact id (`q`), a page at a time. No Zoho call: the snapshot is the one decisions use (503 while none has been read); names come from the contact cache.
+         */
+        get: operations["listReceivables"];
         put?: never;
         post?: never;
         delete?: never;
@@ -672,6 +712,18 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        Actor: {
+            /** @description The identity provider's subject for a person; the key's name for an API key */
+            sub: string;
+            /** @description A person's name or e-mail; the key's name for an API key */
+            name: string;
+            roles: ("caller" | "viewer" | "approver" | "admin")[];
+            /**
+             * @description key: an API key; oidc: a bearer JWT or a console session
+             * @enum {string}
+             */
+            via: "key" | "oidc";
+        };
         /** @description The hold this allowed order placed (orders with a reference only) */
         ReservationHeld: {
             reference: string;
@@ -811,6 +863,8 @@ export interface components {
             case_id: string;
             /** @description Who released: an API key by its name, or a person */
             by: string;
+            /** @description Who released, with the roles they held (absent on releases recorded before it was kept) */
+            actor?: components["schemas"]["Actor"];
             at: string;
             reason: string;
             note?: string;
@@ -821,7 +875,7 @@ export interface components {
         CaseLink: {
             case_id: string;
             /** @enum {string} */
-            state: "open" | "released" | "rejected" | "expired";
+            state: "open" | "released" | "rejected" | "expired" | "cleared";
             status_url: string;
         };
         PaymentsSource: {
@@ -881,13 +935,15 @@ export interface components {
             at: string;
             /** @description Who: an API key by its name, or a person */
             by: string;
+            /** @description On releases and rejections: the person (subject, name, roles) or the API key */
+            actor?: components["schemas"]["Actor"];
             /** @enum {string} */
-            event: "opened" | "updated" | "released" | "rejected" | "expired" | "reopened";
+            event: "opened" | "updated" | "released" | "rejected" | "expired" | "reopened" | "cleared";
             /**
              * @description The state after the step
              * @enum {string}
              */
-            state: "open" | "released" | "rejected" | "expired";
+            state: "open" | "released" | "rejected" | "expired" | "cleared";
             /** @description Why, in words */
             reason: string;
             note?: string;
@@ -897,7 +953,7 @@ export interface components {
         Case: {
             case_id: string;
             /** @enum {string} */
-            state: "open" | "released" | "rejected" | "expired";
+            state: "open" | "released" | "rejected" | "expired" | "cleared";
             organization_id: string;
             contact_id: string;
             order: {
@@ -922,6 +978,27 @@ export interface components {
             history: components["schemas"]["CaseStep"][];
             /** @description Counts the changes of the case; every change writes only over the revision it read */
             revision: number;
+        };
+        AuditEntry: {
+            /** @description The entry's position in the trail */
+            id: string;
+            /** @description When (ISO 8601) */
+            at: string;
+            /** @enum {string} */
+            kind: "case.opened" | "case.released" | "case.rejected" | "case.expired" | "case.reopened" | "case.cleared" | "cache.purged" | "rules.backtest";
+            /** @description Who: a person by name, an API key by its name, or creditgate (an expiry) */
+            by: string;
+            /** @description The person or key with its roles: on releases, rejections, purges and backtests */
+            actor?: components["schemas"]["Actor"];
+            organization_id?: string;
+            contact_id?: string;
+            case_id?: string;
+            /** @description The decision that opened, re-opened or cleared the case */
+            decision_id?: string;
+            /** @description Why, in words */
+            reason?: string;
+            /** @description What was done: the amount released, what a backtest compared */
+            detail?: string;
         };
         CallbackDelivery: {
             /** @description The webhook-id header, the same on every attempt */
@@ -952,6 +1029,12 @@ export interface components {
             reasons: components["schemas"]["Reason"][];
             alerts: components["schemas"]["Alert"][];
             evaluated_at: string;
+            /** @description The order's credit case, as the answer linked it */
+            case?: components["schemas"]["CaseLink"];
+            /** @description Allowed by a release: who released it (person or key, with roles), when and why */
+            release?: components["schemas"]["Release"];
+            /** @description With release: the reasons the rules gave, overridden by the release */
+            overridden?: components["schemas"]["Reason"][];
             /** @description What was left out to keep the record within its bounds (see the README, decision history); absent when nothing was */
             cut?: {
                 /** @description Custom fields left out */
@@ -1059,6 +1142,12 @@ export interface components {
                 reasons_after: components["schemas"]["Reason"][];
             }[];
         };
+        AuditPage: {
+            /** @description Newest first */
+            entries: components["schemas"]["AuditEntry"][];
+            /** @description Pass as `cursor` for the next page; null when there is none */
+            next_cursor: string | null;
+        };
         /**
          * @example {
          *       "sub": "alice",
@@ -1101,7 +1190,7 @@ export interface components {
         CaseView: {
             case_id: string;
             /** @enum {string} */
-            state: "open" | "released" | "rejected" | "expired";
+            state: "open" | "released" | "rejected" | "expired" | "cleared";
             organization_id: string;
             contact_id: string;
             order: {
@@ -1132,6 +1221,8 @@ export interface components {
         CasePage: {
             /** @description Oldest first */
             cases: components["schemas"]["Case"][];
+            /** @description Pass as `cursor` for the next page; null when there is none */
+            next_cursor: string | null;
         };
         Readiness: {
             /** @enum {string} */
@@ -1146,6 +1237,16 @@ export interface components {
             };
         };
         RuleSetStatus: {
+            /** @description The organization asked about; null for the shared set (organizations without a folder of their own) */
+            organization_id: string | null;
+            /** @description true: the organization’s own set (RULES_DIR/<organization_id>/); false: the shared set */
+            own: boolean;
+            /** @description Every organization callers may ask about, and the set that decides for it */
+            organizations: {
+                organization_id: string;
+                own: boolean;
+                version: string;
+            }[];
             /** @description Content hash of the active set; every decision carries it */
             version: string;
             loaded_at: string;
@@ -1220,6 +1321,8 @@ export interface components {
             }[];
             /** @description false: RULES_SHADOW_DIR is not set */
             configured: boolean;
+            /** @description The organization whose decisions are counted (compared with RULES_SHADOW_DIR/<organization_id>/, or the shared shadow set while the shared live set decides for it); null: every decision compared with the shared shadow set */
+            organization_id: string | null;
             /** @description The shadow set the counts are for; null while none has loaded */
             version: string | null;
             /** @description When it was loaded: the counts start there */
@@ -1256,6 +1359,35 @@ export interface components {
             /** @description The last day of the contact’s credit limit (CREDIT_LIMIT_UNTIL_FIELD) */
             credit_limit_until: string | null;
             credit_limit_expired: boolean;
+        };
+        Portfolio: {
+            organization_id: string;
+            /** @description When the snapshot was read from Zoho (ISO 8601); null when no active rule reads receivables facts (nothing is read) */
+            as_of: string | null;
+            age_seconds: number | null;
+            /** @description Customers matching `q` (all with open receivables without it) */
+            total: number;
+            offset: number;
+            /** @description The offset of the next page; null on the last */
+            next_offset: number | null;
+            customers: {
+                contact_id: string;
+                /** @description The name from the contact cache (a contact decided on within CONTACT_STALE_TTL_SECONDS); null when not cached */
+                contact_name: string | null;
+                /** @description Open invoices with a balance */
+                open_invoices: number;
+                /** @description The balances of its open invoices, in base currency */
+                open_invoices_bcy: number;
+                /** @description Open sales orders not yet invoiced, in base currency */
+                open_orders_bcy: number;
+                /** @description open_invoices_bcy + open_orders_bcy (reservations and unused credits are not in the snapshot) */
+                exposure_bcy: number;
+                /** @description Balance past its due date, as the overdue_bcy fact counts it */
+                overdue_bcy: number;
+                overdue_invoices: number;
+                /** @description Days past due of the oldest unpaid invoice (0: nothing overdue) */
+                oldest_overdue_days: number;
+            }[];
         };
         CustomerReceivables: {
             contact_id: string;
@@ -1436,7 +1568,10 @@ export interface operations {
     };
     getRules: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The organization whose rule set is meant: its own (RULES_DIR/<organization_id>/) if it has one, else the shared set. Omitted: the shared set. */
+                organization_id?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1452,8 +1587,26 @@ export interface operations {
                     "application/json": components["schemas"]["RuleSetStatus"];
                 };
             };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `unauthorized` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1491,13 +1644,15 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description The organization whose rule set is meant: its own (RULES_DIR/<organization_id>/) if it has one, else the shared set. Omitted: the shared set. */
+                    organization_id?: string;
                     /** @description A whole candidate set: every rule file, as it would be in the rules folder */
                     rules: {
                         file: string;
                         /** @description The file: a JSON object, or its text */
                         content: unknown;
                     }[];
-                    /** @description Fixture files to run instead of those in rules/tests/ */
+                    /** @description Fixture files to run instead of those in rules/tests/ (RULES_DIR/<organization_id>/tests/ with an organization of its own) */
                     fixtures?: {
                         file: string;
                         /** @description The file: a JSON object, or its text */
@@ -1574,7 +1729,10 @@ export interface operations {
     };
     reloadRules: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The organization whose rule set is meant: its own (RULES_DIR/<organization_id>/) if it has one, else the shared set. Omitted: the shared set. */
+                organization_id?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1588,6 +1746,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RuleReload"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `unauthorized` */
@@ -1638,6 +1805,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description The organization whose active rules and time zone apply; default ZOHO_ORGANIZATION_ID */
+                    organization_id?: string;
                     /** @description Zoho Books contact fields, e.g. {"outstanding_receivable_amount_bcy": 62400} */
                     contact: {
                         [key: string]: unknown;
@@ -2102,13 +2271,14 @@ export interface operations {
     listCases: {
         parameters: {
             query?: {
-                state?: "open" | "released" | "rejected" | "expired";
+                state?: "open" | "released" | "rejected" | "expired" | "cleared";
                 /** @description A Zoho id: 1 to 19 decimal digits without a leading zero, as a string (real ids exceed 2^53) */
                 contact_id?: string;
                 /** @description Opened at or after */
                 since?: string;
                 /** @description At most this many cases (1 to 500, default 100) */
                 limit?: string;
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -2571,6 +2741,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description The organization whose rule set is meant: its own (RULES_DIR/<organization_id>/) if it has one, else the shared set. Omitted: the shared set. */
+                    organization_id?: string;
                     /** @description A whole candidate set: every rule file, as it would be in the rules folder */
                     rules?: {
                         file: string;
@@ -2663,7 +2835,10 @@ export interface operations {
     };
     getShadowRules: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The organization whose rule set is meant: its own (RULES_DIR/<organization_id>/) if it has one, else the shared set. Omitted: the shared set. */
+                organization_id?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2677,6 +2852,90 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ShadowSummary"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`, `evaluation_failed` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAudit: {
+        parameters: {
+            query?: {
+                kind?: "case.opened" | "case.released" | "case.rejected" | "case.expired" | "case.reopened" | "case.cleared" | "cache.purged" | "rules.backtest";
+                /** @description A Zoho id: 1 to 19 decimal digits without a leading zero, as a string (real ids exceed 2^53) */
+                contact_id?: string;
+                case_id?: string;
+                /** @description An ISO 8601 time, or how long ago: e.g. 30m, 24h, 7d */
+                since?: string;
+                /** @description Entries per page, 1 to 500 (default 50) */
+                limit?: string;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `unauthorized` */
@@ -2826,6 +3085,82 @@ export interface operations {
             };
             /** @description `rate_limited` */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listReceivables: {
+        parameters: {
+            query?: {
+                /** @description Zoho organization; default ZOHO_ORGANIZATION_ID */
+                organization_id?: string;
+                /** @description exposure (default), overdue, oldest_overdue_days: largest first; name: A to Z */
+                sort?: "exposure" | "overdue" | "oldest_overdue_days" | "name";
+                /** @description Part of the name (any case), or the start of the contact id */
+                q?: string;
+                /** @description Customers per page, 1 to 500 (default 100) */
+                limit?: string;
+                /** @description Skip this many customers (next_offset of the previous page) */
+                offset?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Portfolio"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_unavailable`, `not_ready` */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
-import { AlertSchema, DECISIONS, ReasonSchema } from './decision.js'
+import { AlertSchema, CaseLinkSchema, DECISIONS, ReasonSchema, ReleaseSchema } from './decision.js'
 import { DecisionFactsSchema, OrderSchema } from './facts.js'
 
 /**
@@ -20,6 +20,9 @@ export const DecisionRecordSchema = z
     reasons: z.array(ReasonSchema),
     alerts: z.array(AlertSchema),
     evaluated_at: z.string(),
+    case: CaseLinkSchema.optional().describe("The order's credit case, as the answer linked it"),
+    release: ReleaseSchema.optional().describe('Allowed by a release: who released it (person or key, with roles), when and why'),
+    overridden: z.array(ReasonSchema).optional().describe('With release: the reasons the rules gave, overridden by the release'),
     cut: z
       .object({
         custom_fields: z.number().int().describe('Custom fields left out'),

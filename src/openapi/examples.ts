@@ -427,6 +427,51 @@ export const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Ex
       }),
     },
   },
+  listReceivables: {
+    '200': {
+      portfolio: ex('the largest exposures first', {
+        organization_id: '10234695',
+        as_of: '2026-11-24T09:55:00.000Z',
+        age_seconds: 342,
+        total: 9,
+        offset: 0,
+        next_offset: 2,
+        customers: [
+          {
+            contact_id: '460000000026049',
+            contact_name: 'Acme Retail Pvt Ltd',
+            open_invoices: 3,
+            open_invoices_bcy: 62400,
+            open_orders_bcy: 0,
+            exposure_bcy: 62400,
+            overdue_bcy: 12400,
+            overdue_invoices: 1,
+            oldest_overdue_days: 12,
+          },
+          {
+            contact_id: '460000000031015',
+            contact_name: null,
+            open_invoices: 1,
+            open_invoices_bcy: 30000,
+            open_orders_bcy: 8000,
+            exposure_bcy: 38000,
+            overdue_bcy: 0,
+            overdue_invoices: 0,
+            oldest_overdue_days: 0,
+          },
+        ],
+      }),
+      not_used: ex('no active rule reads receivables facts: nothing is read from Zoho', {
+        organization_id: '10234695',
+        as_of: null,
+        age_seconds: null,
+        total: 0,
+        offset: 0,
+        next_offset: null,
+        customers: [],
+      }),
+    },
+  },
   getContactPayments: {
     '200': {
       late: ex('a customer who pays about 40 days late, its review overdue', {
@@ -618,9 +663,12 @@ const OPEN_CASE = {
   ],
   revision: 1,
 }
+const ALICE = { sub: 'alice', name: 'Alice Approver', roles: ['approver'], via: 'oidc' }
+const OPS_KEY = { sub: 'ops', name: 'ops', roles: ['admin'], via: 'key' }
 const RELEASE = {
   case_id: CASE_ID,
-  by: 'ops',
+  by: 'Alice Approver',
+  actor: ALICE,
   at: '2026-11-24T10:20:00.000Z',
   reason: 'customer paid the overdue invoice by wire',
   amount: 8000,
@@ -631,7 +679,10 @@ const RELEASED_CASE = {
   state: 'released',
   release: RELEASE,
   revision: 2,
-  history: [...OPEN_CASE.history, { at: RELEASE.at, by: 'ops', event: 'released', state: 'released', reason: RELEASE.reason }],
+  history: [
+    ...OPEN_CASE.history,
+    { at: RELEASE.at, by: 'Alice Approver', actor: ALICE, event: 'released', state: 'released', reason: RELEASE.reason },
+  ],
 }
 const REJECTED_CASE = {
   ...OPEN_CASE,
@@ -639,15 +690,70 @@ const REJECTED_CASE = {
   revision: 2,
   history: [
     ...OPEN_CASE.history,
-    { at: '2026-11-24T10:20:00.000Z', by: 'ops', event: 'rejected', state: 'rejected', reason: 'customer in dispute' },
+    { at: '2026-11-24T10:20:00.000Z', by: 'ops', actor: OPS_KEY, event: 'rejected', state: 'rejected', reason: 'customer in dispute' },
+  ],
+}
+const CLEARED_CASE = {
+  ...OPEN_CASE,
+  state: 'cleared',
+  revision: 2,
+  history: [
+    ...OPEN_CASE.history,
+    {
+      at: '2026-11-24T15:02:10.400Z',
+      by: 'shop',
+      event: 'cleared',
+      state: 'cleared',
+      reason: 'the rules now allow the order: nobody needs to release it',
+      decision_id: '019ab6b8-2f41-7c0e-8a5d-4e3f2a1b0c9d',
+    },
   ],
 }
 Object.assign(OPERATION_EXAMPLES, {
-  listCases: { '200': { worklist: ex('the open cases, oldest first', { cases: [OPEN_CASE] }) } },
+  listCases: {
+    '200': {
+      worklist: ex('the open cases, oldest first', { cases: [OPEN_CASE], next_cursor: null }),
+      more: ex('a full page: next_cursor continues it', { cases: [REJECTED_CASE], next_cursor: `001764064842120.${CASE_ID}` }),
+    },
+  },
+  listAudit: {
+    '200': {
+      trail: ex("a customer's trail, newest first", {
+        entries: [
+          {
+            id: '1763979600000-0',
+            at: RELEASE.at,
+            kind: 'case.released',
+            by: 'Alice Approver',
+            actor: ALICE,
+            organization_id: '10234695',
+            contact_id: '460000000031012',
+            case_id: CASE_ID,
+            reason: RELEASE.reason,
+            detail: 'order SO-1001: released up to 8000 until 2026-12-01T10:20:00.000Z',
+          },
+          {
+            id: '1763978442120-0',
+            at: OPEN_CASE.opened_at,
+            kind: 'case.opened',
+            by: 'shop',
+            organization_id: '10234695',
+            contact_id: '460000000031012',
+            case_id: CASE_ID,
+            decision_id: OPEN_CASE.decision_id,
+            reason: 'held: OVERDUE_OVER_30_DAYS',
+            detail: 'order SO-1001 of 8000',
+          },
+        ],
+        next_cursor: null,
+      }),
+    },
+  },
   getCase: {
     '200': {
       open: ex('waiting for the credit team', { ...OPEN_CASE, callbacks: [] }),
-      released: ex('released by ops; the callback accepted at the second attempt', {
+      cleared: ex('the rules allowed the order when it was asked again (the customer paid)', { ...CLEARED_CASE, callbacks: [] }),
+      released: ex('released by a person signed in through the identity provider; the callback accepted at the second attempt', {
         ...RELEASED_CASE,
         callbacks: [
           {

@@ -6,7 +6,7 @@ import { createLocalDeliveries, createLocalOutbox } from '../adapters/local/outb
 import { createRedisCases } from '../adapters/redis/cases.js'
 import { createRedisDeliveries, createRedisOutbox } from '../adapters/redis/outbox.js'
 import type { Config } from '../config.js'
-import { CASE_EVENTS } from '../domain/case.js'
+import { CASE_EVENTS, type Case, type CaseEventKind, type CaseStep } from '../domain/case.js'
 import { createCallbacks, type Delivery } from '../services/callbacks.js'
 import { type CaseService, createCaseService } from '../services/cases.js'
 
@@ -33,11 +33,14 @@ export interface CaseTiming {
  * callbacks every `tickMs` and expires open cases once a minute; every instance runs it, and the
  * outbox's lease makes each event one instance's.
  */
+/** Release limits by key name, person or role. */
+const limitsOf = (list: readonly { name: string; value: number }[]) => new Map(list.map(({ name, value }) => [name, value]))
+
 const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTiming> | undefined }> = async (app, { config, timing }) => {
   const registers = [app.metrics.registry]
   const transitions = new Counter({
     name: 'creditgate_case_transitions_total',
-    help: 'Case transitions by event (opened, updated, released, rejected, expired, reopened)',
+    help: 'Case transitions by event (opened, updated, released, rejected, expired, reopened, cleared)',
     labelNames: ['event'],
     registers,
   })
@@ -63,7 +66,7 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
   const callbacks = createCallbacks({
     store: app.shared.store({ local: createLocalOutbox, redis: (link) => createRedisOutbox(link, createLocalOutbox()) }),
     deliveries: app.shared.store({ local: createLocalDeliveries, redis: (link) => createRedisDeliveries(link, createLocalDeliveries()) }),
-    targets: config.cases.callbacks,
+    targets: (org) => app.zoho.settings(org).callbacks,
     backoffMs: timing?.backoffMs,
     leaseMs: timing?.leaseMs,
     onResult: (result, event, detail) => {
@@ -78,12 +81,14 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
   const cases = createCaseService({
     store: app.shared.store({ local: () => localCases, redis: (link) => createRedisCases(link, localCases) }),
     policy: { expireDays: config.cases.expireDays, releaseValidDays: config.cases.releaseValidDays, tolerance: config.cases.tolerance },
-    limits: new Map(config.cases.releaseLimits.map(({ name, value }) => [name, value])),
+    limits: (org) => limitsOf(app.zoho.settings(org).releaseLimits),
     organizations: () => app.zoho.organizations,
-    rules: app.rules.current,
+    rules: (org) => app.rules.for(org).current(),
     onEvent: (kind, c) => {
       transitions.inc({ event: kind })
-      log.info({ case_id: c.case_id, event: kind, state: c.state, by: c.history.at(-1)?.by }, 'case event')
+      const last = c.history.at(-1)
+      log.info({ case_id: c.case_id, event: kind, state: c.state, by: last?.by }, 'case event')
+      if (kind !== 'updated' && last) app.audit.record(auditEntry(kind, c, last))
       if (kind !== 'updated')
         callbacks.enqueue(kind, c).catch((err) => log.error({ err, case_id: c.case_id }, 'queueing a callback failed'))
     },
@@ -116,4 +121,20 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
   })
 }
 
-export default fp(casesPlugin, { name: 'cases', dependencies: ['metrics', 'redis', 'zoho', 'rules'] })
+/** A case transition as the audit trail keeps it. */
+const auditEntry = (kind: Exclude<CaseEventKind, 'updated'>, c: Case, last: CaseStep) => ({
+  kind: `case.${kind}` as const,
+  by: last.by,
+  ...(last.actor ? { actor: last.actor } : {}),
+  organization_id: c.organization_id,
+  contact_id: c.contact_id,
+  case_id: c.case_id,
+  ...(last.decision_id ? { decision_id: last.decision_id } : {}),
+  reason: last.reason,
+  detail:
+    c.release && kind === 'released'
+      ? `order ${c.order.reference}: released up to ${c.release.amount} until ${c.release.valid_until}`
+      : `order ${c.order.reference} of ${c.order.amount}`,
+})
+
+export default fp(casesPlugin, { name: 'cases', dependencies: ['metrics', 'redis', 'zoho', 'rules', 'audit'] })

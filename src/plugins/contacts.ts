@@ -14,6 +14,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Contacts through the cache, one Zoho call per missing contact across instances. */
     contacts: ContactService
+    /** A contact's name as the cache holds it (fresh or stale copy): never a Zoho call; undefined when not cached. */
+    cachedContactName: (org: string, contactId: string) => Promise<string | undefined>
   }
 }
 
@@ -36,6 +38,10 @@ const contactsPlugin: FastifyPluginAsync<{ config: Config; cache?: ContactCache 
       local: () => memory,
       redis: (link) => createRedisCache(link, memory, log, { freshSeconds: ttl.ttlSeconds, staleSeconds: remainingTtl }),
     })
+  app.decorate('cachedContactName', async (org: string, contactId: string) => {
+    const entry = await cache.get(org, contactId)
+    return entry && 'contact' in entry ? entry.contact.contact_name : undefined
+  })
   const flight = app.shared.store({ local: () => undefined, redis: (link) => createRedisFlight(link, log) })
   const share = callerShare(options.config)
   const local = createLocalCallerShare((org) => app.zoho.part(org))

@@ -25,8 +25,8 @@ const decisionsPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate 
     receivables: app.receivables,
     payments: app.payments,
     creditFields: options.config.payments.fields,
-    timeZone: options.config.receivables.timeZone,
-    rules: app.rules.current,
+    timeZone: (org) => app.zoho.settings(org).timeZone,
+    rules: (org) => app.rules.for(org).current(),
     failMode: options.config.failMode,
     hold: app.reservations.hold,
     evaluate: options.evaluate,
@@ -53,8 +53,11 @@ const decisionsPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate 
   })
   app.decorate('decisions', decisions)
   app.lifecycle.addCheck('rules_verify', () => {
-    const version = app.rules.current().version
-    return decisions.untrusted(version)
+    const version = app.rules
+      .all()
+      .map((set) => set.version)
+      .find((v) => decisions.untrusted(v))
+    return version
       ? { ok: true, degraded: true, detail: `the compiled rules of ${version} disagreed with json-rules-engine, which now decides` }
       : { ok: true, detail: `compiled rules, ${options.config.rulesVerifySample} of evaluations checked by json-rules-engine` }
   })

@@ -18,7 +18,7 @@ declare module 'fastify' {
       /** Records a decision the decision service just made (called after the answer). */
       observe(decided: Decided): void
       /** Compares a rule set with the newest `limit` recorded decisions in the range, off the event loop. */
-      backtest(ruleSet: RuleSet, range: HistoryRange, limit: number): Promise<Comparison>
+      backtest(ruleSet: RuleSet, range: HistoryRange, limit: number, organizations: readonly string[]): Promise<Comparison>
     }
     backtests: Backtester
   }
@@ -35,13 +35,12 @@ const historyPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { conf
     registers: [app.metrics.registry],
   })
   for (const part of ['record', 'custom_field', 'text', 'reason']) cuts.inc({ part }, 0)
-  /** The custom fields the active and shadow rules read, worked out again only when either set changes. */
-  let read: { active?: RuleSet; shadow?: RuleSet | undefined; fields: FieldsRead } = { fields: customFieldsRead() }
+  /** The custom fields the active and shadow rules (of every organization) read, worked out again only when a set changes. */
+  let read: { sets: readonly RuleSet[]; fields: FieldsRead } = { sets: [], fields: customFieldsRead() }
   const fieldsRead = () => {
-    const active = app.rules.current()
     // The shadow plugin registers after this one: decisions are recorded only once both are there.
-    const shadow = app.shadow.ruleSet()
-    if (active !== read.active || shadow !== read.shadow) read = { active, shadow, fields: customFieldsRead(active, shadow) }
+    const sets = [...app.rules.all(), ...app.shadow.ruleSets()]
+    if (sets.length !== read.sets.length || sets.some((set, i) => set !== read.sets[i])) read = { sets, fields: customFieldsRead(...sets) }
     return read.fields
   }
   const service = createHistoryService({
@@ -73,13 +72,17 @@ const historyPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { conf
         reasons: decision.reasons,
         alerts: decision.alerts,
         evaluated_at: decision.evaluated_at,
+        // Who let a held order through, and what the rules said: the audit trail of a release.
+        ...(decision.case ? { case: decision.case } : {}),
+        ...(decision.release ? { release: decision.release, overridden: decision.overridden ?? [] } : {}),
       })
     },
-    backtest(ruleSet, range, limit) {
-      if (!redis?.up || !config.redis) return backtests.run(ruleSet, { records: service.chunks(range, limit), limit })
+    backtest(ruleSet, range, limit, organizations) {
+      // Only these organizations' decisions: a set is never compared with decisions made under another organization's rules.
+      if (!redis?.up || !config.redis)
+        return backtests.run(ruleSet, { records: service.chunks(range, limit, undefined, organizations), limit })
       // The worker reads the streams itself, newest first; what only this process kept (Redis was
       // down) comes from here, after them, while fewer than `limit` were compared.
-      const organizations = service.organizations()
       return backtests.run(ruleSet, {
         redis: { target: config.redis, organizations, range, limit },
         records: historyChunks(local, organizations, range, limit),

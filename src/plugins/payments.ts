@@ -29,10 +29,10 @@ const paymentsPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { con
     store: app.shared.store({ local: () => local, redis: (link) => createRedisPayments(link, local) }),
     refreshSeconds: config.payments.refreshSeconds,
     staleSeconds: config.payments.staleSeconds,
-    timeZone: config.receivables.timeZone,
+    timeZone: (org) => app.zoho.settings(org).timeZone,
     firstWaitMs: config.zoho.timeoutMs * 3,
     // Passes only while the active or shadow set reads payment facts.
-    inUse: () => usesPayments(app.rules.current()) || usesPayments(app.shadow.ruleSet()),
+    inUse: () => [...app.rules.all(), ...app.shadow.ruleSets()].some(usesPayments),
     log: app.log.child({ component: 'payments' }),
     onRefresh: (result) => refreshes.inc({ result }),
   })

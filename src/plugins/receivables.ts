@@ -4,12 +4,12 @@ import { Counter, Gauge } from 'prom-client'
 import { createLocalReceivables } from '../adapters/local/receivables.js'
 import { createRedisReceivables } from '../adapters/redis/receivables.js'
 import type { Config } from '../config.js'
-import { createReceivablesService, type ReceivablesService } from '../services/receivables.js'
+import { createReceivablesService, type ReceivablesReader } from '../services/receivables.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Open invoices and sales orders of the organizations whose rules read them, kept fresh in the background. */
-    receivables: ReceivablesService
+    receivables: ReceivablesReader
   }
 }
 

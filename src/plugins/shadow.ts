@@ -8,10 +8,12 @@ import type { RuleSet } from '../rules/rule-set.js'
 import type { Evaluate } from '../rules/semantics.js'
 import { checkedEvaluate, type Decided } from '../services/decisions.js'
 import { type Comparison, createComparison, lacksFacts } from '../services/rule-sets/compare.js'
-import { type ReloadFailure, watchRules } from '../services/rule-sets/manager.js'
+import type { ReloadFailure, WatchedRules } from '../services/rule-sets/manager.js'
+import { watchFolders } from '../services/rule-sets/organizations.js'
 
 export interface ShadowSummary extends Comparison {
   configured: boolean
+  organization_id: string | null
   version: string | null
   loaded_at: string | null
   last_error: ReloadFailure | null
@@ -19,12 +21,18 @@ export interface ShadowSummary extends Comparison {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** RULES_SHADOW_DIR: a second set evaluated beside every live decision, after the answer, never changing it. */
+    /**
+     * RULES_SHADOW_DIR: a second set evaluated beside every live decision, after the answer, never
+     * changing it; RULES_SHADOW_DIR/<organization_id>/ for an organization's decisions.
+     */
     shadow: {
       observe(decided: Decided): void
-      summary(): ShadowSummary
-      /** The shadow set now loaded, if any. */
-      ruleSet(): RuleSet | undefined
+      /** The comparison for the organization's decisions (undefined: the shared shadow set's). */
+      summary(org?: string): ShadowSummary
+      /** The shadow set now loaded for the organization's decisions (undefined: the shared one), if any. */
+      ruleSet(org?: string): RuleSet | undefined
+      /** Every shadow set now loaded. */
+      ruleSets(): RuleSet[]
     }
   }
 }
@@ -42,46 +50,87 @@ const shadowPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate | u
     app.decorate('shadow', {
       observe: () => {},
       ruleSet: () => undefined,
-      summary: () => ({ configured: false, version: null, loaded_at: null, last_error: null, ...createComparison(NO_RULES).result() }),
+      ruleSets: () => [],
+      summary: (org?: string) => ({
+        configured: false,
+        organization_id: org ?? null,
+        version: null,
+        loaded_at: null,
+        last_error: null,
+        ...createComparison(NO_RULES).result(),
+      }),
     })
     return
   }
   const log = app.log.child({ component: 'shadow-rules' })
   // The same loader as the live rules (validated, fixture-gated, hot-reloaded), with their validator;
   // a broken shadow set leaves the shadow set at its last good version, or without rules.
-  const rules = await watchRules({ dir, log, validator: { check: app.rules.check } })
-  app.addHook('onClose', async () => rules.close())
+  const sets = await watchFolders({
+    dir,
+    log,
+    validator: { check: app.rules.check },
+    organizations: options.config.zoho.organizationIds ?? [],
+    required: false,
+  })
+  app.addHook('onClose', async () => sets.close())
   const evaluate = checkedEvaluate(options.evaluate)
-  /** Counts since the shadow set now loaded was loaded. */
-  let counted = { version: '', comparison: createComparison(NO_RULES) }
-  const current = () => {
-    const shadow = rules.current()
-    if (shadow && shadow.version !== counted.version) counted = { version: shadow.version, comparison: createComparison(shadow) }
-    return shadow
+  /**
+   * The shadow folder an organization's decisions are compared with: its own, else — only while
+   * the shared live set decides for it — the shared one. An organization with live rules of its
+   * own is never compared with a set written for the others.
+   */
+  const folderFor = (org: string | undefined): WatchedRules | undefined => {
+    if (org === undefined) return sets.shared
+    return sets.own(org) ?? (app.rules.organizations().includes(org) ? undefined : sets.shared)
+  }
+  /**
+   * Counts since the shadow set now loaded was loaded: per organization (its decisions only), and
+   * under `` for all decisions compared with the shared shadow set.
+   */
+  const counted = new Map<string, { version: string; comparison: ReturnType<typeof createComparison> }>()
+  const countsOf = (key: string, shadow: RuleSet) => {
+    let counts = counted.get(key)
+    if (shadow.version !== counts?.version) {
+      counts = { version: shadow.version, comparison: createComparison(shadow) }
+      counted.set(key, counts)
+    }
+    return counts.comparison
+  }
+  const current = (org: string | undefined) => {
+    const folder = folderFor(org)
+    const shadow = folder?.current()
+    if (!shadow) return { folder, shadow, comparisons: [] }
+    const comparisons = [countsOf(org ?? '', shadow)]
+    if (org !== undefined && folder === sets.shared) comparisons.push(countsOf('', shadow))
+    return { folder, shadow, comparisons }
   }
   app.decorate('shadow', {
-    ruleSet: () => rules.current(),
+    ruleSet: (org?: string) => folderFor(org)?.current(),
+    ruleSets: () => [sets.shared.current(), ...sets.organizations().map((org) => sets.own(org)?.current())].filter((s) => s !== undefined),
     observe({ decision, facts }: Decided) {
-      const shadow = current()
+      const { shadow, comparisons } = current(decision.organization_id)
       if (!shadow) return
-      const { comparison } = counted
-      if (lacksFacts(shadow, facts)) return comparison.add(decision, undefined)
+      if (lacksFacts(shadow, facts)) {
+        for (const comparison of comparisons) comparison.add(decision, undefined)
+        return
+      }
       Promise.resolve(evaluate(shadow, facts as Facts)).then(
         (evaluation) => {
-          comparison.add(decision, evaluation)
+          for (const comparison of comparisons) comparison.add(decision, evaluation)
           outcomes.inc({ live: decision.decision, shadow: evaluation.decision })
         },
         (err) => log.warn({ err, decision_id: decision.decision_id }, 'shadow evaluation failed'),
       )
     },
-    summary() {
-      const shadow = current()
+    summary(org?: string) {
+      const { folder, shadow, comparisons } = current(org)
       return {
         configured: true,
+        organization_id: org ?? null,
         version: shadow?.version ?? null,
         loaded_at: shadow?.loadedAt ?? null,
-        last_error: rules.lastError ?? null,
-        ...counted.comparison.result(),
+        last_error: folder?.lastError ?? null,
+        ...(comparisons[0] ?? createComparison(NO_RULES)).result(),
       }
     },
   })

@@ -10,6 +10,7 @@ import type { BudgetPart } from '../adapters/zoho/ports.js'
 import { createTokenMinter } from '../adapters/zoho/tokens.js'
 import type { Config } from '../config.js'
 import { Problem } from '../errors.js'
+import { type OrganizationSettings, organizationSettings } from '../organizations.js'
 import type { ContactSource } from '../services/contacts.js'
 import type { PaymentsSource } from '../services/payments.js'
 import type { ReceivablesSource } from '../services/receivables.js'
@@ -27,6 +28,8 @@ export interface Zoho {
   /** The organization a request is about: the one asked for if allowed (403 otherwise), else the default. */
   organization(requested: string | undefined): string
   readonly organizations: readonly string[]
+  /** The organization's settings: its ORGANIZATIONS_FILE entry's, else the environment's. */
+  settings(org: string): OrganizationSettings
   /** Each organization's budget use: calls in the last minute against the limits. */
   usage(): BudgetUsage[]
   /** This instance's part of an organization's minute as its in-process budget counts it (the caller share's own count). */
@@ -116,6 +119,7 @@ const zohoPlugin: FastifyPluginAsync<{ config: Config; contactSource?: ContactSo
     receivables: books,
     payments: books,
     organizations: zoho.organizationIds,
+    settings: organizationSettings(options.config),
     organization(requested) {
       const org = requested ?? zoho.organizationId
       if (!allowed.has(org)) throw new Problem('forbidden', `organization ${org} is not one this service may ask about`)

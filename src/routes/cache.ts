@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { actorRecord } from '../domain/actor.js'
 import { CALLER_SECURITY, createWebhookCheck } from '../plugins/access.js'
 import { usesReceivables } from '../rules/rule-set.js'
 import { ContactParamsSchema, problemResponses, ZohoIdSchema } from './schemas.js'
@@ -81,7 +82,21 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRouteOptions> = async (app,
         response: { 200: InvalidatedSchema, ...problemResponses(400, 401, 403, 429, 500) },
       },
     },
-    async (req) => invalidate(organizationsFor(req.query.organization_id), req.params.contact_id),
+    async (req) => {
+      const done = await invalidate(organizationsFor(req.query.organization_id), req.params.contact_id)
+      const orgs = done.invalidated.map((each) => each.organization_id)
+      if (req.actor) {
+        app.audit.record({
+          kind: 'cache.purged',
+          by: req.actor.name,
+          actor: actorRecord(req.actor),
+          ...(orgs.length === 1 ? { organization_id: orgs[0] } : {}),
+          contact_id: req.params.contact_id,
+          detail: `forgotten on every instance, in organization ${orgs.join(', ')}`,
+        })
+      }
+      return done
+    },
   )
 
   app.post(
@@ -109,7 +124,7 @@ Invoice, payment and sales-order workflow webhooks (\`{"invoice": {"customer_id"
       const orgs = organizationsFor(organizationId)
       // Re-read in the background (Zoho's webhook need not wait), when the rules read receivables
       // at all; before the purge, which would forget one sign of the organization owning the customer.
-      if (receivables && usesReceivables(app.rules.current())) await app.receivables.customerChanged(orgs, contactId)
+      if (receivables && app.rules.all().some(usesReceivables)) await app.receivables.customerChanged(orgs, contactId)
       return invalidate(orgs, contactId)
     },
   )

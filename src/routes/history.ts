@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { isStaff } from '../domain/actor.js'
+import { actorRecord, isStaff } from '../domain/actor.js'
 import { DECISIONS } from '../domain/decision.js'
 import { DecisionRecordSchema, parseTime, TimeSchema } from '../domain/history.js'
 import { Problem } from '../errors.js'
@@ -10,7 +10,7 @@ import { isCursor, joinJson } from '../services/history.js'
 import { ComparisonSchema } from '../services/rule-sets/compare.js'
 import { ReloadFailureSchema } from '../services/rule-sets/manager.js'
 import { readRulesFolder } from '../services/rule-sets/sources.js'
-import { CandidateSchema, compileCandidate } from './rules.js'
+import { CandidateSchema, compileCandidate, decidedBy, OrganizationFieldSchema, setFor } from './rules.js'
 import { limitText, problemResponses, ZohoIdSchema } from './schemas.js'
 
 const DecisionPageSchema = z
@@ -22,6 +22,12 @@ const DecisionPageSchema = z
 
 const ShadowSummarySchema = ComparisonSchema.extend({
   configured: z.boolean().describe('false: RULES_SHADOW_DIR is not set'),
+  organization_id: z
+    .string()
+    .nullable()
+    .describe(
+      'The organization whose decisions are counted (compared with RULES_SHADOW_DIR/<organization_id>/, or the shared shadow set while the shared live set decides for it); null: every decision compared with the shared shadow set',
+    ),
   version: z.string().nullable().describe('The shadow set the counts are for; null while none has loaded'),
   loaded_at: z.string().nullable().describe('When it was loaded: the counts start there'),
   last_error: ReloadFailureSchema.nullable().describe('Why the last change to RULES_SHADOW_DIR was not loaded; null when it was'),
@@ -107,10 +113,11 @@ export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async 
       schema: {
         operationId: 'backtestRules',
         summary: 'What a candidate rule set would have decided on past decisions',
-        description: `Evaluates a candidate set (default: the files in RULES_DIR now) on the facts recorded with past decisions — no Zoho call — and compares with what was decided: the outcome matrix, how often each rule fired before and after, and up to 50 changed decisions. Decisions whose facts lack what a candidate rule reads (receivables facts recorded before any rule read them, FAIL_MODE=review answers, the raw \`contact\`) are counted as \`not_comparable\`. Runs in a worker thread; the service keeps answering. The candidate is validated like POST /rules/validate (422 with the errors), without running fixtures: a candidate is meant to change outcomes.`,
+        description: `Evaluates a candidate set (default: the files in RULES_DIR now, or in RULES_DIR/<organization_id>/ for an organization with its own set) on the facts recorded with past decisions of one organization (\`organization_id\`) or, without it, of the organizations the shared set decides for — no Zoho call — and compares with what was decided: the outcome matrix, how often each rule fired before and after, and up to 50 changed decisions. Decisions whose facts lack what a candidate rule reads (receivables facts recorded before any rule read them, FAIL_MODE=review answers, the raw \`contact\`) are counted as \`not_comparable\`. Runs in a worker thread; the service keeps answering. The candidate is validated like POST /rules/validate (422 with the errors), without running fixtures: a candidate is meant to change outcomes.`,
         tags: ['rules'],
         security: CALLER_SECURITY,
         body: z.strictObject({
+          organization_id: OrganizationFieldSchema,
           rules: CandidateSchema.optional(),
           since: TimeSchema.optional(),
           until: TimeSchema.optional(),
@@ -121,14 +128,25 @@ export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async 
     },
     async (req) => {
       const { since, until, limit = 100_000 } = req.body
+      const { org, dir } = setFor(app, options.rulesDir, req.body.organization_id)
       let sources = req.body.rules
       if (!sources) {
-        const folder = await readRulesFolder(options.rulesDir)
+        const folder = await readRulesFolder(dir)
         if (folder.errors.length > 0) throw new Problem('invalid_rules', folder.errors.map((e) => `${e.file}: ${e.message}`).join('; '))
         sources = folder.rules
       }
       const ruleSet = await compileCandidate(app.rules, sources)
-      return app.history.backtest(ruleSet, range(since, until), limit)
+      const comparison = await app.history.backtest(ruleSet, range(since, until), limit, decidedBy(app, org))
+      if (req.actor) {
+        app.audit.record({
+          kind: 'rules.backtest',
+          by: req.actor.name,
+          actor: actorRecord(req.actor),
+          organization_id: org,
+          detail: `rules ${ruleSet.version} on ${comparison.evaluated} decisions (${req.body.rules ? 'a candidate sent' : 'RULES_DIR'}): ${comparison.changed} changed`,
+        })
+      }
+      return comparison
     },
   )
 
@@ -140,12 +158,13 @@ export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async 
         operationId: 'getShadowRules',
         summary: 'Shadow rules: live decisions against the shadow set since it was loaded',
         description:
-          'With RULES_SHADOW_DIR set, every live decision is also evaluated, after its answer, under the shadow set. This is the comparison since the shadow set now loaded was loaded (the same shape as a backtest), and why the last change to the folder was not loaded.',
+          'With RULES_SHADOW_DIR set, every live decision is also evaluated, after its answer, under the shadow set (RULES_SHADOW_DIR/<organization_id>/ for an organization with a shadow folder of its own; an organization with live rules of its own is compared only with its own shadow folder). This is the comparison since the shadow set now loaded was loaded (the same shape as a backtest), and why the last change to the folder was not loaded.',
         tags: ['rules'],
         security: CALLER_SECURITY,
-        response: { 200: ShadowSummarySchema, ...problemResponses(401, 403, 429, 500) },
+        querystring: z.strictObject({ organization_id: OrganizationFieldSchema }),
+        response: { 200: ShadowSummarySchema, ...problemResponses(400, 401, 403, 429, 500) },
       },
     },
-    async () => app.shadow.summary(),
+    async (req) => app.shadow.summary(setFor(app, options.rulesDir, req.query.organization_id).org),
   )
 }

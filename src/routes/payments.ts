@@ -71,9 +71,9 @@ export const paymentsRoutes: FastifyPluginAsyncZod<{ config: Config }> = async (
         organization_id: org,
         credit_review_date: customDate(contact, fields.reviewDate),
         credit_limit_until: customDate(contact, fields.limitUntil),
-        ...creditDateFacts(contact, todayIn(config.receivables.timeZone, now), fields),
+        ...creditDateFacts(contact, todayIn(app.zoho.settings(org).timeZone, now), fields),
       }
-      if (!usesPayments(app.rules.current()) && !usesPayments(app.shadow.ruleSet())) return { ...base, payments: null }
+      if (![app.rules.for(org).current(), app.shadow.ruleSet(org)].some(usesPayments)) return { ...base, payments: null }
       const { customer, asOf } = await app.payments.forCustomer(org, req.params.contact_id)
       return {
         ...base,

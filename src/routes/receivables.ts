@@ -36,7 +36,7 @@ const BudgetSchema = z
   .meta({ id: 'ZohoBudget' })
 
 /** What credit control looks at beside a decision: a customer's ageing, and the organization's Zoho budget. */
-export const receivablesRoutes: FastifyPluginAsyncZod<{ timeZone: string }> = async (app, { timeZone }) => {
+export const receivablesRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     '/contacts/:contact_id/receivables',
     {
@@ -58,7 +58,7 @@ export const receivablesRoutes: FastifyPluginAsyncZod<{ timeZone: string }> = as
     async (req) => {
       const org = app.zoho.organization(req.query.organization_id)
       const base = { contact_id: req.params.contact_id, organization_id: org }
-      if (!usesReceivables(app.rules.current())) return { ...base, receivables: null }
+      if (!usesReceivables(app.rules.for(org).current())) return { ...base, receivables: null }
       const { customer, asOf } = await app.receivables.forCustomer(org, req.params.contact_id)
       const now = Date.now()
       return {
@@ -66,7 +66,7 @@ export const receivablesRoutes: FastifyPluginAsyncZod<{ timeZone: string }> = as
         receivables: {
           as_of: new Date(asOf).toISOString(),
           age_seconds: Math.max(0, Math.floor((now - asOf) / 1000)),
-          ageing: ageingBuckets(customer, todayIn(timeZone, now)),
+          ageing: ageingBuckets(customer, todayIn(app.zoho.settings(org).timeZone, now)),
           open_invoices: customer.invoices.filter((i) => i.balance_bcy > 0).length,
           open_orders_bcy: customer.open_orders_bcy,
         },

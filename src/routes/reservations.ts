@@ -69,7 +69,7 @@ export const reservationRoutes: FastifyPluginAsyncZod = async (app) => {
     async (req) => {
       const org = app.zoho.organization(req.query.organization_id)
       // The receivables this instance keeps already, if any: a look at reservations never reads Zoho.
-      const kept = app.receivables.ages()[org] !== undefined && usesReceivables(app.rules.current())
+      const kept = app.receivables.ages()[org] !== undefined && usesReceivables(app.rules.for(org).current())
       const receivables = kept ? await app.receivables.forCustomer(org, req.params.contact_id).catch(() => undefined) : undefined
       const listed = receivables && listedIn(receivables.customer, receivables.asOf)
       const { views, reserved, mode } = await app.reservations.list(org, req.params.contact_id, listed)

@@ -1,3 +1,5 @@
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { DryRunDecisionSchema, EVENT_TYPES } from '../domain/decision.js'
@@ -10,14 +12,41 @@ import { RuleErrorSchema, type RuleSet, type RuleSource } from '../rules/rule-se
 import { FixtureReportSchema, fixtureContact } from '../services/rule-sets/fixtures.js'
 import { ReloadFailureSchema, ReloadResultSchema, type RulesManager } from '../services/rule-sets/manager.js'
 import { readRulesFolder } from '../services/rule-sets/sources.js'
-import { problemResponses } from './schemas.js'
+import { problemResponses, ZohoIdSchema } from './schemas.js'
 
 export interface RulesRouteOptions {
   rulesDir: string
 }
 
+export const OrganizationFieldSchema = ZohoIdSchema.optional().describe(
+  'The organization whose rule set is meant: its own (RULES_DIR/<organization_id>/) if it has one, else the shared set. Omitted: the shared set.',
+)
+
+/**
+ * The rule set a request names: the organization's (which must be allowed: 403 otherwise), or the
+ * shared set; with the folder it is read from.
+ */
+export function setFor(app: FastifyInstance, rulesDir: string, requested: string | undefined) {
+  if (requested === undefined) return { org: undefined, rules: app.rules as RulesManager, dir: rulesDir, own: false }
+  const org = app.zoho.organization(requested)
+  const own = app.rules.organizations().includes(org)
+  return { org, rules: app.rules.for(org), dir: own ? join(rulesDir, org) : rulesDir, own }
+}
+
+/** The organizations whose decisions a set was made for: the one named, or those without a set of their own. */
+export const decidedBy = (app: FastifyInstance, org: string | undefined) =>
+  org !== undefined ? [org] : app.zoho.organizations.filter((o) => !app.rules.organizations().includes(o))
+
 const RuleSetStatusSchema = z
   .object({
+    organization_id: z
+      .string()
+      .nullable()
+      .describe('The organization asked about; null for the shared set (organizations without a folder of their own)'),
+    own: z.boolean().describe('true: the organization’s own set (RULES_DIR/<organization_id>/); false: the shared set'),
+    organizations: z
+      .array(z.object({ organization_id: z.string(), own: z.boolean(), version: z.string() }))
+      .describe('Every organization callers may ask about, and the set that decides for it'),
     version: z.string().describe('Content hash of the active set; every decision carries it'),
     loaded_at: z.string(),
     rules: z.array(
@@ -96,13 +125,27 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
         operationId: 'getRules',
         summary: 'The active rule set, and why the last change was refused',
         description:
-          'Version, load time, every rule with its file, the fixture results, and `last_error`: the files, JSON paths and messages (or failing fixtures) that kept the last change to the rules folder from going live.',
+          'Version, load time, every rule with its file, the fixture results, and `last_error`: the files, JSON paths and messages (or failing fixtures) that kept the last change to the rules folder from going live. With `organization_id`, the set that decides for that organization (its own, from RULES_DIR/<organization_id>/, or the shared set) and its last error only.',
         tags: ['rules'],
         security: CALLER_SECURITY,
-        response: { 200: RuleSetStatusSchema, ...problemResponses(401, 429, 500) },
+        querystring: z.strictObject({ organization_id: OrganizationFieldSchema }),
+        response: { 200: RuleSetStatusSchema, ...problemResponses(400, 401, 403, 429, 500) },
       },
     },
-    async () => toStatus(rules.current(), rules),
+    async (req) => {
+      const set = setFor(app, options.rulesDir, req.query.organization_id)
+      const own = rules.organizations()
+      return {
+        organization_id: set.org ?? null,
+        own: set.own,
+        organizations: app.zoho.organizations.map((org) => ({
+          organization_id: org,
+          own: own.includes(org),
+          version: rules.for(org).current().version,
+        })),
+        ...toStatus(set.rules.current(), set.rules),
+      }
+    },
   )
 
   app.post(
@@ -118,15 +161,18 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
         tags: ['rules'],
         security: CALLER_SECURITY,
         body: z.strictObject({
+          organization_id: OrganizationFieldSchema,
           rules: CandidateSchema,
-          fixtures: CandidateSchema.optional().describe('Fixture files to run instead of those in rules/tests/'),
+          fixtures: CandidateSchema.optional().describe(
+            'Fixture files to run instead of those in rules/tests/ (RULES_DIR/<organization_id>/tests/ with an organization of its own)',
+          ),
         }),
         response: { 200: ValidationSchema, ...problemResponses(400, 401, 403, 413, 429, 500) },
       },
     },
     async (req) => {
-      const fixtures =
-        req.body.fixtures?.map((f) => ({ ...f, file: `tests/${f.file}` })) ?? (await readRulesFolder(options.rulesDir)).fixtures
+      const { dir } = setFor(app, options.rulesDir, req.body.organization_id)
+      const fixtures = req.body.fixtures?.map((f) => ({ ...f, file: `tests/${f.file}` })) ?? (await readRulesFolder(dir)).fixtures
       const prepared = await rules.check(req.body.rules, fixtures)
       return {
         valid: prepared.ok,
@@ -145,13 +191,17 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
         operationId: 'reloadRules',
         summary: 'Reload the rules folder now',
         description:
-          'What a file change or SIGHUP does: read, validate and test the folder, and activate it if all passes. A rejected set leaves the last good one active (`result: rejected`, with the errors).',
+          'What a file change or SIGHUP does: read, validate and test the folder, and activate it if all passes. A rejected set leaves the last good one active (`result: rejected`, with the errors). Without `organization_id` every set is reloaded and the shared set’s result answered; with it, only the set that decides for that organization.',
         tags: ['rules'],
         security: CALLER_SECURITY,
-        response: { 200: ReloadResultSchema, ...problemResponses(401, 403, 429, 500) },
+        querystring: z.strictObject({ organization_id: OrganizationFieldSchema }),
+        response: { 200: ReloadResultSchema, ...problemResponses(400, 401, 403, 429, 500) },
       },
     },
-    async (req) => rules.reload(`POST /rules/reload by ${req.caller ?? 'unknown'}`),
+    async (req) => {
+      const { org } = setFor(app, options.rulesDir, req.query.organization_id)
+      return rules.reload(`POST /rules/reload by ${req.caller ?? 'unknown'}`, org)
+    },
   )
 
   app.post(
@@ -163,10 +213,13 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
         operationId: 'evaluateRisk',
         summary: 'Dry run: the decision for a contact you supply',
         description:
-          'Evaluates the active rules (or a candidate set in `rules`) against the contact and order in the body. Contact fields left out are those of an active customer with nothing outstanding. No Zoho call, no cache.',
+          'Evaluates the active rules of the organization (or a candidate set in `rules`) against the contact and order in the body. Contact fields left out are those of an active customer with nothing outstanding. No Zoho call, no cache.',
         tags: ['rules'],
         security: CALLER_SECURITY,
         body: z.strictObject({
+          organization_id: ZohoIdSchema.optional().describe(
+            'The organization whose active rules and time zone apply; default ZOHO_ORGANIZATION_ID',
+          ),
           contact: z
             .record(z.string(), z.unknown())
             .describe('Zoho Books contact fields, e.g. {"outstanding_receivable_amount_bcy": 62400}'),
@@ -187,6 +240,7 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
       const contact = fixtureContact(req.body.contact)
       if (!contact.ok) throw new Problem('invalid_request', `body.contact: ${contact.problem}`)
       return app.decisions.dryRun({
+        org: app.zoho.organization(req.body.organization_id),
         contact: contact.contact,
         order: req.body.order,
         receivables: req.body.receivables,

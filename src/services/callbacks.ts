@@ -48,11 +48,26 @@ export interface DeliveryLog {
   list(caseId: string): Promise<Delivery[]>
 }
 
+export interface Target {
+  readonly name: string
+  readonly url: string
+  readonly secret: string
+}
+
+/** The organization of a queued event: the case in its body says. */
+const organizationOf = (body: string) => {
+  try {
+    return (JSON.parse(body) as { data?: { organization_id?: string } }).data?.organization_id ?? ''
+  } catch {
+    return ''
+  }
+}
+
 export interface CallbackOptions {
   store: OutboxStore
   deliveries: DeliveryLog
-  /** Per caller key name: where its case events go and the secret that signs them. */
-  targets: readonly { name: string; url: string; secret: string }[]
+  /** Per caller key name, in the case's organization: where its case events go and the secret that signs them. */
+  targets: readonly Target[] | ((org: string) => readonly Target[])
   now?: () => number
   /** First retry after this (ms), doubling up to an hour; events are given up 24 h after they happened. */
   backoffMs?: number
@@ -72,9 +87,10 @@ export function createCallbacks(options: CallbackOptions) {
   const { store } = options
   const clock = options.now ?? Date.now
   const base = options.backoffMs ?? 5000
-  const targets = new Map(options.targets.map((t) => [t.name, t]))
+  const { targets } = options
+  const targetOf = (org: string, caller: string) => (typeof targets === 'function' ? targets(org) : targets).find((t) => t.name === caller)
   const deliver = async (event: OutboxEvent, now: number) => {
-    const target = targets.get(event.caller)
+    const target = targetOf(organizationOf(event.body), event.caller)
     if (!target) return 'gave_up' as const
     try {
       const res = await fetch(target.url, {
@@ -102,7 +118,7 @@ export function createCallbacks(options: CallbackOptions) {
   return {
     /** Queues the event for the caller that opened the case, if that caller has a callback URL. */
     async enqueue(kind: CaseEventKind, c: Case): Promise<void> {
-      if (!targets.has(c.opened_by)) return
+      if (!targetOf(c.organization_id, c.opened_by)) return
       const now = clock()
       const type = `case.${kind}`
       const body = JSON.stringify({ type, timestamp: new Date(now).toISOString(), data: c })

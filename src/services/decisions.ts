@@ -34,6 +34,8 @@ export interface Decided {
 }
 
 export interface DryRunInput {
+  /** The organization whose rules (unless ruleSet) and time zone apply. */
+  readonly org: string
   /** The contact as Zoho would send it. */
   readonly contact: ZohoContact
   readonly order?: Order | undefined
@@ -67,8 +69,8 @@ export interface Disagreement {
 
 export interface DecisionServiceOptions {
   contacts: ContactService
-  /** The active rule set; read once per decision so a swap never splits one. */
-  rules: () => RuleSet
+  /** The organization's active rule set; read once per decision so a swap never splits one. */
+  rules: (org: string) => RuleSet
   failMode: 'closed' | 'review'
   /** Replaces the compiled evaluator (a test seam). Whatever evaluates, an evaluation that misses a rule is an error. */
   evaluate?: Evaluate | undefined
@@ -84,8 +86,8 @@ export interface DecisionServiceOptions {
   payments?: PaymentsService | undefined
   /** The custom fields of review dates and temporary limits (default cf_credit_review_date, cf_credit_limit_until). */
   creditFields?: CreditFields | undefined
-  /** The organization's time zone: due dates are calendar dates there. */
-  timeZone?: string
+  /** The organization's time zone (or each organization's): due dates are calendar dates there. */
+  timeZone?: string | ((org: string) => string)
   /** The clock (ms), for the contact's age and evaluated_at. */
   now?: () => number
   /**
@@ -159,6 +161,8 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
     return reference
   }
   const clock = options.now ?? Date.now
+  const zone = options.timeZone ?? 'UTC'
+  const zoneOf = typeof zone === 'string' ? () => zone : zone
   // Writing a date costs more than evaluating the rules: each instant is written once.
   const evaluatedTime = isoTime()
   const asOfTime = isoTime()
@@ -169,7 +173,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
   return {
     async decide(input) {
       const { org, contactId, order, explain, party } = input
-      const ruleSet = options.rules()
+      const ruleSet = options.rules(org)
       const base = { decision_id: newDecisionId(clock()), contact_id: contactId, organization_id: org, rules_version: ruleSet.version }
       const needsReceivables = usesReceivables(ruleSet)
       const [contactRead, receivablesRead, paymentsRead] = await Promise.allSettled([
@@ -215,7 +219,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
       const receivables = (receivablesRead as PromiseFulfilledResult<Receivables | undefined>).value
       const payments = (paymentsRead as PromiseFulfilledResult<Payments | undefined>).value
       const now = clock()
-      const today = todayIn(options.timeZone ?? 'UTC', now)
+      const today = todayIn(zoneOf(org), now)
       // Fetched now is 0 seconds old, however long Zoho took to answer.
       const ageSeconds = loaded.source === 'zoho' ? 0 : Math.max(0, Math.floor((now - loaded.fetchedAtMs) / 1000))
       const listed = receivables && listedIn(receivables.customer, receivables.asOf)
@@ -259,10 +263,10 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
       if (held.reservation) answer.reservation = held.reservation
       return decided(input, answer, all)
     },
-    async dryRun({ contact, order, ruleSet = options.rules(), receivables, payments, today, explain }) {
+    async dryRun({ org, contact, order, ruleSet = options.rules(org), receivables, payments, today, explain }) {
       const all = buildFacts(contact, order, 0, usesReceivables(ruleSet) ? suppliedReceivables(receivables) : undefined, {
         payments: usesPayments(ruleSet) ? suppliedPayments(payments) : undefined,
-        today: today ?? todayIn(options.timeZone ?? 'UTC', clock()),
+        today: today ?? todayIn(zoneOf(org), clock()),
         fields: options.creditFields,
       })
       const evaluation = await evaluate(ruleSet, all, { explain })

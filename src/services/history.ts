@@ -69,8 +69,11 @@ export interface HistoryService {
   get(decisionId: string): Promise<{ json: string; caller: string } | undefined>
   /** A page of records, as JSON in UTF-8, each as it was recorded. */
   list(query: ListQuery): Promise<{ decisions: Buffer[]; next_cursor: string | null }>
-  /** The newest `limit` kept decisions in the range, newest first across organizations, in chunks: records as JSON joined by commas. */
-  chunks(range: HistoryRange, limit: number, size?: number): AsyncGenerator<Buffer>
+  /**
+   * The newest `limit` kept decisions in the range, newest first across organizations (all, or
+   * those given), in chunks: records as JSON joined by commas.
+   */
+  chunks(range: HistoryRange, limit: number, size?: number, organizations?: readonly string[]): AsyncGenerator<Buffer>
   /** The organizations looked in. */
   organizations(): readonly string[]
   /** Waits for the recordings under way (those of decisions just answered too). */
@@ -191,7 +194,7 @@ export function createHistoryService(options: {
       }
       return { decisions, next_cursor: stopped && last ? `${last.id}.${last.org}` : null }
     },
-    chunks: (range, limit, size) => historyChunks(store, organizations(), range, limit, size),
+    chunks: (range, limit, size, only) => historyChunks(store, only ?? organizations(), range, limit, size),
     organizations,
     async flush() {
       // Decisions are handed over after their answer, on the next turn of the event loop.

@@ -54,7 +54,8 @@ export interface PaymentsOptions {
   refreshSeconds: number
   staleSeconds: number
   /** Payment and due dates are calendar dates in this zone. */
-  timeZone: string
+  /** The time zone (or each organization's) whose calendar dates the pass counts days in. */
+  timeZone: string | ((org: string) => string)
   log: FastifyBaseLogger
   /** How long a decision waits for a first snapshot being read. */
   firstWaitMs: number
@@ -145,7 +146,7 @@ export function createPaymentsService(options: PaymentsOptions): PaymentsService
       await load(org).catch(() => {})
       if (!due(org)) return
       const startedAt = now()
-      const today = todayIn(options.timeZone, startedAt)
+      const today = todayIn(typeof options.timeZone === 'string' ? options.timeZone : options.timeZone(org), startedAt)
       const invoices = await listAll(org, listingStart(today))
       const snapshot = { as_of: startedAt, customers: paymentsByCustomer(invoices, today) }
       snapshots.set(org, snapshot)

@@ -1,5 +1,5 @@
-import type { Case } from '../../domain/case.js'
-import type { CaseStore } from '../../services/cases.js'
+import { type Case, caseIndexKey, indexStart } from '../../domain/case.js'
+import type { CaseStore } from '../../services/case-list.js'
 
 /** Cases in this process: the store without Redis, and where cases go while Redis is down. */
 export function createLocalCases(): CaseStore {
@@ -20,6 +20,14 @@ export function createLocalCases(): CaseStore {
       stored.set(next.case_id, next)
       return true
     },
-    list: async (org) => [...cases(org).values()],
+    async page(org, { state, after, sinceMs, count }) {
+      const from = after ?? indexStart(sinceMs)
+      return [...cases(org).values()]
+        .filter((c) => state === undefined || c.state === state)
+        .map((c) => ({ key: caseIndexKey(c), case: c }))
+        .filter(({ key }) => (after === undefined ? from === '-' || key >= from.slice(1) : key > from))
+        .sort((a, b) => (a.key < b.key ? -1 : 1))
+        .slice(0, count)
+    },
   }
 }

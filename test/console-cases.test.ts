@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Page } from 'playwright-core'
 import t, { type Test } from 'tap'
+import type { AppDeps } from '../src/app.js'
 import type { Case } from '../src/domain/case.js'
 import { eventually, problem, startApp, startSandbox } from './helpers/app.js'
 import { launchChromium, postFromPage, signInThroughProvider } from './helpers/browser.js'
@@ -29,8 +30,15 @@ async function setUp(t: Test) {
   const idp = await startIdp(t)
   const sandbox = await startSandbox(t)
   const hook = await receiver(t, SECRET)
-  const { app } = await startApp(t, sandbox, {
-    env: {
+  // Under tests the rules validator's worker compiles TypeScript as it starts, which on a loaded
+  // machine can pass Fastify's 10 s plugin timeout: a second start then finds the files cached.
+  const start = (env: Record<string, string>, deps: Partial<AppDeps>) =>
+    startApp(t, sandbox, { env, deps }).catch((err) => {
+      if ((err as { code?: string }).code !== 'AVV_ERR_PLUGIN_EXEC_TIMEOUT') throw err
+      return startApp(t, sandbox, { env, deps })
+    })
+  const { app } = await start(
+    {
       REDIS_URL: redis.url,
       API_KEYS: `shop:${SHOP_KEY}`,
       ADMIN_API_KEYS: `ops:${OPS_KEY}`,
@@ -40,8 +48,8 @@ async function setUp(t: Test) {
       OIDC_CLIENT_ID: CONSOLE_CLIENT,
       OIDC_CLIENT_SECRET: CLIENT_SECRET,
     },
-    deps: { caseTiming: { tickMs: 50, sweepMs: 100 } },
-  })
+    { caseTiming: { tickMs: 50, sweepMs: 100 } },
+  )
   const base = await app.listen({ port: 0, host: '127.0.0.1' })
   /** The order system holds an order: its case. */
   const hold = async (contact: string, amount: number, reference: string) => {
@@ -108,13 +116,17 @@ t.test('the worklist, the portfolio and named people in Chromium', async (t) => 
     await card.locator('input[name=amount]').fill('5200')
     await card.locator('button.release').click()
     await page.locator(`#cases-closed [data-case-id="${eastern}"]`).filter({ hasText: 'customer paid by wire' }).waitFor()
-    t.match(await page.locator(`#cases-closed [data-case-id="${eastern}"] .history`).textContent(), /ops released: customer paid by wire/)
+    t.match(
+      await page.locator(`#cases-closed [data-case-id="${eastern}"] .history`).textContent(),
+      /ops( \(admin\))? released: customer paid by wire/,
+    )
     const released = await get(`/cases/${eastern}`)
     t.match(released, { state: 'released', release: { amount: 5200, reason: 'customer paid by wire' } })
 
     await eventually(() => hook.accepted.some((e) => e.type === 'case.released' && e.data.case_id === eastern), 'the callback', 20_000)
     const event = hook.accepted.find((e) => e.type === 'case.released')
-    t.match(event?.data, { case_id: eastern, state: 'released', release: { by: 'ops', amount: 5200 } }, 'verified with standardwebhooks')
+    t.match(event?.data, { case_id: eastern, state: 'released', release: { amount: 5200 } }, 'verified with standardwebhooks')
+    t.match(JSON.stringify(event?.data.release), /"ops"/, 'the release names the key')
     t.same(hook.rejected, [], 'every callback verified')
     t.same(errors, [], 'no error in the page')
     await context.close()

@@ -38,20 +38,28 @@ const indexKeys = (org: string) => [caseIndexesKey(org), ...CASE_STATES.map((sta
 export function createRedisCases(link: RedisConnection, local: CaseStore): CaseStore {
   const { client } = link
   const indexed = new Set<string>()
-  /** Cases stored before the indexes existed are indexed once, on the organization's first page. */
+  /**
+   * Cases stored before the indexes existed are indexed on an organization's first page in this
+   * process, when the hash holds more cases than the index: a batch of `HSCAN` at a time, one `ZADD`
+   * per index and batch (adding a member twice changes nothing).
+   */
   const backfill = async (org: string) => {
     if (indexed.has(org)) return
-    if ((await client.exists(caseIndexesKey(org))) === 0) {
+    if ((await client.hlen(casesKey(org))) > (await client.zcard(caseIndexesKey(org)))) {
       let cursor = '0'
       do {
         const [next, flat] = await client.hscan(casesKey(org), cursor, 'COUNT', 500)
         cursor = next
+        const members = new Map<Case['state'] | undefined, (string | number)[]>()
         for (let i = 1; i < flat.length; i += 2) {
           const c = JSON.parse(flat[i] as string) as Case
-          const member = caseIndexKey(c)
-          await client.zadd(caseIndexesKey(org), 0, member)
-          await client.zadd(caseIndexesKey(org, c.state), 0, member)
+          for (const index of [undefined, c.state]) {
+            const list = members.get(index) ?? []
+            list.push(0, caseIndexKey(c))
+            members.set(index, list)
+          }
         }
+        for (const [index, list] of members) await client.zadd(caseIndexesKey(org, index), ...list)
       } while (cursor !== '0')
     }
     indexed.add(org)

@@ -5,7 +5,7 @@ import t from 'tap'
 import { ConfigError, loadConfig } from '../src/config.js'
 import { todayIn } from '../src/domain/receivables.js'
 import { listedInvoice, zohoContact } from '../src/sandbox/contacts.js'
-import { ORG, ORG2, startApp, startSandbox } from './helpers/app.js'
+import { eventually, ORG, ORG2, startApp, startSandbox } from './helpers/app.js'
 
 /** Settings per organization (issue 27): ORGANIZATIONS_FILE, checked at start-up. */
 
@@ -77,7 +77,10 @@ const rulesOf = (limit: number) => ({
   [`outstanding-over-${limit}.json`]: json({
     name: `outstanding-over-${limit}`,
     conditions: { all: [{ fact: 'outstanding_bcy', operator: 'greaterThan', value: limit }] },
-    event: { type: 'block', params: { code: 'OUTSTANDING_OVER_LIMIT', message: `Outstanding {{outstanding_bcy}} exceed ${limit}` } },
+    event: {
+      type: 'block',
+      params: { code: 'OUTSTANDING_OVER_LIMIT', message: `Outstanding {{base_currency}} {{outstanding_bcy}} exceed ${limit}` },
+    },
   }),
   'any-overdue.json': json({
     name: 'any-overdue',
@@ -128,12 +131,21 @@ t.test('two organizations with different thresholds and time zones decide the sa
     env: { RULES_DIR: dir, ORGANIZATIONS_FILE: organizationsFile, RELEASE_LIMITS: 'alice:50000' },
   })
   t.same(app.rules.organizations(), [ORG, ORG2], 'both fixture sets passed at start-up')
+  // Each organization's base currency, from Get Organization (one background call each, through its budget).
+  await eventually(() => app.zoho.baseCurrency(ORG) === 'INR' && app.zoho.baseCurrency(ORG2) === 'AED', 'the base currencies')
+  t.equal(sandbox.stats.organizationCalls, 2)
   const decide = async (org: string) => (await app.inject({ url: `/contacts/${id}/risk?organization_id=${org}` })).json()
   const [first, second] = [await decide(ORG), await decide(ORG2)]
   t.same([first.decision, first.reasons.map((r: { code: string }) => r.code).sort()], [kiritimati.decision, kiritimati.reasons])
   t.ok(first.facts.oldest_overdue_days >= 1, 'past due in Kiritimati')
+  t.equal(first.facts.base_currency, 'INR')
+  t.equal(
+    first.reasons.find((r: { code: string }) => r.code === 'OUTSTANDING_OVER_LIMIT').message,
+    'Outstanding INR 30,000.00 exceed 20000',
+  )
   t.same([second.decision, second.reasons], [pagoPago.decision, pagoPago.reasons])
   t.equal(second.facts.oldest_overdue_days, 0, 'due today in Pago Pago')
+  t.equal(second.facts.base_currency, 'AED')
 
   t.same(app.zoho.settings(ORG).releaseLimits, [{ name: 'alice', value: 1000 }], 'the entry’s release limits replace RELEASE_LIMITS')
   t.same(app.zoho.settings(ORG2).releaseLimits, [{ name: 'alice', value: 50000 }], 'an entry without them keeps RELEASE_LIMITS')

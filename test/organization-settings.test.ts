@@ -5,6 +5,7 @@ import t from 'tap'
 import { ConfigError, loadConfig } from '../src/config.js'
 import { todayIn } from '../src/domain/receivables.js'
 import { listedInvoice, zohoContact } from '../src/sandbox/contacts.js'
+import { openServer } from '../src/server.js'
 import { eventually, ORG, ORG2, startApp, startSandbox } from './helpers/app.js'
 
 /** Settings per organization (issue 27): ORGANIZATIONS_FILE, checked at start-up. */
@@ -149,4 +150,24 @@ t.test('two organizations with different thresholds and time zones decide the sa
 
   t.same(app.zoho.settings(ORG).releaseLimits, [{ name: 'alice', value: 1000 }], 'the entry’s release limits replace RELEASE_LIMITS')
   t.same(app.zoho.settings(ORG2).releaseLimits, [{ name: 'alice', value: 50000 }], 'an entry without them keeps RELEASE_LIMITS')
+})
+
+t.test('npm start without credentials: the sandbox’s two organizations, with their base currencies and rule sets', async (t) => {
+  const { server } = await openServer({ LOG_LEVEL: 'silent' })
+  t.teardown(() => server.close())
+  await server.ready()
+  await eventually(() => server.zoho.baseCurrency(ORG) === 'INR' && server.zoho.baseCurrency(ORG2) === 'AED', 'the base currencies')
+  t.same([server.zoho.settings(ORG).timeZone, server.zoho.settings(ORG2).timeZone], ['Asia/Kolkata', 'Asia/Dubai'])
+  const status = (await server.inject({ url: '/rules' })).json()
+  t.same(
+    status.organizations.map((o: { organization_id: string; own: boolean }) => [o.organization_id, o.own]),
+    [
+      [ORG, false],
+      [ORG2, true],
+    ],
+  )
+  const gulf = (await server.inject({ url: `/contacts/470000000010002/risk?organization_id=${ORG2}` })).json()
+  t.match(gulf, { decision: 'block', facts: { base_currency: 'AED' }, reasons: [{ rule: 'outstanding-over-20000' }] })
+  const india = (await server.inject({ url: '/contacts/460000000026049/risk' })).json()
+  t.match(india, { decision: 'block', facts: { base_currency: 'INR' }, reasons: [{ rule: 'outstanding-over-50000' }] })
 })

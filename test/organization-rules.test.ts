@@ -187,6 +187,7 @@ t.test('rules:check and rules:test take the organization', async (t) => {
     await writeFile(join(dir, ORG, 'broken.json'), '{')
     t.equal(await main('check', dir, ORG), 1)
     t.equal(await main('check', dir), 0, 'the shared set is not the organization’s')
+    t.equal(await main('check', dir, '../etc'), 2, 'an organization is an id')
   } finally {
     process.stdout.write = write
   }

@@ -187,6 +187,7 @@ t.test('rules:check and rules:test take the organization', async (t) => {
     await writeFile(join(dir, ORG, 'broken.json'), '{')
     t.equal(await main('check', dir, ORG), 1)
     t.equal(await main('check', dir), 0, 'the shared set is not the organization’s')
+    t.equal(await main('check', dir, '../etc'), 2, 'an organization is an id')
   } finally {
     process.stdout.write = write
   }
@@ -251,4 +252,23 @@ t.test('backtests and shadow rules of an organization never read another organiz
   t.same([otherShadow.changed, otherShadow.matrix.allow.block], [2, 2], '30,000 and 45,000 are over the shared shadow 25,000')
   const sharedShadow = (await app.inject({ url: '/rules/shadow', headers: admin })).json()
   t.equal(sharedShadow.evaluated, 4, 'the shared shadow set saw ORG2’s decisions only')
+})
+
+t.test('a folder added while running is read on its first change; until it holds a valid set, the shared set decides', async (t) => {
+  const dir = await rulesFolder(t)
+  await rm(join(dir, ORG), { recursive: true })
+  const sandbox = await startSandbox(t)
+  const { app } = await startApp(t, sandbox, { env: { RULES_DIR: dir, ADMIN_API_KEYS: ADMIN } })
+  t.same(app.rules.organizations(), [])
+  const shared = app.rules.current().version
+  await mkdir(join(dir, ORG2))
+  await writeFile(join(dir, ORG2, 'broken.json'), '{')
+  const broken = (await app.inject({ method: 'POST', url: `/rules/reload?organization_id=${ORG2}`, headers: admin })).json()
+  t.same([broken.result, broken.version], ['rejected', 'none'])
+  t.equal(app.rules.for(ORG2).current().version, shared, 'the shared set still decides for it')
+  t.ok(app.rules.for(ORG2).lastError, 'and why its folder is not used shows for it')
+  await writeFile(join(dir, ORG2, 'broken.json'), json(OWN_RULE))
+  await eventually(() => app.rules.for(ORG2).current().version !== shared, 'its own set to go live')
+  t.same(app.rules.organizations(), [ORG2])
+  t.equal(app.rules.current().version, shared, 'the shared set is unchanged')
 })

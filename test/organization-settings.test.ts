@@ -5,7 +5,8 @@ import t from 'tap'
 import { ConfigError, loadConfig } from '../src/config.js'
 import { todayIn } from '../src/domain/receivables.js'
 import { listedInvoice, zohoContact } from '../src/sandbox/contacts.js'
-import { ORG, ORG2, startApp, startSandbox } from './helpers/app.js'
+import { openServer } from '../src/server.js'
+import { eventually, ORG, ORG2, startApp, startSandbox } from './helpers/app.js'
 
 /** Settings per organization (issue 27): ORGANIZATIONS_FILE, checked at start-up. */
 
@@ -77,7 +78,10 @@ const rulesOf = (limit: number) => ({
   [`outstanding-over-${limit}.json`]: json({
     name: `outstanding-over-${limit}`,
     conditions: { all: [{ fact: 'outstanding_bcy', operator: 'greaterThan', value: limit }] },
-    event: { type: 'block', params: { code: 'OUTSTANDING_OVER_LIMIT', message: `Outstanding {{outstanding_bcy}} exceed ${limit}` } },
+    event: {
+      type: 'block',
+      params: { code: 'OUTSTANDING_OVER_LIMIT', message: `Outstanding {{base_currency}} {{outstanding_bcy}} exceed ${limit}` },
+    },
   }),
   'any-overdue.json': json({
     name: 'any-overdue',
@@ -128,13 +132,42 @@ t.test('two organizations with different thresholds and time zones decide the sa
     env: { RULES_DIR: dir, ORGANIZATIONS_FILE: organizationsFile, RELEASE_LIMITS: 'alice:50000' },
   })
   t.same(app.rules.organizations(), [ORG, ORG2], 'both fixture sets passed at start-up')
+  // Each organization's base currency, from Get Organization (one background call each, through its budget).
+  await eventually(() => app.zoho.baseCurrency(ORG) === 'INR' && app.zoho.baseCurrency(ORG2) === 'AED', 'the base currencies')
+  t.equal(sandbox.stats.organizationCalls, 2)
   const decide = async (org: string) => (await app.inject({ url: `/contacts/${id}/risk?organization_id=${org}` })).json()
   const [first, second] = [await decide(ORG), await decide(ORG2)]
   t.same([first.decision, first.reasons.map((r: { code: string }) => r.code).sort()], [kiritimati.decision, kiritimati.reasons])
   t.ok(first.facts.oldest_overdue_days >= 1, 'past due in Kiritimati')
+  t.equal(first.facts.base_currency, 'INR')
+  t.equal(
+    first.reasons.find((r: { code: string }) => r.code === 'OUTSTANDING_OVER_LIMIT').message,
+    'Outstanding INR 30,000.00 exceed 20000',
+  )
   t.same([second.decision, second.reasons], [pagoPago.decision, pagoPago.reasons])
   t.equal(second.facts.oldest_overdue_days, 0, 'due today in Pago Pago')
+  t.equal(second.facts.base_currency, 'AED')
 
   t.same(app.zoho.settings(ORG).releaseLimits, [{ name: 'alice', value: 1000 }], 'the entry’s release limits replace RELEASE_LIMITS')
   t.same(app.zoho.settings(ORG2).releaseLimits, [{ name: 'alice', value: 50000 }], 'an entry without them keeps RELEASE_LIMITS')
+})
+
+t.test('npm start without credentials: the sandbox’s two organizations, with their base currencies and rule sets', async (t) => {
+  const { server } = await openServer({ LOG_LEVEL: 'silent' })
+  t.teardown(() => server.close())
+  await server.ready()
+  await eventually(() => server.zoho.baseCurrency(ORG) === 'INR' && server.zoho.baseCurrency(ORG2) === 'AED', 'the base currencies')
+  t.same([server.zoho.settings(ORG).timeZone, server.zoho.settings(ORG2).timeZone], ['Asia/Kolkata', 'Asia/Dubai'])
+  const status = (await server.inject({ url: '/rules' })).json()
+  t.same(
+    status.organizations.map((o: { organization_id: string; own: boolean }) => [o.organization_id, o.own]),
+    [
+      [ORG, false],
+      [ORG2, true],
+    ],
+  )
+  const gulf = (await server.inject({ url: `/contacts/470000000010002/risk?organization_id=${ORG2}` })).json()
+  t.match(gulf, { decision: 'block', facts: { base_currency: 'AED' }, reasons: [{ rule: 'outstanding-over-20000' }] })
+  const india = (await server.inject({ url: '/contacts/460000000026049/risk' })).json()
+  t.match(india, { decision: 'block', facts: { base_currency: 'INR' }, reasons: [{ rule: 'outstanding-over-50000' }] })
 })

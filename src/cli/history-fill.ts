@@ -26,6 +26,7 @@ export function syntheticDecision(i: number, at: number, org: string): DecisionR
       contact_type: 'customer',
       status: 'active',
       currency_code: 'INR',
+      base_currency: 'INR',
       outstanding_bcy: owed,
       unused_credits_bcy: 0,
       credit_limit: null,

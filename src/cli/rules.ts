@@ -28,11 +28,11 @@ export const JSON_SCHEMAS = {
 export const jsonSchemaText = (schema: z.ZodType) => `${JSON.stringify(z.toJSONSchema(schema, { io: 'input' }), null, 2)}\n`
 
 const out = (line = '') => process.stdout.write(`${line}\n`)
+const ORGANIZATION = /^[1-9]\d{0,18}$/
 
 /** The folder of the set that decides for the organization: its own, else the shared one (said so). */
 export function folderFor(dir: string, org: string | undefined, print: (line?: string) => void = out): string {
   if (org === undefined) return dir
-  if (!/^[1-9]\d{0,18}$/.test(org)) throw new Error(`--organization ${org}: a Zoho organization id is 1 to 19 digits`)
   const own = join(dir, org)
   if (existsSync(own)) return own
   print(`${own} does not exist: the shared set in ${dir} decides for organization ${org}`)
@@ -40,6 +40,10 @@ export function folderFor(dir: string, org: string | undefined, print: (line?: s
 }
 
 export async function main(command: string | undefined, shared = 'rules', org?: string): Promise<number> {
+  if (org !== undefined && !ORGANIZATION.test(org)) {
+    out(`--organization ${org}: a Zoho organization id is 1 to 19 digits`)
+    return 2
+  }
   const dir = command === 'schema' ? shared : folderFor(shared, org)
   switch (command) {
     case 'check': {
@@ -96,6 +100,10 @@ export async function backtest(
     allowPositionals: true,
     options: { since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' }, organization: { type: 'string' } },
   })
+  if (values.organization !== undefined && !ORGANIZATION.test(values.organization)) {
+    print(`--organization ${values.organization}: a Zoho organization id is 1 to 19 digits`)
+    return 2
+  }
   const dir = folderFor(positionals[0] ?? 'rules', values.organization, print)
   const base = env.CREDITGATE_URL ?? `http://127.0.0.1:${env.PORT ?? 3000}`
   const key = env.CREDITGATE_ADMIN_KEY

@@ -773,6 +773,8 @@ export interface components {
             contact_type: string | null;
             status: string;
             currency_code: string | null;
+            /** @description The organization’s base currency, in which every _bcy amount is; null when not read from Zoho (see ORGANIZATIONS_FILE) */
+            base_currency: string | null;
             outstanding_bcy: number;
             unused_credits_bcy: number;
             credit_limit: number | null;

@@ -30,6 +30,10 @@ export const DecisionFactsSchema = z
     contact_type: z.string().nullable(),
     status: z.string(),
     currency_code: z.string().nullable(),
+    base_currency: z
+      .string()
+      .nullable()
+      .describe('The organization’s base currency, in which every _bcy amount is; null when not read from Zoho (see ORGANIZATIONS_FILE)'),
     outstanding_bcy: z.number(),
     unused_credits_bcy: z.number(),
     credit_limit: z.number().nullable(),
@@ -85,6 +89,8 @@ export interface Behaviour {
   /** Today (YYYY-MM-DD) in the organization's time zone: review and limit dates are compared with it. */
   readonly today: string
   readonly fields?: CreditFields | undefined
+  /** The organization's base currency, if known. */
+  readonly baseCurrency?: string | null | undefined
 }
 
 export function buildFacts(
@@ -110,6 +116,7 @@ export function buildFacts(
     contact_type: contact.contact_type ?? null,
     status: contact.status,
     currency_code: contact.currency_code ?? null,
+    base_currency: behaviour.baseCurrency ?? null,
     outstanding_bcy: outstanding,
     unused_credits_bcy: contact.unused_credits_receivable_amount_bcy ?? 0,
     credit_limit: creditLimit,

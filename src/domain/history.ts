@@ -107,6 +107,7 @@ function cutRecord(record: DecisionRecord, read: FieldsRead, how: Cutting): { re
       contact_type: short(f.contact_type, text),
       status: short(f.status, text),
       currency_code: short(f.currency_code, text),
+      base_currency: short(f.base_currency ?? null, text),
       custom_fields: customFields,
     }
   }

@@ -26,6 +26,7 @@ const decisionsPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate 
     payments: app.payments,
     creditFields: options.config.payments.fields,
     timeZone: (org) => app.zoho.settings(org).timeZone,
+    baseCurrency: app.zoho.baseCurrency,
     rules: (org) => app.rules.for(org).current(),
     failMode: options.config.failMode,
     hold: app.reservations.hold,

@@ -11,6 +11,7 @@ import { createTokenMinter } from '../adapters/zoho/tokens.js'
 import type { Config } from '../config.js'
 import { Problem } from '../errors.js'
 import { type OrganizationSettings, organizationSettings } from '../organizations.js'
+import { createBaseCurrencies } from '../services/base-currency.js'
 import type { ContactSource } from '../services/contacts.js'
 import type { PaymentsSource } from '../services/payments.js'
 import type { ReceivablesSource } from '../services/receivables.js'
@@ -30,6 +31,8 @@ export interface Zoho {
   readonly organizations: readonly string[]
   /** The organization's settings: its ORGANIZATIONS_FILE entry's, else the environment's. */
   settings(org: string): OrganizationSettings
+  /** The organization's base currency, read from Zoho for organizations in ORGANIZATIONS_FILE (null until then, and for others). */
+  baseCurrency(org: string): string | null
   /** Each organization's budget use: calls in the last minute against the limits. */
   usage(): BudgetUsage[]
   /** This instance's part of an organization's minute as its in-process budget counts it (the caller share's own count). */
@@ -113,6 +116,14 @@ const zohoPlugin: FastifyPluginAsync<{ config: Config; contactSource?: ContactSo
   })
   const contacts = options.contactSource ?? books
 
+  // Base currencies of the organizations with an ORGANIZATIONS_FILE entry: one background call each at start, then daily.
+  const currencies = createBaseCurrencies({
+    source: books,
+    organizations: options.config.organizations.map((o) => o.organization_id),
+    log: app.log.child({ component: 'base-currency' }),
+  })
+  void currencies.refresh()
+  app.addHook('onClose', async () => currencies.close())
   const allowed = new Set(zoho.organizationIds)
   app.decorate('zoho', {
     contacts,
@@ -120,6 +131,7 @@ const zohoPlugin: FastifyPluginAsync<{ config: Config; contactSource?: ContactSo
     payments: books,
     organizations: zoho.organizationIds,
     settings: organizationSettings(options.config),
+    baseCurrency: currencies.of,
     organization(requested) {
       const org = requested ?? zoho.organizationId
       if (!allowed.has(org)) throw new Problem('forbidden', `organization ${org} is not one this service may ask about`)

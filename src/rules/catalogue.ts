@@ -23,6 +23,11 @@ export const FACTS: { readonly [K in keyof Facts]: FactInfo } = {
     nullable: true,
     description: 'the contact’s currency, e.g. "INR" (amounts below are in the base currency)',
   },
+  base_currency: {
+    kind: 'string',
+    nullable: true,
+    description: 'the organization’s base currency, e.g. "AED": every _bcy amount is in it; null when not known',
+  },
   outstanding_bcy: { kind: 'amount', nullable: false, description: 'outstanding receivables, base currency' },
   unused_credits_bcy: {
     kind: 'amount',

@@ -4,6 +4,26 @@ import { zohoContact } from './example-contact.js'
 export const SANDBOX_ORGANIZATION_ID = '10234695'
 export const SANDBOX_SECOND_ORGANIZATION_ID = '10234696'
 
+/** The sandbox organizations as Get Organization describes them: an Indian company and its Gulf branch. */
+export const SANDBOX_ORGANIZATION_PROFILES: Readonly<Record<string, Record<string, unknown>>> = {
+  [SANDBOX_ORGANIZATION_ID]: {
+    organization_id: SANDBOX_ORGANIZATION_ID,
+    name: 'Northwind Traders India',
+    currency_code: 'INR',
+    currency_symbol: '₹',
+    time_zone: 'Asia/Kolkata',
+    country: 'India',
+  },
+  [SANDBOX_SECOND_ORGANIZATION_ID]: {
+    organization_id: SANDBOX_SECOND_ORGANIZATION_ID,
+    name: 'Northwind Gulf',
+    currency_code: 'AED',
+    currency_symbol: 'AED',
+    time_zone: 'Asia/Dubai',
+    country: 'U.A.E',
+  },
+}
+
 /** Credentials the sandbox's token endpoint accepts (a self-client of the sandbox's own). */
 export const SANDBOX_CREDENTIALS = {
   clientId: '1000.SANDBOXCLIENT0000000000000000',

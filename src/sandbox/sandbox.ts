@@ -7,6 +7,7 @@ import {
   listedSalesOrder,
   SANDBOX_CREDENTIALS,
   SANDBOX_ORGANIZATION_ID,
+  SANDBOX_ORGANIZATION_PROFILES,
   SANDBOX_SECOND_ORGANIZATION_ID,
   sampleDocuments,
   sampleOrganizations,
@@ -44,6 +45,8 @@ export interface SandboxOptions {
 export interface SandboxStats {
   tokenCalls: number
   contactCalls: number
+  /** Get Organization calls (base currencies). */
+  organizationCalls: number
   /** Contact calls per contact id. */
   byContact: Map<string, number>
   /** Answers by HTTP status. */
@@ -126,6 +129,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const stats: SandboxStats = {
     tokenCalls: 0,
     contactCalls: 0,
+    organizationCalls: 0,
     byContact: new Map(),
     byStatus: new Map(),
     maxInFlight: 0,
@@ -242,6 +246,19 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     })
   })
 
+  app.get<{ Params: { id: string } }>('/books/v3/organizations/:id', async (req, reply) => {
+    stats.organizationCalls++
+    const org = req.params.id
+    return inFlightFor(org, async (running) => {
+      const early = refused(org, req.headers.authorization, running, reply)
+      if (early) return early
+      const organization = {
+        ...(SANDBOX_ORGANIZATION_PROFILES[org] ?? { organization_id: org, name: `Organization ${org}`, currency_code: 'INR' }),
+      }
+      return reply.type('application/json;charset=UTF-8').send({ code: 0, message: 'success', organization })
+    })
+  })
+
   /**
    * List invoices and List sales orders as Zoho answers them: filters, `page`/`per_page` (at most
    * 200), `page_context` (an array of one for invoices, an object for sales orders: both occur),
@@ -336,6 +353,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
   function resetStats() {
     stats.tokenCalls = 0
     stats.contactCalls = 0
+    stats.organizationCalls = 0
     stats.byContact.clear()
     stats.byStatus.clear()
     stats.maxInFlight = 0

@@ -88,6 +88,8 @@ export interface DecisionServiceOptions {
   creditFields?: CreditFields | undefined
   /** The organization's time zone (or each organization's): due dates are calendar dates there. */
   timeZone?: string | ((org: string) => string)
+  /** The organization's base currency, if known (a fact, and in the decision's facts). */
+  baseCurrency?: ((org: string) => string | null) | undefined
   /** The clock (ms), for the contact's age and evaluated_at. */
   now?: () => number
   /**
@@ -233,7 +235,12 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
           receivables
             ? (outstanding, amount) => receivablesFacts(receivables.customer, outstanding, amount, today, reserved ?? 0)
             : undefined,
-          { payments: payments && (payments.customer?.facts ?? NO_PAYMENT_FACTS), today, fields: options.creditFields },
+          {
+            payments: payments && (payments.customer?.facts ?? NO_PAYMENT_FACTS),
+            today,
+            fields: options.creditFields,
+            baseCurrency: options.baseCurrency?.(org),
+          },
         )
         const evaluation = await evaluate(ruleSet, all, { explain })
         const { contact: _, ...facts } = all
@@ -268,6 +275,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
         payments: usesPayments(ruleSet) ? suppliedPayments(payments) : undefined,
         today: today ?? todayIn(zoneOf(org), clock()),
         fields: options.creditFields,
+        baseCurrency: options.baseCurrency?.(org),
       })
       const evaluation = await evaluate(ruleSet, all, { explain })
       const { contact: _, ...facts } = all

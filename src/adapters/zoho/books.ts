@@ -5,6 +5,7 @@ import { parseContact, parseZohoJson } from '../../domain/contact.js'
 import { type PaidInvoice, PaidInvoiceSchema } from '../../domain/payments.js'
 import { type ListedInvoice, ListedInvoiceSchema, type ListedSalesOrder, ListedSalesOrderSchema } from '../../domain/receivables.js'
 import { Problem } from '../../errors.js'
+import { OrganizationSchema, type OrganizationSource } from '../../services/base-currency.js'
 import type { ContactSource } from '../../services/contacts.js'
 import type { PaymentsSource } from '../../services/payments.js'
 import type { ListingOptions, ReceivablesSource } from '../../services/receivables.js'
@@ -77,7 +78,7 @@ const readList =
  * The Zoho Books client: Get Contact, and the organization-wide listings of open invoices and
  * sales orders and of paid invoices. Every call — every page — takes a slot of the organization's budget first.
  */
-export function createZohoBooks(options: ZohoBooksOptions): ContactSource & ReceivablesSource & PaymentsSource {
+export function createZohoBooks(options: ZohoBooksOptions): ContactSource & ReceivablesSource & PaymentsSource & OrganizationSource {
   const maxAttempts = options.maxAttempts ?? 3
   const backoffMs = options.backoffMs ?? 200
   const onCall = options.onCall ?? (() => {})
@@ -280,6 +281,19 @@ export function createZohoBooks(options: ZohoBooksOptions): ContactSource & Rece
         readList('invoices', PaidInvoiceSchema),
         undefined,
         listing?.background === true,
+      ),
+    // Get Organization: its base currency (a background call: never one kept for decisions).
+    fetchOrganization: (org) =>
+      call(
+        org,
+        `/organizations/${org}`,
+        {},
+        (body) => {
+          const found = OrganizationSchema.safeParse(body.organization)
+          return found.success ? { ok: true, value: found.data } : { ok: false, problem: 'no organization.currency_code' }
+        },
+        undefined,
+        true,
       ),
     async listOpenSalesOrders(org, listing): Promise<ListedSalesOrder[]> {
       // Open and partially invoiced orders are two listings; an order in both is counted once.

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// Sums a .cpuprofile (node --cpu-prof) by function and by package/file: self time as a share of
-// the busy time (idle and the profiler's own "(program)" left out). Usage:
-//   node scripts/cpu-profile-summary.mjs FILE.cpuprofile [top=40]
+// Sums a .cpuprofile (node --cpu-prof) by package or file and by function: self time as a share
+// of the busy time (idle and "(program)" left out). With a function's name, where its time came
+// from instead: the chains of callers (e.g. writeUtf8String: which socket writes).
+//   node scripts/cpu-profile-summary.mjs FILE.cpuprofile [top=40] [function [depth=8]]
 import { readFileSync } from 'node:fs'
 
-const [file, top = '40'] = process.argv.slice(2)
+const [file, top = '40', callee, depth = '8'] = process.argv.slice(2)
 const profile = JSON.parse(readFileSync(file, 'utf8'))
 const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+const parent = new Map()
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
 const self = new Map()
 for (let i = 0; i < profile.samples.length; i++) {
   const id = profile.samples[i]
@@ -20,23 +23,31 @@ const where = (url) => {
   if (d) return `creditgate ${d[1]}`
   return url.startsWith('node:') ? url : url.replace(/^.*\//, '')
 }
+const frame = ({ functionName, url, lineNumber }) => `${functionName || '(anonymous)'} ${where(url)}:${lineNumber + 1}`
 const fns = new Map()
 const files = new Map()
+const chains = new Map()
 let busy = 0
+const add = (map, key, us) => map.set(key, (map.get(key) ?? 0) + us)
 for (const [id, us] of self) {
   const { callFrame } = byId.get(id)
   if (callFrame.functionName === '(idle)' || callFrame.functionName === '(program)') continue
   busy += us
-  const key = `${callFrame.functionName || '(anonymous)'} ${where(callFrame.url)}:${callFrame.lineNumber + 1}`
-  fns.set(key, (fns.get(key) ?? 0) + us)
-  const f = where(callFrame.url)
-  files.set(f, (files.get(f) ?? 0) + us)
+  add(fns, frame(callFrame), us)
+  add(files, where(callFrame.url), us)
+  if (callFrame.functionName !== callee) continue
+  const chain = []
+  for (let at = parent.get(id); at && chain.length < Number(depth); at = parent.get(at)) chain.push(frame(byId.get(at).callFrame))
+  add(chains, chain.join(' < '), us)
 }
 const show = (title, map) => {
-  console.log(`\n${title} (self time, % of busy ${(busy / 1000).toFixed(0)} ms)`)
+  process.stdout.write(`\n${title} (self time, % of busy ${(busy / 1000).toFixed(0)} ms)\n`)
   for (const [k, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, Number(top))) {
-    console.log(`${((100 * us) / busy).toFixed(1).padStart(5)} %  ${k}`)
+    process.stdout.write(`${((100 * us) / busy).toFixed(1).padStart(5)} %  ${k}\n`)
   }
 }
-show('by package or file', files)
-show('by function', fns)
+if (callee) show(`${callee}, called from`, chains)
+else {
+  show('by package or file', files)
+  show('by function', fns)
+}

@@ -273,7 +273,6 @@ async function main(): Promise<void> {
     row('(c) bare fastify, same-size body', c)
     row('(d) peer: fastify + ioredis GET + zen-engine, new amount each', d)
     out()
-    const ratio = (x: number, y: number) => (x / Math.max(y, 0.001)).toFixed(2)
     // The targets of issue 30, from this run's ratios.
     const target = (name: string, value: number, ok: boolean, goal: string) =>
       out(`${name} = ${value.toFixed(2)}  (target ${goal}: ${ok ? 'met' : 'not met'})`)

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Sums a .cpuprofile (node --cpu-prof) by package or file and by function: self time as a share
 // of the busy time (idle and "(program)" left out). With a function's name, where its time came
-// from instead: the chains of callers (e.g. writeUtf8String: which socket writes).
+// from instead: the chains of callers (e.g. writeUtf8String: which socket writes). With
+// --inclusive and parts of frames ("function@file"), the time spent in each and all it calls.
 //   node scripts/cpu-profile-summary.mjs FILE.cpuprofile [top=40] [function [depth=8]]
+//   node scripts/cpu-profile-summary.mjs FILE.cpuprofile --inclusive record@routes/risk observe@plugins/history
 import { readFileSync } from 'node:fs'
 
 const [file, top = '40', callee, depth = '8'] = process.argv.slice(2)
@@ -42,11 +44,25 @@ for (const [id, us] of self) {
 }
 const show = (title, map) => {
   process.stdout.write(`\n${title} (self time, % of busy ${(busy / 1000).toFixed(0)} ms)\n`)
-  for (const [k, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, Number(top))) {
+  for (const [k, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, Number(top) || 40)) {
     process.stdout.write(`${((100 * us) / busy).toFixed(1).padStart(5)} %  ${k}\n`)
   }
 }
-if (callee) show(`${callee}, called from`, chains)
+if (top === '--inclusive') {
+  const parts = process.argv.slice(4)
+  const inclusive = new Map(parts.map((part) => [part, 0]))
+  for (const [id, us] of self) {
+    const { functionName } = byId.get(id).callFrame
+    if (functionName === '(idle)' || functionName === '(program)') continue
+    const seen = new Set()
+    for (let at = id; at; at = parent.get(at)) {
+      const { callFrame: c } = byId.get(at)
+      const label = `${c.functionName}@${c.url.replace(/^.*(node_modules|dist)\//, '')}:${c.lineNumber + 1}`
+      for (const part of parts) if (!seen.has(part) && label.includes(part)) seen.add(part) && inclusive.set(part, inclusive.get(part) + us)
+    }
+  }
+  show('inclusive', inclusive)
+} else if (callee) show(`${callee}, called from`, chains)
 else {
   show('by package or file', files)
   show('by function', fns)

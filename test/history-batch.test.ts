@@ -5,8 +5,9 @@ import { APPEND_BATCH, createRedisHistory, historyKey } from '../src/adapters/re
 import { connectRedis } from '../src/adapters/redis/link.js'
 import { newDecisionId } from '../src/domain/history.js'
 import type { NewEntry } from '../src/services/history.js'
-import { contactOnlyRules, ORG, startApp, startSandbox } from './helpers/app.js'
+import { ORG, startApp, startSandbox } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
+import { ruleSetOf } from './helpers/rules.js'
 
 /**
  * Decision records are written in batches (issue 30): what one turn of the event loop hands over
@@ -89,9 +90,17 @@ t.test('a graceful close writes the records of the decisions just answered', asy
   const redis = await startRedis(t)
   await redis.client.connect()
   const sandbox = await startSandbox(t)
-  const { app } = await startApp(t, sandbox, {
-    env: { API_KEYS: `shop:${KEY}`, REDIS_URL: redis.url, RULES_DIR: await contactOnlyRules(t) },
-  })
+  // A fixed rule set: no rules folder to load and validate (slow on a busy machine).
+  const ruleSet = ruleSetOf([
+    {
+      name: 'owes-much',
+      conditions: { all: [{ fact: 'outstanding_bcy', operator: 'greaterThan', value: 50_000 }] },
+      type: 'block',
+      code: 'OWES',
+      message: 'owes',
+    },
+  ])
+  const { app } = await startApp(t, sandbox, { env: { API_KEYS: `shop:${KEY}`, REDIS_URL: redis.url }, deps: { ruleSet } })
   const contact = '460000000031001'
   const answers = await Promise.all(
     Array.from({ length: 40 }, () => app.inject({ url: `/contacts/${contact}/risk`, headers: { authorization: `Bearer ${KEY}` } })),

@@ -33,9 +33,9 @@ for (const [id, us] of self) {
   files.set(f, (files.get(f) ?? 0) + us)
 }
 const show = (title, map) => {
-  console.log(`\n${title} (self time, % of busy ${(busy / 1000).toFixed(0)} ms)`)
+  process.stdout.write(`\n${title} (self time, % of busy ${(busy / 1000).toFixed(0)} ms)\n`)
   for (const [k, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, Number(top))) {
-    console.log(`${((100 * us) / busy).toFixed(1).padStart(5)} %  ${k}`)
+    process.stdout.write(`${((100 * us) / busy).toFixed(1).padStart(5)} %  ${k}\n`)
   }
 }
 show('by package or file', files)

@@ -14,7 +14,7 @@ const LAYERS = [
   { name: 'openapi', path: '^src/openapi/' },
   { name: 'services', path: '^src/services/' },
   { name: 'adapters', path: '^src/adapters/' },
-  // The error catalogue, the problem+json schema and the configuration (with the organizations file): adapters are their lowest
+  // The error catalogue, the problem+json schema and the configuration (config.ts, organizations.ts): adapters are their lowest
   // users (a Zoho error is a Problem, a Redis link takes a RedisTarget). The engine and the domain
   // below know neither HTTP statuses nor the environment.
   { name: 'catalogue', path: '^src/(errors|problem-schema|config|organizations)\\.ts$' },

@@ -388,6 +388,12 @@ export const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Ex
   getRules: {
     '200': {
       active: ex('the active set; the last change was refused', {
+        organization_id: null,
+        own: false,
+        organizations: [
+          { organization_id: '10234695', own: false, version: RULES_VERSION },
+          { organization_id: '10234696', own: false, version: RULES_VERSION },
+        ],
         version: RULES_VERSION,
         loaded_at: '2026-11-24T09:00:00.000Z',
         rules: [
@@ -566,6 +572,7 @@ export const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Ex
     '200': {
       running: ex('a stricter shadow set, a day after loading', {
         configured: true,
+        organization_id: null,
         version: RULES_VERSION,
         loaded_at: '2026-11-24T09:00:00.000Z',
         last_error: null,
@@ -573,6 +580,7 @@ export const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Ex
       }),
       broken: ex('the shadow folder has an error: nothing loaded', {
         configured: true,
+        organization_id: null,
         version: null,
         loaded_at: null,
         last_error: { at: '2026-11-24T10:15:00.000Z', trigger: 'start', errors: [RULE_ERROR] },

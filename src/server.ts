@@ -17,6 +17,8 @@ export interface ServerOptions {
   logStream?: DestinationStream | undefined
   /** How long a client may take to send a whole request (default REQUEST_TIMEOUT_MS; tests shorten it). */
   requestTimeoutMs?: number | undefined
+  /** How long a plugin may take to start (Fastify's default 10 s; tests on a loaded machine give more). */
+  pluginTimeoutMs?: number | undefined
 }
 
 /**
@@ -45,6 +47,7 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
     trustProxy: config.trustProxy === false ? false : [...config.trustProxy],
     bodyLimit: 64 * 1024,
     requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+    pluginTimeout: options.pluginTimeoutMs ?? 10_000,
     // Node looks for requests past their time every connectionsCheckingInterval (default 30 s).
     http: {
       headersTimeout: Math.min(HEADERS_TIMEOUT_MS, options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS),

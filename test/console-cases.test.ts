@@ -3,8 +3,10 @@ import { randomBytes } from 'node:crypto'
 import type { Page } from 'playwright-core'
 import t, { type Test } from 'tap'
 import type { AppDeps } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
 import type { Case } from '../src/domain/case.js'
-import { eventually, problem, startApp, startSandbox } from './helpers/app.js'
+import { buildServer } from '../src/server.js'
+import { eventually, problem, sandboxEnv, startSandbox } from './helpers/app.js'
 import { launchChromium, postFromPage, signInThroughProvider } from './helpers/browser.js'
 import { CLIENT_SECRET, CONSOLE_CLIENT, startIdp } from './helpers/idp.js'
 import { startRedis } from './helpers/redis.js'
@@ -31,12 +33,13 @@ async function setUp(t: Test) {
   const sandbox = await startSandbox(t)
   const hook = await receiver(t, SECRET)
   // Under tests the rules validator's worker compiles TypeScript as it starts, which on a loaded
-  // machine can pass Fastify's 10 s plugin timeout: a second start then finds the files cached.
-  const start = (env: Record<string, string>, deps: Partial<AppDeps>) =>
-    startApp(t, sandbox, { env, deps }).catch((err) => {
-      if ((err as { code?: string }).code !== 'AVV_ERR_PLUGIN_EXEC_TIMEOUT') throw err
-      return startApp(t, sandbox, { env, deps })
-    })
+  // machine can pass Fastify's default 10 s plugin timeout.
+  const start = async (env: Record<string, string>, deps: Partial<AppDeps>) => {
+    const app = await buildServer(loadConfig(sandboxEnv(sandbox, env)), { deps, pluginTimeoutMs: 120_000 })
+    t.teardown(() => app.close())
+    await app.ready()
+    return { app }
+  }
   const { app } = await start(
     {
       REDIS_URL: redis.url,

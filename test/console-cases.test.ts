@@ -2,11 +2,8 @@
 import { randomBytes } from 'node:crypto'
 import type { Page } from 'playwright-core'
 import t, { type Test } from 'tap'
-import type { AppDeps } from '../src/app.js'
-import { loadConfig } from '../src/config.js'
 import type { Case } from '../src/domain/case.js'
-import { buildServer } from '../src/server.js'
-import { eventually, problem, sandboxEnv, startSandbox } from './helpers/app.js'
+import { eventually, problem, startApp, startSandbox } from './helpers/app.js'
 import { launchChromium, postFromPage, signInThroughProvider } from './helpers/browser.js'
 import { CLIENT_SECRET, CONSOLE_CLIENT, startIdp } from './helpers/idp.js'
 import { startRedis } from './helpers/redis.js'
@@ -32,16 +29,8 @@ async function setUp(t: Test) {
   const idp = await startIdp(t)
   const sandbox = await startSandbox(t)
   const hook = await receiver(t, SECRET)
-  // Under tests the rules validator's worker compiles TypeScript as it starts, which on a loaded
-  // machine can pass Fastify's default 10 s plugin timeout.
-  const start = async (env: Record<string, string>, deps: Partial<AppDeps>) => {
-    const app = await buildServer(loadConfig(sandboxEnv(sandbox, env)), { deps, pluginTimeoutMs: 120_000 })
-    t.teardown(() => app.close())
-    await app.ready()
-    return { app }
-  }
-  const { app } = await start(
-    {
+  const { app } = await startApp(t, sandbox, {
+    env: {
       REDIS_URL: redis.url,
       API_KEYS: `shop:${SHOP_KEY}`,
       ADMIN_API_KEYS: `ops:${OPS_KEY}`,
@@ -51,8 +40,8 @@ async function setUp(t: Test) {
       OIDC_CLIENT_ID: CONSOLE_CLIENT,
       OIDC_CLIENT_SECRET: CLIENT_SECRET,
     },
-    { caseTiming: { tickMs: 50, sweepMs: 100 } },
-  )
+    deps: { caseTiming: { tickMs: 50, sweepMs: 100 } },
+  })
   const base = await app.listen({ port: 0, host: '127.0.0.1' })
   /** The order system holds an order: its case. */
   const hold = async (contact: string, amount: number, reference: string) => {

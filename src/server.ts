@@ -17,6 +17,8 @@ export interface ServerOptions {
   logStream?: DestinationStream | undefined
   /** How long a client may take to send a whole request (default REQUEST_TIMEOUT_MS; tests shorten it). */
   requestTimeoutMs?: number | undefined
+  /** How long a plugin may take to start (Fastify's default 10 s; tests on a loaded machine give more). */
+  pluginTimeoutMs?: number | undefined
 }
 
 /**
@@ -48,6 +50,7 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
     // one after another: more than fastify's 10 s per plugin with many organizations or a busy host.
     pluginTimeout: 120_000,
     requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+    pluginTimeout: options.pluginTimeoutMs ?? 10_000,
     // Node looks for requests past their time every connectionsCheckingInterval (default 30 s).
     http: {
       headersTimeout: Math.min(HEADERS_TIMEOUT_MS, options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS),

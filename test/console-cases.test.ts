@@ -2,7 +2,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Page } from 'playwright-core'
 import t, { type Test } from 'tap'
-import type { AppDeps } from '../src/app.js'
 import type { Case } from '../src/domain/case.js'
 import { eventually, problem, startApp, startSandbox } from './helpers/app.js'
 import { launchChromium, postFromPage, signInThroughProvider } from './helpers/browser.js'
@@ -30,15 +29,8 @@ async function setUp(t: Test) {
   const idp = await startIdp(t)
   const sandbox = await startSandbox(t)
   const hook = await receiver(t, SECRET)
-  // Under tests the rules validator's worker compiles TypeScript as it starts, which on a loaded
-  // machine can pass Fastify's 10 s plugin timeout: a second start then finds the files cached.
-  const start = (env: Record<string, string>, deps: Partial<AppDeps>) =>
-    startApp(t, sandbox, { env, deps }).catch((err) => {
-      if ((err as { code?: string }).code !== 'AVV_ERR_PLUGIN_EXEC_TIMEOUT') throw err
-      return startApp(t, sandbox, { env, deps })
-    })
-  const { app } = await start(
-    {
+  const { app } = await startApp(t, sandbox, {
+    env: {
       REDIS_URL: redis.url,
       API_KEYS: `shop:${SHOP_KEY}`,
       ADMIN_API_KEYS: `ops:${OPS_KEY}`,
@@ -48,8 +40,8 @@ async function setUp(t: Test) {
       OIDC_CLIENT_ID: CONSOLE_CLIENT,
       OIDC_CLIENT_SECRET: CLIENT_SECRET,
     },
-    { caseTiming: { tickMs: 50, sweepMs: 100 } },
-  )
+    deps: { caseTiming: { tickMs: 50, sweepMs: 100 } },
+  })
   const base = await app.listen({ port: 0, host: '127.0.0.1' })
   /** The order system holds an order: its case. */
   const hold = async (contact: string, amount: number, reference: string) => {

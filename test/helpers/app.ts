@@ -56,7 +56,9 @@ export async function startApp(
   options: { env?: Env; deps?: Partial<AppDeps>; logs?: ReturnType<typeof logCapture> } = {},
 ): Promise<TestApp> {
   const config = loadConfig(sandboxEnv(sandbox, options.env))
-  const app = await buildServer(config, { deps: options.deps, logStream: options.logs?.stream })
+  // Under tests the rules validator's worker compiles TypeScript as it starts: on a loaded machine
+  // that can take longer than Fastify's default 10 s plugin timeout.
+  const app = await buildServer(config, { deps: options.deps, logStream: options.logs?.stream, pluginTimeoutMs: 120_000 })
   t.teardown(() => app.close())
   await app.ready()
   return { app, config }

@@ -22,6 +22,7 @@ const facts = (over: Record<string, unknown>) => ({
   contact_type: 'customer',
   status: 'active',
   currency_code: 'INR',
+  base_currency: 'INR',
   outstanding_bcy: 12000,
   unused_credits_bcy: 0,
   credit_limit: null,
@@ -394,6 +395,12 @@ const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>
   getRules: {
     '200': {
       active: ex('the active set; the last change was refused', {
+        organization_id: null,
+        own: false,
+        organizations: [
+          { organization_id: '10234695', own: false, version: RULES_VERSION },
+          { organization_id: '10234696', own: true, version: 'sha256:f8d463b781e38cfb3eb2dcb6ab8ed362a7c3c2588c58542e3d10707fe69e70e4' },
+        ],
         version: RULES_VERSION,
         loaded_at: '2026-11-24T09:00:00.000Z',
         rules: [
@@ -527,6 +534,7 @@ const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>
     '200': {
       running: ex('a stricter shadow set, a day after loading', {
         configured: true,
+        organization_id: null,
         version: RULES_VERSION,
         loaded_at: '2026-11-24T09:00:00.000Z',
         last_error: null,
@@ -534,6 +542,7 @@ const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>
       }),
       broken: ex('the shadow folder has an error: nothing loaded', {
         configured: true,
+        organization_id: '10234696',
         version: null,
         loaded_at: null,
         last_error: { at: '2026-11-24T10:15:00.000Z', trigger: 'start', errors: [RULE_ERROR] },

@@ -48,9 +48,8 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
     bodyLimit: 64 * 1024,
     // Start-up checks every rule set (the shared one and each organization's, fixtures included)
     // one after another: more than fastify's 10 s per plugin with many organizations or a busy host.
-    pluginTimeout: 120_000,
+    pluginTimeout: options.pluginTimeoutMs ?? 120_000,
     requestTimeout: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
-    pluginTimeout: options.pluginTimeoutMs ?? 10_000,
     // Node looks for requests past their time every connectionsCheckingInterval (default 30 s).
     http: {
       headersTimeout: Math.min(HEADERS_TIMEOUT_MS, options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS),

@@ -53,6 +53,8 @@ async function rulesFolder(t: Teardown): Promise<string> {
   // Without the payment-facts rule: its pass would make Zoho calls these tests do not count.
   await rm(join(dir, 'pays-late.json'))
   await rm(join(dir, 'tests', 'pays-late.json'))
+  // The sandbox's second organization's folder: these tests make their own.
+  await rm(join(dir, ORG2), { recursive: true, force: true })
   await mkdir(join(dir, ORG, 'tests'), { recursive: true })
   await writeFile(join(dir, ORG, 'outstanding-over-20000.json'), json(OWN_RULE))
   await writeFile(join(dir, ORG, 'extends.json'), json({ extends: ['inactive-contact.json'] }))

@@ -1,11 +1,17 @@
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
+import { createLocalDeliveries, createLocalOutbox } from '../src/adapters/local/outbox.js'
 import { ConfigError, loadConfig } from '../src/config.js'
+import { openCase } from '../src/domain/case.js'
 import { todayIn } from '../src/domain/receivables.js'
 import { listedInvoice, zohoContact } from '../src/sandbox/contacts.js'
 import { openServer } from '../src/server.js'
+import { createCallbacks } from '../src/services/callbacks.js'
 import { eventually, ORG, ORG2, startApp, startSandbox } from './helpers/app.js'
 
 /** Settings per organization (issue 27): ORGANIZATIONS_FILE, checked at start-up. */
@@ -170,4 +176,39 @@ t.test('npm start without credentials: the sandbox’s two organizations, with t
   t.match(gulf, { decision: 'block', facts: { base_currency: 'AED' }, reasons: [{ rule: 'outstanding-over-20000' }] })
   const india = (await server.inject({ url: '/contacts/460000000026049/risk' })).json()
   t.match(india, { decision: 'block', facts: { base_currency: 'INR' }, reasons: [{ rule: 'outstanding-over-50000' }] })
+})
+
+t.test('case events go to the callback targets of the case’s organization', async (t) => {
+  const hits: string[] = []
+  const server = createServer((req, res) => {
+    hits.push(req.url ?? '')
+    req.resume().on('end', () => res.writeHead(204).end())
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => server.close())
+  const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  const secret = `whsec_${randomBytes(32).toString('base64')}`
+  const callbacks = createCallbacks({
+    store: createLocalOutbox(),
+    deliveries: createLocalDeliveries(),
+    targets: (org) => (org === ORG ? [{ name: 'shop', url: `${base}/india`, secret }] : [{ name: 'erp', url: `${base}/gulf`, secret }]),
+  })
+  const hold = (org: string, caller: string) => ({
+    caseId: `case_00000000000000000000000${org.slice(-1)}`,
+    org,
+    contactId: '460000000026049',
+    order: { reference: 'SO-1', amount: 8000 },
+    decisionId: 'd1',
+    decision: 'block' as const,
+    reasons: [],
+    unreleasable: [],
+    caller,
+  })
+  const policy = { expireDays: 14, releaseValidDays: 7, tolerance: 0.1 }
+  await callbacks.enqueue('opened', openCase(hold(ORG, 'shop'), Date.now(), policy))
+  await callbacks.enqueue('opened', openCase(hold(ORG2, 'shop'), Date.now(), policy))
+  await callbacks.enqueue('opened', openCase(hold(ORG2, 'erp'), Date.now(), policy))
+  t.equal(await callbacks.tick(), 2, 'shop has no target in the Gulf organization: its event there is never queued')
+  t.same(hits.sort(), ['/gulf', '/india'])
 })

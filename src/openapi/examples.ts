@@ -16,6 +16,7 @@ const facts = (over: Record<string, unknown>) => ({
   contact_type: 'customer',
   status: 'active',
   currency_code: 'INR',
+  base_currency: 'INR',
   outstanding_bcy: 12000,
   unused_credits_bcy: 0,
   credit_limit: null,
@@ -392,7 +393,7 @@ export const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Ex
         own: false,
         organizations: [
           { organization_id: '10234695', own: false, version: RULES_VERSION },
-          { organization_id: '10234696', own: false, version: RULES_VERSION },
+          { organization_id: '10234696', own: true, version: 'sha256:f8d463b781e38cfb3eb2dcb6ab8ed362a7c3c2588c58542e3d10707fe69e70e4' },
         ],
         version: RULES_VERSION,
         loaded_at: '2026-11-24T09:00:00.000Z',
@@ -580,7 +581,7 @@ export const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Ex
       }),
       broken: ex('the shadow folder has an error: nothing loaded', {
         configured: true,
-        organization_id: null,
+        organization_id: '10234696',
         version: null,
         loaded_at: null,
         last_error: { at: '2026-11-24T10:15:00.000Z', trigger: 'start', errors: [RULE_ERROR] },

@@ -91,6 +91,7 @@ const KEY_FAMILIES: [RegExp, 'alone' | 'together'][] = [
   [/^creditgate:v1:\{\d+\}:(cases|case-revisions)$/, 'together'],
   [/^creditgate:v1:\{callbacks\}:(due|events|deliveries:case_[0-9a-f]+)$/, 'together'],
   [/^creditgate:v1:auth:.+$/, 'alone'],
+  [/^creditgate:v1:\{audit\}:events$/, 'alone'],
 ]
 
 const TOPOLOGIES: [string, (t: Test) => Promise<TestTopology>][] = [

@@ -20,11 +20,19 @@ export interface CustomerReceivables {
   readonly open_orders_bcy: number
   /** The reference_number of its unpaid invoices and open sales orders, and their salesorder_number: what ends a reservation. */
   readonly references?: readonly string[] | undefined
+  /** The customer's name as Zoho prints it on the listed documents (for people: the portfolio). */
+  readonly name?: string | undefined
 }
 
 export const NO_RECEIVABLES: CustomerReceivables = Object.freeze({ invoices: Object.freeze([]), open_orders_bcy: 0 })
 
 const money = z.number().min(-MAX_AMOUNT).max(MAX_AMOUNT)
+
+/** The customer's name as Zoho prints it on a listed document; bounded, and absent when blank. */
+const customerName = z
+  .unknown()
+  .transform((v) => (typeof v === 'string' && v.trim() !== '' ? v.trim().slice(0, 200) : undefined))
+  .optional()
 
 /** A document's reference as Zoho lists it ("" when none); longer ones can match no reservation. */
 const reference = z
@@ -36,6 +44,7 @@ export const ListedInvoiceSchema = z.looseObject({
   invoice_id: zohoId,
   reference_number: reference,
   customer_id: zohoId,
+  customer_name: customerName,
   status: z.string().optional(),
   due_date: zohoDate,
   balance: money,
@@ -47,6 +56,7 @@ export const ListedSalesOrderSchema = z.looseObject({
   salesorder_number: reference,
   reference_number: reference,
   customer_id: zohoId,
+  customer_name: customerName,
   status: z.string().optional(),
   total: money,
   exchange_rate: zohoRate,
@@ -59,13 +69,14 @@ const cents = (n: number) => Math.round(n * 100) / 100
 
 /** The listings of an organization (or of one customer), grouped by customer. */
 export function groupByCustomer(invoices: readonly ListedInvoice[], orders: readonly ListedSalesOrder[]): Map<string, CustomerReceivables> {
-  const customers = new Map<string, { invoices: OpenInvoice[]; open_orders_bcy: number; references?: string[] }>()
-  const of = (customer: string) => {
+  const customers = new Map<string, { invoices: OpenInvoice[]; open_orders_bcy: number; references?: string[]; name?: string }>()
+  const of = (customer: string, name?: string) => {
     let found = customers.get(customer)
     if (!found) {
       found = { invoices: [], open_orders_bcy: 0 }
       customers.set(customer, found)
     }
+    if (name !== undefined && found.name === undefined) found.name = name
     return found
   }
   const refer = (customer: string, ...references: (string | undefined)[]) => {
@@ -75,12 +86,17 @@ export function groupByCustomer(invoices: readonly ListedInvoice[], orders: read
   // Only what is still owed counts, whatever the status says (docs/zoho.md: status lags behind).
   for (const invoice of invoices) {
     if (invoice.balance <= 0) continue
-    of(invoice.customer_id).invoices.push({ due_date: invoice.due_date, balance_bcy: cents(invoice.balance * invoice.exchange_rate) })
+    of(invoice.customer_id, invoice.customer_name).invoices.push({
+      due_date: invoice.due_date,
+      balance_bcy: cents(invoice.balance * invoice.exchange_rate),
+    })
     refer(invoice.customer_id, invoice.reference_number)
   }
   for (const order of orders) {
     if (order.total <= 0) continue
-    of(order.customer_id).open_orders_bcy = cents(of(order.customer_id).open_orders_bcy + order.total * order.exchange_rate)
+    of(order.customer_id, order.customer_name).open_orders_bcy = cents(
+      of(order.customer_id).open_orders_bcy + order.total * order.exchange_rate,
+    )
     refer(order.customer_id, order.reference_number, order.salesorder_number)
   }
   return customers

@@ -50,7 +50,7 @@ function row(contactId: string, customer: CustomerReceivables, today: string): R
   const facts = receivablesFacts(customer, invoiced, 0, today)
   return {
     contact_id: contactId,
-    contact_name: null,
+    contact_name: customer.name ?? null,
     open_invoices: open.length,
     open_invoices_bcy: invoiced,
     open_orders_bcy: customer.open_orders_bcy,
@@ -118,9 +118,11 @@ export const portfolioRoutes: FastifyPluginAsyncZod = async (app) => {
       const now = Date.now()
       const today = todayIn(app.zoho.settings(org).timeZone, now)
       let rows = [...snapshot.customers].map(([id, customer]) => row(id, customer, today))
+      // Names come with the listings; the contact cache names customers listed before they did.
       const named = async (list: Row[]) => {
-        const names = await Promise.all(list.map((r) => app.cachedContactName(org, r.contact_id).catch(() => undefined)))
-        list.forEach((r, i) => {
+        const unnamed = list.filter((r) => r.contact_name === null)
+        const names = await Promise.all(unnamed.map((r) => app.cachedContactName(org, r.contact_id).catch(() => undefined)))
+        unnamed.forEach((r, i) => {
           r.contact_name = names[i] ?? null
         })
       }

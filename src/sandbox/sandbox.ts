@@ -295,7 +295,12 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
             (req.query.customer_id === undefined || doc.customer_id === req.query.customer_id) &&
             (req.query.date_start === undefined || String(doc.date) >= req.query.date_start),
         )
-        const items = all.slice((page - 1) * perPage, page * perPage)
+        // Zoho prints the customer's display name on each listed document.
+        const named = (doc: Record<string, unknown>) => {
+          const contact = organizations.get(org)?.get(String(doc.customer_id)) as { contact_name?: unknown } | undefined
+          return doc.customer_name || contact?.contact_name === undefined ? doc : { ...doc, customer_name: contact.contact_name }
+        }
+        const items = all.slice((page - 1) * perPage, page * perPage).map(named)
         const context = {
           page,
           per_page: perPage,

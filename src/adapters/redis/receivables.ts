@@ -35,11 +35,12 @@ const encode = (customer: StoredCustomer) =>
     o: customer.open_orders_bcy,
     a: customer.as_of,
     ...(customer.references ? { r: customer.references } : {}),
+    ...(customer.name ? { n: customer.name } : {}),
   })
 
 function decode(raw: string): StoredCustomer | undefined {
   try {
-    const { i, o, a, r } = JSON.parse(raw) as { i: [string | null, number][]; o: number; a?: number; r?: unknown }
+    const { i, o, a, r, n } = JSON.parse(raw) as { i: [string | null, number][]; o: number; a?: number; r?: unknown; n?: unknown }
     if (!Array.isArray(i) || typeof o !== 'number') return undefined
     const references = Array.isArray(r) ? r.filter((x): x is string => typeof x === 'string') : []
     return {
@@ -47,6 +48,7 @@ function decode(raw: string): StoredCustomer | undefined {
       open_orders_bcy: o,
       as_of: a,
       ...(references.length > 0 ? { references } : {}),
+      ...(typeof n === 'string' ? { name: n } : {}),
     }
   } catch {
     return undefined

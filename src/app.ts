@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { Config } from './config.js'
 import access from './plugins/access.js'
+import audit from './plugins/audit.js'
 import cases, { type CaseTiming } from './plugins/cases.js'
 import contacts from './plugins/contacts.js'
 import decisions from './plugins/decisions.js'
@@ -17,6 +18,7 @@ import reservations from './plugins/reservations.js'
 import rules from './plugins/rules.js'
 import shadow from './plugins/shadow.js'
 import zoho from './plugins/zoho.js'
+import { auditRoutes } from './routes/audit.js'
 import { authRoutes } from './routes/auth.js'
 import { cacheRoutes } from './routes/cache.js'
 import { caseRoutes } from './routes/cases.js'
@@ -24,6 +26,7 @@ import { consoleRoutes } from './routes/console.js'
 import { healthRoutes } from './routes/health.js'
 import { historyRoutes } from './routes/history.js'
 import { paymentsRoutes } from './routes/payments.js'
+import { portfolioRoutes } from './routes/portfolio.js'
 import { problemRoutes } from './routes/problems.js'
 import { receivablesRoutes } from './routes/receivables.js'
 import { reservationRoutes } from './routes/reservations.js'
@@ -64,6 +67,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(metrics)
   await app.register(redis, { config })
   await app.register(access, { config })
+  await app.register(audit)
   // What a decision needs.
   await app.register(rules, { config, ruleSet: deps.ruleSet })
   await app.register(zoho, { config, contactSource: deps.contactSource })
@@ -84,7 +88,9 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(riskRoutes)
   await app.register(caseRoutes)
   await app.register(historyRoutes, { rulesDir: config.rulesDir })
+  await app.register(auditRoutes)
   await app.register(receivablesRoutes)
+  await app.register(portfolioRoutes)
   await app.register(reservationRoutes)
   await app.register(paymentsRoutes, { config })
   await app.register(consoleRoutes)

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import pino from 'pino'
 import t, { type Test } from 'tap'
-import { createMemoryHistory } from '../src/adapters/memory-history.js'
+import { createLocalHistory } from '../src/adapters/local/history.js'
 import { historyKey, indexKey } from '../src/adapters/redis/history.js'
 import { parseContact } from '../src/domain/contact.js'
 import { buildFacts } from '../src/domain/facts.js'
@@ -284,7 +284,7 @@ t.test('2. which custom fields the rules read, and a backtest of a field a recor
 })
 
 t.test('2. a list request is bounded in bytes and in what it looks at; its cursor goes on from there', async (t) => {
-  const store = createMemoryHistory(20_000)
+  const store = createLocalHistory(20_000)
   const history = createHistoryService({ store, organizations: () => [ORG], log: pino({ level: 'silent' }) })
   const big = 'x'.repeat(15_000)
   for (let i = 0; i < 1200; i++) {
@@ -300,7 +300,7 @@ t.test('2. a list request is bounded in bytes and in what it looks at; its curso
   t.same(rare.decisions, [], 'a filter nothing matches')
   t.ok(rare.next_cursor, `stops after ${LIST_BOUNDS.scannedBytes} bytes looked at, with a cursor`)
 
-  const small = createMemoryHistory(20_000)
+  const small = createLocalHistory(20_000)
   for (let i = 0; i < LIST_BOUNDS.scanned + 50; i++) {
     await small.append(ORG, { decisionId: `s${i}`, atMs: 1000 + i, contactId: '1', decision: 'allow', json: '{}' })
   }

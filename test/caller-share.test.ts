@@ -1,6 +1,6 @@
 import pino from 'pino'
 import t from 'tap'
-import { createMemoryCallerShare, type ShareInput, shareVerdict } from '../src/adapters/memory-caller-share.js'
+import { createLocalCallerShare, type ShareInput, shareVerdict } from '../src/adapters/local/caller-share.js'
 import { budgetKeys } from '../src/adapters/redis/budget.js'
 import { allowedKey, callerShareKey, callersKey, createRedisCallerShare } from '../src/adapters/redis/caller-share.js'
 import { connectRedis } from '../src/adapters/redis/link.js'
@@ -60,7 +60,7 @@ t.test('a refused caller learns when its next call can start', async (t) => {
 t.test('in process: the share on the in-process budget’s part, over a sliding minute', async (t) => {
   const clock = { ms: T0 }
   const budget: { part: BudgetPart } = { part: { perMinute: 10, reserve: 3, calls: [] } }
-  const share = createMemoryCallerShare(
+  const share = createLocalCallerShare(
     () => budget.part,
     () => clock.ms,
   )
@@ -84,14 +84,14 @@ t.test('in process: the share on the in-process budget’s part, over a sliding 
 
 t.test('in process: calls allowed but not yet in the budget count too (concurrent look-ups cannot overshoot)', async (t) => {
   // The budget sees none of them: their fetches have not started.
-  const share = createMemoryCallerShare(
+  const share = createLocalCallerShare(
     () => ({ perMinute: 10, reserve: 3, calls: [] }),
     () => T0,
   )
   const answers = await Promise.all(Array.from({ length: 12 }, () => share.take(ORG, 'shop')))
   t.equal(answers.filter((a) => a.ok).length, 7, '10 − 3, as if the budget had counted them')
   // The budget's count wins when it is the larger (other calls: background, admin keys).
-  const busy = createMemoryCallerShare(
+  const busy = createLocalCallerShare(
     () => ({ perMinute: 10, reserve: 3, calls: Array(7).fill(T0) }),
     () => T0,
   )
@@ -102,7 +102,7 @@ t.test('in process: calls allowed but not yet in the budget count too (concurren
 t.test('in process: the callers that asked are counted over the minute; a noted take counts like one', async (t) => {
   const clock = { ms: T0 }
   // 9 of 10 calls spent: every take is decided by the fair part.
-  const share = createMemoryCallerShare(
+  const share = createLocalCallerShare(
     () => ({ perMinute: 12, reserve: 3, calls: Array(9).fill(T0) }),
     () => clock.ms,
   )
@@ -122,7 +122,7 @@ t.test('in process: the callers that asked are counted over the minute; a noted 
 t.test('in process: a caller that has not asked for a minute is no longer counted, to the millisecond', async (t) => {
   const clock = { ms: T0 }
   // 9 of 12 calls spent: every take is decided by the fair part.
-  const share = createMemoryCallerShare(
+  const share = createLocalCallerShare(
     () => ({ perMinute: 12, reserve: 3, calls: Array(9).fill(clock.ms) }),
     () => clock.ms,
   )
@@ -138,7 +138,7 @@ t.test('in process: a caller that has not asked for a minute is no longer counte
 
 t.test('in process: at most 10,000 callers are remembered, the least recently charged forgotten first', async (t) => {
   const clock = { ms: T0 }
-  const share = createMemoryCallerShare(
+  const share = createLocalCallerShare(
     () => ({ perMinute: 2, reserve: 2, calls: [] }),
     () => clock.ms,
   )
@@ -157,7 +157,7 @@ t.test('through Redis: the script says what the rule says, on the shared minute,
   const link = await connectRedis(redis.url, pino({ level: 'silent' }))
   t.teardown(() => link.close())
   await redis.client.connect()
-  const local = createMemoryCallerShare(() => ({ perMinute: B, reserve: R, calls: [] }))
+  const local = createLocalCallerShare(() => ({ perMinute: B, reserve: R, calls: [] }))
   const share = createRedisCallerShare(link, { budget: B, reserve: R }, local)
   const cases: { spent: number; allowed?: number; mine: number; others: string[]; age?: number }[] = [
     { spent: 66, mine: 66, others: [] },
@@ -225,7 +225,7 @@ t.test('through Redis: one count for every instance; while Redis is down each go
       createRedisCallerShare(
         link,
         { budget: 4, reserve: 1 },
-        createMemoryCallerShare(() => part),
+        createLocalCallerShare(() => part),
       ),
     )
   }
@@ -264,7 +264,7 @@ t.test('a Redis reply refusing the script fails that call, and is not taken for 
   const share = createRedisCallerShare(
     link,
     { budget: 90, reserve: 23 },
-    createMemoryCallerShare(() => ({ perMinute: 1, reserve: 1, calls: [] })),
+    createLocalCallerShare(() => ({ perMinute: 1, reserve: 1, calls: [] })),
   )
   await t.rejects(share.take(ORG, 'shop'), { name: 'ReplyError', message: /^WRONGTYPE/ })
   t.equal(link.up, true, 'Redis stays in use for everyone else')

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
-import { Webhook } from 'standardwebhooks'
 import t from 'tap'
-import { createMemoryCases } from '../src/adapters/memory-cases.js'
-import { createMemoryDeliveries, createMemoryOutbox } from '../src/adapters/memory-outbox.js'
+import { createLocalCases } from '../src/adapters/local/cases.js'
+import { createLocalDeliveries, createLocalOutbox } from '../src/adapters/local/outbox.js'
 import { loadConfig } from '../src/config.js'
 import { keyActor } from '../src/domain/actor.js'
 import { type Case, CaseConflict, covers, expireCase, holdAgain, openCase, releaseCase, releaseLimit } from '../src/domain/case.js'
@@ -16,6 +15,7 @@ import { caseIdFor, createCaseService } from '../src/services/cases.js'
 import { readRulesFolder } from '../src/services/rule-sets/sources.js'
 import { eventually, metricValue, ORG, problem, startApp, startSandbox } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
+import { receiver } from './helpers/webhooks.js'
 
 const KEYS = { shop: 'shop-key-0123456789abcdef', erp: 'erp-key-0123456789abcdef0' }
 const ADMIN = 'admin-key-0123456789abcdef'
@@ -123,7 +123,7 @@ t.test('the case state machine: open, release, reject, expire, re-open, all with
 
 t.test('the case service: a rejected case stays rejected; the sweep expires; a failing store never fails a decision', async (t) => {
   let now = 0
-  const store = createMemoryCases()
+  const store = createLocalCases()
   const events: string[] = []
   const errors: unknown[] = []
   const compiled = compileRuleSet((await readRulesFolder('rules')).rules)
@@ -159,7 +159,11 @@ t.test('the case service: a rejected case stays rejected; the sweep expires; a f
   const caseId = caseIdFor(ORG, EASTERN, 'R')
   t.same(first.case, { case_id: caseId, state: 'open', status_url: `/cases/${caseId}` })
   t.same((await cases.get(caseId))?.unreleasable, ['manual-credit-hold'], 'the rule file says releasable: false')
-  t.same((await cases.settle(input, answer('allow'))).case, first.case, 'allowed now: the open case is linked')
+  t.same((await cases.settle(input, answer('allow'))).case, { ...first.case, state: 'cleared' }, 'allowed now: the open case is cleared')
+  t.match((await cases.get(caseId))?.history.at(-1), { event: 'cleared', state: 'cleared', by: 'shop', decision_id: 'd0' })
+  t.same((await cases.settle(input, answer('allow'))).case?.state, 'cleared', 'allowed again: nothing changes')
+  t.equal((await cases.settle(input, answer('block'))).case?.state, 'open', 'held again: re-opened')
+  t.match((await cases.get(caseId))?.history.at(-1), { event: 'reopened', reason: 'held again after the rules had allowed it' })
   t.equal(await cases.get('case_nope'), undefined)
   t.equal(await cases.get('case_000000000000000000000000'), undefined)
   t.equal(await cases.release('case_000000000000000000000000', ops, { reason: 'x' }), undefined)
@@ -168,13 +172,13 @@ t.test('the case service: a rejected case stays rejected; the sweep expires; a f
   t.equal((await cases.settle(input, answer('block'))).case?.state, 'rejected', 'asking again: still rejected')
   await cases.settle({ ...input, order: { amount: 10, reference: 'S' } }, answer('block'))
   t.same(await cases.sweep(), { open: 1, oldestOpenedMs: 1 })
-  t.equal((await cases.list({ state: 'open', limit: 10 })).length, 1)
-  t.equal((await cases.list({ contactId: '1', limit: 10 })).length, 0)
-  t.equal((await cases.list({ since: 2, limit: 10 })).length, 0)
+  t.equal((await cases.list({ state: 'open', limit: 10 })).cases.length, 1)
+  t.equal((await cases.list({ contactId: '1', limit: 10 })).cases.length, 0)
+  t.equal((await cases.list({ since: 2, limit: 10 })).cases.length, 0)
   now = 15 * DAY
-  t.equal((await cases.list({ state: 'expired', limit: 10 })).length, 1, 'shown expired before the sweep stores it')
+  t.equal((await cases.list({ state: 'expired', limit: 10 })).cases.length, 1, 'shown expired before the sweep stores it')
   t.same(await cases.sweep(), { open: 0, oldestOpenedMs: undefined })
-  t.same(events, ['opened', 'rejected', 'opened', 'expired'])
+  t.same(events, ['opened', 'cleared', 'reopened', 'rejected', 'opened', 'expired'])
   t.same(await cases.sweep(), { open: 0, oldestOpenedMs: undefined }, 'nothing left to expire')
 
   const broken = createCaseService({
@@ -334,42 +338,6 @@ t.test('held orders over HTTP on real Redis', async (t) => {
   })
 })
 
-/** A Standard Webhooks receiver: verifies every request with the `standardwebhooks` package; answers 500 `failures` times first. */
-async function receiver(t: { teardown(fn: () => unknown): void }, secret: string, failures = 0) {
-  const verifier = new Webhook(secret)
-  const accepted: { id: string; type: string; data: Case }[] = []
-  const seen: string[] = []
-  const rejected: string[] = []
-  let failing = failures
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (chunk) => {
-      body += chunk
-    })
-    req.on('end', () => {
-      const headers = req.headers as Record<string, string>
-      try {
-        const payload = verifier.verify(body, headers) as { type: string; data: Case }
-        seen.push(String(headers['webhook-id']))
-        if (failing-- > 0) {
-          res.writeHead(500).end()
-          return
-        }
-        accepted.push({ id: String(headers['webhook-id']), ...payload })
-        res.writeHead(204).end()
-      } catch (err) {
-        rejected.push(String(err))
-        res.writeHead(400).end()
-      }
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => server.close())
-  const { port } = server.address() as { port: number }
-  return { url: `http://127.0.0.1:${port}/creditgate`, accepted, seen, rejected }
-}
-
 t.test('callbacks: signed, retried with one webhook-id, delivered once accepted, after a restart too', async (t) => {
   const redis = await startRedis(t)
   const sandbox = await startSandbox(t)
@@ -445,10 +413,10 @@ t.test('the callback worker: retries with doubling delays, gives up after 24 hou
   const hook = { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` }
   let now = 1_000_000
   const results: [string, string][] = []
-  const store = createMemoryOutbox()
+  const store = createLocalOutbox()
   const callbacks = createCallbacks({
     store,
-    deliveries: createMemoryDeliveries(),
+    deliveries: createLocalDeliveries(),
     targets: [
       { name: 'shop', url: hook.url, secret: SECRET },
       { name: 'erp', url: 'http://127.0.0.1:1/nothing-listens', secret: SECRET },
@@ -491,7 +459,7 @@ t.test('the callback worker: retries with doubling delays, gives up after 24 hou
   const dropped: string[] = []
   const gone = createCallbacks({
     store,
-    deliveries: createMemoryDeliveries(),
+    deliveries: createLocalDeliveries(),
     targets: [],
     now: () => now + 3_600_000,
     onResult: (result, _e, detail) => dropped.push(`${result}: ${detail}`),

@@ -1,6 +1,6 @@
 import pino from 'pino'
 import t from 'tap'
-import { createMemoryCache } from '../src/adapters/memory-cache.js'
+import { createLocalCache } from '../src/adapters/local/cache.js'
 import { parseContact, type ZohoContact } from '../src/domain/contact.js'
 import { Problem } from '../src/errors.js'
 import { zohoContact } from '../src/sandbox/example-contact.js'
@@ -76,7 +76,7 @@ function zoho(time: ReturnType<typeof clock>) {
 
 /** The memory cache, recording what was stored and for how long. */
 function recordingCache(time: ReturnType<typeof clock>) {
-  const memory = createMemoryCache(1000, time.now)
+  const memory = createLocalCache(1000, time.now)
   const sets: { contactId: string; entry: CacheEntry; ttlSeconds: number }[] = []
   const cache: ContactCache = {
     get: (org, contactId) => memory.get(org, contactId),

@@ -3,6 +3,7 @@ import { cp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { eventually, ORG, sandboxEnv, startApp, startSandbox } from './helpers/app.js'
+import { STALL_MS, serverStall } from './helpers/stall.js'
 
 /**
  * Schema-driven fuzzing: every operation of the OpenAPI document gets malformed path parameters,
@@ -272,7 +273,7 @@ function hostileRuleFiles(): [string, string | Buffer][] {
   ]
 }
 
-t.test('hostile rule files never crash or stall the service: /healthz answers within 100 ms of its usual time throughout', async (t) => {
+t.test('hostile rule files never crash or stall the service: /healthz answers and the event loop is never held', async (t) => {
   const dir = t.testdir({})
   await cp('rules', dir, { recursive: true })
   const sandbox = await startSandbox(t)
@@ -297,23 +298,17 @@ t.test('hostile rule files never crash or stall the service: /healthz answers wi
   const admin = { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' }
   const good = ((await (await fetch(`${base}/rules`, { headers: admin })).json()) as { version: string }).version
 
-  // The machine is shared: what /healthz takes here anyway is measured first, the same way.
-  let slowest = 0
+  // /healthz keeps answering throughout, and the server's event loop is never held (its own measure,
+  // which a busy machine does not distort as a wall-clock bound on the probe would).
   let polling = true
   const probe = async () => {
-    const started = performance.now()
     const res = await fetch(`${base}/healthz`)
     if (res.status !== 200) t.fail(`/healthz answered ${res.status}`)
-    return performance.now() - started
   }
-  let usual = 0
-  for (let i = 0; i < 50; i++) {
-    usual = Math.max(usual, await probe())
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+  await serverStall(base)
   const poll = (async () => {
     while (polling) {
-      slowest = Math.max(slowest, await probe())
+      await probe()
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
   })()
@@ -346,7 +341,8 @@ t.test('hostile rule files never crash or stall the service: /healthz answers wi
   await rm(join(dir, 'shadow.json'))
   polling = false
   await poll
-  t.ok(slowest < usual + 100, `/healthz answered within ${Math.round(slowest)} ms throughout (usually within ${Math.round(usual)} ms)`)
+  const stallMs = await serverStall(base)
+  t.ok(stallMs < STALL_MS, `the server's event loop was never held longer than ${Math.round(stallMs)} ms throughout`)
   t.equal(exited, null, 'the process never exited')
   const after = (await (await fetch(`${base}/rules`, { headers: admin })).json()) as { version: string }
   t.equal(after.version, good, 'the good set stayed active')

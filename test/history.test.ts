@@ -1,8 +1,7 @@
 import t from 'tap'
-import { createMemoryHistory } from '../src/adapters/memory-history.js'
-import { DecisionRecordSchema, decisionTime, newDecisionId, parseTime } from '../src/domain/history.js'
+import { createLocalHistory } from '../src/adapters/local/history.js'
+import { compareIds, DecisionRecordSchema, decisionTime, mergePages, newDecisionId, parseTime } from '../src/domain/history.js'
 import { SAMPLE_CONTACTS } from '../src/sandbox/contacts.js'
-import { compareIds, mergePages } from '../src/services/history.js'
 import { eventually, ORG, problem, startApp, startSandbox } from './helpers/app.js'
 import { startRedis } from './helpers/redis.js'
 
@@ -227,7 +226,7 @@ t.test('with Redis: a capped stream per organization; Redis killed mid-way → a
 })
 
 t.test('the ring: positions only grow, ranges and cursors select what the stream would', async (t) => {
-  const ring = createMemoryHistory(100)
+  const ring = createLocalHistory(100)
   const entry = (decisionId: string, atMs: number, json: string) => ({ decisionId, atMs, contactId: '1', decision: 'allow', json })
   for (let i = 0; i < 150; i++) await ring.append(ORG, entry(`d${i}`, 1000 + Math.floor(i / 2), `{"i":${i}}`))
   await ring.append(ORG, entry('late', 500, '{"i":"late"}'))

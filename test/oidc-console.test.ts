@@ -1,15 +1,14 @@
 /// <reference lib="dom" />
-import { type BrowserContext, chromium } from 'playwright-core'
 import t, { type Test } from 'tap'
 import { logCapture, problem, startApp, startSandbox } from './helpers/app.js'
-import { CLIENT_SECRET, CONSOLE_CLIENT, type Idp, startIdp } from './helpers/idp.js'
+import { launchChromium, postFromPage, signInThroughProvider as signIn } from './helpers/browser.js'
+import { CLIENT_SECRET, CONSOLE_CLIENT, startIdp } from './helpers/idp.js'
 
 /**
  * The console's sign-in through the identity provider, in headless Chromium: the provider's own
  * login page, a server-side session behind an HttpOnly SameSite=Strict cookie, what each role is
  * offered and allowed, and a sign-out that ends the session on the server.
  */
-const CHROMIUM = '/usr/bin/chromium'
 const SHOP_KEY = 'shop-key-0123456789abcdef'
 const OPS_KEY = 'ops-key-0123456789abcdef'
 
@@ -32,30 +31,9 @@ async function setUp(t: Test) {
   return { idp, app, base, logs }
 }
 
-/** Signs in through the provider's development login page (any password) and its consent page. */
-async function signIn(context: BrowserContext, base: string, idp: Idp, login: string) {
-  const page = await context.newPage()
-  await page.goto(`${base}/console`)
-  await page.locator('#login-oidc a').click()
-  await page.waitForURL((url) => url.origin === idp.issuer)
-  await page.locator('input[name=login]').fill(login)
-  await page.locator('input[name=password]').fill('any password')
-  await page.locator('button[type=submit]').click()
-  // The consent page, the first time this person signs in to this client.
-  await page.waitForURL((url) => url.origin === base || url.pathname.includes('interaction'))
-  if (new URL(page.url()).origin !== base) await page.locator('button[type=submit]').click()
-  await page.waitForURL(`${base}/console`)
-  await page.locator('#who').filter({ hasText: /\(/ }).waitFor()
-  return page
-}
-
 t.test('console sign-in through the provider: admin, viewer, forged calls, sign-out', async (t) => {
   const { idp, app, base, logs } = await setUp(t)
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  })
-  t.teardown(() => browser.close())
+  const browser = await launchChromium(t)
   t.equal((await app.inject({ url: `/contacts/460000000031001/risk`, headers: { 'x-api-key': SHOP_KEY } })).statusCode, 200)
 
   await t.test('an admin signs in, runs a backtest, and the log names the person', async (t) => {
@@ -104,15 +82,7 @@ t.test('console sign-in through the provider: admin, viewer, forged calls, sign-
     await page.goto(`${base}/console#rules`)
     await page.locator('#candidate-validate').waitFor()
     t.ok(await page.locator('#candidate-backtest').isHidden(), 'no backtest button')
-    const forged = await page.evaluate(async () => {
-      const me = await (await fetch('/auth/me')).json()
-      const res = await fetch('/rules/backtest', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf_token },
-        body: '{}',
-      })
-      return { status: res.status, detail: (await res.json()).detail }
-    })
+    const forged = await postFromPage(page, '/rules/backtest', {})
     t.equal(forged.status, 403)
     t.match(forged.detail, /Victor Viewer \(roles: viewer\) may not use this route/)
     await context.close()
@@ -121,11 +91,7 @@ t.test('console sign-in through the provider: admin, viewer, forged calls, sign-
 
 t.test('a person without a creditgate role is told so, and gets no session', async (t) => {
   const { idp, base } = await setUp(t)
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  })
-  t.teardown(() => browser.close())
+  const browser = await launchChromium(t)
   const context = await browser.newContext()
   const page = await context.newPage()
   await page.goto(`${base}/auth/login`)

@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto'
 import t from 'tap'
-import { createMemorySessions } from '../src/adapters/memory-sessions.js'
+import { createLocalSessions } from '../src/adapters/local/sessions.js'
 import { algorithmsOf, createProvider, JWKS_COOLDOWN_MS } from '../src/adapters/oidc/provider.js'
 import { eventually, problem, startApp, startSandbox } from './helpers/app.js'
 import { AUDIENCE, CLIENT_SECRET, CONSOLE_CLIENT, startIdp } from './helpers/idp.js'
@@ -62,7 +62,7 @@ t.test('sessions in Redis: shared by the instances, stored under a digest, ended
 
 t.test('memory sessions: bounded, and expired entries are gone', async (t) => {
   let now = 0
-  const store = createMemorySessions(2, () => now)
+  const store = createLocalSessions(2, () => now)
   await store.set('a', '1', 10)
   await store.set('b', '2', 10)
   await store.set('c', '3', 10)

@@ -5,7 +5,7 @@ import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { createMemoryDeliveries, createMemoryOutbox } from '../src/adapters/memory-outbox.js'
+import { createLocalDeliveries, createLocalOutbox } from '../src/adapters/local/outbox.js'
 import { ConfigError, loadConfig } from '../src/config.js'
 import { openCase } from '../src/domain/case.js'
 import { todayIn } from '../src/domain/receivables.js'
@@ -190,8 +190,8 @@ t.test('case events go to the callback targets of the case’s organization', as
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`
   const secret = `whsec_${randomBytes(32).toString('base64')}`
   const callbacks = createCallbacks({
-    store: createMemoryOutbox(),
-    deliveries: createMemoryDeliveries(),
+    store: createLocalOutbox(),
+    deliveries: createLocalDeliveries(),
     targets: (org) => (org === ORG ? [{ name: 'shop', url: `${base}/india`, secret }] : [{ name: 'erp', url: `${base}/gulf`, secret }]),
   })
   const hold = (org: string, caller: string) => ({

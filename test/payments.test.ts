@@ -2,12 +2,14 @@ import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import pino from 'pino'
 import t from 'tap'
-import { createMemoryPayments } from '../src/adapters/memory-payments.js'
+import { createLocalBudget } from '../src/adapters/local/budget.js'
+import { createLocalPayments } from '../src/adapters/local/payments.js'
+import { createLocalTokens } from '../src/adapters/local/tokens.js'
 import { connectRedis } from '../src/adapters/redis/link.js'
 import { createRedisPayments, paymentsKeys } from '../src/adapters/redis/payments.js'
 import { createZohoBooks } from '../src/adapters/zoho/books.js'
-import { BudgetRefused, createLocalBudget } from '../src/adapters/zoho/budget.js'
-import { createLocalTokens, createTokenMinter } from '../src/adapters/zoho/tokens.js'
+import { BudgetRefused } from '../src/adapters/zoho/ports.js'
+import { createTokenMinter } from '../src/adapters/zoho/tokens.js'
 import { loadConfig } from '../src/config.js'
 import { creditDateFacts, listingStart, PaidInvoiceSchema, paymentsByCustomer, suppliedPayments } from '../src/domain/payments.js'
 import { listedInvoice, SANDBOX_CREDENTIALS, zohoContact } from '../src/sandbox/contacts.js'
@@ -318,7 +320,7 @@ function standalone(sandbox: Sandbox, clock: { now: number }, wrap: (source: Pay
   const results: string[] = []
   const service = createPaymentsService({
     source: wrap(zoho),
-    store: createMemoryPayments(),
+    store: createLocalPayments(),
     refreshSeconds: 3600,
     staleSeconds: 7200,
     timeZone: 'UTC',
@@ -465,7 +467,7 @@ t.test('more than 200 pages: the pass stops there and fails, keeping nothing mad
 })
 
 t.test('two instances on one store: the second finds the first’s pass and lists nothing', async (t) => {
-  const store = createMemoryPayments()
+  const store = createLocalPayments()
   let pages = 0
   const source: PaymentsSource = {
     async paidInvoicesPage() {
@@ -523,8 +525,8 @@ t.test(
     const silent = pino({ level: 'silent' })
     const [a, b] = await Promise.all([connectRedis(redis.url, silent), connectRedis(redis.url, silent)])
     t.teardown(() => Promise.all([a.close(), b.close()]))
-    const storeA = createRedisPayments(a, createMemoryPayments())
-    const localB = createMemoryPayments()
+    const storeA = createRedisPayments(a, createLocalPayments())
+    const localB = createLocalPayments()
     const storeB = createRedisPayments(b, localB)
     const told: string[] = []
     storeB.onChange((org) => told.push(org))

@@ -1,12 +1,14 @@
 import pino from 'pino'
 import t, { type Test } from 'tap'
-import { createMemoryReceivables } from '../src/adapters/memory-receivables.js'
+import { createLocalBudget } from '../src/adapters/local/budget.js'
+import { createLocalReceivables } from '../src/adapters/local/receivables.js'
+import { createLocalTokens } from '../src/adapters/local/tokens.js'
 import { budgetKeys } from '../src/adapters/redis/budget.js'
 import { receivablesKeys } from '../src/adapters/redis/receivables.js'
 import { createZohoBooks } from '../src/adapters/zoho/books.js'
-import { BudgetRefused, createLocalBudget } from '../src/adapters/zoho/budget.js'
 import type { ZohoBudget } from '../src/adapters/zoho/ports.js'
-import { createLocalTokens, createTokenMinter } from '../src/adapters/zoho/tokens.js'
+import { BudgetRefused } from '../src/adapters/zoho/ports.js'
+import { createTokenMinter } from '../src/adapters/zoho/tokens.js'
 import { groupByCustomer, ListedInvoiceSchema, receivablesFacts, todayIn } from '../src/domain/receivables.js'
 import { listedInvoice, listedSalesOrder, SANDBOX_CREDENTIALS } from '../src/sandbox/contacts.js'
 import type { Sandbox } from '../src/sandbox/sandbox.js'
@@ -275,7 +277,7 @@ function standalone(t: Test, sandbox: Sandbox, options: Partial<ReceivablesOptio
   })
   const service = createReceivablesService({
     source: zoho,
-    store: createMemoryReceivables(),
+    store: createLocalReceivables(),
     refreshSeconds: 600,
     staleSeconds: 3600,
     firstWaitMs: timeoutMs,

@@ -1,6 +1,6 @@
 import pino from 'pino'
 import t, { type Test } from 'tap'
-import { createMemoryReservations } from '../src/adapters/memory-reservations.js'
+import { createLocalReservations } from '../src/adapters/local/reservations.js'
 import { connectRedis } from '../src/adapters/redis/link.js'
 import { createRedisReservations, LOCK_WAIT_MS, reservationKeys } from '../src/adapters/redis/reservations.js'
 import { counts, view } from '../src/domain/reservations.js'
@@ -354,7 +354,7 @@ t.test('on Redis: cancel by the key that made it; a held lock is a 503 after LOC
   // The store alone: a step whose lock was taken over meanwhile writes nothing and runs again.
   const link = await connectRedis(redis.url, pino({ level: 'silent' }))
   t.teardown(() => link.close())
-  const store = createRedisReservations(link, createMemoryReservations('degraded'), 60)
+  const store = createRedisReservations(link, createLocalReservations('degraded'), 60)
   let runs = 0
   const now = Date.now()
   const held = { reference: 'L-1', amount: 5, caller: 'shop', created_at: now, expires_at: now + 60_000 }
@@ -389,7 +389,7 @@ t.test('what counts: expiry, the listing that matched, older and newer listings;
   t.same([view(r, 10).state, view(matched, 10).state, view(r, 1000).state], ['live', 'matched', 'expired'])
   // Rules that read no receivables facts: reserved is not a fact, the order is still held.
   let now = 0
-  const service = createReservationService({ store: createMemoryReservations(), ttlSeconds: 60, instances: () => 1, now: () => now })
+  const service = createReservationService({ store: createLocalReservations(), ttlSeconds: 60, instances: () => 1, now: () => now })
   const seen: (number | null)[] = []
   const decide = async (reserved: number | null) => {
     seen.push(reserved)

@@ -5,16 +5,10 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
 import pino from 'pino'
 import t, { type Test } from 'tap'
+import { createLocalTokens } from '../src/adapters/local/tokens.js'
 import { connectRedis } from '../src/adapters/redis/link.js'
 import { createSharedTokens } from '../src/adapters/redis/tokens.js'
-import {
-  createLocalTokens,
-  createTokenMinter,
-  MINT_WINDOW_MS,
-  type MintedToken,
-  type MintToken,
-  mintWait,
-} from '../src/adapters/zoho/tokens.js'
+import { createTokenMinter, MINT_WINDOW_MS, type MintedToken, type MintToken, mintWait } from '../src/adapters/zoho/tokens.js'
 import { isProblem, type Problem } from '../src/errors.js'
 import { SANDBOX_CREDENTIALS } from '../src/sandbox/contacts.js'
 import type { Sandbox } from '../src/sandbox/sandbox.js'

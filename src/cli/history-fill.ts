@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis'
-import { appendArgs } from '../adapters/redis/history.js'
+import { APPEND_BATCH, appendArgs } from '../adapters/redis/history.js'
 import { type DecisionRecord, newDecisionId } from '../domain/history.js'
 
 /**
@@ -77,10 +77,13 @@ export async function fillRedisHistory(url: string, org: string, count: number):
     const start = Date.now() - count
     for (let from = 0; from < count; from += 5000) {
       const pipeline = client.pipeline()
-      for (let i = from; i < Math.min(count, from + 5000); i++) {
-        const record = syntheticDecision(i, start + i, org)
-        const entry = { decisionId: record.decision_id, atMs: start + i, contactId: record.contact_id, decision: record.decision }
-        pipeline.eval(...appendArgs(org, count, { ...entry, json: JSON.stringify(record) }))
+      for (let at = from; at < Math.min(count, from + 5000); at += APPEND_BATCH) {
+        const entries = Array.from({ length: Math.min(APPEND_BATCH, count - at) }, (_, k) => {
+          const record = syntheticDecision(at + k, start + at + k, org)
+          const entry = { decisionId: record.decision_id, atMs: start + at + k, contactId: record.contact_id, decision: record.decision }
+          return { ...entry, json: JSON.stringify(record) }
+        })
+        pipeline.eval(...(appendArgs(org, count, entries) as [string, number, ...(string | number)[]]))
       }
       const results = await pipeline.exec()
       const failed = results?.find(([err]) => err)

@@ -5,8 +5,8 @@ import { Agent, request } from 'node:http'
 import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
 import pino from 'pino'
-import { createMemoryCache } from '../adapters/memory-cache.js'
-import { createMemoryReceivables } from '../adapters/memory-receivables.js'
+import { createLocalCache } from '../adapters/local/cache.js'
+import { createLocalReceivables } from '../adapters/local/receivables.js'
 import { createRedisCache } from '../adapters/redis/cache.js'
 import { connectRedis } from '../adapters/redis/link.js'
 import { createRedisReceivables } from '../adapters/redis/receivables.js'
@@ -127,8 +127,8 @@ async function main() {
   redis.on('error', () => {}) // until redis-server listens; poll() says if it never does
   await poll('redis-server', async () => ((await redis.ping()) === 'PONG' ? true : undefined), 10_000)
   const link = await connectRedis(url, silent)
-  const cache = createRedisCache(link, createMemoryCache(), silent, { freshSeconds: 3600, staleSeconds: () => 86_400 })
-  const receivables = createRedisReceivables(link, createMemoryReceivables())
+  const cache = createRedisCache(link, createLocalCache(), silent, { freshSeconds: 3600, staleSeconds: () => 86_400 })
+  const receivables = createRedisReceivables(link, createLocalReceivables())
   const contact = (i: number) => {
     const parsed = parseContact(zohoContact(idOf(i), `Customer ${i}`, { outstanding_receivable_amount_bcy: 1000 + i }))
     if (!parsed.ok) throw new Error(parsed.problem)
@@ -182,7 +182,7 @@ async function main() {
   const sandbox = createSandbox()
   await sandbox.listen(0)
   const contactsLink = await connectRedis(url, silent)
-  const filler = createRedisCache(contactsLink, createMemoryCache(), silent, { freshSeconds: 3600, staleSeconds: () => 86_400 })
+  const filler = createRedisCache(contactsLink, createLocalCache(), silent, { freshSeconds: 3600, staleSeconds: () => 86_400 })
   const fetched_at = new Date().toISOString()
   for (let i = 0; i < most; i += 1000)
     await Promise.all(

@@ -275,7 +275,7 @@ export interface paths {
         };
         /**
          * Credit cases: held orders, oldest first
-         * @description Cases of every organization, oldest first: the worklist of held orders (`state=open`) and the record of who released or rejected what. An open case past CASE_EXPIRE_DAYS is shown expired.
+         * @description Cases of every organization, oldest first (by when they were opened): the worklist of held orders (`state=open`) and the record of who released, rejected or cleared what. An open case past CASE_EXPIRE_DAYS is shown expired. Read from an index by state and opening time, never the whole store: a page holds at most `limit` cases and `next_cursor` continues it. One request looks at no more than 5,000 cases: with `contact_id` (a filter over what is read) a page may come back short, or empty, with a cursor.
          */
         get: operations["listCases"];
         put?: never;
@@ -426,6 +426,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit trail: case transitions, purges and backtests, newest first
+         * @description Who did what beside asking for decisions: every case transition (opened, released, rejected, expired, reopened, cleared), every cache purge and every rule backtest, with when, why, and who — a person by subject, name and roles (signed in through the identity provider), an API key by its name. Filtered by kind, contact, case and time; with `contact_id` it is the customer's trail beside its decisions (GET /decisions?contact_id=). One request looks at no more than 10,000 entries: a page may come back short with a cursor when few match. The newest 100,000 or so entries are kept (in Redis; in the process without it).
+         */
+        get: operations["listAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/contacts/{contact_id}/receivables": {
         parameters: {
             query?: never;
@@ -458,6 +478,26 @@ export interface paths {
          * @description Zoho blocks a whole organization beyond 100 calls a minute; creditgate spends at most ZOHO_REQUESTS_PER_MINUTE. With Redis the count is every instance’s (each call is announced to all).
          */
         get: operations["getZohoBudget"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/receivables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every customer with open receivables: the portfolio
+         * @description The customers of the organization’s receivables snapshot (open invoices or open sales orders), with exposure, overdue balance and the oldest overdue days counted as the receivables facts count them, sorted largest first (`sort=name`: by name), searched by name or contact id (`q`), a page at a time. No Zoho call: the snapshot is the one decisions use (503 while none has been read); names come from the contact cache.
+         */
+        get: operations["listReceivables"];
         put?: never;
         post?: never;
         delete?: never;
@@ -672,6 +712,18 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        Actor: {
+            /** @description The identity provider's subject for a person; the key's name for an API key */
+            sub: string;
+            /** @description A person's name or e-mail; the key's name for an API key */
+            name: string;
+            roles: ("caller" | "viewer" | "approver" | "admin")[];
+            /**
+             * @description key: an API key; oidc: a bearer JWT or a console session
+             * @enum {string}
+             */
+            via: "key" | "oidc";
+        };
         /** @description The hold this allowed order placed (orders with a reference only) */
         ReservationHeld: {
             reference: string;
@@ -813,6 +865,8 @@ export interface components {
             case_id: string;
             /** @description Who released: an API key by its name, or a person */
             by: string;
+            /** @description Who released, with the roles they held (absent on releases recorded before it was kept) */
+            actor?: components["schemas"]["Actor"];
             at: string;
             reason: string;
             note?: string;
@@ -823,7 +877,7 @@ export interface components {
         CaseLink: {
             case_id: string;
             /** @enum {string} */
-            state: "open" | "released" | "rejected" | "expired";
+            state: "open" | "released" | "rejected" | "expired" | "cleared";
             status_url: string;
         };
         PaymentsSource: {
@@ -883,13 +937,15 @@ export interface components {
             at: string;
             /** @description Who: an API key by its name, or a person */
             by: string;
+            /** @description On releases and rejections: the person (subject, name, roles) or the API key */
+            actor?: components["schemas"]["Actor"];
             /** @enum {string} */
-            event: "opened" | "updated" | "released" | "rejected" | "expired" | "reopened";
+            event: "opened" | "updated" | "released" | "rejected" | "expired" | "reopened" | "cleared";
             /**
              * @description The state after the step
              * @enum {string}
              */
-            state: "open" | "released" | "rejected" | "expired";
+            state: "open" | "released" | "rejected" | "expired" | "cleared";
             /** @description Why, in words */
             reason: string;
             note?: string;
@@ -899,7 +955,7 @@ export interface components {
         Case: {
             case_id: string;
             /** @enum {string} */
-            state: "open" | "released" | "rejected" | "expired";
+            state: "open" | "released" | "rejected" | "expired" | "cleared";
             organization_id: string;
             contact_id: string;
             order: {
@@ -924,6 +980,27 @@ export interface components {
             history: components["schemas"]["CaseStep"][];
             /** @description Counts the changes of the case; every change writes only over the revision it read */
             revision: number;
+        };
+        AuditEntry: {
+            /** @description The entry's position in the trail */
+            id: string;
+            /** @description When (ISO 8601) */
+            at: string;
+            /** @enum {string} */
+            kind: "case.opened" | "case.released" | "case.rejected" | "case.expired" | "case.reopened" | "case.cleared" | "cache.purged" | "rules.backtest";
+            /** @description Who: a person by name, an API key by its name, or creditgate (an expiry) */
+            by: string;
+            /** @description The person or key with its roles: on releases, rejections, purges and backtests */
+            actor?: components["schemas"]["Actor"];
+            organization_id?: string;
+            contact_id?: string;
+            case_id?: string;
+            /** @description The decision that opened, re-opened or cleared the case */
+            decision_id?: string;
+            /** @description Why, in words */
+            reason?: string;
+            /** @description What was done: the amount released, what a backtest compared */
+            detail?: string;
         };
         CallbackDelivery: {
             /** @description The webhook-id header, the same on every attempt */
@@ -954,6 +1031,12 @@ export interface components {
             reasons: components["schemas"]["Reason"][];
             alerts: components["schemas"]["Alert"][];
             evaluated_at: string;
+            /** @description The order's credit case, as the answer linked it */
+            case?: components["schemas"]["CaseLink"];
+            /** @description Allowed by a release: who released it (person or key, with roles), when and why */
+            release?: components["schemas"]["Release"];
+            /** @description With release: the reasons the rules gave, overridden by the release */
+            overridden?: components["schemas"]["Reason"][];
             /** @description What was left out to keep the record within its bounds (see the README, decision history); absent when nothing was */
             cut?: {
                 /** @description Custom fields left out */
@@ -1061,6 +1144,12 @@ export interface components {
                 reasons_after: components["schemas"]["Reason"][];
             }[];
         };
+        AuditPage: {
+            /** @description Newest first */
+            entries: components["schemas"]["AuditEntry"][];
+            /** @description Pass as `cursor` for the next page; null when there is none */
+            next_cursor: string | null;
+        };
         /**
          * @example {
          *       "sub": "alice",
@@ -1103,7 +1192,7 @@ export interface components {
         CaseView: {
             case_id: string;
             /** @enum {string} */
-            state: "open" | "released" | "rejected" | "expired";
+            state: "open" | "released" | "rejected" | "expired" | "cleared";
             organization_id: string;
             contact_id: string;
             order: {
@@ -1134,6 +1223,8 @@ export interface components {
         CasePage: {
             /** @description Oldest first */
             cases: components["schemas"]["Case"][];
+            /** @description Pass as `cursor` for the next page; null when there is none */
+            next_cursor: string | null;
         };
         Readiness: {
             /** @enum {string} */
@@ -1270,6 +1361,35 @@ export interface components {
             /** @description The last day of the contact’s credit limit (CREDIT_LIMIT_UNTIL_FIELD) */
             credit_limit_until: string | null;
             credit_limit_expired: boolean;
+        };
+        Portfolio: {
+            organization_id: string;
+            /** @description When the snapshot was read from Zoho (ISO 8601); null when no active rule reads receivables facts (nothing is read) */
+            as_of: string | null;
+            age_seconds: number | null;
+            /** @description Customers matching `q` (all with open receivables without it) */
+            total: number;
+            offset: number;
+            /** @description The offset of the next page; null on the last */
+            next_offset: number | null;
+            customers: {
+                contact_id: string;
+                /** @description The name from the contact cache (a contact decided on within CONTACT_STALE_TTL_SECONDS); null when not cached */
+                contact_name: string | null;
+                /** @description Open invoices with a balance */
+                open_invoices: number;
+                /** @description The balances of its open invoices, in base currency */
+                open_invoices_bcy: number;
+                /** @description Open sales orders not yet invoiced, in base currency */
+                open_orders_bcy: number;
+                /** @description open_invoices_bcy + open_orders_bcy (reservations and unused credits are not in the snapshot) */
+                exposure_bcy: number;
+                /** @description Balance past its due date, as the overdue_bcy fact counts it */
+                overdue_bcy: number;
+                overdue_invoices: number;
+                /** @description Days past due of the oldest unpaid invoice (0: nothing overdue) */
+                oldest_overdue_days: number;
+            }[];
         };
         CustomerReceivables: {
             contact_id: string;
@@ -2153,13 +2273,14 @@ export interface operations {
     listCases: {
         parameters: {
             query?: {
-                state?: "open" | "released" | "rejected" | "expired";
+                state?: "open" | "released" | "rejected" | "expired" | "cleared";
                 /** @description A Zoho id: 1 to 19 decimal digits without a leading zero, as a string (real ids exceed 2^53) */
                 contact_id?: string;
                 /** @description Opened at or after */
                 since?: string;
                 /** @description At most this many cases (1 to 500, default 100) */
                 limit?: string;
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -2782,6 +2903,81 @@ export interface operations {
             };
         };
     };
+    listAudit: {
+        parameters: {
+            query?: {
+                kind?: "case.opened" | "case.released" | "case.rejected" | "case.expired" | "case.reopened" | "case.cleared" | "cache.purged" | "rules.backtest";
+                /** @description A Zoho id: 1 to 19 decimal digits without a leading zero, as a string (real ids exceed 2^53) */
+                contact_id?: string;
+                case_id?: string;
+                /** @description An ISO 8601 time, or how long ago: e.g. 30m, 24h, 7d */
+                since?: string;
+                /** @description Entries per page, 1 to 500 (default 50) */
+                limit?: string;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`, `evaluation_failed` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getContactReceivables: {
         parameters: {
             query?: {
@@ -2891,6 +3087,82 @@ export interface operations {
             };
             /** @description `rate_limited` */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listReceivables: {
+        parameters: {
+            query?: {
+                /** @description Zoho organization; default ZOHO_ORGANIZATION_ID */
+                organization_id?: string;
+                /** @description exposure (default), overdue, oldest_overdue_days: largest first; name: A to Z */
+                sort?: "exposure" | "overdue" | "oldest_overdue_days" | "name";
+                /** @description Part of the name (any case), or the start of the contact id */
+                q?: string;
+                /** @description Customers per page, 1 to 500 (default 100) */
+                limit?: string;
+                /** @description Skip this many customers (next_offset of the previous page) */
+                offset?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Portfolio"];
+                };
+            };
+            /** @description `invalid_request`, `invalid_contact_id` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `upstream_unavailable`, `not_ready` */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -3,7 +3,28 @@
 // as the person signed in through the identity provider (a server-side session behind an HttpOnly
 // cookie the page never sees; calls that change something carry the session's CSRF token).
 // No framework; charts by uPlot (loaded before this module as the global `uPlot`). Text from the
-// API is always set as text, never as HTML.
+// API is always set as text, never as HTML. The worklist of held orders and the portfolio are
+// modules of their own (cases.js, portfolio.js); the helpers all views share are in lib.js.
+
+import { casesView, customerCases } from './cases.js'
+import {
+  $,
+  age,
+  amount,
+  announce,
+  api,
+  badge,
+  configureApi,
+  count,
+  dataTable,
+  h,
+  notAvailable,
+  problemText,
+  show,
+  when,
+  zoho,
+} from './lib.js'
+import { portfolioView } from './portfolio.js'
 
 const KEY_STORE = 'creditgate.console.key'
 const DECISIONS = ['allow', 'review', 'block']
@@ -25,30 +46,11 @@ let me = null
 let organizations = []
 /** Counts the customers asked for: an answer that comes after another customer was asked for is not shown. */
 let asked = 0
+configureApi(
+  () => ({ key, me }),
+  (message) => signOut(message),
+)
 
-// ---------------------------------------------------------------------------------------------
-// Small helpers: elements, numbers, the API.
-
-/** An element with attributes and children (strings become text nodes). */
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag)
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue
-    if (name === 'class') el.className = value
-    else if (name.startsWith('on')) el.addEventListener(name.slice(2), value)
-    else el.setAttribute(name, value === true ? '' : String(value))
-  }
-  for (const child of children.flat()) if (child !== undefined && child !== null && child !== false) el.append(child)
-  return el
-}
-const $ = (id) => document.getElementById(id)
-const show = (id, ...children) => $(id).replaceChildren(...children)
-
-const amountFormat = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })
-const countFormat = new Intl.NumberFormat('en-US')
-/** Amounts as the decision messages show them: 62,400.00. */
-const amount = (n) => (typeof n === 'number' ? amountFormat.format(n) : '—')
-const count = (n) => countFormat.format(n)
 const isAmountFact = (fact) => /_bcy$|^credit_limit$|^order_amount$/.test(fact)
 /** A fact's value in words: amounts with two decimals, other numbers grouped, the rest as JSON. */
 function value(fact, v) {
@@ -57,42 +59,6 @@ function value(fact, v) {
   if (typeof v === 'string') return `“${v}”`
   return JSON.stringify(v)
 }
-const when = (iso) => (iso ? new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'medium' }) : '—')
-const age = (seconds) =>
-  seconds < 120 ? `${seconds} s old` : seconds < 7200 ? `${Math.round(seconds / 60)} min old` : `${Math.round(seconds / 3600)} h old`
-const badge = (decision) => h('span', { class: `badge ${decision}` }, decision)
-/**
- * Text that comes from Zoho (names, custom fields, messages quoting them), isolated from what is
- * around it: a right-to-left override in a contact's name must not reorder the id beside it.
- */
-const zoho = (text) => h('bdi', {}, text)
-const announce = (text) => {
-  $('announce').textContent = text
-}
-
-/**
- * One call of the public API with the admin key. `missing`: the route is not on this server
- * (an older creditgate), which the views say instead of failing.
- */
-async function api(path, { method = 'GET', body } = {}) {
-  const headers = me ? {} : { authorization: `Bearer ${key}` }
-  if (me && method !== 'GET') headers['x-csrf-token'] = me.csrf_token
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  let res
-  try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
-  } catch (err) {
-    return { ok: false, status: 0, data: { detail: `creditgate did not answer: ${err.message}` } }
-  }
-  const type = res.headers.get('content-type') ?? ''
-  const data = type.includes('json') ? await res.json() : await res.text()
-  const missing = res.status === 404 && data?.code === 'not_found' && /^no route/.test(data.detail ?? '')
-  if (res.status === 401) signOut(me ? 'The session has ended: sign in again.' : 'The key was refused: sign in again.')
-  return { ok: res.ok, status: res.status, data, missing }
-}
-const problemText = (r) =>
-  r.missing ? 'Not available on this server.' : `${r.status || ''} ${r.data?.detail ?? r.data?.title ?? 'failed'}`.trim()
-const notAvailable = (what) => h('p', { class: 'note', 'data-missing': '' }, `${what} is not available on this server.`)
 
 // ---------------------------------------------------------------------------------------------
 // Charts (uPlot). Each chart element keeps its plot; the window's width resizes them all.
@@ -131,35 +97,6 @@ function barChart(el, labels, values, { label, colour = COLOURS.bars, colours, x
   )
 }
 
-/** A table of the numbers behind a chart (the accessible twin of the picture). */
-function dataTable(caption, head, rows) {
-  return h(
-    'table',
-    {},
-    h('caption', { class: 'visually-hidden' }, caption),
-    h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        head.map((c, i) => h('th', { scope: 'col', class: i ? 'num' : undefined }, c)),
-      ),
-    ),
-    h(
-      'tbody',
-      {},
-      rows.map((r) =>
-        h(
-          'tr',
-          {},
-          r.map((c, i) => (i ? h('td', { class: 'num' }, c) : h('th', { scope: 'row' }, c))),
-        ),
-      ),
-    ),
-  )
-}
-
 // ---------------------------------------------------------------------------------------------
 // Sign-in: the key is checked on an admin route before any view shows.
 
@@ -179,6 +116,7 @@ async function signIn(candidate) {
   if (!me) sessionStorage.setItem(KEY_STORE, candidate)
   organizations = r.data.organizations.map((o) => o.organization_id)
   show('customer-org', ...organizations.map((org) => h('option', { value: org }, org)))
+  show('portfolio-org', ...organizations.map((org) => h('option', { value: org }, org)))
   $('nav').hidden = false
   $('sign-out').hidden = false
   $('sign-out').textContent = me ? 'Sign out' : 'Forget the key'
@@ -220,7 +158,7 @@ function signOut(message = '') {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Views: #overview, #customer[/id], #rules.
+// Views: #overview, #cases, #portfolio, #customer[/id], #rules.
 
 /**
  * The view and its argument in an address such as #customer/460000000026049. Whatever the address
@@ -239,13 +177,15 @@ function parseHash(hash) {
 function route() {
   if (!key && !me) return signOut()
   const { view, arg } = parseHash(location.hash)
-  const name = ['overview', 'customer', 'rules'].includes(view) ? view : 'overview'
+  const name = ['overview', 'cases', 'portfolio', 'customer', 'rules'].includes(view) ? view : 'overview'
   for (const section of document.querySelectorAll('main > section')) section.hidden = section.id !== `view-${name}`
   for (const link of document.querySelectorAll('nav a')) {
     if (link.dataset.view === name) link.setAttribute('aria-current', 'page')
     else link.removeAttribute('aria-current')
   }
   if (name === 'overview') void overview()
+  if (name === 'cases') void casesView()
+  if (name === 'portfolio') void portfolioView()
   if (name === 'customer') {
     if (arg === null) {
       // Nothing of the customer shown before stays on screen under an address that names none.
@@ -562,6 +502,7 @@ async function customer(id) {
   if (!risk.ok) return show('customer-out', h('p', { class: 'error', role: 'alert' }, problemText(risk)))
   const d = risk.data
   const f = d.facts
+  const casesCard = h('article', { class: 'card', 'aria-labelledby': 'cases-title' }, h('h3', { id: 'cases-title' }, 'Held orders (cases)'))
   const exposureCard = h('article', { class: 'card', 'aria-labelledby': 'exposure-title' }, h('h3', { id: 'exposure-title' }, 'Exposure'))
   const ageingCard = h('article', { class: 'card', 'aria-labelledby': 'ageing-title' }, h('h3', { id: 'ageing-title' }, 'Ageing'))
   const paymentsCard = h(
@@ -592,6 +533,7 @@ async function customer(id) {
       h('h3', { id: 'facts-title' }, 'Facts and where they came from'),
       factsTable(d),
     ),
+    casesCard,
     h(
       'article',
       { class: 'card', 'aria-labelledby': 'reservations-title' },
@@ -609,6 +551,9 @@ async function customer(id) {
   else exposureCard.append(h('p', { class: 'note' }, 'No contact data: nothing to show.'))
   ageing(ageingCard, receivables)
   paying(paymentsCard, payments)
+  const casesTitle = casesCard.firstChild
+  const listCases = async () => casesCard.replaceChildren(casesTitle, ...(await customerCases(id, org, () => void listCases())))
+  await listCases()
   announce(`Decision for ${d.contact_id}: ${d.decision}`)
 }
 

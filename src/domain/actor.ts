@@ -1,3 +1,5 @@
+import { z } from 'zod'
+
 /**
  * Who did something: a person signed in through the identity provider, or an API key by its name.
  * Recorded on every release, rejection, purge and backtest (the audit trail names it).
@@ -13,6 +15,19 @@ export interface Actor {
   roles: Role[]
   via: 'key' | 'oidc'
 }
+
+/** An actor as the audit trail records it: on case steps, releases, purges and backtests. */
+export const ActorSchema = z
+  .object({
+    sub: z.string().describe("The identity provider's subject for a person; the key's name for an API key"),
+    name: z.string().describe("A person's name or e-mail; the key's name for an API key"),
+    roles: z.array(z.enum(ROLES)),
+    via: z.enum(['key', 'oidc']).describe('key: an API key; oidc: a bearer JWT or a console session'),
+  })
+  .meta({ id: 'Actor' })
+
+/** An actor's fields alone (a request's actor may carry more). */
+export const actorRecord = ({ sub, name, roles, via }: Actor): Actor => ({ sub, name, roles: [...roles], via })
 
 /** An API key as an actor: admin keys hold the admin role, caller keys the caller role. */
 export const keyActor = (name: string, admin: boolean): Actor => ({ sub: name, name, roles: [admin ? 'admin' : 'caller'], via: 'key' })

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { formatAmount } from '../lib/format.js'
-import type { Actor } from './actor.js'
+import { type Actor, ActorSchema, actorRecord } from './actor.js'
 import { CASE_STATES, type CaseLink, type CaseState, ReasonSchema, type Release, ReleaseSchema } from './decision.js'
 
 export { CASE_STATES, type CaseLink, type CaseState, type Release }
@@ -10,13 +10,14 @@ export { CASE_STATES, type CaseLink, type CaseState, type Release }
  * organization, contact and order reference. Pure: every change is a function from a case (and who,
  * when, why) to the next case, with the transition recorded in its history.
  */
-export const CASE_EVENTS = ['opened', 'updated', 'released', 'rejected', 'expired', 'reopened'] as const
+export const CASE_EVENTS = ['opened', 'updated', 'released', 'rejected', 'expired', 'reopened', 'cleared'] as const
 export type CaseEventKind = (typeof CASE_EVENTS)[number]
 
 export const CaseStepSchema = z
   .object({
     at: z.string().describe('When (ISO 8601)'),
     by: z.string().describe('Who: an API key by its name, or a person'),
+    actor: ActorSchema.optional().describe('On releases and rejections: the person (subject, name, roles) or the API key'),
     event: z.enum(CASE_EVENTS),
     state: z.enum(CASE_STATES).describe('The state after the step'),
     reason: z.string().describe('Why, in words'),
@@ -49,6 +50,12 @@ export const CaseSchema = z
 
 export type Case = z.output<typeof CaseSchema>
 export type CaseStep = z.output<typeof CaseStepSchema>
+
+/** A case's place in its organization's index: when it was opened (15 digits of ms), then its id. */
+export const caseIndexKey = (c: Case) => `${String(Date.parse(c.opened_at)).padStart(15, '0')}.${c.case_id}`
+/** The index's lexical range start for cases opened at or after `sinceMs` ("-": from the first). */
+export const indexStart = (sinceMs: number | undefined) =>
+  sinceMs === undefined ? '-' : `[${String(Math.max(0, Math.floor(sinceMs))).padStart(15, '0')}`
 
 export const caseLink = (c: Case): CaseLink => ({ case_id: c.case_id, state: c.state, status_url: `/cases/${c.case_id}` })
 
@@ -122,8 +129,13 @@ export function openCase(hold: Hold, nowMs: number, policy: Policy): Case {
 
 const codes = (reasons: Case['reasons']) => `held: ${reasons.map((r) => r.code).join(', ') || 'no reason given'}`
 
+const AGAIN: Partial<Record<CaseState, string>> = {
+  expired: 'asked again after the case expired',
+  cleared: 'held again after the rules had allowed it',
+}
+
 /**
- * The same order held again. An open case takes the newer decision; an expired one, or a release
+ * The same order held again. An open case takes the newer decision; an expired or cleared one, or a release
  * that no longer covers the order (`why`), re-opens; a rejected case stays rejected.
  */
 export function holdAgain(c: Case, hold: Hold, nowMs: number, policy: Policy, why?: string): { next: Case; event: CaseEventKind | null } {
@@ -138,7 +150,7 @@ export function holdAgain(c: Case, hold: Hold, nowMs: number, policy: Policy, wh
     )
     return { next, event: 'updated' }
   }
-  const reason = why ?? (c.state === 'expired' ? 'asked again after the case expired' : 'the release no longer covers the order')
+  const reason = why ?? AGAIN[c.state] ?? 'the release no longer covers the order'
   const reopened = { ...c, ...held(hold), release: null, expires_at: iso(nowMs + policy.expireDays * DAY_MS) }
   return { next: step(reopened, nowMs, { by, event: 'reopened', reason, decision_id: hold.decisionId }, 'open'), event: 'reopened' }
 }
@@ -179,21 +191,37 @@ export function releaseCase(c: Case, actor: Actor, input: ReleaseInput, nowMs: n
   const release: Release = {
     case_id: c.case_id,
     by: actor.name,
+    actor: actorRecord(actor),
     at: iso(nowMs),
     reason: input.reason,
     ...(input.note === undefined ? {} : { note: input.note }),
     amount,
     valid_until: iso(validUntil),
   }
-  return step({ ...c, release }, nowMs, { by: actor.name, event: 'released', reason: input.reason, ...note(input.note) }, 'released')
+  return step({ ...c, release }, nowMs, { ...by(actor), event: 'released', reason: input.reason, ...note(input.note) }, 'released')
 }
 
 const note = (text: string | undefined) => (text === undefined ? {} : { note: text })
+const by = (actor: Actor) => ({ by: actor.name, actor: actorRecord(actor) })
 
 /** Rejects an open case. */
 export function rejectCase(c: Case, actor: Actor, input: { reason: string; note?: string | undefined }, nowMs: number): Case {
   if (c.state !== 'open') throw new CaseConflict('state', `the case is ${c.state}; only an open case can be rejected`)
-  return step(c, nowMs, { by: actor.name, event: 'rejected', reason: input.reason, ...note(input.note) }, 'rejected')
+  return step(c, nowMs, { ...by(actor), event: 'rejected', reason: input.reason, ...note(input.note) }, 'rejected')
+}
+
+/**
+ * An open case whose order the rules now allow (the customer paid, the limit was raised): nothing
+ * is left for a person to do, so it leaves the worklist as `cleared` (undefined: not open).
+ */
+export function clearCase(c: Case, caller: string, decisionId: string, nowMs: number): Case | undefined {
+  if (c.state !== 'open') return undefined
+  return step(
+    c,
+    nowMs,
+    { by: caller, event: 'cleared', reason: 'the rules now allow the order: nobody needs to release it', decision_id: decisionId },
+    'cleared',
+  )
 }
 
 /** An open case past its expiry, expired (undefined: nothing to do). */

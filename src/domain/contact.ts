@@ -79,3 +79,15 @@ export const zohoRate = z
   .union([z.number().positive().max(MAX_AMOUNT), z.literal('')])
   .optional()
   .transform((v) => (typeof v === 'number' ? v : 1))
+
+const parsedTimes = new WeakMap<object, number>()
+
+/** When a copy of a contact (a cache entry) was fetched, in ms; copies are immutable, so it is parsed once per copy. */
+export function fetchedAtMs(entry: { readonly fetched_at: string }): number {
+  let ms = parsedTimes.get(entry)
+  if (ms === undefined) {
+    ms = Date.parse(entry.fetched_at)
+    parsedTimes.set(entry, ms)
+  }
+  return ms
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ActorSchema } from './actor.js'
 import { DecisionFactsSchema } from './facts.js'
 import { ReservationAnswerSchema } from './reservations.js'
 
@@ -78,13 +79,14 @@ export const ReceivablesSourceSchema = z
   .meta({ id: 'ReceivablesSource' })
 
 /** Held orders (cases, releases): what a decision answer links to. */
-export const CASE_STATES = ['open', 'released', 'rejected', 'expired'] as const
+export const CASE_STATES = ['open', 'released', 'rejected', 'expired', 'cleared'] as const
 export type CaseState = (typeof CASE_STATES)[number]
 
 export const ReleaseSchema = z
   .object({
     case_id: z.string(),
     by: z.string().describe('Who released: an API key by its name, or a person'),
+    actor: ActorSchema.optional().describe('Who released, with the roles they held (absent on releases recorded before it was kept)'),
     at: z.string(),
     reason: z.string(),
     note: z.string().optional(),

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { exactSum } from '../lib/decimal.js'
 import { MAX_AMOUNT, type ZohoContact } from './contact.js'
 import { type CreditFields, creditDateFacts, type PaymentFacts } from './payments.js'
-import type { ReceivablesFacts } from './receivables.js'
+import type { ReceivablesFor } from './receivables.js'
 import { ReferenceSchema } from './reservations.js'
 
 /** An order being placed: the amount in the organization's base currency; currency and reference are only recorded. */
@@ -92,9 +92,6 @@ export interface Behaviour {
   /** The organization's base currency, if known. */
   readonly baseCurrency?: string | null | undefined
 }
-
-/** Receivables facts for this contact's outstanding amount and order, when the rules use them. */
-export type ReceivablesFor = (outstanding: number, orderAmount: number) => ReceivablesFacts
 
 export function buildFacts(
   contact: ZohoContact,

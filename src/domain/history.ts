@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
-import { AlertSchema, DECISIONS, ReasonSchema } from './decision.js'
+import { AlertSchema, CaseLinkSchema, DECISIONS, ReasonSchema, ReleaseSchema } from './decision.js'
 import { DecisionFactsSchema, OrderSchema } from './facts.js'
 
 /**
@@ -20,6 +20,9 @@ export const DecisionRecordSchema = z
     reasons: z.array(ReasonSchema),
     alerts: z.array(AlertSchema),
     evaluated_at: z.string(),
+    case: CaseLinkSchema.optional().describe("The order's credit case, as the answer linked it"),
+    release: ReleaseSchema.optional().describe('Allowed by a release: who released it (person or key, with roles), when and why'),
+    overridden: z.array(ReasonSchema).optional().describe('With release: the reasons the rules gave, overridden by the release'),
     cut: z
       .object({
         custom_fields: z.number().int().describe('Custom fields left out'),
@@ -186,4 +189,32 @@ export function parseTime(text: string, now: number): number | undefined {
   if (!/^\d{4}-\d{2}-\d{2}/.test(text)) return undefined
   const ms = Date.parse(text)
   return Number.isFinite(ms) ? Math.max(0, ms) : undefined
+}
+
+/** Orders positions "<ms>-<seq>": negative when a is older. */
+export function compareIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split('-').map(Number)
+  const [bm = 0, bs = 0] = b.split('-').map(Number)
+  return am - bm || as - bs
+}
+
+/** Merges two newest-first pages into one of at most `count`. */
+export function mergePages<T extends { readonly id: string }>(a: readonly T[], b: readonly T[], count: number): T[] {
+  if (b.length === 0) return a.slice(0, count)
+  if (a.length === 0) return b.slice(0, count)
+  const out: T[] = []
+  let i = 0
+  let j = 0
+  while (out.length < count && (i < a.length || j < b.length)) {
+    const x = a[i]
+    const y = b[j]
+    if (x && (!y || compareIds(x.id, y.id) >= 0)) {
+      out.push(x)
+      i++
+    } else if (y) {
+      out.push(y)
+      j++
+    }
+  }
+  return out
 }

@@ -1,7 +1,6 @@
 import { z } from 'zod'
 import { exactSum } from '../lib/decimal.js'
 import { MAX_AMOUNT, zohoDate, zohoId, zohoRate } from './contact.js'
-import type { ReceivablesFor } from './facts.js'
 
 /**
  * What creditgate keeps of a customer's open receivables: its open invoices (due date and the
@@ -116,6 +115,9 @@ export const daysBetween = (from: string, to: string) =>
   Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS)
 
 /** The receivables facts rules see. Documented in rules/README.md. */
+/** Receivables facts for this contact's outstanding amount and order, when the rules use them. */
+export type ReceivablesFor = (outstanding: number, orderAmount: number) => ReceivablesFacts
+
 export interface ReceivablesFacts {
   readonly overdue_bcy: number
   readonly oldest_overdue_days: number

@@ -1,18 +1,12 @@
 import { PROBLEMS, type ProblemCode, problemType } from '../errors.js'
-import { problemCodes } from '../problem-schema.js'
 
 /**
- * Named examples for the OpenAPI document: one per outcome of each operation and one per error.
- * Swagger UI shows them in a drop-down; the linter checks they match the schemas.
+ * Named examples for the OpenAPI document (data): one per outcome of each operation and one per
+ * error. Swagger UI shows them in a drop-down; the linter checks they match the schemas.
+ * document.ts puts them in the document.
  */
 
-type Example = { summary: string; value: unknown }
-type Doc = { paths?: Record<string, Record<string, Operation>>; components?: { schemas?: Record<string, unknown> } }
-type Operation = {
-  operationId?: string
-  responses?: Record<string, { content?: Record<string, { examples?: Record<string, Example> }> }>
-  requestBody?: { content?: Record<string, { examples?: Record<string, Example> }> }
-}
+export type Example = { summary: string; value: unknown }
 
 const RULES_VERSION = 'sha256:967be2b864317ef0ddc01cf40998cc4af8dcb84a36b4e7d724af6b311af46804'
 
@@ -319,7 +313,7 @@ const RESERVATION_EXAMPLES: Record<string, Example> = {
 }
 
 /** Examples by operationId and status (one media type each). */
-const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>> = {
+export const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>> = {
   getContactRisk: { '200': DECISION_EXAMPLES },
   postContactRisk: { '200': { ...DECISION_EXAMPLES, ...RESERVATION_EXAMPLES } },
   cancelReservation: {
@@ -437,6 +431,51 @@ const OPERATION_EXAMPLES: Record<string, Record<string, Record<string, Example>>
         contact_id: '460000000031013',
         organization_id: '10234695',
         receivables: null,
+      }),
+    },
+  },
+  listReceivables: {
+    '200': {
+      portfolio: ex('the largest exposures first', {
+        organization_id: '10234695',
+        as_of: '2026-11-24T09:55:00.000Z',
+        age_seconds: 342,
+        total: 9,
+        offset: 0,
+        next_offset: 2,
+        customers: [
+          {
+            contact_id: '460000000026049',
+            contact_name: 'Acme Retail Pvt Ltd',
+            open_invoices: 3,
+            open_invoices_bcy: 62400,
+            open_orders_bcy: 0,
+            exposure_bcy: 62400,
+            overdue_bcy: 12400,
+            overdue_invoices: 1,
+            oldest_overdue_days: 12,
+          },
+          {
+            contact_id: '460000000031015',
+            contact_name: null,
+            open_invoices: 1,
+            open_invoices_bcy: 30000,
+            open_orders_bcy: 8000,
+            exposure_bcy: 38000,
+            overdue_bcy: 0,
+            overdue_invoices: 0,
+            oldest_overdue_days: 0,
+          },
+        ],
+      }),
+      not_used: ex('no active rule reads receivables facts: nothing is read from Zoho', {
+        organization_id: '10234695',
+        as_of: null,
+        age_seconds: null,
+        total: 0,
+        offset: 0,
+        next_offset: null,
+        customers: [],
       }),
     },
   },
@@ -633,9 +672,12 @@ const OPEN_CASE = {
   ],
   revision: 1,
 }
+const ALICE = { sub: 'alice', name: 'Alice Approver', roles: ['approver'], via: 'oidc' }
+const OPS_KEY = { sub: 'ops', name: 'ops', roles: ['admin'], via: 'key' }
 const RELEASE = {
   case_id: CASE_ID,
-  by: 'ops',
+  by: 'Alice Approver',
+  actor: ALICE,
   at: '2026-11-24T10:20:00.000Z',
   reason: 'customer paid the overdue invoice by wire',
   amount: 8000,
@@ -646,7 +688,10 @@ const RELEASED_CASE = {
   state: 'released',
   release: RELEASE,
   revision: 2,
-  history: [...OPEN_CASE.history, { at: RELEASE.at, by: 'ops', event: 'released', state: 'released', reason: RELEASE.reason }],
+  history: [
+    ...OPEN_CASE.history,
+    { at: RELEASE.at, by: 'Alice Approver', actor: ALICE, event: 'released', state: 'released', reason: RELEASE.reason },
+  ],
 }
 const REJECTED_CASE = {
   ...OPEN_CASE,
@@ -654,15 +699,70 @@ const REJECTED_CASE = {
   revision: 2,
   history: [
     ...OPEN_CASE.history,
-    { at: '2026-11-24T10:20:00.000Z', by: 'ops', event: 'rejected', state: 'rejected', reason: 'customer in dispute' },
+    { at: '2026-11-24T10:20:00.000Z', by: 'ops', actor: OPS_KEY, event: 'rejected', state: 'rejected', reason: 'customer in dispute' },
+  ],
+}
+const CLEARED_CASE = {
+  ...OPEN_CASE,
+  state: 'cleared',
+  revision: 2,
+  history: [
+    ...OPEN_CASE.history,
+    {
+      at: '2026-11-24T15:02:10.400Z',
+      by: 'shop',
+      event: 'cleared',
+      state: 'cleared',
+      reason: 'the rules now allow the order: nobody needs to release it',
+      decision_id: '019ab6b8-2f41-7c0e-8a5d-4e3f2a1b0c9d',
+    },
   ],
 }
 Object.assign(OPERATION_EXAMPLES, {
-  listCases: { '200': { worklist: ex('the open cases, oldest first', { cases: [OPEN_CASE] }) } },
+  listCases: {
+    '200': {
+      worklist: ex('the open cases, oldest first', { cases: [OPEN_CASE], next_cursor: null }),
+      more: ex('a full page: next_cursor continues it', { cases: [REJECTED_CASE], next_cursor: `001764064842120.${CASE_ID}` }),
+    },
+  },
+  listAudit: {
+    '200': {
+      trail: ex("a customer's trail, newest first", {
+        entries: [
+          {
+            id: '1763979600000-0',
+            at: RELEASE.at,
+            kind: 'case.released',
+            by: 'Alice Approver',
+            actor: ALICE,
+            organization_id: '10234695',
+            contact_id: '460000000031012',
+            case_id: CASE_ID,
+            reason: RELEASE.reason,
+            detail: 'order SO-1001: released up to 8000 until 2026-12-01T10:20:00.000Z',
+          },
+          {
+            id: '1763978442120-0',
+            at: OPEN_CASE.opened_at,
+            kind: 'case.opened',
+            by: 'shop',
+            organization_id: '10234695',
+            contact_id: '460000000031012',
+            case_id: CASE_ID,
+            decision_id: OPEN_CASE.decision_id,
+            reason: 'held: OVERDUE_OVER_30_DAYS',
+            detail: 'order SO-1001 of 8000',
+          },
+        ],
+        next_cursor: null,
+      }),
+    },
+  },
   getCase: {
     '200': {
       open: ex('waiting for the credit team', { ...OPEN_CASE, callbacks: [] }),
-      released: ex('released by ops; the callback accepted at the second attempt', {
+      cleared: ex('the rules allowed the order when it was asked again (the customer paid)', { ...CLEARED_CASE, callbacks: [] }),
+      released: ex('released by a person signed in through the identity provider; the callback accepted at the second attempt', {
         ...RELEASED_CASE,
         callbacks: [
           {
@@ -691,7 +791,7 @@ DECISION_EXAMPLES.released = {
   },
 }
 
-const REQUEST_EXAMPLES: Record<string, Record<string, Record<string, Example>>> = {
+export const REQUEST_EXAMPLES: Record<string, Record<string, Record<string, Example>>> = {
   releaseCase: {
     'application/json': {
       reason: ex('the order as held, for RELEASE_VALID_DAYS', { reason: 'customer paid the overdue invoice by wire' }),
@@ -750,54 +850,4 @@ const REQUEST_EXAMPLES: Record<string, Record<string, Record<string, Example>>> 
       form: ex('a form field', { contact_id: '460000000026049' }),
     },
   },
-}
-
-/** Adds the examples and drops component schemas nothing refers to. */
-export function addOpenApiExamples<T>(document: T): T {
-  const doc = document as Doc
-  for (const operations of Object.values(doc.paths ?? {})) {
-    for (const operation of Object.values(operations)) {
-      const id = operation.operationId ?? ''
-      for (const [status, response] of Object.entries(operation.responses ?? {})) {
-        for (const [type, media] of Object.entries(response.content ?? {})) {
-          if (type === 'application/problem+json') {
-            const codes = problemCodes(Number(status), id)
-            media.examples = Object.fromEntries(codes.map((c) => [c, problemExample(c)]))
-          } else {
-            const examples = OPERATION_EXAMPLES[id]?.[status]
-            if (examples) media.examples = examples
-          }
-        }
-      }
-      for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) {
-        const examples = REQUEST_EXAMPLES[id]?.[type]
-        if (examples) media.examples = examples
-      }
-    }
-  }
-  pruneUnusedSchemas(doc)
-  return document
-}
-
-function pruneUnusedSchemas(doc: Doc): void {
-  const schemas = doc.components?.schemas
-  if (!schemas) return
-  const used = new Set<string>()
-  const visit = (value: unknown): void => {
-    if (Array.isArray(value)) {
-      for (const item of value) visit(item)
-    } else if (value && typeof value === 'object') {
-      for (const [key, child] of Object.entries(value)) {
-        if (key === '$ref' && typeof child === 'string') {
-          const name = child.replace('#/components/schemas/', '')
-          if (!used.has(name)) {
-            used.add(name)
-            visit(schemas[name])
-          }
-        } else visit(child)
-      }
-    }
-  }
-  visit(doc.paths)
-  for (const name of Object.keys(schemas)) if (!used.has(name)) delete schemas[name]
 }

@@ -3,7 +3,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
-import { createMemorySessions } from '../adapters/memory-sessions.js'
+import { createLocalSessions } from '../adapters/local/sessions.js'
 import { createProvider, type Provider, TokenError } from '../adapters/oidc/provider.js'
 import { createBatchedStore } from '../adapters/redis/rate-limit-store.js'
 import { createRedisSessions } from '../adapters/redis/sessions.js'
@@ -148,6 +148,22 @@ export function createSessionCheck(sessions: Sessions) {
   }
 }
 
+/**
+ * The Zoho webhook's shared secret (WEBHOOK_SECRET), sent in `X-Webhook-Secret` or the `secret`
+ * query parameter and compared in constant time. POST /webhooks/zoho runs it as its own onRequest
+ * hook (after the rate limit, as route hooks run). Without a secret the webhook is disabled (403).
+ */
+export function createWebhookCheck(secret: string | undefined) {
+  const expected = secret === undefined ? undefined : sha256(secret)
+  return async (req: FastifyRequest): Promise<void> => {
+    if (!expected) throw new Problem('forbidden', 'the Zoho webhook is disabled: set WEBHOOK_SECRET to enable it')
+    const header = req.headers['x-webhook-secret']
+    const query = (req.query as Record<string, unknown> | undefined)?.secret
+    const given = typeof header === 'string' ? header : typeof query === 'string' ? query : ''
+    if (!timingSafeEqual(sha256(given), expected)) throw new Problem('unauthorized', 'wrong or missing webhook secret')
+  }
+}
+
 export interface Authenticators {
   /** A bearer JWT's actor (OIDC_ISSUER). */
   token?: ((token: string) => Promise<Actor>) | undefined
@@ -242,7 +258,7 @@ const accessPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { confi
   if (config.apiKeys.length === 0) app.log.warn('API_KEYS is not set: the decision API is open to anyone who can reach it')
   const provider = config.oidc ? startProvider(app, config.oidc) : undefined
   const sessions = config.oidc?.clientId
-    ? createSessions(app.shared.store({ alone: () => createMemorySessions(), redis: (link) => createRedisSessions(link) }))
+    ? createSessions(app.shared.store({ local: () => createLocalSessions(), redis: (link) => createRedisSessions(link) }))
     : undefined
   app.decorate('oidcProvider', provider)
   app.decorate('sessions', sessions)

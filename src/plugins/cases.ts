@@ -1,12 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
-import { createMemoryCases } from '../adapters/memory-cases.js'
-import { createMemoryDeliveries, createMemoryOutbox } from '../adapters/memory-outbox.js'
+import { createLocalCases } from '../adapters/local/cases.js'
+import { createLocalDeliveries, createLocalOutbox } from '../adapters/local/outbox.js'
 import { createRedisCases } from '../adapters/redis/cases.js'
 import { createRedisDeliveries, createRedisOutbox } from '../adapters/redis/outbox.js'
 import type { Config } from '../config.js'
-import { CASE_EVENTS } from '../domain/case.js'
+import { CASE_EVENTS, type Case, type CaseEventKind, type CaseStep } from '../domain/case.js'
 import { createCallbacks, type Delivery } from '../services/callbacks.js'
 import { type CaseService, createCaseService } from '../services/cases.js'
 
@@ -40,7 +40,7 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
   const registers = [app.metrics.registry]
   const transitions = new Counter({
     name: 'creditgate_case_transitions_total',
-    help: 'Case transitions by event (opened, updated, released, rejected, expired, reopened)',
+    help: 'Case transitions by event (opened, updated, released, rejected, expired, reopened, cleared)',
     labelNames: ['event'],
     registers,
   })
@@ -64,8 +64,8 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
   })
   const log = app.log.child({ component: 'cases' })
   const callbacks = createCallbacks({
-    store: app.shared.store({ alone: createMemoryOutbox, redis: (link) => createRedisOutbox(link, createMemoryOutbox()) }),
-    deliveries: app.shared.store({ alone: createMemoryDeliveries, redis: (link) => createRedisDeliveries(link, createMemoryDeliveries()) }),
+    store: app.shared.store({ local: createLocalOutbox, redis: (link) => createRedisOutbox(link, createLocalOutbox()) }),
+    deliveries: app.shared.store({ local: createLocalDeliveries, redis: (link) => createRedisDeliveries(link, createLocalDeliveries()) }),
     targets: (org) => app.zoho.settings(org).callbacks,
     backoffMs: timing?.backoffMs,
     leaseMs: timing?.leaseMs,
@@ -77,16 +77,18 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
       else log.warn(line, result === 'failed' ? 'callback failed, will retry' : 'callback given up')
     },
   })
-  const localCases = createMemoryCases()
+  const localCases = createLocalCases()
   const cases = createCaseService({
-    store: app.shared.store({ alone: () => localCases, redis: (link) => createRedisCases(link, localCases) }),
+    store: app.shared.store({ local: () => localCases, redis: (link) => createRedisCases(link, localCases) }),
     policy: { expireDays: config.cases.expireDays, releaseValidDays: config.cases.releaseValidDays, tolerance: config.cases.tolerance },
     limits: (org) => limitsOf(app.zoho.settings(org).releaseLimits),
     organizations: () => app.zoho.organizations,
     rules: (org) => app.rules.for(org).current(),
     onEvent: (kind, c) => {
       transitions.inc({ event: kind })
-      log.info({ case_id: c.case_id, event: kind, state: c.state, by: c.history.at(-1)?.by }, 'case event')
+      const last = c.history.at(-1)
+      log.info({ case_id: c.case_id, event: kind, state: c.state, by: last?.by }, 'case event')
+      if (kind !== 'updated' && last) app.audit.record(auditEntry(kind, c, last))
       if (kind !== 'updated')
         callbacks.enqueue(kind, c).catch((err) => log.error({ err, case_id: c.case_id }, 'queueing a callback failed'))
     },
@@ -119,4 +121,20 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
   })
 }
 
-export default fp(casesPlugin, { name: 'cases', dependencies: ['metrics', 'redis', 'zoho', 'rules'] })
+/** A case transition as the audit trail keeps it. */
+const auditEntry = (kind: Exclude<CaseEventKind, 'updated'>, c: Case, last: CaseStep) => ({
+  kind: `case.${kind}` as const,
+  by: last.by,
+  ...(last.actor ? { actor: last.actor } : {}),
+  organization_id: c.organization_id,
+  contact_id: c.contact_id,
+  case_id: c.case_id,
+  ...(last.decision_id ? { decision_id: last.decision_id } : {}),
+  reason: last.reason,
+  detail:
+    c.release && kind === 'released'
+      ? `order ${c.order.reference}: released up to ${c.release.amount} until ${c.release.valid_until}`
+      : `order ${c.order.reference} of ${c.order.amount}`,
+})
+
+export default fp(casesPlugin, { name: 'cases', dependencies: ['metrics', 'redis', 'zoho', 'rules', 'audit'] })

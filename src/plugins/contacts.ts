@@ -1,18 +1,21 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
-import { createMemoryCache } from '../adapters/memory-cache.js'
-import { createMemoryCallerShare } from '../adapters/memory-caller-share.js'
+import { createLocalCache } from '../adapters/local/cache.js'
+import { createLocalCallerShare } from '../adapters/local/caller-share.js'
 import { createRedisCache } from '../adapters/redis/cache.js'
 import { createRedisCallerShare } from '../adapters/redis/caller-share.js'
 import { createRedisFlight } from '../adapters/redis/flight.js'
 import type { Config } from '../config.js'
-import { type CacheEntry, type ContactCache, type ContactService, createContactService, fetchedAtMs } from '../services/contacts.js'
+import { fetchedAtMs } from '../domain/contact.js'
+import { type CacheEntry, type ContactCache, type ContactService, createContactService } from '../services/contacts.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Contacts through the cache, one Zoho call per missing contact across instances. */
     contacts: ContactService
+    /** A contact's name as the cache holds it (fresh or stale copy): never a Zoho call; undefined when not cached. */
+    cachedContactName: (org: string, contactId: string) => Promise<string | undefined>
   }
 }
 
@@ -25,21 +28,25 @@ const contactsPlugin: FastifyPluginAsync<{ config: Config; cache?: ContactCache 
     registers: [app.metrics.registry],
   })
   for (const result of ['hit', 'miss', 'stale', 'not_found']) lookups.inc({ result }, 0)
-  const memory = createMemoryCache()
+  const memory = createLocalCache()
   // A refilled copy keeps what is left of its stale horizon.
   const remainingTtl = (entry: CacheEntry) => Math.max(1, ttl.staleTtlSeconds - Math.floor((Date.now() - fetchedAtMs(entry)) / 1000))
   const log = app.log.child({ component: 'contacts' })
   const cache =
     options.cache ??
     app.shared.store({
-      alone: () => memory,
+      local: () => memory,
       redis: (link) => createRedisCache(link, memory, log, { freshSeconds: ttl.ttlSeconds, staleSeconds: remainingTtl }),
     })
-  const flight = app.shared.store({ alone: () => undefined, redis: (link) => createRedisFlight(link, log) })
+  app.decorate('cachedContactName', async (org: string, contactId: string) => {
+    const entry = await cache.get(org, contactId)
+    return entry && 'contact' in entry ? entry.contact.contact_name : undefined
+  })
+  const flight = app.shared.store({ local: () => undefined, redis: (link) => createRedisFlight(link, log) })
   const share = callerShare(options.config)
-  const local = createMemoryCallerShare((org) => app.zoho.part(org))
+  const local = createLocalCallerShare((org) => app.zoho.part(org))
   const callers =
-    share === undefined ? undefined : app.shared.store({ alone: () => local, redis: (link) => createRedisCallerShare(link, share, local) })
+    share === undefined ? undefined : app.shared.store({ local: () => local, redis: (link) => createRedisCallerShare(link, share, local) })
   app.decorate(
     'contacts',
     createContactService({

@@ -3,7 +3,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod'
-import { addOpenApiExamples } from '../openapi/examples.js'
+import { addOpenApiExamples } from '../openapi/document.js'
 import { SECURITY_SCHEMES } from './access.js'
 
 export const API_VERSION = '1.0.0'

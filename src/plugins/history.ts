@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
-import { createMemoryHistory } from '../adapters/memory-history.js'
+import { createLocalHistory } from '../adapters/local/history.js'
 import { createRedisHistory } from '../adapters/redis/history.js'
 import type { Config } from '../config.js'
 import type { FieldsRead } from '../domain/history.js'
@@ -26,7 +26,7 @@ declare module 'fastify' {
 
 const historyPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   const max = config.decisionHistoryMax
-  const local = createMemoryHistory(max)
+  const local = createLocalHistory(max)
   const redis = app.shared.link
   const cuts = new Counter({
     name: 'creditgate_history_cut_total',
@@ -44,7 +44,7 @@ const historyPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { conf
     return read.fields
   }
   const service = createHistoryService({
-    store: app.shared.store({ alone: () => local, redis: (link) => createRedisHistory(link, local, max) }),
+    store: app.shared.store({ local: () => local, redis: (link) => createRedisHistory(link, local, max) }),
     organizations: () => app.zoho.organizations,
     fieldsRead,
     onCut: (cut) => {
@@ -72,6 +72,9 @@ const historyPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { conf
         reasons: decision.reasons,
         alerts: decision.alerts,
         evaluated_at: decision.evaluated_at,
+        // Who let a held order through, and what the rules said: the audit trail of a release.
+        ...(decision.case ? { case: decision.case } : {}),
+        ...(decision.release ? { release: decision.release, overridden: decision.overridden ?? [] } : {}),
       })
     },
     backtest(ruleSet, range, limit, organizations) {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
-import { createMemoryPayments } from '../adapters/memory-payments.js'
+import { createLocalPayments } from '../adapters/local/payments.js'
 import { createRedisPayments } from '../adapters/redis/payments.js'
 import type { Config } from '../config.js'
 import { usesPayments } from '../rules/rule-set.js'
@@ -23,10 +23,10 @@ const paymentsPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { con
     registers,
   })
   for (const result of ['ok', 'failed']) refreshes.inc({ result }, 0)
-  const local = createMemoryPayments()
+  const local = createLocalPayments()
   const service = createPaymentsService({
     source: app.zoho.payments,
-    store: app.shared.store({ alone: () => local, redis: (link) => createRedisPayments(link, local) }),
+    store: app.shared.store({ local: () => local, redis: (link) => createRedisPayments(link, local) }),
     refreshSeconds: config.payments.refreshSeconds,
     staleSeconds: config.payments.staleSeconds,
     timeZone: (org) => app.zoho.settings(org).timeZone,

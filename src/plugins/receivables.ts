@@ -1,15 +1,15 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
-import { createMemoryReceivables } from '../adapters/memory-receivables.js'
+import { createLocalReceivables } from '../adapters/local/receivables.js'
 import { createRedisReceivables } from '../adapters/redis/receivables.js'
 import type { Config } from '../config.js'
-import { createReceivablesService, type ReceivablesService } from '../services/receivables.js'
+import { createReceivablesService, type ReceivablesReader } from '../services/receivables.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Open invoices and sales orders of the organizations whose rules read them, kept fresh in the background. */
-    receivables: ReceivablesService
+    receivables: ReceivablesReader
   }
 }
 
@@ -22,10 +22,10 @@ const receivablesPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { 
     registers,
   })
   for (const kind of ['organization', 'customer']) for (const result of ['ok', 'failed']) refreshes.inc({ kind, result }, 0)
-  const local = createMemoryReceivables()
+  const local = createLocalReceivables()
   const service = createReceivablesService({
     source: app.zoho.receivables,
-    store: app.shared.store({ alone: () => local, redis: (link) => createRedisReceivables(link, local) }),
+    store: app.shared.store({ local: () => local, redis: (link) => createRedisReceivables(link, local) }),
     refreshSeconds: config.receivables.refreshSeconds,
     staleSeconds: config.receivables.staleSeconds,
     firstWaitMs: config.zoho.timeoutMs * 3,

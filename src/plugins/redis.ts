@@ -13,7 +13,7 @@ import type { Config } from '../config.js'
 export interface Shared {
   /** The connection, when Redis is configured. */
   readonly link: RedisLink | undefined
-  store<T>(choice: { alone: () => T; redis: (link: RedisLink) => T }): T
+  store<T>(choice: { local: () => T; redis: (link: RedisLink) => T }): T
 }
 
 declare module 'fastify' {
@@ -24,7 +24,7 @@ declare module 'fastify' {
 
 const redisPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { config }) => {
   const link = config.redis ? await connectRedis(config.redis, app.log.child({ component: 'redis' })) : undefined
-  app.decorate('shared', { link, store: (choice) => (link ? choice.redis(link) : choice.alone()) })
+  app.decorate('shared', { link, store: (choice) => (link ? choice.redis(link) : choice.local()) })
   const registers = [app.metrics.registry]
   const degraded = new Gauge({ name: 'creditgate_redis_degraded', help: '1 while Redis is configured but unreachable', registers })
   const degradations = new Counter({
@@ -45,7 +45,8 @@ const redisPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { config
     if (!up) degradations.inc()
   }
   watch(link.up)
-  link.onChange(watch)
+  link.onDown(() => watch(false))
+  link.beforeUp(() => watch(true))
   app.lifecycle.addCheck('redis', () => {
     if (link.full) {
       return {

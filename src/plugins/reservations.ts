@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Gauge } from 'prom-client'
-import { createMemoryReservations } from '../adapters/memory-reservations.js'
+import { createLocalReservations } from '../adapters/local/reservations.js'
 import { createRedisReservations } from '../adapters/redis/reservations.js'
 import type { Config } from '../config.js'
 import { createReservationService, type ReservationService } from '../services/reservations.js'
@@ -26,9 +26,9 @@ const reservationsPlugin: FastifyPluginAsync<{ config: Config; now?: (() => numb
   })
   for (const reason of ['matched', 'cancelled', 'expired']) ends.inc({ reason }, 0)
   const ttlSeconds = config.reservationTtlSeconds
-  const twin = createMemoryReservations(app.shared.link ? 'degraded' : 'local')
+  const twin = createLocalReservations(app.shared.link ? 'degraded' : 'local')
   const service = createReservationService({
-    store: app.shared.store({ alone: () => twin, redis: (link) => createRedisReservations(link, twin, ttlSeconds) }),
+    store: app.shared.store({ local: () => twin, redis: (link) => createRedisReservations(link, twin, ttlSeconds) }),
     ttlSeconds,
     instances: () => app.shared.link?.instances ?? 1,
     onEnd: (reason, count) => ends.inc({ reason }, count),

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Histogram } from 'prom-client'
+import { createLocalBudget } from '../adapters/local/budget.js'
+import { createLocalTokens } from '../adapters/local/tokens.js'
 import { createRedisBudget } from '../adapters/redis/budget.js'
 import { createSharedTokens } from '../adapters/redis/tokens.js'
 import { createZohoBooks } from '../adapters/zoho/books.js'
-import { createLocalBudget } from '../adapters/zoho/budget.js'
 import type { BudgetPart } from '../adapters/zoho/ports.js'
-import { createLocalTokens, createTokenMinter } from '../adapters/zoho/tokens.js'
+import { createTokenMinter } from '../adapters/zoho/tokens.js'
 import type { Config } from '../config.js'
 import { Problem } from '../errors.js'
 import { type OrganizationSettings, organizationSettings } from '../organizations.js'
@@ -85,13 +86,13 @@ const zohoPlugin: FastifyPluginAsync<{ config: Config; contactSource?: ContactSo
     reserve: zoho.reserve,
   }
   const budget = app.shared.store({
-    alone: () => createLocalBudget(limits),
+    local: () => createLocalBudget(limits),
     redis: (link) => createRedisBudget(link, limits, zoho.organizationIds),
   })
   const mint = createTokenMinter({ accountsUrl: zoho.accountsUrl, credentials: zoho.credentials, timeoutMs: zoho.timeoutMs })
   const credentials = zoho.credentials
   const tokens = app.shared.store({
-    alone: () => createLocalTokens(mint),
+    local: () => createLocalTokens(mint),
     redis: (link) =>
       createSharedTokens({
         link,

@@ -1,10 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
 import formbody from '@fastify/formbody'
-import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { Problem } from '../errors.js'
-import { CALLER_SECURITY } from '../plugins/access.js'
+import { actorRecord } from '../domain/actor.js'
+import { CALLER_SECURITY, createWebhookCheck } from '../plugins/access.js'
 import { usesReceivables } from '../rules/rule-set.js'
 import { ContactParamsSchema, problemResponses, ZohoIdSchema } from './schemas.js'
 
@@ -58,8 +56,6 @@ const OrganizationQuerySchema = z.strictObject({
   organization_id: ZohoIdSchema.optional().describe('Only this organization; default: every organization in ZOHO_ORGANIZATION_IDS'),
 })
 
-const digest = (value: string) => createHash('sha256').update(value).digest()
-
 export const cacheRoutes: FastifyPluginAsyncZod<CacheRouteOptions> = async (app, options) => {
   await app.register(formbody)
   /** The organization asked for (if allowed), else every allowed one. */
@@ -86,22 +82,27 @@ export const cacheRoutes: FastifyPluginAsyncZod<CacheRouteOptions> = async (app,
         response: { 200: InvalidatedSchema, ...problemResponses(400, 401, 403, 429, 500) },
       },
     },
-    async (req) => invalidate(organizationsFor(req.query.organization_id), req.params.contact_id),
+    async (req) => {
+      const done = await invalidate(organizationsFor(req.query.organization_id), req.params.contact_id)
+      const orgs = done.invalidated.map((each) => each.organization_id)
+      if (req.actor) {
+        app.audit.record({
+          kind: 'cache.purged',
+          by: req.actor.name,
+          actor: actorRecord(req.actor),
+          ...(orgs.length === 1 ? { organization_id: orgs[0] } : {}),
+          contact_id: req.params.contact_id,
+          detail: `forgotten on every instance, in organization ${orgs.join(', ')}`,
+        })
+      }
+      return done
+    },
   )
-
-  const secret = options.webhookSecret === undefined ? undefined : digest(options.webhookSecret)
-  const checkSecret = async (req: FastifyRequest) => {
-    if (!secret) throw new Problem('forbidden', 'the Zoho webhook is disabled: set WEBHOOK_SECRET to enable it')
-    const header = req.headers['x-webhook-secret']
-    const query = (req.query as Record<string, unknown> | undefined)?.secret
-    const given = typeof header === 'string' ? header : typeof query === 'string' ? query : ''
-    if (!timingSafeEqual(digest(given), secret)) throw new Problem('unauthorized', 'wrong or missing webhook secret')
-  }
 
   app.post(
     '/webhooks/zoho',
     {
-      onRequest: checkSecret,
+      onRequest: createWebhookCheck(options.webhookSecret),
       schema: {
         operationId: 'zohoWebhook',
         summary: 'Zoho Books workflow webhook: a contact changed',

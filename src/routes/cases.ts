@@ -7,6 +7,7 @@ import { parseTime, TimeSchema } from '../domain/history.js'
 import { Problem } from '../errors.js'
 import { type AuthLevel, CALLER_SECURITY, callerBucket } from '../plugins/access.js'
 import { DeliverySchema } from '../services/callbacks.js'
+import { CASE_LIST_BOUNDS, isCaseCursor } from '../services/case-list.js'
 import { limitText, problemResponses, ZohoIdSchema } from './schemas.js'
 
 /**
@@ -39,7 +40,12 @@ const RejectBody = z.strictObject({ reason: text(200).describe('Why the order ma
 const CaseViewSchema = CaseSchema.extend({
   callbacks: z.array(DeliverySchema).describe("The case's callback events (CALLBACK_URLS): pending, delivered or given up, with attempts"),
 }).meta({ id: 'CaseView' })
-const CasePageSchema = z.object({ cases: z.array(CaseSchema).describe('Oldest first') }).meta({ id: 'CasePage' })
+const CasePageSchema = z
+  .object({
+    cases: z.array(CaseSchema).describe('Oldest first'),
+    next_cursor: z.string().nullable().describe('Pass as `cursor` for the next page; null when there is none'),
+  })
+  .meta({ id: 'CasePage' })
 
 const notFound = () => new Problem('case_not_found', 'no case with this id is visible to this API key')
 
@@ -67,8 +73,7 @@ export const caseRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         operationId: 'listCases',
         summary: 'Credit cases: held orders, oldest first',
-        description:
-          'Cases of every organization, oldest first: the worklist of held orders (`state=open`) and the record of who released or rejected what. An open case past CASE_EXPIRE_DAYS is shown expired.',
+        description: `Cases of every organization, oldest first (by when they were opened): the worklist of held orders (\`state=open\`) and the record of who released, rejected or cleared what. An open case past CASE_EXPIRE_DAYS is shown expired. Read from an index by state and opening time, never the whole store: a page holds at most \`limit\` cases and \`next_cursor\` continues it. One request looks at no more than ${CASE_LIST_BOUNDS.scanned.toLocaleString('en')} cases: with \`contact_id\` (a filter over what is read) a page may come back short, or empty, with a cursor.`,
         tags,
         security,
         querystring: z.strictObject({
@@ -76,19 +81,20 @@ export const caseRoutes: FastifyPluginAsyncZod = async (app) => {
           contact_id: ZohoIdSchema.meta({ example: '460000000026049' }).optional(),
           since: TimeSchema.optional().describe('Opened at or after'),
           limit: limitText(500, 100).describe('At most this many cases (1 to 500, default 100)'),
+          cursor: z.string().max(60).refine(isCaseCursor, 'must be a next_cursor from a previous page').optional(),
         }),
         response: { 200: CasePageSchema, ...problemResponses(400, 401, 403, 429, 500) },
       },
     },
     async (req) => {
-      const { state, contact_id, since, limit } = req.query
-      const cases = await app.cases.list({
+      const { state, contact_id, since, limit, cursor } = req.query
+      return app.cases.list({
         state,
         contactId: contact_id,
         since: since === undefined ? undefined : parseTime(since, Date.now()),
         limit,
+        cursor,
       })
-      return { cases }
     },
   )
 

@@ -22,6 +22,9 @@ async function loadFiles(): Promise<Map<string, { type: string; body: Buffer }>>
   const sources: [string, string, keyof typeof TYPES][] = [
     ['index.html', own('index.html'), 'html'],
     ['console.js', own('console.js'), 'js'],
+    ['lib.js', own('lib.js'), 'js'],
+    ['cases.js', own('cases.js'), 'js'],
+    ['portfolio.js', own('portfolio.js'), 'js'],
     ['console.css', own('console.css'), 'css'],
     ['icon.svg', own('icon.svg'), 'svg'],
     ['uplot.js', uplot('uPlot.iife.min.js'), 'js'],

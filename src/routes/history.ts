@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
-import { isStaff } from '../domain/actor.js'
+import { actorRecord, isStaff } from '../domain/actor.js'
 import { DECISIONS } from '../domain/decision.js'
 import { DecisionRecordSchema, parseTime, TimeSchema } from '../domain/history.js'
 import { Problem } from '../errors.js'
@@ -136,7 +136,17 @@ export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async 
         sources = folder.rules
       }
       const ruleSet = await compileCandidate(app.rules, sources)
-      return app.history.backtest(ruleSet, range(since, until), limit, decidedBy(app, org))
+      const comparison = await app.history.backtest(ruleSet, range(since, until), limit, decidedBy(app, org))
+      if (req.actor) {
+        app.audit.record({
+          kind: 'rules.backtest',
+          by: req.actor.name,
+          actor: actorRecord(req.actor),
+          organization_id: org,
+          detail: `rules ${ruleSet.version} on ${comparison.evaluated} decisions (${req.body.rules ? 'a candidate sent' : 'RULES_DIR'}): ${comparison.changed} changed`,
+        })
+      }
+      return comparison
     },
   )
 

@@ -4,6 +4,7 @@ import {
   type Case,
   type CaseEventKind,
   caseLink,
+  clearCase,
   covers,
   expireCase,
   type Hold,
@@ -17,32 +18,17 @@ import {
 } from '../domain/case.js'
 import type { RiskDecision } from '../domain/decision.js'
 import type { RuleSet } from '../rules/rule-set.js'
+import { type CaseListQuery, type CaseStore, listCases, openCases } from './case-list.js'
 import type { DecideInput } from './decisions.js'
 
-/**
- * Where cases are kept: per organization, by case id. `put` writes only if the stored case is still
- * at revision `seen` (0: none stored), so two instances never overwrite each other's transition;
- * false means it changed meanwhile, and the caller reads it again.
- */
-export interface CaseStore {
-  get(org: string, caseId: string): Promise<Case | undefined>
-  put(next: Case, seen: number): Promise<boolean>
-  list(org: string): Promise<Case[]>
-}
-
-export interface CaseListQuery {
-  state?: Case['state'] | undefined
-  contactId?: string | undefined
-  /** Opened at or after (ms). */
-  since?: number | undefined
-  limit: number
-}
+export type { CaseListQuery, CaseStore }
 
 export interface CaseService {
   /** After the rules decided: honours a release of the order's reference, or opens/updates its case. */
   settle(input: DecideInput, answer: RiskDecision): Promise<RiskDecision>
   get(caseId: string): Promise<Case | undefined>
-  list(query: CaseListQuery): Promise<Case[]>
+  /** A page of cases, oldest first, bounded (CASE_LIST_BOUNDS); next_cursor continues it. */
+  list(query: CaseListQuery): Promise<{ cases: Case[]; next_cursor: string | null }>
   release(caseId: string, actor: Actor, input: ReleaseInput): Promise<Case | undefined>
   reject(caseId: string, actor: Actor, input: { reason: string; note?: string | undefined }): Promise<Case | undefined>
   /** Expires the open cases past CASE_EXPIRE_DAYS; the open ones left, and the oldest one's opened_at (ms) */
@@ -151,7 +137,18 @@ export function createCaseService(options: CaseServiceOptions): CaseService {
       }
       why = covered.why
     }
-    if (answer.decision === 'allow') return existing && why === undefined ? { ...answer, case: caseLink(existing) } : answer
+    if (answer.decision === 'allow') {
+      if (!existing || why !== undefined) return answer
+      // An open case the rules now allow (the customer paid): it leaves the worklist, cleared.
+      const cleared =
+        existing.state === 'open' && !expireCase(existing, now)
+          ? await update(org, caseId, (current) => {
+              const next = current && !expireCase(current, now) && clearCase(current, input.caller ?? 'unknown', answer.decision_id, now)
+              return next ? { next, event: 'cleared' } : null
+            })
+          : existing
+      return { ...answer, case: caseLink(cleared ?? existing) }
+    }
     const hold: Hold = {
       caseId,
       org,
@@ -186,21 +183,8 @@ export function createCaseService(options: CaseServiceOptions): CaseService {
       // Shown as it is: an open case past its time is expired, whether or not the sweep stored it yet.
       return found && (expireCase(found, clock()) ?? found)
     },
-    async list({ state, contactId, since, limit }) {
-      const now = clock()
-      const all: Case[] = []
-      for (const org of options.organizations()) {
-        for (const found of await store.list(org)) {
-          const c = expireCase(found, now) ?? found
-          if (state && c.state !== state) continue
-          if (contactId && c.contact_id !== contactId) continue
-          if (since !== undefined && Date.parse(c.opened_at) < since) continue
-          all.push(c)
-        }
-      }
-      // Oldest first: the worklist's order.
-      return all.sort((a, b) => a.opened_at.localeCompare(b.opened_at)).slice(0, limit)
-    },
+    // Oldest first: the worklist's order.
+    list: (query) => listCases(store, options.organizations(), query, clock()),
     release: (caseId, actor, input) =>
       staff(caseId, (c, now) =>
         releaseCase(expireCase(c, now) ?? c, actor, input, now, policy, releaseLimit(options.limits(c.organization_id), actor)),
@@ -211,7 +195,7 @@ export function createCaseService(options: CaseServiceOptions): CaseService {
       let open = 0
       let oldestOpenedMs: number | undefined
       for (const org of options.organizations()) {
-        for (const c of await store.list(org)) {
+        for await (const c of openCases(store, org)) {
           if (c.state !== 'open') continue
           if (expireCase(c, now)) {
             await update(org, c.case_id, (current) => {

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { ZohoContact } from '../domain/contact.js'
+import { fetchedAtMs, type ZohoContact } from '../domain/contact.js'
 import type { ContactOrigin } from '../domain/decision.js'
 import { isProblem, Problem, type ProblemCode } from '../errors.js'
 
@@ -19,18 +19,6 @@ export interface ContactCache {
   /** Keeps the entry for ttlSeconds (the stale horizon, not the freshness). */
   set(org: string, contactId: string, entry: CacheEntry, ttlSeconds: number): Promise<void>
   delete(org: string, contactId: string): Promise<void>
-}
-
-const parsedTimes = new WeakMap<CacheEntry, number>()
-
-/** When the entry was fetched, in ms; entries are immutable, so it is parsed once per entry. */
-export function fetchedAtMs(entry: CacheEntry): number {
-  let ms = parsedTimes.get(entry)
-  if (ms === undefined) {
-    ms = Date.parse(entry.fetched_at)
-    parsedTimes.set(entry, ms)
-  }
-  return ms
 }
 
 /** What a leader that failed leaves for the instances waiting on it. */

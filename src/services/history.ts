@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Decision } from '../domain/decision.js'
-import { boundRecord, type DecisionRecord, decisionTime, type FieldsRead, type RecordCut } from '../domain/history.js'
+import { boundRecord, compareIds, type DecisionRecord, decisionTime, type FieldsRead, type RecordCut } from '../domain/history.js'
 
 /**
  * The decision history: every decision recorded with the facts it was made on, per organization,
@@ -47,34 +47,6 @@ export interface HistoryStore {
   find(org: string, decisionId: string, atMs: number): Promise<string | undefined>
   /** Newest first, at most `count`. */
   page(org: string, range: HistoryRange, count: number): Promise<StoredEntry[]>
-}
-
-/** Orders positions "<ms>-<seq>": negative when a is older. */
-export function compareIds(a: string, b: string): number {
-  const [am = 0, as = 0] = a.split('-').map(Number)
-  const [bm = 0, bs = 0] = b.split('-').map(Number)
-  return am - bm || as - bs
-}
-
-/** Merges two newest-first pages into one of at most `count`. */
-export function mergePages(a: readonly StoredEntry[], b: readonly StoredEntry[], count: number): StoredEntry[] {
-  if (b.length === 0) return a.slice(0, count)
-  if (a.length === 0) return b.slice(0, count)
-  const out: StoredEntry[] = []
-  let i = 0
-  let j = 0
-  while (out.length < count && (i < a.length || j < b.length)) {
-    const x = a[i]
-    const y = b[j]
-    if (x && (!y || compareIds(x.id, y.id) >= 0)) {
-      out.push(x)
-      i++
-    } else if (y) {
-      out.push(y)
-      j++
-    }
-  }
-  return out
 }
 
 export interface HistoryEntry extends StoredEntry {

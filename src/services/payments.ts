@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { BudgetRefused } from '../adapters/zoho/budget.js'
+import { BudgetRefused } from '../adapters/zoho/ports.js'
 import { type CustomerPayments, listingStart, type PaidInvoice, paymentsByCustomer } from '../domain/payments.js'
 import { todayIn } from '../domain/receivables.js'
 import { Problem } from '../errors.js'
@@ -75,6 +75,7 @@ export const MAX_PAGES = 200
  * no decision causes a per-customer read. An organization is kept from the first decision whose
  * rules read payment facts. A pass that fails keeps the last complete snapshot, which ages;
  * older than staleSeconds it is not used (the decision follows FAIL_MODE).
+ * Why one listing per organization, not a read per customer: ../../docs/decisions/010-payment-facts.md
  */
 export function createPaymentsService(options: PaymentsOptions): PaymentsService {
   const now = options.now ?? Date.now

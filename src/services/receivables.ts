@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { BudgetRefused } from '../adapters/zoho/budget.js'
+import { BudgetRefused } from '../adapters/zoho/ports.js'
 import {
   type CustomerReceivables,
   groupByCustomer,
@@ -73,6 +73,15 @@ export interface ReceivablesService {
   stop(): void
 }
 
+/** The service with a read of whole snapshots, for the portfolio view (decisions need only forCustomer). */
+export interface ReceivablesReader extends ReceivablesService {
+  /**
+   * The organization's snapshot as kept (this process's copy while it keeps the organization, else
+   * the store's): never a Zoho call, never a first read; undefined while none has been read.
+   */
+  snapshot(org: string): Promise<Snapshot | undefined>
+}
+
 export interface ReceivablesOptions {
   source: ReceivablesSource
   store: ReceivablesStore
@@ -136,7 +145,7 @@ const retryOf = (err: unknown): Outcome => (err instanceof BudgetRefused ? { ret
  * an organization is read one customer at a time, or as a whole when that costs fewer calls than
  * the customers waiting. A read the budget refuses waits until the budget has room.
  */
-export function createReceivablesService(options: ReceivablesOptions): ReceivablesService {
+export function createReceivablesService(options: ReceivablesOptions): ReceivablesReader {
   const now = options.now ?? Date.now
   const gatherMs = options.gatherMs ?? WEBHOOK_GATHER_MS
   const spacingMs = options.customerSpacingMs ?? CUSTOMER_SPACING_MS
@@ -347,6 +356,10 @@ export function createReceivablesService(options: ReceivablesOptions): Receivabl
         throw unavailable(`the receivables of organization ${org} are ${ageSeconds} s old, more than RECEIVABLES_STALE_SECONDS`)
       }
       return { customer: customer ?? NO_RECEIVABLES, asOf }
+    },
+    async snapshot(org) {
+      const mine = kept.has(org) ? snapshots.get(org) : undefined
+      return mine ?? (await options.store.read(org))
     },
     async customerChanged(orgs, customerId) {
       for (const org of await owners(orgs, customerId)) {

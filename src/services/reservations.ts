@@ -94,7 +94,7 @@ export interface ReservationOptions {
  * While Redis is down, every instance decides alone. Each may then commit at most 1/N of the
  * room the customer had left (credit limit − outstanding − open orders − the reservations known
  * from Redis), N the live instances last seen: the other N − 1 parts are counted as reserved, so
- * that together the instances never pass the limit.
+ * that together the instances never pass the limit (../../docs/decisions/008-reservations.md).
  */
 export function othersPart(facts: Outcome['facts'], known: number, instances: number): number {
   if (instances <= 1 || facts.credit_limit === null || facts.open_orders_bcy === null) return 0

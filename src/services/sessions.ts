@@ -35,6 +35,7 @@ const keyOf = (kind: string, secret: string) => `${kind}:${hash('sha256', secret
 /** A browser's secret of the expected form (43 base64url characters), so nothing else reaches the store. */
 const SECRET = /^[A-Za-z0-9_-]{43}$/
 
+/** Console sessions kept on the server, the browser holding only a secret: ../../docs/decisions/011-oidc.md */
 export function createSessions(store: SessionStore, now: () => number = Date.now) {
   const read = async <T>(kind: string, secret: string | undefined): Promise<T | undefined> => {
     if (!secret || !SECRET.test(secret)) return undefined

@@ -1,5 +1,5 @@
 // createBatchedStore copied from /work/main/src/adapters/redis/rate-limit-store.ts (2026-11-25), types
-// stripped, with viaRedis from src/adapters/redis/link.ts and a stub RedisLink around a real ioredis client.
+// stripped, with viaRedis from src/adapters/redis/connection.ts and a stub RedisConnection around a real ioredis client.
 
 const FLUSH_MS = 100
 const MAX_KEYS = 10_000
@@ -12,7 +12,7 @@ if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]); ttl = tonumber(ARGV[2])
 return {total, ttl}
 `
 
-/** The RedisLink the store needs: up, client, failed() (down for a second, as in link.ts). */
+/** The RedisConnection the store needs: up, client, failed() (down for a second, as in connection.ts). */
 export function stubLink(client) {
   let downUntil = 0
   return {

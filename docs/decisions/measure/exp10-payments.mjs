@@ -1,7 +1,7 @@
 // Decision record 010: a payment pass over N paid invoices against the sandbox (real HTTP), and the
 // pure computation on its own. Run after `npm run build`: node docs/decisions/measure/exp10-payments.mjs
 import pino from 'pino'
-import { createMemoryPayments } from '../../../dist/adapters/memory-payments.js'
+import { createLocalPayments } from '../../../dist/adapters/local/payments.js'
 import { createZohoBooks } from '../../../dist/adapters/zoho/books.js'
 import { createLocalBudget } from '../../../dist/adapters/zoho/budget.js'
 import { createLocalTokens, createTokenMinter } from '../../../dist/adapters/zoho/tokens.js'
@@ -33,7 +33,7 @@ for (const [n, customers] of [[5000, 500], [20000, 2000]]) {
     budget: createLocalBudget({ requestsPerMinute: 90, maxConcurrency: 8, waitMs: 5000, reserve: 23 }),
     log: pino({ level: 'silent' }),
   })
-  const store = createMemoryPayments()
+  const store = createLocalPayments()
   const service = createPaymentsService({ source: zoho, store, refreshSeconds: 86_400, staleSeconds: 259_200, timeZone: 'UTC', log: pino({ level: 'silent' }), firstWaitMs: 300_000, inUse: () => true })
   const t0 = performance.now()
   await service.forCustomer(ORG, '460000000000900')

@@ -46,7 +46,7 @@ const layouts = {
   },
   index: {
     append: (client, r, at) =>
-      client.eval(APPEND, 2, historyKey(ORG), indexKey(ORG), N, at, r.decision_id, JSON.stringify(r), r.contact_id, r.decision, trimBatch(N)),
+      client.eval(APPEND, 2, historyKey(ORG), indexKey(ORG), N, trimBatch(N), at, r.decision_id, JSON.stringify(r), r.contact_id, r.decision),
     find: async (client, id, at) => ({ json: await client.eval(FIND, 2, historyKey(ORG), indexKey(ORG), id, at, 1000), read: undefined }),
   },
 }

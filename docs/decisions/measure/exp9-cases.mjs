@@ -11,8 +11,8 @@ import { once } from 'node:events'
 import { createServer } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import pino from 'pino'
-import { createMemoryCases } from '../../../dist/adapters/memory-cases.js'
-import { createMemoryDeliveries, createMemoryOutbox } from '../../../dist/adapters/memory-outbox.js'
+import { createLocalCases } from '../../../dist/adapters/local/cases.js'
+import { createLocalDeliveries, createLocalOutbox } from '../../../dist/adapters/local/outbox.js'
 import { createRedisCases } from '../../../dist/adapters/redis/cases.js'
 import { connectRedis } from '../../../dist/adapters/redis/link.js'
 import { createRedisDeliveries, createRedisOutbox } from '../../../dist/adapters/redis/outbox.js'
@@ -30,7 +30,7 @@ const links = [await connectRedis(`redis://127.0.0.1:${PORT}`, log), await conne
 try {
   const { ruleSet } = compileRuleSet((await readRulesFolder('../../../rules')).rules)
   const cases = createCaseService({
-    store: createRedisCases(links[0], createMemoryCases()),
+    store: createRedisCases(links[0], createLocalCases()),
     policy: { expireDays: 14, releaseValidDays: 7, tolerance: 0.1 },
     limits: new Map(),
     organizations: () => [ORG],
@@ -83,8 +83,8 @@ try {
   const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`
   const workers = links.map((link) =>
     createCallbacks({
-      store: createRedisOutbox(link, createMemoryOutbox()),
-      deliveries: createRedisDeliveries(link, createMemoryDeliveries()),
+      store: createRedisOutbox(link, createLocalOutbox()),
+      deliveries: createRedisDeliveries(link, createLocalDeliveries()),
       targets: [{ name: 'shop', url, secret }],
       backoffMs: 50,
     }),

@@ -32,7 +32,7 @@ function helmetHeaders(options) {
   return headers
 }
 
-// creditgate's ioredis options (src/adapters/redis/link.ts).
+// creditgate's ioredis options (src/adapters/redis/client.ts).
 const redisOptions = {
   enableAutoPipelining: true,
   enableOfflineQueue: false,

@@ -71,6 +71,7 @@ async function fetchJson(url: string): Promise<unknown> {
  * memory, so that verifying a token never waits for the network — except for one fetch when a
  * token names a key not seen yet (a rotation), at most once per JWKS_COOLDOWN_MS whatever the
  * number of such tokens. The last good keys stay while the provider cannot be reached.
+ * Why tokens are verified against held keys: ../../../docs/decisions/011-oidc.md
  */
 export function createProvider(options: ProviderOptions) {
   const now = options.now ?? Date.now

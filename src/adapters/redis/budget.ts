@@ -1,16 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import {
-  acquireWith,
-  type BudgetLimits,
-  type BudgetRefusal,
-  type BudgetVerdict,
-  createLocalBudget,
-  type Share,
-  WINDOW_MS,
-} from '../zoho/budget.js'
-import type { ZohoBudget } from '../zoho/ports.js'
-import { EVENTS_CHANNEL, HEARTBEAT_MS, type RedisLink, viaRedis } from './link.js'
+import { acquireWith, type BudgetLimits, createLocalBudget, type Share, WINDOW_MS } from '../local/budget.js'
+import type { BudgetRefusal, BudgetVerdict, ZohoBudget } from '../zoho/ports.js'
+import { type RedisConnection, viaRedis } from './connection.js'
+import { EVENTS_CHANNEL, type RedisEvents } from './events.js'
+import { HEARTBEAT_MS, type RedisPresence } from './presence.js'
 
 /**
  * Checks and takes a slot in one step, so that instances racing for the last call of the minute
@@ -136,7 +130,7 @@ class Calls {
  * Redis is used again. `now` is this instance's clock (tests move it); Redis's decides in Redis.
  */
 export function createRedisBudget(
-  link: RedisLink,
+  link: RedisConnection & RedisEvents & RedisPresence,
   limits: BudgetLimits,
   organizations: readonly string[],
   now: () => number = Date.now,
@@ -171,14 +165,13 @@ export function createRedisBudget(
     })
     synced = { at: now(), live }
   })
-  // Redis is not used again until the calls made meanwhile are in the shared minute (see RedisLink.onChange).
-  link.onChange(async (up) => {
-    if (!up) {
-      const at = now()
-      // Events still arriving (a command failed, the connection did not) keep the view complete.
-      outage = { at, fresh: link.eventsLive || viewFresh(synced, link.eventsLostAt, at) }
-      return
-    }
+  link.onDown(() => {
+    const at = now()
+    // Events still arriving (a command failed, the connection did not) keep the view complete.
+    outage = { at, fresh: link.eventsLive || viewFresh(synced, link.eventsLostAt, at) }
+  })
+  // Redis is not used again until the calls made meanwhile are in the shared minute (RedisConnection's protocol).
+  link.beforeUp(async () => {
     for (const [org, calls] of own) {
       const recent = [...calls.entries()].filter(([, at]) => at > now() - WINDOW_MS)
       if (recent.length === 0) continue

@@ -1,7 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { ZohoContactSchema } from '../../domain/contact.js'
-import { type CacheEntry, type ContactCache, fetchedAtMs } from '../../services/contacts.js'
-import { type RedisLink, viaRedis } from './link.js'
+import { fetchedAtMs, ZohoContactSchema } from '../../domain/contact.js'
+import type { CacheEntry, ContactCache } from '../../services/contacts.js'
+import { type RedisConnection, viaRedis } from './connection.js'
+import type { DataLoss } from './data-loss.js'
+import type { RedisEvents } from './events.js'
 
 /**
  * The contract's cache key, creditgate:v1:<org>:contact:<id>, deliberately without a hash tag so that contacts
@@ -10,7 +12,7 @@ import { type RedisLink, viaRedis } from './link.js'
 export const contactKey = (org: string, contactId: string) => `creditgate:v1:${org}:contact:${contactId}`
 
 /** Contacts in Redis as `{fetched_at, contact}` (or `{fetched_at, not_found: true}`) JSON, with a TTL. */
-function redisEntries(link: RedisLink, log: FastifyBaseLogger): ContactCache {
+function redisEntries(link: Pick<RedisConnection, 'client'>, log: FastifyBaseLogger): ContactCache {
   return {
     async get(org, contactId) {
       const key = contactKey(org, contactId)
@@ -61,7 +63,7 @@ const HOT_ENTRIES = 50_000
  * not served later; if Redis came back empty, the in-process copies refill it instead of Zoho.
  */
 export function createRedisCache(
-  link: RedisLink,
+  link: RedisConnection & RedisEvents & DataLoss,
   local: ContactCache,
   log: FastifyBaseLogger,
   ttl: { freshSeconds: number; staleSeconds: (entry: CacheEntry) => number },
@@ -81,8 +83,8 @@ export function createRedisCache(
   link.onEvent((event) => {
     if (event.type === 'invalidated') void forget(event.org, event.contactId)
   })
-  link.onChange(async (up) => {
-    if (!up || missedDeletes.size === 0) return
+  link.beforeUp(async () => {
+    if (missedDeletes.size === 0) return
     const pending = [...missedDeletes.entries()]
     missedDeletes.clear()
     for (const [key, [org, contactId]] of pending) {

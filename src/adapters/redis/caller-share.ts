@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { CallerShare } from '../../services/contacts.js'
-import type { MemoryCallerShare } from '../memory-caller-share.js'
-import { WINDOW_MS } from '../zoho/budget.js'
+import { WINDOW_MS } from '../local/budget.js'
+import type { LocalCallerShare } from '../local/caller-share.js'
 import { budgetKeys } from './budget.js'
-import { type RedisLink, viaRedis } from './link.js'
+import { type RedisConnection, viaRedis } from './connection.js'
 
 /**
- * shareVerdict (memory-caller-share.ts) in one step by Redis's clock, on the organization's
+ * shareVerdict (local/caller-share.ts) in one step by Redis's clock, on the organization's
  * shared minute. KEYS: the budget's calls (read only), the calls the share allowed, the caller's
  * calls, the callers that asked (caller → its last ask). ARGV: budget, reserve, window, caller, a
  * new call's id. The minute's calls are the budget's or the allowed ones, whichever are more (an
@@ -59,9 +59,9 @@ export const allowedKey = (org: string) => `creditgate:v1:{${org}}:zoho:allowed`
  * down, `local` decides, going on from the takes it was told of.
  */
 export function createRedisCallerShare(
-  link: RedisLink,
+  link: RedisConnection,
   limits: { readonly budget: number; readonly reserve: number },
-  local: MemoryCallerShare,
+  local: LocalCallerShare,
 ): CallerShare {
   return {
     take: (org, caller) =>

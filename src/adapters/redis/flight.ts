@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { FlightFailure, Leadership, SingleFlight } from '../../services/contacts.js'
-import { DELETE_IF, type RedisLink, viaRedis } from './link.js'
+import { DELETE_IF } from './client.js'
+import { type RedisConnection, viaRedis } from './connection.js'
+import type { RedisEvents } from './events.js'
 
 /**
  * Single flight across instances through Redis: the leader holds a short lock, kept alive while
@@ -26,7 +28,7 @@ export const flightKeys = (key: string) => {
   return { lock: `${base}:lock`, failure: `${base}:failed` }
 }
 
-export function createRedisFlight(link: RedisLink, log: FastifyBaseLogger): SingleFlight {
+export function createRedisFlight(link: RedisConnection & RedisEvents, log: FastifyBaseLogger): SingleFlight {
   const waiters = new Map<string, Set<() => void>>()
   link.onEvent((event) => {
     if (event.type !== 'flight_done') return

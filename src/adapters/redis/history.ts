@@ -1,5 +1,7 @@
-import { type HistoryRange, type HistoryStore, mergePages, type NewEntry, type StoredEntry } from '../../services/history.js'
-import { type RedisClient, type RedisLink, viaRedis } from './link.js'
+import { mergePages } from '../../domain/history.js'
+import type { HistoryRange, HistoryStore, NewEntry, StoredEntry } from '../../services/history.js'
+import type { RedisClient } from './client.js'
+import { type RedisConnection, viaRedis } from './connection.js'
 
 /**
  * The decision history in Redis: a stream per organization and, beside it, an index from each
@@ -20,21 +22,26 @@ export const indexKey = (org: string) => `creditgate:v1:{${org}}:decision-index`
 const LEGACY = 'legacy_until'
 
 /**
- * KEYS: stream, index. ARGV: max, ms, decision id, record JSON, contact id, decision, trim batch.
- * Appends the entry, indexes it, and once the stream is `batch` entries over `max`, removes its
- * oldest entries with their index fields (the index lives exactly as long as the entries).
+ * KEYS: stream, index. ARGV: max, trim batch, then five per entry: ms, decision id, record JSON,
+ * contact id, decision. Appends the entries in their order, indexes them, and once the stream is
+ * `batch` entries over `max`, removes its oldest entries with their index fields (the index lives
+ * exactly as long as the entries). Returns the number of entries appended.
  */
 export const APPEND = `
 local stream, index = KEYS[1], KEYS[2]
-local max, batch = tonumber(ARGV[1]), tonumber(ARGV[7])
+local max, batch = tonumber(ARGV[1]), tonumber(ARGV[2])
 if redis.call('HEXISTS', index, '${LEGACY}') == 0 then
   local newest = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)[1]
   redis.call('HSET', index, '${LEGACY}', newest and newest[1] or '0-0')
 end
-local fields = { 'd', ARGV[3], 'j', ARGV[4], 'c', ARGV[5], 'o', ARGV[6] }
-local id = redis.pcall('XADD', stream, ARGV[2] .. '-*', unpack(fields))
-if type(id) == 'table' and id.err then id = redis.call('XADD', stream, '*', unpack(fields)) end
-redis.call('HSET', index, ARGV[3], id)
+local n = 0
+for at = 3, #ARGV, 5 do
+  local fields = { 'd', ARGV[at + 1], 'j', ARGV[at + 2], 'c', ARGV[at + 3], 'o', ARGV[at + 4] }
+  local id = redis.pcall('XADD', stream, ARGV[at] .. '-*', unpack(fields))
+  if type(id) == 'table' and id.err then id = redis.call('XADD', stream, '*', unpack(fields)) end
+  redis.call('HSET', index, ARGV[at + 1], id)
+  n = n + 1
+end
 local excess = redis.call('XLEN', stream) - max
 if excess >= batch then
   for _, entry in ipairs(redis.call('XRANGE', stream, '-', '+', 'COUNT', excess)) do
@@ -49,7 +56,7 @@ if excess >= batch then
     redis.call('HSET', index, '${LEGACY}', '0-0')
   end
 end
-return id
+return n
 `
 
 /**
@@ -94,33 +101,64 @@ const LEGACY_FIND = 1000
 /** The stream is trimmed once it is this many entries over `max` (about 1 %, at most 100: one trim per 100 decisions). */
 export const trimBatch = (max: number) => Math.max(1, Math.min(100, Math.floor(max / 100)))
 
-/** APPEND's keys and arguments for an entry (the service, and the bench filling a history). */
-export const appendArgs = (org: string, max: number, entry: NewEntry) =>
-  [
-    APPEND,
-    2,
-    historyKey(org),
-    indexKey(org),
-    max,
-    Math.floor(entry.atMs),
-    entry.decisionId,
-    entry.json,
-    entry.contactId,
-    entry.decision,
-    trimBatch(max),
-  ] as const
+/** APPEND's keys and arguments for entries of one organization (the service, and the bench filling a history). */
+export const appendArgs = (org: string, max: number, entries: readonly NewEntry[]) => [
+  APPEND,
+  2,
+  historyKey(org),
+  indexKey(org),
+  max,
+  trimBatch(max),
+  ...entries.flatMap((e) => [Math.floor(e.atMs), e.decisionId, e.json, e.contactId, e.decision]),
+]
 
-export function createRedisHistory(link: RedisLink, local: HistoryStore, max: number): HistoryStore {
+/** Entries one script appends at most: a batch stays a few hundred microseconds of Redis's time. */
+export const APPEND_BATCH = 200
+
+/**
+ * Appends are batched: the entries handed over in one turn of the event loop are written together,
+ * one script per organization (a round trip per turn, not per decision). Each append's promise
+ * settles once its batch is written — in Redis, or, when Redis is down or fails, in the in-process
+ * ring (viaRedis, entry by entry, as one at a time did) — so waiting for the appends under way
+ * (HistoryService.flush, on close) waits for every pending entry.
+ */
+export function createRedisHistory(link: RedisConnection, local: HistoryStore, max: number): HistoryStore {
   const { client } = link
-  return {
-    append: (org, entry) =>
-      viaRedis(
+  let queued = new Map<string, NewEntry[]>()
+  /** The write the entries now queued wait for (it takes them on the next turn of the event loop). */
+  let next: Promise<Map<string, PromiseSettledResult<void>>> | undefined
+  const write = async (org: string, entries: NewEntry[]) => {
+    for (let at = 0; at < entries.length; at += APPEND_BATCH) {
+      const batch = entries.slice(at, at + APPEND_BATCH)
+      await viaRedis(
         link,
         async () => {
-          await client.eval(...appendArgs(org, max, entry))
+          await client.eval(...(appendArgs(org, max, batch) as [string, number, ...(string | number)[]]))
         },
-        () => local.append(org, entry),
-      ),
+        async () => {
+          for (const entry of batch) await local.append(org, entry)
+        },
+      )
+    }
+  }
+  const writeAll = async () => {
+    await new Promise((resolve) => setImmediate(resolve))
+    const batches = queued
+    queued = new Map()
+    next = undefined
+    // An organization's batch failing fails its own appends only.
+    const results = await Promise.allSettled([...batches].map(([org, entries]) => write(org, entries)))
+    return new Map([...batches.keys()].map((org, i) => [org, results[i] as PromiseSettledResult<void>]))
+  }
+  return {
+    async append(org, entry) {
+      const list = queued.get(org)
+      if (list) list.push(entry)
+      else queued.set(org, [entry])
+      next ??= writeAll()
+      const outcome = (await next).get(org)
+      if (outcome?.status === 'rejected') throw outcome.reason
+    },
     find: (org, decisionId, atMs) =>
       viaRedis(
         link,

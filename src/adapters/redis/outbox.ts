@@ -1,5 +1,5 @@
 import type { Delivery, DeliveryLog, OutboxEvent, OutboxStore } from '../../services/callbacks.js'
-import { type RedisLink, viaRedis } from './link.js'
+import { type RedisConnection, viaRedis } from './connection.js'
 
 /** Event ids by due time, and the events by id (one hash tag: one script reaches both in a Cluster). */
 export const OUTBOX_DUE = 'creditgate:v1:{callbacks}:due'
@@ -9,6 +9,7 @@ export const OUTBOX_EVENTS = 'creditgate:v1:{callbacks}:events'
  * KEYS: due, events. ARGV: now, lease until, max. Takes the events due by now and moves them to
  * "lease until", in one step: two instances never lease the same event. An instance that dies
  * with a lease leaves the event due again when the lease ends.
+ * Why a leased outbox for the callbacks: ../../../docs/decisions/009-cases.md
  */
 const LEASE = `
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
@@ -29,7 +30,7 @@ return out
  * The outbox in Redis: it outlives restarts of every instance. While Redis is down new events go
  * to the in-process outbox, which is leased from as well, so they are sent all the same.
  */
-export function createRedisOutbox(link: RedisLink, local: OutboxStore): OutboxStore {
+export function createRedisOutbox(link: RedisConnection, local: OutboxStore): OutboxStore {
   const { client } = link
   const put = (event: OutboxEvent, dueMs: number) =>
     client.multi().hset(OUTBOX_EVENTS, event.id, JSON.stringify(event)).zadd(OUTBOX_DUE, dueMs, event.id).exec()
@@ -83,7 +84,7 @@ export function createRedisOutbox(link: RedisLink, local: OutboxStore): OutboxSt
 export const deliveriesKey = (caseId: string) => `creditgate:v1:{callbacks}:deliveries:${caseId}`
 const DELIVERIES_TTL_MS = 30 * 86_400_000
 
-export function createRedisDeliveries(link: RedisLink, local: DeliveryLog): DeliveryLog {
+export function createRedisDeliveries(link: RedisConnection, local: DeliveryLog): DeliveryLog {
   const { client } = link
   return {
     note: (caseId, delivery) =>

@@ -1,6 +1,8 @@
 import type { CustomerPayments } from '../../domain/payments.js'
 import type { PaymentsSnapshot, PaymentsStore } from '../../services/payments.js'
-import { type RedisLink, takeLock, viaRedis } from './link.js'
+import { takeLock } from './client.js'
+import { type RedisConnection, viaRedis } from './connection.js'
+import type { RedisEvents } from './events.js'
 
 /**
  * Payment snapshots in Redis: one string per organization, `{as_of, customers: {id: …}}`, replaced
@@ -26,7 +28,7 @@ function decode(raw: string | null): PaymentsSnapshot | undefined {
   }
 }
 
-export function createRedisPayments(link: RedisLink, local: PaymentsStore): PaymentsStore {
+export function createRedisPayments(link: RedisConnection & RedisEvents, local: PaymentsStore): PaymentsStore {
   const listeners = new Set<(org: string) => void>()
   link.onEvent((event) => {
     if (event.type === 'payments') for (const listener of listeners) listener(event.org)

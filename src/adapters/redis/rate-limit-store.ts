@@ -1,4 +1,4 @@
-import { type RedisLink, viaRedis } from './link.js'
+import { type RedisConnection, viaRedis } from './connection.js'
 
 /**
  * A store for @fastify/rate-limit that counts in-process and adds the counts to a shared Redis
@@ -32,7 +32,7 @@ interface Counter {
 
 type Callback = (err: Error | null, result: { current: number; ttl: number }) => void
 
-export function createBatchedStore(link: RedisLink | undefined, prefix: string) {
+export function createBatchedStore(link: RedisConnection | undefined, prefix: string) {
   const counters = new Map<string, Counter>()
   let flushScheduled = false
 

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { ReceivablesStore, Snapshot, StoredCustomer } from '../../services/receivables.js'
-import { type RedisLink, takeLock, viaRedis } from './link.js'
+import { takeLock } from './client.js'
+import { type RedisConnection, viaRedis } from './connection.js'
+import type { RedisEvents } from './events.js'
 
 /**
  * Receivables snapshots in Redis, one hash per organization (hash-tagged, so that a new snapshot
@@ -51,7 +53,7 @@ function decode(raw: string): StoredCustomer | undefined {
   }
 }
 
-export function createRedisReceivables(link: RedisLink, local: ReceivablesStore): ReceivablesStore {
+export function createRedisReceivables(link: RedisConnection & RedisEvents, local: ReceivablesStore): ReceivablesStore {
   const listeners = new Set<(org: string) => void>()
   link.onEvent((event) => {
     if (event.type === 'receivables') for (const listener of listeners) listener(event.org)

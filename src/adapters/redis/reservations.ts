@@ -4,8 +4,10 @@ import { applied, type Change } from '../../domain/reservations.js'
 import { Problem } from '../../errors.js'
 import { createSerial } from '../../lib/serial.js'
 import type { ReservationStore } from '../../services/reservations.js'
-import { keyOf, type MemoryReservations } from '../memory-reservations.js'
-import { DELETE_IF, type RedisLink, viaRedis } from './link.js'
+import { keyOf, type LocalReservations } from '../local/reservations.js'
+import { DELETE_IF } from './client.js'
+import { type RedisConnection, viaRedis } from './connection.js'
+import type { DataLoss } from './data-loss.js'
 
 /**
  * Reservations in Redis, every key of an organization in its Cluster slot: one hash per customer
@@ -14,6 +16,7 @@ import { DELETE_IF, type RedisLink, viaRedis } from './link.js'
  * DELETE by reference), and a short per-customer lock. A step on a customer takes the lock (SET NX
  * PX with a token of its own), reads, decides, and writes with a script that checks the token
  * first: a step that outlived its lock writes nothing and starts again.
+ * Why a per-customer lock, and 1/N of the room while Redis is down: ../../../docs/decisions/008-reservations.md
  */
 export const reservationKeys = (org: string, contactId: string) => ({
   lock: `creditgate:v1:{${org}}:reservations:lock:${contactId}`,
@@ -118,14 +121,13 @@ const decodeAll = (fields: Record<string, string>) => Object.entries(fields).fla
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-export function createRedisReservations(link: RedisLink, local: MemoryReservations, ttlSeconds: number): ReservationStore {
+export function createRedisReservations(link: RedisConnection & DataLoss, local: LocalReservations, ttlSeconds: number): ReservationStore {
   const keep = ttlSeconds * 1000 + KEEP_MARGIN_MS
   const client = () => link.client
   // Back from an outage: what was reserved meanwhile is written before Redis is used again; and
   // when Redis came back without its data, every reservation this instance knows of.
   let lostSeen = link.dataLostAt
-  link.onChange(async (up) => {
-    if (!up) return
+  link.beforeUp(async () => {
     const lost = link.dataLostAt !== lostSeen
     lostSeen = link.dataLostAt
     for (const entry of local.unsynced(lost)) {

@@ -1,6 +1,6 @@
 import type { SessionStore } from '../../services/sessions.js'
-import { createMemorySessions } from '../memory-sessions.js'
-import { type RedisLink, viaRedis } from './link.js'
+import { createLocalSessions } from '../local/sessions.js'
+import { type RedisConnection, viaRedis } from './connection.js'
 
 const PREFIX = 'creditgate:v1:auth:'
 
@@ -8,8 +8,8 @@ const PREFIX = 'creditgate:v1:auth:'
  * Sessions in Redis, shared by the instances (a sign-out ends the session everywhere); while
  * Redis is down, in this process (a person may have to sign in again: never a 5xx).
  */
-export function createRedisSessions(link: RedisLink): SessionStore {
-  const memory = createMemorySessions()
+export function createRedisSessions(link: RedisConnection): SessionStore {
+  const memory = createLocalSessions()
   return {
     get: (key) =>
       viaRedis(

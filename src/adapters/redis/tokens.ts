@@ -3,7 +3,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import { Problem } from '../../errors.js'
 import type { AccessTokens } from '../zoho/ports.js'
 import { MINT_WINDOW_MS, MINTS_PER_WINDOW, type MintedToken, type MintToken, mintsExhausted } from '../zoho/tokens.js'
-import { DELETE_IF, type RedisLink, viaRedis } from './link.js'
+import { DELETE_IF } from './client.js'
+import { type RedisConnection, viaRedis } from './connection.js'
 
 /** Records a mint if fewer than ARGV[1] happened in the window; else the ms until one leaves it. */
 const TAKE_MINT = `
@@ -29,7 +30,7 @@ const WAIT_MS = 15_000
  * provider takes over (with its own count of mints).
  */
 export function createSharedTokens(options: {
-  link: RedisLink
+  link: RedisConnection
   mint: MintToken
   /** Identifies the refresh token without revealing it. */
   credentialId: string

@@ -1,6 +1,9 @@
+import { Problem } from '../../errors.js'
+
 /**
  * The Zoho client's ports: what the HTTP client (books.ts) needs from the token and budget
- * adapters, declared apart from all three so that none of them imports another to learn a shape.
+ * adapters, and the refusal a budget answers with, declared apart from all of them so that none
+ * imports another to learn a shape.
  */
 
 /** Where the Zoho client gets its access token: one per process, or shared through Redis. */
@@ -36,4 +39,27 @@ export interface BudgetPart {
   readonly reserve: number
   /** When it made the calls of the last minute (ms, oldest first). */
   readonly calls: readonly number[]
+}
+
+export type BudgetRefusal = 'spent' | 'paused' | 'busy'
+
+/** The answer of one budget check: a slot, or how long until one may exist and why. */
+export type BudgetVerdict = { ok: true } | { ok: false; retryAfterMs: number; reason: BudgetRefusal; limit: number }
+
+const REFUSALS: Record<BudgetRefusal, (limit: number) => string> = {
+  spent: (limit) => `the budget of ${limit} calls per minute is spent`,
+  paused: () => 'Zoho asked us to back off',
+  busy: (limit) => `${limit} calls are already in flight`,
+}
+
+/** No Zoho call now: the budget is spent, Zoho asked us to pause, or too many are in flight. */
+export class BudgetRefused extends Problem {
+  constructor(
+    org: string,
+    readonly verdict: Extract<BudgetVerdict, { ok: false }>,
+  ) {
+    super('upstream_unavailable', `no Zoho call for organization ${org}: ${REFUSALS[verdict.reason](verdict.limit)}`, {
+      retryAfterSeconds: Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)),
+    })
+  }
 }

@@ -1,6 +1,5 @@
 import type { ZohoCredentials } from '../../config.js'
 import { Problem } from '../../errors.js'
-import type { AccessTokens } from './ports.js'
 
 /** An access token and when creditgate stops using it (shortly before Zoho expires it). */
 export interface MintedToken {
@@ -92,30 +91,3 @@ export const mintsExhausted = (seconds: number) =>
   new Problem('upstream_unavailable', 'Zoho allows 10 token refreshes per 10 minutes and they are used up', {
     retryAfterSeconds: seconds,
   })
-
-/** One token per process: refreshed on expiry or rejection, one refresh at a time. */
-export function createLocalTokens(mint: MintToken, now: () => number = Date.now): AccessTokens {
-  let current: MintedToken | undefined
-  let pending: Promise<string> | undefined
-  const mints: number[] = []
-  const refresh = async () => {
-    const wait = mintWait(mints, now())
-    if (wait > 0) throw mintsExhausted(wait)
-    mints.push(now())
-    while (mints.length > MINTS_PER_WINDOW) mints.shift()
-    current = await mint()
-    return current.token
-  }
-  return {
-    get() {
-      if (current && now() < current.expiresAt) return Promise.resolve(current.token)
-      pending ??= refresh().finally(() => {
-        pending = undefined
-      })
-      return pending
-    },
-    async reject(token) {
-      if (current?.token === token) current = undefined
-    },
-  }
-}

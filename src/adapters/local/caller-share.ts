@@ -1,6 +1,6 @@
-import type { CallerShare, ShareVerdict } from '../services/contacts.js'
-import { WINDOW_MS } from './zoho/budget.js'
-import type { BudgetPart } from './zoho/ports.js'
+import type { CallerShare, ShareVerdict } from '../../services/contacts.js'
+import type { BudgetPart } from '../zoho/ports.js'
+import { WINDOW_MS } from './budget.js'
 
 /** Callers remembered at once; the least recently charged is forgotten first. */
 const MAX_CALLERS = 10_000
@@ -43,7 +43,7 @@ export function shareVerdict(input: ShareInput): ShareVerdict {
 }
 
 /** The in-process share, and what it keeps of the Redis share's answers. */
-export interface MemoryCallerShare extends CallerShare {
+export interface LocalCallerShare extends CallerShare {
   /**
    * A take the Redis share decided: remembered, so that while Redis is down this instance goes on
    * from the calls and callers it saw, rather than from nothing.
@@ -59,8 +59,9 @@ export interface MemoryCallerShare extends CallerShare {
  * The minute's calls are the budget's or the calls it allowed itself, whichever are more: concurrent
  * look-ups are allowed before their fetches reach the budget, and would otherwise all see the same
  * count and overshoot the reserve.
+ * Why a reserve and fair parts, not a cap per caller: ../../../docs/decisions/007-fair-share.md
  */
-export function createMemoryCallerShare(part: (org: string) => BudgetPart, now: () => number = Date.now): MemoryCallerShare {
+export function createLocalCallerShare(part: (org: string) => BudgetPart, now: () => number = Date.now): LocalCallerShare {
   const calls = new Map<string, number[]>()
   /** The calls this share allowed, per organization: a call allowed is not in the budget until its fetch starts. */
   const granted = new Map<string, number[]>()

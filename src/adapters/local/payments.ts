@@ -1,7 +1,7 @@
-import type { PaymentsSnapshot, PaymentsStore } from '../services/payments.js'
+import type { PaymentsSnapshot, PaymentsStore } from '../../services/payments.js'
 
 /** Payment snapshots in this process: the store without Redis, and the fallback while Redis is down. */
-export function createMemoryPayments(): PaymentsStore {
+export function createLocalPayments(): PaymentsStore {
   const snapshots = new Map<string, PaymentsSnapshot>()
   const locked = new Set<string>()
   return {

@@ -1,7 +1,7 @@
-import type { Reservation, ReservationMode } from '../domain/reservations.js'
-import { applied, type Change } from '../domain/reservations.js'
-import { createSerial } from '../lib/serial.js'
-import type { ReservationStore } from '../services/reservations.js'
+import type { Reservation, ReservationMode } from '../../domain/reservations.js'
+import { applied, type Change } from '../../domain/reservations.js'
+import { createSerial } from '../../lib/serial.js'
+import type { ReservationStore } from '../../services/reservations.js'
 
 /** A reservation made while Redis was down, and whose it is. */
 export interface Unsynced {
@@ -15,7 +15,7 @@ export interface Unsynced {
  * it is down (`degraded`). As a twin it mirrors what Redis held of the customers it saw, so that
  * a degraded decision still counts them, and keeps what it reserved meanwhile until Redis has it.
  */
-export interface MemoryReservations extends ReservationStore {
+export interface LocalReservations extends ReservationStore {
   locked<T>(
     org: string,
     contactId: string,
@@ -32,7 +32,7 @@ export interface MemoryReservations extends ReservationStore {
 
 export const keyOf = (org: string, contactId: string) => `${org}\n${contactId}`
 
-export function createMemoryReservations(mode: ReservationMode = 'local'): MemoryReservations {
+export function createLocalReservations(mode: ReservationMode = 'local'): LocalReservations {
   /** org → contact → reference → reservation. */
   const orgs = new Map<string, Map<string, Map<string, Reservation>>>()
   /** Each customer's locked steps, one after the other. */

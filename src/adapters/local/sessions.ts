@@ -1,7 +1,7 @@
-import type { SessionStore } from '../services/sessions.js'
+import type { SessionStore } from '../../services/sessions.js'
 
 /** Sessions in this process: the default without Redis, and the fallback while Redis is down. Bounded; the oldest write goes first. */
-export function createMemorySessions(maxEntries = 10_000, now: () => number = Date.now): SessionStore {
+export function createLocalSessions(maxEntries = 10_000, now: () => number = Date.now): SessionStore {
   const entries = new Map<string, { value: string; expiresAt: number }>()
   return {
     async get(key) {

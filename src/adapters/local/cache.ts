@@ -1,7 +1,7 @@
-import type { CacheEntry, ContactCache } from '../services/contacts.js'
+import type { CacheEntry, ContactCache } from '../../services/contacts.js'
 
 /** A bounded in-process cache: the default without Redis, and the fallback while Redis is down. */
-export function createMemoryCache(maxEntries = 50_000, now: () => number = Date.now): ContactCache {
+export function createLocalCache(maxEntries = 50_000, now: () => number = Date.now): ContactCache {
   const entries = new Map<string, { entry: CacheEntry; expiresAt: number }>()
   const keyOf = (org: string, contactId: string) => `${org}:${contactId}`
   return {

@@ -1,6 +1,10 @@
 import { setMaxListeners } from 'node:events'
-import { Problem } from '../../errors.js'
-import type { ZohoBudget } from './ports.js'
+import { BudgetRefused, type BudgetVerdict, type ZohoBudget } from '../zoho/ports.js'
+
+/**
+ * The in-process Zoho budget: the whole budget without Redis, and while Redis is down the part
+ * redis/budget.ts gives it (`share`). With redis/budget.ts, all there is to the degraded budget.
+ */
 
 export interface BudgetLimits {
   readonly requestsPerMinute: number
@@ -12,29 +16,6 @@ export interface BudgetLimits {
 }
 
 export const WINDOW_MS = 60_000
-
-export type BudgetRefusal = 'spent' | 'paused' | 'busy'
-
-/** The answer of one budget check: a slot, or how long until one may exist and why. */
-export type BudgetVerdict = { ok: true } | { ok: false; retryAfterMs: number; reason: BudgetRefusal; limit: number }
-
-const REFUSALS: Record<BudgetRefusal, (limit: number) => string> = {
-  spent: (limit) => `the budget of ${limit} calls per minute is spent`,
-  paused: () => 'Zoho asked us to back off',
-  busy: (limit) => `${limit} calls are already in flight`,
-}
-
-/** No Zoho call now: the budget is spent, Zoho asked us to pause, or too many are in flight. */
-export class BudgetRefused extends Problem {
-  constructor(
-    org: string,
-    readonly verdict: Extract<BudgetVerdict, { ok: false }>,
-  ) {
-    super('upstream_unavailable', `no Zoho call for organization ${org}: ${REFUSALS[verdict.reason](verdict.limit)}`, {
-      retryAfterSeconds: Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)),
-    })
-  }
-}
 
 /**
  * Waits for a concurrency slot while `check` says "busy", up to limits.waitMs. Shared by the
@@ -74,7 +55,7 @@ export interface Share {
 
 /**
  * The in-process budget: the whole budget without Redis; while Redis is down, `share` gives
- * this instance's part of it (see redis-budget.ts). `now` is its clock (tests move it).
+ * this instance's part of it (see redis/budget.ts). `now` is its clock (tests move it).
  */
 export function createLocalBudget(
   limits: BudgetLimits,

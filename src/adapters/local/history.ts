@@ -1,10 +1,11 @@
-import { compareIds, type HistoryRange, type HistoryStore, type StoredEntry } from '../services/history.js'
+import { compareIds } from '../../domain/history.js'
+import type { HistoryRange, HistoryStore, StoredEntry } from '../../services/history.js'
 
 /**
  * The decision history in this process: a ring of the last `max` decisions per organization.
  * The store without Redis, and where decisions go while Redis is down.
  */
-export function createMemoryHistory(max: number): HistoryStore & { size(org: string): number } {
+export function createLocalHistory(max: number): HistoryStore & { size(org: string): number } {
   const orgs = new Map<string, Ring>()
   const ring = (org: string) => {
     let found = orgs.get(org)

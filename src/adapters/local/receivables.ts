@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import type { ReceivablesStore, Snapshot, StoredCustomer } from '../services/receivables.js'
+import type { ReceivablesStore, Snapshot, StoredCustomer } from '../../services/receivables.js'
 
 /** Claims of customers' reads kept at once; expired ones are forgotten first. */
 const MAX_CLAIMS = 10_000
 
 /** Snapshots in this process: the store without Redis, and the fallback while Redis is down. */
-export function createMemoryReceivables(now: () => number = Date.now): ReceivablesStore {
+export function createLocalReceivables(now: () => number = Date.now): ReceivablesStore {
   const snapshots = new Map<string, Snapshot>()
   const locked = new Set<string>()
   const claims = new Map<string, { holder: string; until: number }>()

@@ -1,7 +1,7 @@
-import type { Delivery, DeliveryLog, OutboxEvent, OutboxStore } from '../services/callbacks.js'
+import type { Delivery, DeliveryLog, OutboxEvent, OutboxStore } from '../../services/callbacks.js'
 
 /** The outbox in this process: without Redis, and while Redis is down (lost on restart: the README says so). */
-export function createMemoryOutbox(): OutboxStore {
+export function createLocalOutbox(): OutboxStore {
   const events = new Map<string, { event: OutboxEvent; dueMs: number }>()
   return {
     async add(event) {
@@ -22,7 +22,7 @@ export function createMemoryOutbox(): OutboxStore {
 }
 
 /** Callback deliveries noted in this process, per case. */
-export function createMemoryDeliveries(): DeliveryLog {
+export function createLocalDeliveries(): DeliveryLog {
   const cases = new Map<string, Map<string, Delivery>>()
   return {
     async note(caseId, delivery) {

@@ -179,20 +179,26 @@ t.test('rules:check and rules:test take the organization', async (t) => {
   const dir = await rulesFolder(t)
   const lines: string[] = []
   const write = process.stdout.write.bind(process.stdout)
-  process.stdout.write = ((chunk: string) => lines.push(String(chunk)) > 0) as typeof process.stdout.write
-  try {
-    t.equal(await main('test', dir, ORG), 0)
-    t.match(lines.join(''), /3 passed, 0 failed/)
+  // What main() prints is captured, and asserted after: TAP itself writes to stdout.
+  const capture = async (run: () => Promise<number>) => {
     lines.length = 0
-    t.equal(await main('check', dir, ORG2), 0)
-    t.match(lines.join(''), new RegExp(`${ORG2} does not exist: the shared set in .* decides for organization ${ORG2}`))
-    await writeFile(join(dir, ORG, 'broken.json'), '{')
-    t.equal(await main('check', dir, ORG), 1)
-    t.equal(await main('check', dir), 0, 'the shared set is not the organization’s')
-    t.equal(await main('check', dir, '../etc'), 2, 'an organization is an id')
-  } finally {
-    process.stdout.write = write
+    process.stdout.write = ((chunk: string) => lines.push(String(chunk)) > 0) as typeof process.stdout.write
+    try {
+      return { code: await run(), text: lines.join('') }
+    } finally {
+      process.stdout.write = write
+    }
   }
+  const tested = await capture(() => main('test', dir, ORG))
+  t.equal(tested.code, 0)
+  t.match(tested.text, /3 passed, 0 failed/)
+  const other = await capture(() => main('check', dir, ORG2))
+  t.equal(other.code, 0)
+  t.match(other.text, new RegExp(`${ORG2} does not exist: the shared set in .* decides for organization ${ORG2}`))
+  await writeFile(join(dir, ORG, 'broken.json'), '{')
+  t.equal((await capture(() => main('check', dir, ORG))).code, 1)
+  t.equal((await capture(() => main('check', dir))).code, 0, 'the shared set is not the organization’s')
+  t.equal((await capture(() => main('check', dir, '../etc'))).code, 2, 'an organization is an id')
 })
 
 t.test('backtests and shadow rules of an organization never read another organization’s decisions', async (t) => {

@@ -4,7 +4,7 @@ import { AUDIT_KEPT, AUDIT_KINDS, AuditEntrySchema } from '../domain/audit.js'
 import { parseTime, TimeSchema } from '../domain/history.js'
 import { CALLER_SECURITY } from '../plugins/access.js'
 import { AUDIT_BOUNDS, isAuditCursor } from '../services/audit.js'
-import { limitText, problemResponses, ZohoIdSchema } from './schemas.js'
+import { CaseIdSchema, limitText, problemResponses, ZohoIdSchema } from './schemas.js'
 
 const AuditPageSchema = z
   .object({
@@ -27,7 +27,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
         querystring: z.strictObject({
           kind: z.enum(AUDIT_KINDS).optional(),
           contact_id: ZohoIdSchema.meta({ example: '460000000026049' }).optional(),
-          case_id: z.string().max(40).optional(),
+          case_id: CaseIdSchema.optional(),
           since: TimeSchema.optional(),
           limit: limitText(500, 50).describe('Entries per page, 1 to 500 (default 50)'),
           cursor: z.string().max(40).refine(isAuditCursor, 'must be a next_cursor from a previous page').optional(),

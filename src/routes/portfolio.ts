@@ -4,7 +4,7 @@ import { type CustomerReceivables, receivablesFacts, todayIn } from '../domain/r
 import { Problem } from '../errors.js'
 import { CALLER_SECURITY } from '../plugins/access.js'
 import { usesReceivables } from '../rules/rule-set.js'
-import { limitText, problemResponses, ZohoIdSchema } from './schemas.js'
+import { limitText, problemResponses, SearchTextSchema, ZohoIdSchema } from './schemas.js'
 
 export const PORTFOLIO_SORTS = ['exposure', 'overdue', 'oldest_overdue_days', 'name'] as const
 type Sort = (typeof PORTFOLIO_SORTS)[number]
@@ -92,7 +92,7 @@ export const portfolioRoutes: FastifyPluginAsyncZod = async (app) => {
             .enum(PORTFOLIO_SORTS)
             .optional()
             .describe('exposure (default), overdue, oldest_overdue_days: largest first; name: A to Z'),
-          q: z.string().trim().min(1).max(100).optional().describe('Part of the name (any case), or the start of the contact id'),
+          q: SearchTextSchema.optional().describe('Part of the name (any case), or the start of the contact id'),
           limit: limitText(500, 100).describe('Customers per page, 1 to 500 (default 100)'),
           offset: z
             .string()

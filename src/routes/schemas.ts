@@ -10,6 +10,25 @@ import { ProblemSchema, problemCodes } from '../problem-schema.js'
  * of its own. Refused (400) rather than stripped, so that every id creditgate logs and records is
  * the one Zoho answers with.
  */
+/** A credit case's id as creditgate makes it (services/cases.ts: "case_" and 24 hex digits). */
+export const CaseIdSchema = z
+  .string()
+  .regex(/^case_[0-9a-f]{24}$/, 'must be a case_id from a decision answer ("case_" and 24 hex digits)')
+  .meta({ example: 'case_3f2a9c0d41b7e85a6c1d2e3f' })
+
+/**
+ * Text a person types to search by name: 1 to 100 characters, none of them a control character,
+ * an angle or curly bracket, a backslash or a bidirectional override (which could disguise a name).
+ */
+export const SearchTextSchema = z
+  .string()
+  .trim()
+  .regex(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it refuses
+    /^[^\u0000-\u001f\u007f-\u009f<>{}\\\u202a-\u202e\u2066-\u2069]{1,100}$/,
+    'must be 1 to 100 characters: no control characters, brackets or direction marks',
+  )
+
 export const ZohoIdSchema = z
   .string()
   .regex(/^[1-9]\d{0,18}$/, 'must be 1 to 19 decimal digits, without a leading zero')

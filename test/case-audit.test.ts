@@ -1,7 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
-import { createServer } from 'node:http'
-import { Webhook } from 'standardwebhooks'
 import t from 'tap'
 import { caseIndexesKey, caseRevisionsKey, casesKey } from '../src/adapters/redis/cases.js'
 import { type Case, openCase } from '../src/domain/case.js'
@@ -13,6 +10,7 @@ import { readRulesFolder } from '../src/services/rule-sets/sources.js'
 import { eventually, ORG, startApp, startSandbox } from './helpers/app.js'
 import { startIdp } from './helpers/idp.js'
 import { startRedis } from './helpers/redis.js'
+import { receiver } from './helpers/webhooks.js'
 
 // Who did what to held orders: every case transition and every purge and backtest in the audit
 // trail with the person (token) or key; a case the rules allow again leaves the worklist; no case
@@ -43,30 +41,11 @@ const order = async (app: App, contact: string, amount: number, reference: strin
   return res.json() as RiskDecision
 }
 
-/** An order system's callback endpoint: every event, verified with the standardwebhooks package. */
-async function receiver(t: { teardown(fn: () => unknown): void }) {
-  const events: { type: string; data: Case }[] = []
-  const server = createServer((req, res) => {
-    let body = ''
-    req.on('data', (chunk) => {
-      body += chunk
-    })
-    req.on('end', () => {
-      events.push(new Webhook(SECRET.slice('whsec_'.length)).verify(body, req.headers as Record<string, string>) as never)
-      res.writeHead(204).end()
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => server.close())
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, events }
-}
-
 t.test('the audit trail names people and keys: releases, rejections, purges, backtests, and every transition', async (t) => {
   const idp = await startIdp(t)
   const redis = await startRedis(t)
   const sandbox = await startSandbox(t)
-  const hook = await receiver(t)
+  const hook = await receiver(t, SECRET)
   const { app } = await startApp(t, sandbox, {
     env: {
       API_KEYS: `shop:${SHOP}`,
@@ -130,17 +109,17 @@ t.test('the audit trail names people and keys: releases, rejections, purges, bac
   t.equal((await call(app, viewer, 'GET', '/audit?cursor=nope')).statusCode, 400)
 
   await eventually(
-    () => ['case.opened', 'case.released', 'case.rejected'].every((type) => hook.events.some((e) => e.type === type)),
+    () => ['case.opened', 'case.released', 'case.rejected'].every((type) => hook.accepted.some((e) => e.type === type)),
     'the callbacks',
     10_000,
   )
-  t.match(hook.events.find((e) => e.type === 'case.released')?.data.release, { actor: person }, 'the callback names the person too')
+  t.match(hook.accepted.find((e) => e.type === 'case.released')?.data.release, { actor: person }, 'the callback names the person too')
 })
 
 t.test('an open case the rules allow again is cleared: out of the worklist, recorded, and called back', async (t) => {
   const redis = await startRedis(t)
   const sandbox = await startSandbox(t)
-  const hook = await receiver(t)
+  const hook = await receiver(t, SECRET)
   const { app } = await startApp(t, sandbox, {
     env: {
       API_KEYS: `shop:${SHOP}`,
@@ -171,8 +150,8 @@ t.test('an open case the rules allow again is cleared: out of the worklist, reco
   const view = (await call(app, SHOP, 'GET', `/cases/${caseId}`)).json() as Case
   t.match(view, { state: 'cleared', history: [{ event: 'opened' }, { event: 'cleared', by: 'shop', decision_id: allowed.decision_id }] })
   t.equal((await call(app, OPS, 'POST', `/cases/${caseId}/release`, { reason: 'x' })).statusCode, 409, 'nothing left to release')
-  await eventually(() => hook.events.some((e) => e.type === 'case.cleared'), 'the case.cleared callback', 10_000)
-  t.match(hook.events.find((e) => e.type === 'case.cleared')?.data, { case_id: caseId, state: 'cleared' })
+  await eventually(() => hook.accepted.some((e) => e.type === 'case.cleared'), 'the case.cleared callback', 10_000)
+  t.match(hook.accepted.find((e) => e.type === 'case.cleared')?.data, { case_id: caseId, state: 'cleared' })
   t.equal((await order(app, EASTERN, 8000, 'SO-C1')).case?.state, 'cleared', 'allowed again: no second step')
 
   contact.credit_limit = 40_000

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { ROLES, type Role } from './domain/actor.js'
 import type { CreditFields } from './domain/payments.js'
 import { deepFreeze } from './lib/deep-freeze.js'
-import { isTimeZone, type OrganizationEntry, readOrganizationsFile, TIME_ZONE_MESSAGE, webhookSecret } from './organizations.js'
+import { isTimeZone, type OrganizationEntry, readOrganizationsFile, reserveOf, TIME_ZONE_MESSAGE, webhookSecret } from './organizations.js'
 
 /** Zoho data centres: accounts server and Books API base (docs/zoho.md, OAuth). */
 export const DATA_CENTRES = {
@@ -380,6 +380,8 @@ interface ZohoSettings {
    * refreshes never take them, nor, with two or more caller keys, a caller over its fair part.
    */
   readonly reserve: number
+  /** ZOHO_CALLER_RESERVE as set (undefined: each organization keeps ⌈B / 4⌉ of its own B). */
+  readonly callerReserve: number | undefined
 }
 
 /**
@@ -457,7 +459,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (e.PAYMENT_FACTS_STALE_SECONDS < e.PAYMENT_FACTS_REFRESH_SECONDS) {
     throw new ConfigError('invalid configuration: PAYMENT_FACTS_STALE_SECONDS must not be less than PAYMENT_FACTS_REFRESH_SECONDS')
   }
-  const reserve = e.ZOHO_CALLER_RESERVE ?? Math.min(Math.ceil(e.ZOHO_REQUESTS_PER_MINUTE / 4), e.ZOHO_REQUESTS_PER_MINUTE - 1)
+  const reserve = reserveOf(e.ZOHO_REQUESTS_PER_MINUTE, e.ZOHO_CALLER_RESERVE)
   if (reserve >= e.ZOHO_REQUESTS_PER_MINUTE) {
     // Nothing would be left for background refreshes, and the receivables would only age.
     throw new ConfigError(
@@ -482,7 +484,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const dc = DATA_CENTRES[e.ZOHO_DC]
   const oidc = oidcConfig(e, production)
-  const organizations = e.ORGANIZATIONS_FILE ? readOrganizationsFile(e.ORGANIZATIONS_FILE, organizationIds) : []
+  const organizations = e.ORGANIZATIONS_FILE ? readOrganizationsFile(e.ORGANIZATIONS_FILE, organizationIds, e.ZOHO_CALLER_RESERVE) : []
   if (typeof organizations === 'string') throw new ConfigError(`invalid configuration: ${organizations}`)
   return deepFreeze({
     port: e.PORT,
@@ -502,6 +504,7 @@ export function loadConfig(env: Env = process.env): Config {
       requestsPerMinute: e.ZOHO_REQUESTS_PER_MINUTE,
       maxConcurrency: e.ZOHO_MAX_CONCURRENCY,
       reserve,
+      callerReserve: e.ZOHO_CALLER_RESERVE,
     },
     cache: { ttlSeconds: e.CONTACT_CACHE_TTL_SECONDS, staleTtlSeconds: e.CONTACT_STALE_TTL_SECONDS },
     rulesDir: e.RULES_DIR,

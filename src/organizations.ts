@@ -31,6 +31,20 @@ export const OrganizationEntrySchema = z.strictObject({
   organization_id: z.string().regex(/^\d{1,19}$/, 'must be 1 to 19 digits'),
   name: z.string().max(100).optional().describe('What people call it, e.g. "Northwind India"'),
   time_zone: z.string().refine(isTimeZone, TIME_ZONE_MESSAGE).optional().describe('Due dates are calendar dates here (days past due)'),
+  zoho_requests_per_minute: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .optional()
+    .describe('Zoho calls a minute this organization may use, 1 to 100 (default ZOHO_REQUESTS_PER_MINUTE)'),
+  zoho_max_concurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(10)
+    .optional()
+    .describe('Zoho calls of this organization in flight at once, 1 to 10 (default ZOHO_MAX_CONCURRENCY)'),
   release_limits: z
     .record(KeyName, z.number().min(0))
     .optional()
@@ -62,16 +76,35 @@ export interface OrganizationSettings {
   readonly timeZone: string
   readonly releaseLimits: readonly Named<{ readonly value: number }>[]
   readonly callbacks: readonly Named<{ readonly url: string; readonly secret: string }>[]
+  readonly zoho: ZohoLimits
 }
 
-export type Defaults = Omit<OrganizationSettings, 'organizationId' | 'name'>
+/** An organization's Zoho budget: B calls a minute, calls in flight, and R of the B kept for decisions. */
+export interface ZohoLimits {
+  readonly requestsPerMinute: number
+  readonly maxConcurrency: number
+  readonly reserve: number
+}
+
+export type Defaults = Omit<OrganizationSettings, 'organizationId' | 'name' | 'zoho'> & {
+  /** The environment's budget, and ZOHO_CALLER_RESERVE when it is set (otherwise each organization's ⌈B / 4⌉). */
+  readonly zoho: Omit<ZohoLimits, 'reserve'> & { readonly callerReserve: number | undefined }
+}
+
+/** The reserve of a budget of B calls a minute: ZOHO_CALLER_RESERVE if set, else ⌈B / 4⌉, always below B. */
+export const reserveOf = (requestsPerMinute: number, callerReserve: number | undefined) =>
+  callerReserve ?? Math.min(Math.ceil(requestsPerMinute / 4), requestsPerMinute - 1)
 
 /**
  * Reads and checks ORGANIZATIONS_FILE: the entries by organization id, or one line naming the
  * entry that is wrong (an organization not in `allowed`, a bad time zone, an id listed twice).
  * `allowed` undefined: not known yet (sandbox mode's first reading), not checked.
  */
-export function readOrganizationsFile(path: string, allowed: readonly string[] | undefined): OrganizationEntry[] | string {
+export function readOrganizationsFile(
+  path: string,
+  allowed: readonly string[] | undefined,
+  callerReserve?: number | undefined,
+): OrganizationEntry[] | string {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -100,6 +133,10 @@ export function readOrganizationsFile(path: string, allowed: readonly string[] |
     const where = `ORGANIZATIONS_FILE organizations[${i}] (${entry.organization_id})`
     if (entries.has(entry.organization_id)) return `${where}: the organization is listed twice`
     if (allowed && !allowed.includes(entry.organization_id)) return `${where}: not in ZOHO_ORGANIZATION_IDS`
+    const budget = entry.zoho_requests_per_minute
+    if (budget !== undefined && callerReserve !== undefined && callerReserve >= budget) {
+      return `${where} zoho_requests_per_minute: ${budget} leaves nothing above ZOHO_CALLER_RESERVE (${callerReserve}) for background refreshes`
+    }
     entries.set(entry.organization_id, entry)
   }
   return [...entries.values()]
@@ -118,6 +155,17 @@ export function settingsOf(entries: readonly OrganizationEntry[], defaults: Defa
     callbacks: entry?.callbacks
       ? Object.entries(entry.callbacks).map(([name, { url, secret }]) => ({ name, url, secret }))
       : defaults.callbacks,
+    zoho: zohoLimits(entry, defaults.zoho),
+  }
+}
+
+/** The organization's Zoho budget: its entry's settings, else the environment's, and the reserve of its own B. */
+function zohoLimits(entry: OrganizationEntry | undefined, defaults: Defaults['zoho']): ZohoLimits {
+  const requestsPerMinute = entry?.zoho_requests_per_minute ?? defaults.requestsPerMinute
+  return {
+    requestsPerMinute,
+    maxConcurrency: entry?.zoho_max_concurrency ?? defaults.maxConcurrency,
+    reserve: reserveOf(requestsPerMinute, defaults.callerReserve),
   }
 }
 
@@ -125,7 +173,17 @@ export function settingsOf(entries: readonly OrganizationEntry[], defaults: Defa
 export const defaultsOf = (config: {
   receivables: { timeZone: string }
   cases: { releaseLimits: Defaults['releaseLimits']; callbacks: Defaults['callbacks'] }
-}): Defaults => ({ timeZone: config.receivables.timeZone, releaseLimits: config.cases.releaseLimits, callbacks: config.cases.callbacks })
+  zoho: Defaults['zoho']
+}): Defaults => ({
+  timeZone: config.receivables.timeZone,
+  releaseLimits: config.cases.releaseLimits,
+  callbacks: config.cases.callbacks,
+  zoho: {
+    requestsPerMinute: config.zoho.requestsPerMinute,
+    maxConcurrency: config.zoho.maxConcurrency,
+    callerReserve: config.zoho.callerReserve,
+  },
+})
 
 /** A function giving each organization's settings, worked out once per organization. */
 export function organizationSettings(config: Parameters<typeof defaultsOf>[0] & { organizations: readonly OrganizationEntry[] }) {

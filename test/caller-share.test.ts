@@ -158,7 +158,7 @@ t.test('through Redis: the script says what the rule says, on the shared minute,
   t.teardown(() => link.close())
   await redis.client.connect()
   const local = createLocalCallerShare(() => ({ perMinute: B, reserve: R, calls: [] }))
-  const share = createRedisCallerShare(link, { budget: B, reserve: R }, local)
+  const share = createRedisCallerShare(link, () => ({ budget: B, reserve: R }), local)
   const cases: { spent: number; allowed?: number; mine: number; others: string[]; age?: number }[] = [
     { spent: 66, mine: 66, others: [] },
     { spent: 67, mine: 67, others: [] },
@@ -224,7 +224,7 @@ t.test('through Redis: one count for every instance; while Redis is down each go
     instances.push(
       createRedisCallerShare(
         link,
-        { budget: 4, reserve: 1 },
+        () => ({ budget: 4, reserve: 1 }),
         createLocalCallerShare(() => part),
       ),
     )
@@ -263,7 +263,7 @@ t.test('a Redis reply refusing the script fails that call, and is not taken for 
   await redis.client.set(callerShareKey(ORG, 'shop'), 'not a sorted set')
   const share = createRedisCallerShare(
     link,
-    { budget: 90, reserve: 23 },
+    () => ({ budget: 90, reserve: 23 }),
     createLocalCallerShare(() => ({ perMinute: 1, reserve: 1, calls: [] })),
   )
   await t.rejects(share.take(ORG, 'shop'), { name: 'ReplyError', message: /^WRONGTYPE/ })

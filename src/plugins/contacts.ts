@@ -8,6 +8,7 @@ import { createRedisCallerShare } from '../adapters/redis/caller-share.js'
 import { createRedisFlight } from '../adapters/redis/flight.js'
 import type { Config } from '../config.js'
 import { fetchedAtMs } from '../domain/contact.js'
+import type { OrganizationSettings } from '../organizations.js'
 import { type CacheEntry, type ContactCache, type ContactService, createContactService } from '../services/contacts.js'
 
 declare module 'fastify' {
@@ -43,7 +44,7 @@ const contactsPlugin: FastifyPluginAsync<{ config: Config; cache?: ContactCache 
     return entry && 'contact' in entry ? entry.contact.contact_name : undefined
   })
   const flight = app.shared.store({ local: () => undefined, redis: (link) => createRedisFlight(link, log) })
-  const share = callerShare(options.config)
+  const share = callerShare(options.config, (org) => app.zoho.settings(org))
   const local = createLocalCallerShare((org) => app.zoho.part(org))
   const callers =
     share === undefined ? undefined : app.shared.store({ local: () => local, redis: (link) => createRedisCallerShare(link, share, local) })
@@ -70,9 +71,13 @@ const contactsPlugin: FastifyPluginAsync<{ config: Config; cache?: ContactCache 
  * or more caller keys, a caller may not take the last `reserve` calls of the minute once it has
  * made its fair part of it (see shareVerdict).
  */
-export function callerShare(config: Config): { budget: number; reserve: number } | undefined {
+export function callerShare(
+  config: Config,
+  settings: (org: string) => OrganizationSettings,
+): ((org: string) => { budget: number; reserve: number }) | undefined {
   if (config.apiKeys.length < 2) return undefined
-  return { budget: config.zoho.requestsPerMinute, reserve: config.zoho.reserve }
+  // Each organization's own budget and reserve (ORGANIZATIONS_FILE), else the environment's.
+  return (org) => ({ budget: settings(org).zoho.requestsPerMinute, reserve: settings(org).zoho.reserve })
 }
 
 export default fp(contactsPlugin, { name: 'contacts', dependencies: ['metrics', 'redis', 'zoho'] })

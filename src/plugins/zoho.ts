@@ -79,11 +79,14 @@ const zohoPlugin: FastifyPluginAsync<{ config: Config; contactSource?: ContactSo
   // Every label value from the start, at 0: a first 429 or refusal is then an increase alerts can see.
   for (const outcome of ['ok', 'not_found', 'error', 'rejected_token', 'rate_limited', 'retry']) calls.inc({ outcome }, 0)
   for (const reason of ['spent', 'paused', 'busy']) refusals.inc({ reason }, 0)
+  const settings = organizationSettings(options.config)
   const limits = {
     requestsPerMinute: zoho.requestsPerMinute,
     maxConcurrency: zoho.maxConcurrency,
     waitMs: zoho.timeoutMs,
     reserve: zoho.reserve,
+    // Each organization is its own Zoho budget: its ORGANIZATIONS_FILE entry's, else the environment's.
+    of: (org: string) => settings(org).zoho,
   }
   const budget = app.shared.store({
     local: () => createLocalBudget(limits),
@@ -130,7 +133,7 @@ const zohoPlugin: FastifyPluginAsync<{ config: Config; contactSource?: ContactSo
     receivables: books,
     payments: books,
     organizations: zoho.organizationIds,
-    settings: organizationSettings(options.config),
+    settings,
     baseCurrency: currencies.of,
     organization(requested) {
       const org = requested ?? zoho.organizationId
@@ -141,8 +144,8 @@ const zohoPlugin: FastifyPluginAsync<{ config: Config; contactSource?: ContactSo
       zoho.organizationIds.map((org) => ({
         organization_id: org,
         calls_last_minute: budget.callsLastMinute(org),
-        requests_per_minute: zoho.requestsPerMinute,
-        max_concurrency: zoho.maxConcurrency,
+        requests_per_minute: settings(org).zoho.requestsPerMinute,
+        max_concurrency: settings(org).zoho.maxConcurrency,
       })),
     part: (org) => budget.part(org),
   })

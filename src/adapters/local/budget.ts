@@ -13,7 +13,12 @@ export interface BudgetLimits {
   readonly waitMs: number
   /** Calls of each minute background work may not take: they are kept for decisions (default 0). */
   readonly reserve?: number | undefined
+  /** An organization's own budget, concurrency and reserve (ORGANIZATIONS_FILE), instead of the ones above. */
+  readonly of?: ((org: string) => Pick<BudgetLimits, 'requestsPerMinute' | 'maxConcurrency' | 'reserve'>) | undefined
 }
+
+/** The limits an organization's calls are counted against: its own, else the defaults. */
+export const limitsOf = (limits: BudgetLimits, org: string): BudgetLimits => (limits.of ? { ...limits, ...limits.of(org) } : limits)
 
 export const WINDOW_MS = 60_000
 
@@ -66,8 +71,10 @@ export function createLocalBudget(
   const released = new EventTarget()
   // Every waiter for a slot listens here; more than ten at once is normal, not a leak.
   setMaxListeners(Number.POSITIVE_INFINITY, released)
-  const partAt = (org: string, at: number): Share =>
-    share?.(org, at) ?? { perMinute: limits.requestsPerMinute, concurrency: limits.maxConcurrency, reserve: limits.reserve }
+  const partAt = (org: string, at: number): Share => {
+    const own = limitsOf(limits, org)
+    return share?.(org, at) ?? { perMinute: own.requestsPerMinute, concurrency: own.maxConcurrency, reserve: own.reserve }
+  }
   const state = (org: string) => {
     const found = orgs.get(org)
     if (found) return found
@@ -120,7 +127,11 @@ export function createLocalBudget(
     part(org) {
       const at = now()
       const { perMinute, reserve } = partAt(org, at)
-      return { perMinute, reserve: reserve ?? limits.reserve ?? 0, calls: state(org).calls.filter((t) => t > at - WINDOW_MS) }
+      return {
+        perMinute,
+        reserve: reserve ?? limitsOf(limits, org).reserve ?? 0,
+        calls: state(org).calls.filter((t) => t > at - WINDOW_MS),
+      }
     },
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { acquireWith, type BudgetLimits, createLocalBudget, type Share, WINDOW_MS } from '../local/budget.js'
+import { acquireWith, type BudgetLimits, createLocalBudget, limitsOf, type Share, WINDOW_MS } from '../local/budget.js'
 import type { BudgetRefusal, BudgetVerdict, ZohoBudget } from '../zoho/ports.js'
 import { type RedisConnection, viaRedis } from './connection.js'
 import { EVENTS_CHANNEL, type RedisEvents } from './events.js'
@@ -187,21 +187,24 @@ export function createRedisBudget(
     limits,
     (org, at) => {
       const instances = link.instancesKnown ? link.instances : undefined
-      const part = degradedShare(limits, { instances, outage, spent: callsOf(known, org).recent(at), now: at })
+      const own = limitsOf(limits, org)
+      const part = degradedShare(own, { instances, outage, spent: callsOf(known, org).recent(at), now: at })
       // Each instance keeps its part of the reserve: together at least the reserve.
-      return { ...part, reserve: Math.ceil((limits.reserve ?? 0) / (instances ?? UNKNOWN_SHARE)) }
+      return { ...part, reserve: Math.ceil((own.reserve ?? 0) / (instances ?? UNKNOWN_SHARE)) }
     },
     now,
   )
   const check = async (org: string, id: string, background: boolean): Promise<BudgetVerdict> => {
-    // The same script for background calls, with the reserve taken off the minute's calls.
-    const perMinute = background ? Math.max(0, limits.requestsPerMinute - (limits.reserve ?? 0)) : limits.requestsPerMinute
+    // The same script for background calls, with the reserve taken off the minute's calls; each
+    // organization with its own budget (ORGANIZATIONS_FILE), which the script takes as arguments.
+    const own = limitsOf(limits, org)
+    const perMinute = background ? Math.max(0, own.requestsPerMinute - (own.reserve ?? 0)) : own.requestsPerMinute
     const [ok, wait, why] = (await link.client.eval(
       ACQUIRE,
       3,
       ...budgetKeys(org),
       perMinute,
-      limits.maxConcurrency,
+      own.maxConcurrency,
       leaseMs,
       id,
       WINDOW_MS,
@@ -210,7 +213,7 @@ export function createRedisBudget(
     )) as [number, number, string]
     if (ok === 1) return { ok: true }
     const reason = why as BudgetRefusal
-    const limit = reason === 'busy' ? limits.maxConcurrency : perMinute
+    const limit = reason === 'busy' ? own.maxConcurrency : perMinute
     return { ok: false, retryAfterMs: wait, reason, limit }
   }
   return {

@@ -60,7 +60,7 @@ export const allowedKey = (org: string) => `creditgate:v1:{${org}}:zoho:allowed`
  */
 export function createRedisCallerShare(
   link: RedisConnection,
-  limits: { readonly budget: number; readonly reserve: number },
+  limitsOf: (org: string) => { readonly budget: number; readonly reserve: number },
   local: LocalCallerShare,
 ): CallerShare {
   return {
@@ -68,6 +68,8 @@ export function createRedisCallerShare(
       viaRedis(
         link,
         async () => {
+          // The organization's own budget and reserve (ORGANIZATIONS_FILE), as its Zoho budget counts them.
+          const limits = limitsOf(org)
           const keys = [budgetKeys(org)[0] as string, allowedKey(org), callerShareKey(org, caller), callersKey(org)]
           const [ok, wait, used, callers] = (await link.client.eval(
             TAKE,

@@ -7,6 +7,7 @@ import contacts from './plugins/contacts.js'
 import decisions from './plugins/decisions.js'
 import docs from './plugins/docs.js'
 import errors from './plugins/errors.js'
+import groupExposure from './plugins/group-exposure.js'
 import headers from './plugins/headers.js'
 import history from './plugins/history.js'
 import lifecycle from './plugins/lifecycle.js'
@@ -78,6 +79,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(cases, { config, timing: deps.caseTiming })
   await app.register(reservations, { config, now: deps.reservationClock })
   await app.register(payments, { config })
+  await app.register(groupExposure, { config })
   await app.register(decisions, { config, evaluate: deps.evaluate })
   // The API.
   await app.register(docs)

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
 import { ROLES, type Role } from './domain/actor.js'
+import type { Group } from './domain/group.js'
 import type { CreditFields } from './domain/payments.js'
 import { deepFreeze } from './lib/deep-freeze.js'
 import { isTimeZone, type OrganizationEntry, readOrganizationsFile, reserveOf, TIME_ZONE_MESSAGE, webhookSecret } from './organizations.js'
@@ -356,6 +357,8 @@ export interface Config {
   readonly reservationTtlSeconds: number
   /** ORGANIZATIONS_FILE: settings per organization (organizations.ts settingsOf); [] without the file. */
   readonly organizations: readonly OrganizationEntry[]
+  /** ORGANIZATIONS_FILE's groups: organizations whose linked customers' exposure adds up; [] without. */
+  readonly groups: readonly Group[]
   /** Payment facts: the paid-invoice pass, and the custom fields of review dates and temporary limits. */
   readonly payments: {
     readonly refreshSeconds: number
@@ -484,8 +487,10 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const dc = DATA_CENTRES[e.ZOHO_DC]
   const oidc = oidcConfig(e, production)
-  const organizations = e.ORGANIZATIONS_FILE ? readOrganizationsFile(e.ORGANIZATIONS_FILE, organizationIds, e.ZOHO_CALLER_RESERVE) : []
-  if (typeof organizations === 'string') throw new ConfigError(`invalid configuration: ${organizations}`)
+  const file = e.ORGANIZATIONS_FILE
+    ? readOrganizationsFile(e.ORGANIZATIONS_FILE, organizationIds, e.ZOHO_CALLER_RESERVE)
+    : { organizations: [], groups: [] }
+  if (typeof file === 'string') throw new ConfigError(`invalid configuration: ${file}`)
   return deepFreeze({
     port: e.PORT,
     host: e.HOST,
@@ -527,7 +532,8 @@ export function loadConfig(env: Env = process.env): Config {
       callbacks: (e.CALLBACK_URLS ?? []).map(({ name, value }) => ({ name, url: value, secret: secrets.get(name) as string })),
     },
     reservationTtlSeconds: e.RESERVATION_TTL_SECONDS,
-    organizations,
+    organizations: file.organizations,
+    groups: file.groups,
     payments: {
       refreshSeconds: e.PAYMENT_FACTS_REFRESH_SECONDS,
       staleSeconds: e.PAYMENT_FACTS_STALE_SECONDS,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
+import { type Group, GroupSchema } from './domain/group.js'
 
 /**
  * Settings per Zoho organization (issue 27): ORGANIZATIONS_FILE, a small JSON file read and
@@ -64,7 +65,14 @@ export const OrganizationEntrySchema = z.strictObject({
 export const OrganizationsFileSchema = z.strictObject({
   $schema: z.string().optional(),
   organizations: z.array(OrganizationEntrySchema).min(1).max(100),
+  groups: z.array(GroupSchema).max(50).optional().describe('Organizations whose linked customers’ exposure adds up (group_exposure_bcy)'),
 })
+
+/** ORGANIZATIONS_FILE as checked: the entries, and the groups (none without the key). */
+export interface OrganizationsFile {
+  readonly organizations: OrganizationEntry[]
+  readonly groups: Group[]
+}
 
 export type OrganizationEntry = z.output<typeof OrganizationEntrySchema>
 type Named<T> = { readonly name: string } & T
@@ -104,7 +112,7 @@ export function readOrganizationsFile(
   path: string,
   allowed: readonly string[] | undefined,
   callerReserve?: number | undefined,
-): OrganizationEntry[] | string {
+): OrganizationsFile | string {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -121,10 +129,11 @@ export function readOrganizationsFile(
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
     const path_ = issue?.path ?? []
-    const entry = path_[0] === 'organizations' && typeof path_[1] === 'number' ? path_[1] : undefined
-    const id =
-      entry === undefined ? undefined : (json as { organizations: { organization_id?: unknown }[] }).organizations[entry]?.organization_id
-    const where = entry === undefined ? path_.join('.') || '(file)' : `organizations[${entry}]${typeof id === 'string' ? ` (${id})` : ''}`
+    const list = path_[0] === 'organizations' || path_[0] === 'groups' ? path_[0] : undefined
+    const entry = list && typeof path_[1] === 'number' ? path_[1] : undefined
+    const named = entry === undefined ? undefined : (json as Record<string, Record<string, unknown>[]>)[list as string]?.[entry]
+    const id = list === 'groups' ? named?.id : named?.organization_id
+    const where = entry === undefined ? path_.join('.') || '(file)' : `${list}[${entry}]${typeof id === 'string' ? ` (${id})` : ''}`
     const field = entry === undefined ? '' : ` ${path_.slice(2).join('.')}`
     return `ORGANIZATIONS_FILE ${where}${field}: ${issue?.message ?? 'invalid'}`.replace(/ {2,}/g, ' ')
   }
@@ -139,8 +148,32 @@ export function readOrganizationsFile(
     }
     entries.set(entry.organization_id, entry)
   }
-  return [...entries.values()]
+  const groups = parsed.data.groups ?? []
+  const problem = checkGroups(groups, allowed)
+  return problem ?? { organizations: [...entries.values()], groups }
 }
+
+/** One line naming the group that is wrong: an organization not allowed or in two groups, a rate missing or extra. */
+function checkGroups(groups: readonly Group[], allowed: readonly string[] | undefined): string | undefined {
+  const member = new Map<string, string>()
+  for (const [i, group] of groups.entries()) {
+    const where = `ORGANIZATIONS_FILE groups[${i}] (${group.id})`
+    if (groups.findIndex((g) => g.id === group.id) !== i) return `${where}: the group id is used twice`
+    for (const org of group.organizations) {
+      if (allowed && !allowed.includes(org)) return `${where} organizations: ${org} is not in ZOHO_ORGANIZATION_IDS`
+      const other = member.get(org)
+      if (other !== undefined) return `${where} organizations: ${org} is already in group ${other}`
+      member.set(org, group.id)
+      if (group.rates[org] === undefined) return `${where} rates: no rate for ${org}`
+    }
+    const stray = Object.keys(group.rates).find((org) => !group.organizations.includes(org))
+    if (stray) return `${where} rates: ${stray} is not one of the group's organizations`
+  }
+  return undefined
+}
+
+/** The group an organization is in, if any. */
+export const groupOf = (groups: readonly Group[], org: string): Group | undefined => groups.find((g) => g.organizations.includes(org))
 
 /** The settings an organization works with. */
 export function settingsOf(entries: readonly OrganizationEntry[], defaults: Defaults, org: string): OrganizationSettings {

@@ -51,6 +51,7 @@ export function syntheticDecision(i: number, at: number, org: string): DecisionR
       credit_review_overdue_days: null,
       credit_limit_expired: false,
       credit_limit_utilization: null,
+      group_exposure_bcy: null,
     },
     rules_version: 'sha256:synthetic',
     decision: blocked ? 'block' : 'allow',

@@ -14,7 +14,7 @@ const id = z.union([z.string().regex(/^\d{1,19}$/), z.number().int().nonnegative
 export const MAX_AMOUNT = 1e15
 
 /** A balance: a finite number (numeric strings accepted). "" is not a balance: it is unreadable. */
-const amount = z
+export const zohoAmount = z
   .union([
     z.number(),
     z
@@ -26,7 +26,7 @@ const amount = z
 
 /** Like amount, but "" / null / absent mean "not set". */
 const optionalAmount = z
-  .union([z.literal(''), z.null(), amount])
+  .union([z.literal(''), z.null(), zohoAmount])
   .optional()
   .transform((v) => (v === '' || v === null || v === undefined ? null : v))
 
@@ -41,7 +41,7 @@ export const ZohoContactSchema = z.looseObject({
   status: z.string().min(1),
   contact_type: z.string().optional(),
   currency_code: z.string().optional(),
-  outstanding_receivable_amount_bcy: amount,
+  outstanding_receivable_amount_bcy: zohoAmount,
   unused_credits_receivable_amount_bcy: optionalAmount,
   credit_limit: optionalAmount,
   payment_terms: z.union([z.number(), z.literal('')]).optional(),

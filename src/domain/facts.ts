@@ -58,6 +58,10 @@ export const DecisionFactsSchema = z
     credit_review_overdue_days: z.number().int().nullable(),
     credit_limit_expired: z.boolean(),
     credit_limit_utilization: z.number().nullable(),
+    group_exposure_bcy: z
+      .number()
+      .nullable()
+      .describe('exposure_bcy plus the linked customers’ outstanding in the group’s other organizations; null when no rule uses it'),
   })
   .meta({ id: 'DecisionFacts' })
 
@@ -91,6 +95,8 @@ export interface Behaviour {
   readonly fields?: CreditFields | undefined
   /** The organization's base currency, if known. */
   readonly baseCurrency?: string | null | undefined
+  /** The linked customers' outstanding in the group's other organizations, in this one's base currency; undefined when no rule reads group_exposure_bcy. */
+  readonly groupOthersBcy?: number | undefined
 }
 
 export function buildFacts(
@@ -109,6 +115,8 @@ export function buildFacts(
     if (field.api_name) customFields[field.api_name] = field.value ?? null
   }
   const owed = receivables ? receivables(outstanding, orderAmount) : NO_RECEIVABLES_FACTS
+  // Exact, never rounded: an order a fraction of a cent over the limit is over it.
+  const exposure = exactSum(outstanding, orderAmount)
   return {
     contact,
     contact_id: contact.contact_id,
@@ -121,8 +129,7 @@ export function buildFacts(
     unused_credits_bcy: contact.unused_credits_receivable_amount_bcy ?? 0,
     credit_limit: creditLimit,
     order_amount: orderAmount,
-    // Exact, never rounded: an order a fraction of a cent over the limit is over it.
-    exposure_bcy: exactSum(outstanding, orderAmount),
+    exposure_bcy: exposure,
     available_credit_bcy: creditLimit === null ? null : exactSum(creditLimit, -outstanding),
     payment_terms: typeof contact.payment_terms === 'number' ? contact.payment_terms : null,
     contact_age_seconds: contactAgeSeconds,
@@ -135,5 +142,6 @@ export function buildFacts(
       creditLimit === null || owed.exposure_with_orders_bcy === null
         ? null
         : Math.round((owed.exposure_with_orders_bcy / creditLimit) * 10_000) / 10_000,
+    group_exposure_bcy: behaviour.groupOthersBcy === undefined ? null : exactSum(exposure, behaviour.groupOthersBcy),
   }
 }

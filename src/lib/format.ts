@@ -26,3 +26,16 @@ export function formatAmount(n: number): string {
   for (; whole > 3; whole -= 3) out = `,${cents.slice(whole - 3, whole)}${out}`
   return (whole > 0 ? cents.slice(0, whole) : '0') + out
 }
+
+/** new Date(ms).toISOString(), remembered for the last instant asked about. */
+export function isoTime(): (ms: number) => string {
+  let last = Number.NaN
+  let text = ''
+  return (ms) => {
+    if (ms !== last) {
+      text = new Date(ms).toISOString()
+      last = ms
+    }
+    return text
+  }
+}

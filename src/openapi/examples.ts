@@ -41,6 +41,7 @@ const facts = (over: Record<string, unknown>) => ({
   credit_review_overdue_days: null,
   credit_limit_expired: false,
   credit_limit_utilization: null,
+  group_exposure_bcy: null,
   ...over,
 })
 

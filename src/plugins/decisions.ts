@@ -24,6 +24,7 @@ const decisionsPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate 
     contacts: app.contacts,
     receivables: app.receivables,
     payments: app.payments,
+    groups: app.groupExposure,
     creditFields: options.config.payments.fields,
     timeZone: (org) => app.zoho.settings(org).timeZone,
     baseCurrency: app.zoho.baseCurrency,
@@ -66,5 +67,17 @@ const decisionsPlugin: FastifyPluginAsync<{ config: Config; evaluate?: Evaluate 
 
 export default fp(decisionsPlugin, {
   name: 'decisions',
-  dependencies: ['contacts', 'receivables', 'payments', 'rules', 'metrics', 'lifecycle', 'history', 'shadow', 'cases', 'reservations'],
+  dependencies: [
+    'contacts',
+    'receivables',
+    'payments',
+    'group-exposure',
+    'rules',
+    'metrics',
+    'lifecycle',
+    'history',
+    'shadow',
+    'cases',
+    'reservations',
+  ],
 })

@@ -13,6 +13,7 @@ import { Problem } from '../errors.js'
 import { type OrganizationSettings, organizationSettings } from '../organizations.js'
 import { createBaseCurrencies } from '../services/base-currency.js'
 import type { ContactSource } from '../services/contacts.js'
+import type { GroupSource } from '../services/group-exposure.js'
 import type { PaymentsSource } from '../services/payments.js'
 import type { ReceivablesSource } from '../services/receivables.js'
 
@@ -26,6 +27,8 @@ export interface Zoho {
   readonly receivables: ReceivablesSource
   /** The organization-wide listing of paid invoices. */
   readonly payments: PaymentsSource
+  /** The organization-wide listing of contacts (group exposure). */
+  readonly groups: GroupSource
   /** The organization a request is about: the one asked for if allowed (403 otherwise), else the default. */
   organization(requested: string | undefined): string
   readonly organizations: readonly string[]
@@ -132,6 +135,7 @@ const zohoPlugin: FastifyPluginAsync<{ config: Config; contactSource?: ContactSo
     contacts,
     receivables: books,
     payments: books,
+    groups: books,
     organizations: zoho.organizationIds,
     settings,
     baseCurrency: currencies.of,

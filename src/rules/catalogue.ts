@@ -105,7 +105,16 @@ export const FACTS: { readonly [K in keyof Facts]: FactInfo } = {
     nullable: true,
     description: 'exposure_with_orders_bcy ÷ credit_limit (1 = at the limit); null without a limit or receivables facts',
   },
+  group_exposure_bcy: {
+    kind: 'amount',
+    nullable: false,
+    description:
+      'exposure_bcy + the outstanding receivables of the customers linked to this one in the group’s other organizations (ORGANIZATIONS_FILE groups), converted with the group’s rates; exposure_bcy alone when the customer is not linked or the organization is in no group',
+  },
 }
+
+/** The facts read from the contact listings of the organization's group (refreshed in the background). */
+export const GROUP_FACTS: ReadonlySet<FactName> = new Set(['group_exposure_bcy'])
 
 /** The facts read from the organization's open invoices and sales orders (refreshed in the background). */
 export const RECEIVABLES_FACTS: ReadonlySet<FactName> = new Set([

@@ -4,7 +4,16 @@ import type { EventType } from '../domain/decision.js'
 import type { FieldsRead } from '../domain/history.js'
 import { deepFreeze } from '../lib/deep-freeze.js'
 import { exceeded, jsonPath, RULE_LIMITS } from './bounds.js'
-import { CONTACT_FIELDS, FACTS, type FactName, OPERATORS, type OperatorName, PAYMENT_FACTS, RECEIVABLES_FACTS } from './catalogue.js'
+import {
+  CONTACT_FIELDS,
+  FACTS,
+  type FactName,
+  GROUP_FACTS,
+  OPERATORS,
+  type OperatorName,
+  PAYMENT_FACTS,
+  RECEIVABLES_FACTS,
+} from './catalogue.js'
 import { type ConditionLeaf, type ConditionNode, factReference, type RuleFile, RuleFileSchema } from './schema.js'
 
 /** A problem with a rule file, as operators need to see it: which file, where in it, what. */
@@ -54,6 +63,8 @@ export const usesReceivables = (ruleSet: RuleSet) => ruleSet.inputs.some((input)
 
 /** Whether any rule or message of the set reads a payment fact (then the paid invoices are kept). */
 export const usesPayments = (ruleSet: RuleSet | undefined) => ruleSet?.inputs.some((input) => PAYMENT_FACTS.has(input.fact)) ?? false
+/** Whether the set reads group_exposure_bcy: only then are the group's contacts listed. */
+export const usesGroup = (ruleSet: RuleSet | undefined) => ruleSet?.inputs.some((input) => GROUP_FACTS.has(input.fact)) ?? false
 
 /** The field a path starts with: "$.cf_credit_hold" → "cf_credit_hold" (undefined for "$[0]" or no path). */
 export const pathHead = (path: string | undefined) => (path ? /^\$\.([A-Za-z_][A-Za-z0-9_]*)/.exec(path)?.[1] : undefined)

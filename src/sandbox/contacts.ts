@@ -33,6 +33,13 @@ export const SANDBOX_CREDENTIALS = {
 
 export { zohoContact }
 
+/**
+ * Acme Retail's Zoho CRM account: its Indian company (460000000026049) and its Gulf arm
+ * (470000000010003) are linked through it, so that the Gulf's group rule adds the two (README
+ * "Several organizations").
+ */
+export const ACME_CRM_ACCOUNT = '2930984000000017001'
+
 /** An open invoice of a sample contact: days until it is due (negative: past due), in its own currency. */
 export interface SampleInvoice {
   readonly dueInDays: number
@@ -80,6 +87,7 @@ export const SAMPLE_CONTACTS: readonly SampleContact[] = [
     contact: zohoContact('460000000026049', 'Acme Retail Pvt Ltd', {
       outstanding_receivable_amount_bcy: 62400,
       unused_credits_receivable_amount_bcy: 1369.66,
+      zcrm_account_id: ACME_CRM_ACCOUNT,
     }),
   },
   {
@@ -253,12 +261,16 @@ export const SAMPLE_CONTACTS: readonly SampleContact[] = [
   },
 ]
 
-/** Contacts per organization: the sample set in the default one, two in the second. */
+/** Contacts per organization: the sample set in the default one, three in the second. */
 export function sampleOrganizations(): Map<string, Map<string, Record<string, unknown>>> {
   const first = new Map(SAMPLE_CONTACTS.map((c) => [c.id, structuredClone(c.contact)]))
   const second = new Map([
     ['470000000010001', zohoContact('470000000010001', 'Northwind Branch', { outstanding_receivable_amount_bcy: 2500 })],
     ['470000000010002', zohoContact('470000000010002', 'Northwind Overdue', { outstanding_receivable_amount_bcy: 51000 })],
+    [
+      '470000000010003',
+      zohoContact('470000000010003', 'Acme Retail Gulf', { outstanding_receivable_amount_bcy: 19000, zcrm_account_id: ACME_CRM_ACCOUNT }),
+    ],
   ])
   return new Map([
     [SANDBOX_ORGANIZATION_ID, first],

@@ -7,12 +7,22 @@ import { createSandbox } from './sandbox.js'
 /**
  * The sandbox's two organizations as an operator would describe them in ORGANIZATIONS_FILE: an
  * Indian company (INR, Asia/Kolkata) and its Gulf branch (AED, Asia/Dubai), whose own rules are
- * rules/10234696/. Their base currencies come from the sandbox's Get Organization.
+ * rules/10234696/, as one group (group_exposure_bcy). Their base currencies come from the sandbox's Get Organization.
  */
 export const SANDBOX_ORGANIZATIONS = {
   organizations: [
     { organization_id: SANDBOX_ORGANIZATION_ID, name: 'Northwind Traders India', time_zone: 'Asia/Kolkata' },
     { organization_id: SANDBOX_SECOND_ORGANIZATION_ID, name: 'Northwind Gulf', time_zone: 'Asia/Dubai' },
+  ],
+  // One group: a customer linked through its Zoho CRM account owes in both (rates into INR: 1 AED = 22.6 INR).
+  groups: [
+    {
+      id: 'northwind',
+      organizations: [SANDBOX_ORGANIZATION_ID, SANDBOX_SECOND_ORGANIZATION_ID],
+      link: 'zcrm_account_id',
+      currency: 'INR',
+      rates: { [SANDBOX_ORGANIZATION_ID]: 1, [SANDBOX_SECOND_ORGANIZATION_ID]: 22.6 },
+    },
   ],
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import formbody from '@fastify/formbody'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
+import { listedContact } from './contact-list.js'
 import {
   type Documents,
   listedSalesOrder,
@@ -54,7 +55,7 @@ export interface SandboxStats {
   maxInFlight: number
   /** Calls to List invoices and List sales orders (each page is one). */
   listCalls: number
-  byList: Map<'invoices' | 'salesorders', number>
+  byList: Map<'invoices' | 'salesorders' | 'contacts', number>
   /** Each listing call's path and query, in order (e.g. "/invoices?filter_by=Status.Unpaid&page=1…"). */
   listRequests: string[]
 }
@@ -316,6 +317,29 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       })
     })
   }
+
+  /** List contacts: the organization's contacts, 200 a page, each page one call against Zoho's limits. */
+  app.get<{ Querystring: { organization_id?: string; page?: string; per_page?: string } }>('/books/v3/contacts', async (req, reply) => {
+    stats.listCalls++
+    stats.byList.set('contacts', (stats.byList.get('contacts') ?? 0) + 1)
+    stats.listRequests.push(`/contacts?${new URLSearchParams(req.query as Record<string, string>)}`)
+    const org = req.query.organization_id ?? ''
+    return inFlightFor(org, async (running) => {
+      const early = injected(faults.list, reply) ?? refused(org, req.headers.authorization, running, reply)
+      if (early) return early
+      const page = Number(req.query.page ?? 1)
+      const perPage = Math.min(200, Number(req.query.per_page ?? 200))
+      if (!Number.isInteger(page) || page < 1 || !Number.isInteger(perPage) || perPage < 1) {
+        return reply.code(400).send({ code: 2, message: 'Invalid value passed for page' })
+      }
+      const all = [...(organizations.get(org)?.values() ?? [])]
+      const contacts = all.slice((page - 1) * perPage, page * perPage).map(listedContact)
+      const page_context = { page, per_page: perPage, has_more_page: page * perPage < all.length, applied_filter: 'Status.All' }
+      const text = JSON.stringify({ code: 0, message: 'success', contacts, page_context })
+      // Ids beyond 2^53 as JSON numbers, as Zoho's own examples print them.
+      return reply.type('application/json;charset=UTF-8').send(text.replace(/"(contact_id|zcrm_account_id)":"(\d{16,19})"/g, '"$1":$2'))
+    })
+  })
 
   // A small control surface for processes that cannot reach the object (benchmarks, compose).
   app.get('/__sandbox/stats', async () => ({

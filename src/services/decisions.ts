@@ -6,11 +6,13 @@ import { type CreditFields, NO_PAYMENT_FACTS, type PaymentFacts, suppliedPayment
 import { type ReceivablesFacts, receivablesFacts, suppliedReceivables, todayIn } from '../domain/receivables.js'
 import { listedIn } from '../domain/reservations.js'
 import { isProblem } from '../errors.js'
+import { isoTime } from '../lib/format.js'
 import { evaluateCompiled } from '../rules/compile.js'
 import { evaluate as evaluateWithEngine } from '../rules/reference.js'
-import { type RuleSet, usesPayments, usesReceivables } from '../rules/rule-set.js'
+import { type RuleSet, usesGroup, usesPayments, usesReceivables } from '../rules/rule-set.js'
 import { checkComplete, type Evaluate, type Evaluation } from '../rules/semantics.js'
 import type { ContactService, LoadedContact } from './contacts.js'
+import type { GroupExposureService, GroupOthers } from './group-exposure.js'
 import type { Payments, PaymentsService } from './payments.js'
 import type { Receivables, ReceivablesService } from './receivables.js'
 import type { ReservationService } from './reservations.js'
@@ -84,6 +86,8 @@ export interface DecisionServiceOptions {
   receivables?: ReceivablesService | undefined
   /** Paid invoices, for rule sets that read payment facts. */
   payments?: PaymentsService | undefined
+  /** The group's other organizations' linked customers, for rule sets that read group_exposure_bcy. */
+  groups?: GroupExposureService | undefined
   /** The custom fields of review dates and temporary limits (default cf_credit_review_date, cf_credit_limit_until). */
   creditFields?: CreditFields | undefined
   /** The organization's time zone (or each organization's): due dates are calendar dates there. */
@@ -126,19 +130,6 @@ export const checkedEvaluate =
   (evaluator?: Evaluate): Evaluate =>
   async (ruleSet, facts, evaluateOptions) =>
     checked(ruleSet, evaluator ? await evaluator(ruleSet, facts, evaluateOptions) : evaluateCompiled(ruleSet, facts, evaluateOptions))
-
-/** new Date(ms).toISOString(), remembered for the last instant asked about. */
-function isoTime(): (ms: number) => string {
-  let last = Number.NaN
-  let text = ''
-  return (ms) => {
-    if (ms !== last) {
-      text = new Date(ms).toISOString()
-      last = ms
-    }
-    return text
-  }
-}
 
 export function createDecisionService(options: DecisionServiceOptions): DecisionService {
   const sample = options.verifySample ?? 0
@@ -183,6 +174,14 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
         needsReceivables && options.receivables ? options.receivables.forCustomer(org, contactId) : undefined,
         usesPayments(ruleSet) && options.payments ? options.payments.forCustomer(org, contactId) : undefined,
       ])
+      // The linked customers in the group's other organizations: known from the contact's link field only.
+      const groupRead: PromiseSettledResult<GroupOthers | undefined> =
+        contactRead.status === 'fulfilled' && usesGroup(ruleSet) && options.groups
+          ? await options.groups.othersFor(org, contactRead.value.contact).then(
+              (value) => ({ status: 'fulfilled', value }),
+              (reason: unknown) => ({ status: 'rejected', reason }),
+            )
+          : { status: 'fulfilled', value: undefined }
       // The contact's failure first: without the contact there is nothing to decide on.
       const failed =
         contactRead.status === 'rejected'
@@ -191,7 +190,9 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
             ? { err: receivablesRead.reason, code: 'RECEIVABLES_UNAVAILABLE', what: 'No receivables data' }
             : paymentsRead.status === 'rejected'
               ? { err: paymentsRead.reason, code: 'PAYMENTS_UNAVAILABLE', what: 'No payment data' }
-              : undefined
+              : groupRead.status === 'rejected'
+                ? { err: groupRead.reason, code: 'GROUP_EXPOSURE_UNAVAILABLE', what: 'No group exposure data' }
+                : undefined
       if (failed) {
         if (options.failMode !== 'review' || !isProblem(failed.err, 'upstream_unavailable')) throw failed.err
         return decided(
@@ -220,6 +221,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
       const loaded = (contactRead as PromiseFulfilledResult<LoadedContact>).value
       const receivables = (receivablesRead as PromiseFulfilledResult<Receivables | undefined>).value
       const payments = (paymentsRead as PromiseFulfilledResult<Payments | undefined>).value
+      const group = (groupRead as PromiseFulfilledResult<GroupOthers | undefined>).value
       const now = clock()
       const today = todayIn(zoneOf(org), now)
       // Fetched now is 0 seconds old, however long Zoho took to answer.
@@ -240,6 +242,7 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
             today,
             fields: options.creditFields,
             baseCurrency: options.baseCurrency?.(org),
+            groupOthersBcy: group?.othersBcy,
           },
         )
         const evaluation = await evaluate(ruleSet, all, { explain })
@@ -276,6 +279,8 @@ export function createDecisionService(options: DecisionServiceOptions): Decision
         today: today ?? todayIn(zoneOf(org), clock()),
         fields: options.creditFields,
         baseCurrency: options.baseCurrency?.(org),
+        // A dry run has no group listings: the customer's own exposure alone.
+        groupOthersBcy: usesGroup(ruleSet) ? 0 : undefined,
       })
       const evaluation = await evaluate(ruleSet, all, { explain })
       const { contact: _, ...facts } = all

@@ -1,21 +1,5 @@
 import type { PaymentsSnapshot, PaymentsStore } from '../../services/payments.js'
+import { createLocalSnapshots } from './snapshots.js'
 
 /** Payment snapshots in this process: the store without Redis, and the fallback while Redis is down. */
-export function createLocalPayments(): PaymentsStore {
-  const snapshots = new Map<string, PaymentsSnapshot>()
-  const locked = new Set<string>()
-  return {
-    read: async (org) => snapshots.get(org),
-    async replace(org, snapshot) {
-      snapshots.set(org, snapshot)
-    },
-    async lock(org) {
-      if (locked.has(org)) return undefined
-      locked.add(org)
-      return async () => {
-        locked.delete(org)
-      }
-    },
-    onChange: () => {},
-  }
-}
+export const createLocalPayments = (): PaymentsStore => createLocalSnapshots<PaymentsSnapshot>()

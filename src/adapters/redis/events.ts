@@ -10,6 +10,7 @@ export type RedisEvent =
   | { type: 'invalidated'; org: string; contactId: string }
   | { type: 'receivables'; org: string }
   | { type: 'payments'; org: string }
+  | { type: 'group_balances'; org: string }
 
 export const EVENTS_CHANNEL = 'creditgate:v1:events'
 

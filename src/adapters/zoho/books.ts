@@ -2,14 +2,17 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { z } from 'zod'
 import { parseContact, parseZohoJson } from '../../domain/contact.js'
+import { type ListedContact, ListedContactSchema } from '../../domain/group.js'
 import { OrganizationSchema } from '../../domain/organization.js'
 import { type PaidInvoice, PaidInvoiceSchema } from '../../domain/payments.js'
 import { type ListedInvoice, ListedInvoiceSchema, type ListedSalesOrder, ListedSalesOrderSchema } from '../../domain/receivables.js'
 import { Problem } from '../../errors.js'
 import type { OrganizationSource } from '../../services/base-currency.js'
 import type { ContactSource } from '../../services/contacts.js'
+import type { GroupSource } from '../../services/group-exposure.js'
 import type { PaymentsSource } from '../../services/payments.js'
 import type { ListingOptions, ReceivablesSource } from '../../services/receivables.js'
+import { BACKGROUND_WAIT_MS, MAX_PAGES, PER_PAGE, type Read, readList } from './listing.js'
 import { type AccessTokens, type BudgetRefusal, BudgetRefused, type ZohoBudget } from './ports.js'
 
 export type ZohoOutcome = 'ok' | 'not_found' | 'error' | 'unavailable' | 'rejected_token' | 'rate_limited' | 'retry'
@@ -42,44 +45,13 @@ type Attempt<T> =
   | { kind: 'token_rejected' }
   | { kind: 'fail'; problem: Problem }
 
-/** Reads the body of a successful answer (HTTP 200, code 0); a string says why it cannot. */
-type Read<T> = (body: Record<string, unknown>) => { ok: true; value: T } | { ok: false; problem: string }
-
-/** The largest listing followed: 200 pages of 200 documents. */
-const MAX_PAGES = 200
-/**
- * How long a background listing may wait for the budget in all: 200 pages at a minute's background
- * calls (B − R, 67 by default) take three minutes, within the refresh lock's five.
- */
-export const BACKGROUND_WAIT_MS = 4 * 60_000
-export const PER_PAGE = 200
-
-/** `page_context` as the pagination guide prints it (an object) or as the invoices example does (an array of one). */
-const hasMorePages = (body: Record<string, unknown>) => {
-  const context = Array.isArray(body.page_context) ? body.page_context[0] : body.page_context
-  return (context as { has_more_page?: unknown } | undefined)?.has_more_page === true
-}
-
-const readList =
-  <S extends z.ZodType>(key: string, schema: S): Read<{ items: z.output<S>[]; more: boolean }> =>
-  (body) => {
-    const list = body[key]
-    if (!Array.isArray(list)) return { ok: false, problem: `no "${key}" list` }
-    const items: z.output<S>[] = []
-    for (const [i, raw] of list.entries()) {
-      const parsed = schema.safeParse(raw)
-      if (!parsed.success)
-        return { ok: false, problem: `${key}[${i}].${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message}` }
-      items.push(parsed.data)
-    }
-    return { ok: true, value: { items, more: hasMorePages(body) } }
-  }
-
 /**
  * The Zoho Books client: Get Contact, and the organization-wide listings of open invoices and
  * sales orders and of paid invoices. Every call — every page — takes a slot of the organization's budget first.
  */
-export function createZohoBooks(options: ZohoBooksOptions): ContactSource & ReceivablesSource & PaymentsSource & OrganizationSource {
+export function createZohoBooks(
+  options: ZohoBooksOptions,
+): ContactSource & ReceivablesSource & PaymentsSource & OrganizationSource & GroupSource {
   const maxAttempts = options.maxAttempts ?? 3
   const backoffMs = options.backoffMs ?? 200
   const onCall = options.onCall ?? (() => {})
@@ -280,6 +252,16 @@ export function createZohoBooks(options: ZohoBooksOptions): ContactSource & Rece
         '/invoices',
         { filter_by: 'Status.Paid', date_start: since, page: String(page), per_page: String(PER_PAGE) },
         readList('invoices', PaidInvoiceSchema),
+        undefined,
+        listing?.background === true,
+      ),
+    // List contacts, one page (group exposure): ids, links and outstanding receivables, 200 a page.
+    contactsPage: (org, page, listing): Promise<{ items: ListedContact[]; more: boolean }> =>
+      call(
+        org,
+        '/contacts',
+        { page: String(page), per_page: String(PER_PAGE) },
+        readList('contacts', ListedContactSchema),
         undefined,
         listing?.background === true,
       ),

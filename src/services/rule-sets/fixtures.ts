@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { parseContact } from '../../domain/contact.js'
+import { MAX_AMOUNT, parseContact } from '../../domain/contact.js'
 import { DECISIONS } from '../../domain/decision.js'
 import { buildFacts } from '../../domain/facts.js'
 import { FIXTURE_TODAY, SuppliedPaymentsSchema, SuppliedTodaySchema, suppliedPayments } from '../../domain/payments.js'
@@ -27,6 +27,10 @@ export const FixtureCaseSchema = z.strictObject({
   order: z.strictObject({ amount: z.number().min(0) }).optional(),
   receivables: SuppliedReceivablesSchema.optional(),
   payments: SuppliedPaymentsSchema.optional(),
+  group: z
+    .strictObject({ others_bcy: z.number().min(0).max(MAX_AMOUNT) })
+    .optional()
+    .describe('group_exposure_bcy: the linked customers’ outstanding in the group’s other organizations, converted (default 0)'),
   today: SuppliedTodaySchema.optional().describe(`The day review and limit dates are compared with; default ${FIXTURE_TODAY}`),
   expect: z.strictObject({
     decision: z.enum(DECISIONS),
@@ -164,6 +168,7 @@ async function checkCase(ruleSet: RuleSet, c: FixtureCase): Promise<string | und
   const facts = buildFacts(contact.contact, c.order, 0, suppliedReceivables(c.receivables), {
     payments: suppliedPayments(c.payments),
     today: c.today ?? FIXTURE_TODAY,
+    groupOthersBcy: c.group?.others_bcy ?? 0,
   })
   const result = evaluateCompiled(ruleSet, facts)
   // json-rules-engine is the reference: a set whose compiled form disagrees with it on a case never goes live.

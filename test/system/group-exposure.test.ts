@@ -122,7 +122,7 @@ t.test('without a usable listing the decision follows FAIL_MODE; an unlinked cus
     if (failMode === 'closed') {
       t.equal(res.statusCode, 503, 'FAIL_MODE=closed: 503')
       t.equal(res.json().code, 'upstream_unavailable')
-      t.match(res.json().detail, /no contacts of organization 10234695 \(group northwind\) have been listed/)
+      t.match(res.json().detail, /no group balances of organization 10234695 \(group northwind\) have been read from Zoho yet/)
     } else {
       t.equal(res.statusCode, 200)
       t.match(res.json(), { decision: 'review', reasons: [{ code: 'GROUP_EXPOSURE_UNAVAILABLE' }], facts: null })

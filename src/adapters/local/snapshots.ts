@@ -1,12 +1,4 @@
-/** A store of per-organization snapshots (payment facts, group balances): replaced whole, one refresh at a time. */
-export interface SnapshotStore<T> {
-  read(org: string): Promise<T | undefined>
-  replace(org: string, snapshot: T): Promise<void>
-  /** One refresh of an organization at a time: the release, or undefined when another holds it. */
-  lock(org: string): Promise<(() => Promise<void>) | undefined>
-  /** Another instance stored a new snapshot of the organization. */
-  onChange(listener: (org: string) => void): void
-}
+import type { SnapshotStore } from '../../services/snapshots.js'
 
 /** Snapshots in this process: the store without Redis, and the fallback while Redis is down. */
 export function createLocalSnapshots<T>(): SnapshotStore<T> {

@@ -1,4 +1,4 @@
-import type { SnapshotStore } from '../local/snapshots.js'
+import type { SnapshotStore } from '../../services/snapshots.js'
 import { takeLock } from './client.js'
 import { type RedisConnection, viaRedis } from './connection.js'
 import type { RedisEvents } from './events.js'

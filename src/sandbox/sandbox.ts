@@ -230,6 +230,30 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     return undefined
   }
 
+  /** A listing call: counted, limited like every call, its page and per_page (at most 200) checked before `answer`. */
+  function listing(
+    kind: 'invoices' | 'salesorders' | 'contacts',
+    query: { organization_id?: string; page?: string; per_page?: string },
+    authorization: string | undefined,
+    reply: FastifyReply,
+    answer: (page: number, perPage: number) => Promise<FastifyReply>,
+  ) {
+    stats.listCalls++
+    stats.byList.set(kind, (stats.byList.get(kind) ?? 0) + 1)
+    stats.listRequests.push(`/${kind}?${new URLSearchParams(query as Record<string, string>)}`)
+    const org = query.organization_id ?? ''
+    return inFlightFor(org, async (running) => {
+      const early = injected(faults.list, reply) ?? refused(org, authorization, running, reply)
+      if (early) return early
+      const page = Number(query.page ?? 1)
+      const perPage = Math.min(200, Number(query.per_page ?? 200))
+      if (!Number.isInteger(page) || page < 1 || !Number.isInteger(perPage) || perPage < 1) {
+        return reply.code(400).send({ code: 2, message: 'Invalid value passed for page' })
+      }
+      return answer(page, perPage)
+    })
+  }
+
   app.get<{ Params: { id: string }; Querystring: { organization_id?: string } }>('/books/v3/contacts/:id', async (req, reply) => {
     stats.contactCalls++
     stats.byContact.set(req.params.id, (stats.byContact.get(req.params.id) ?? 0) + 1)
@@ -276,18 +300,8 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
       per_page?: string
     }
     app.get<{ Querystring: ListQuery }>(`/books/v3/${kind}`, async (req, reply) => {
-      stats.listCalls++
-      stats.byList.set(kind, (stats.byList.get(kind) ?? 0) + 1)
-      stats.listRequests.push(`/${kind}?${new URLSearchParams(req.query as Record<string, string>)}`)
       const org = req.query.organization_id ?? ''
-      return inFlightFor(org, async (running) => {
-        const early = injected(faults.list, reply) ?? refused(org, req.headers.authorization, running, reply)
-        if (early) return early
-        const page = Number(req.query.page ?? 1)
-        const perPage = Math.min(200, Number(req.query.per_page ?? 200))
-        if (!Number.isInteger(page) || page < 1 || !Number.isInteger(perPage) || perPage < 1) {
-          return reply.code(400).send({ code: 2, message: 'Invalid value passed for page' })
-        }
+      return listing(kind, req.query, req.headers.authorization, reply, async (page, perPage) => {
         const wanted = listFilter(kind, req.query.filter_by, req.query.status)
         if (!wanted) return reply.code(400).send({ code: 2, message: 'Invalid value passed for filter_by' })
         const all = (documents.get(org)?.[kind] ?? []).filter(
@@ -320,18 +334,8 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
 
   /** List contacts: the organization's contacts, 200 a page, each page one call against Zoho's limits. */
   app.get<{ Querystring: { organization_id?: string; page?: string; per_page?: string } }>('/books/v3/contacts', async (req, reply) => {
-    stats.listCalls++
-    stats.byList.set('contacts', (stats.byList.get('contacts') ?? 0) + 1)
-    stats.listRequests.push(`/contacts?${new URLSearchParams(req.query as Record<string, string>)}`)
     const org = req.query.organization_id ?? ''
-    return inFlightFor(org, async (running) => {
-      const early = injected(faults.list, reply) ?? refused(org, req.headers.authorization, running, reply)
-      if (early) return early
-      const page = Number(req.query.page ?? 1)
-      const perPage = Math.min(200, Number(req.query.per_page ?? 200))
-      if (!Number.isInteger(page) || page < 1 || !Number.isInteger(perPage) || perPage < 1) {
-        return reply.code(400).send({ code: 2, message: 'Invalid value passed for page' })
-      }
+    return listing('contacts', req.query, req.headers.authorization, reply, async (page, perPage) => {
       const all = [...(organizations.get(org)?.values() ?? [])]
       const contacts = all.slice((page - 1) * perPage, page * perPage).map(listedContact)
       const page_context = { page, per_page: perPage, has_more_page: page * perPage < all.length, applied_filter: 'Status.All' }

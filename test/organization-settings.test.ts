@@ -173,7 +173,15 @@ t.test('npm start without credentials: the sandbox’s two organizations, with t
     ],
   )
   const gulf = (await server.inject({ url: `/contacts/470000000010002/risk?organization_id=${ORG2}` })).json()
-  t.match(gulf, { decision: 'block', facts: { base_currency: 'AED' }, reasons: [{ rule: 'outstanding-over-20000' }] })
+  t.match(gulf, { decision: 'block', facts: { base_currency: 'AED' } })
+  t.same(gulf.reasons.map((r: { rule: string }) => r.rule).sort(), ['group-exposure-over-20000', 'outstanding-over-20000'])
+  // The sandbox's group: Acme Retail, linked across the two, owes 19,000 AED here and 62,400 INR in India.
+  const acme = (await server.inject({ url: `/contacts/470000000010003/risk?organization_id=${ORG2}` })).json()
+  t.match(acme, { decision: 'review', facts: { exposure_bcy: 19000, group_exposure_bcy: 21761.06 } })
+  t.same(
+    acme.reasons.map((r: { code: string }) => r.code),
+    ['GROUP_EXPOSURE_OVER_LIMIT'],
+  )
   const india = (await server.inject({ url: '/contacts/460000000026049/risk' })).json()
   t.match(india, { decision: 'block', facts: { base_currency: 'INR' }, reasons: [{ rule: 'outstanding-over-50000' }] })
 })

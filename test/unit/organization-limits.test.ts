@@ -31,9 +31,11 @@ t.test('the in-process budget counts each organization against its own limits', 
   t.equal(limitsOf(limits, SMALL).requestsPerMinute, 10)
   const budget = createLocalBudget(limits, undefined, () => now)
   // Background work: B − R = 7 of the small organization's minute.
-  const background = []
-  for (let i = 0; i < 7; i++) background.push(await budget.acquire(SMALL, { background: true }))
-  for (const release of background) release()
+  const first = [await budget.acquire(SMALL, { background: true }), await budget.acquire(SMALL, { background: true })]
+  const busy = await budget.acquire(SMALL, { background: true }).catch((err: unknown) => err)
+  t.match((busy as BudgetRefused).verdict, { reason: 'busy', limit: 2 }, 'two in flight: its own concurrency')
+  for (const release of first) release()
+  for (let i = 0; i < 5; i++) (await budget.acquire(SMALL, { background: true }))()
   const refused = await budget.acquire(SMALL, { background: true }).catch((err: unknown) => err)
   t.ok(refused instanceof BudgetRefused, 'the 8th background call waits: the reserve is for decisions')
   t.match((refused as BudgetRefused).verdict, { reason: 'spent', limit: 7 })

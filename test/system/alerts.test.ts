@@ -2,15 +2,15 @@ import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { startApp, startSandbox } from './helpers/app.js'
+import { startApp, startSandbox } from '../helpers/app.js'
 
 /**
  * The alerting rules in ops/prometheus/alerts.yml name metrics as /metrics exposes them: an alert
  * on a metric the service does not have never fires, and promtool cannot tell.
  */
-const RULES = fileURLToPath(new URL('../ops/prometheus/alerts.yml', import.meta.url))
+const RULES = fileURLToPath(new URL('../../ops/prometheus/alerts.yml', import.meta.url))
 const ALERTS = readFileSync(RULES, 'utf8')
-const RULE_TESTS = fileURLToPath(new URL('../ops/prometheus/alerts.test.yml', import.meta.url))
+const RULE_TESTS = fileURLToPath(new URL('../../ops/prometheus/alerts.test.yml', import.meta.url))
 
 interface Alert {
   name: string

@@ -1,9 +1,9 @@
 import t from 'tap'
-import { RiskDecisionSchema } from '../src/domain/decision.js'
-import type { RuleSet } from '../src/rules/rule-set.js'
-import { openServer } from '../src/server.js'
-import { prepareRuleSetFrom } from '../src/services/rule-sets/fixtures.js'
-import { ORG, ORG2, problem, startApp, startSandbox } from './helpers/app.js'
+import { RiskDecisionSchema } from '../../src/domain/decision.js'
+import type { RuleSet } from '../../src/rules/rule-set.js'
+import { openServer } from '../../src/server.js'
+import { prepareRuleSetFrom } from '../../src/services/rule-sets/fixtures.js'
+import { ORG, ORG2, problem, startApp, startSandbox } from '../helpers/app.js'
 
 t.test('decisions for sandbox contacts', async (t) => {
   const sandbox = await startSandbox(t)

@@ -2,15 +2,15 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import pino from 'pino'
 import t, { type Test } from 'tap'
-import { createLocalHistory } from '../src/adapters/local/history.js'
-import { historyKey, indexKey } from '../src/adapters/redis/history.js'
-import { parseContact } from '../src/domain/contact.js'
-import { buildFacts } from '../src/domain/facts.js'
-import { boundRecord, type DecisionRecord, DecisionRecordSchema, newDecisionId, RECORD_BOUNDS } from '../src/domain/history.js'
-import { customFieldsRead } from '../src/rules/rule-set.js'
-import { zohoContact } from '../src/sandbox/contacts.js'
-import { createHistoryService, type HistoryStore, LIST_BOUNDS } from '../src/services/history.js'
-import { lacksFacts } from '../src/services/rule-sets/compare.js'
+import { createLocalHistory } from '../../src/adapters/local/history.js'
+import { historyKey, indexKey } from '../../src/adapters/redis/history.js'
+import { parseContact } from '../../src/domain/contact.js'
+import { buildFacts } from '../../src/domain/facts.js'
+import { boundRecord, type DecisionRecord, DecisionRecordSchema, newDecisionId, RECORD_BOUNDS } from '../../src/domain/history.js'
+import { customFieldsRead } from '../../src/rules/rule-set.js'
+import { zohoContact } from '../../src/sandbox/contacts.js'
+import { createHistoryService, type HistoryStore, LIST_BOUNDS } from '../../src/services/history.js'
+import { lacksFacts } from '../../src/services/rule-sets/compare.js'
 import {
   contactOnlyRules,
   eventually,
@@ -22,9 +22,9 @@ import {
   startApp,
   startBuiltService,
   startSandbox,
-} from './helpers/app.js'
-import { startRedis } from './helpers/redis.js'
-import { ruleSetOf } from './helpers/rules.js'
+} from '../helpers/app.js'
+import { startRedis } from '../helpers/redis.js'
+import { ruleSetOf } from '../helpers/rules.js'
 
 /**
  * The decision history under load and hostile data (issue 31), one test per finding: each failed

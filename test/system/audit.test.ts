@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process'
 import { connect, type Socket } from 'node:net'
 import t from 'tap'
-import { loadConfig } from '../src/config.js'
-import { exactSum } from '../src/lib/decimal.js'
-import { buildServer } from '../src/server.js'
-import { BACKTESTS_WAITING, createBacktester } from '../src/services/rule-sets/backtest.js'
-import { metricValue as metric, ORG, problem, sandboxEnv, startApp, startSandbox } from './helpers/app.js'
-import { ruleSetOf } from './helpers/rules.js'
+import { loadConfig } from '../../src/config.js'
+import { exactSum } from '../../src/lib/decimal.js'
+import { buildServer } from '../../src/server.js'
+import { BACKTESTS_WAITING, createBacktester } from '../../src/services/rule-sets/backtest.js'
+import { metricValue as metric, ORG, problem, sandboxEnv, startApp, startSandbox } from '../helpers/app.js'
+import { ruleSetOf } from '../helpers/rules.js'
 
 /**
  * The audit trail under hostile data (issue 31), one test per finding: each failed before the fix.

@@ -1,10 +1,10 @@
 import t from 'tap'
-import { fillRedisHistory, timeBacktest } from '../src/cli/history-fill.js'
-import { backtest } from '../src/cli/rules.js'
-import { SAMPLE_CONTACTS, zohoContact } from '../src/sandbox/contacts.js'
-import { readRulesFolder } from '../src/services/rule-sets/sources.js'
-import { contactOnlyRules, ORG, problem, sandboxEnv, startApp, startBuiltService, startSandbox } from './helpers/app.js'
-import { startRedis } from './helpers/redis.js'
+import { fillRedisHistory, timeBacktest } from '../../src/cli/history-fill.js'
+import { backtest } from '../../src/cli/rules.js'
+import { SAMPLE_CONTACTS, zohoContact } from '../../src/sandbox/contacts.js'
+import { readRulesFolder } from '../../src/services/rule-sets/sources.js'
+import { contactOnlyRules, ORG, problem, sandboxEnv, startApp, startBuiltService, startSandbox } from '../helpers/app.js'
+import { startRedis } from '../helpers/redis.js'
 
 const ADMIN = 'admin-key-0123456789abcdef'
 const ENV = { ADMIN_API_KEYS: `ops:${ADMIN}` }

@@ -1,11 +1,11 @@
 import pino from 'pino'
 import t from 'tap'
-import { createLocalCallerShare, type ShareInput, shareVerdict } from '../src/adapters/local/caller-share.js'
-import { budgetKeys } from '../src/adapters/redis/budget.js'
-import { allowedKey, callerShareKey, callersKey, createRedisCallerShare } from '../src/adapters/redis/caller-share.js'
-import { connectRedis } from '../src/adapters/redis/link.js'
-import type { BudgetPart } from '../src/adapters/zoho/ports.js'
-import { startRedis } from './helpers/redis.js'
+import { createLocalCallerShare, type ShareInput, shareVerdict } from '../../src/adapters/local/caller-share.js'
+import { budgetKeys } from '../../src/adapters/redis/budget.js'
+import { allowedKey, callerShareKey, callersKey, createRedisCallerShare } from '../../src/adapters/redis/caller-share.js'
+import { connectRedis } from '../../src/adapters/redis/link.js'
+import type { BudgetPart } from '../../src/adapters/zoho/ports.js'
+import { startRedis } from '../helpers/redis.js'
 
 /**
  * The caller share on its own: the rule (shareVerdict), the in-process share on a clock, and the

@@ -1,7 +1,7 @@
 import t from 'tap'
-import type { RiskDecision } from '../src/domain/decision.js'
-import { eventually, startApp, startSandbox } from './helpers/app.js'
-import { startIdp } from './helpers/idp.js'
+import type { RiskDecision } from '../../src/domain/decision.js'
+import { eventually, startApp, startSandbox } from '../helpers/app.js'
+import { startIdp } from '../helpers/idp.js'
 
 // Held orders, people and reservations together: who may read and release a case, within
 // RELEASE_LIMITS by role, and what a released order holds against the customer's credit.

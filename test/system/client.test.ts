@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { creditChecks } from '../src/client/example.js'
-import { createCreditgateClient } from '../src/client/index.js'
-import { ORG2, startApp, startSandbox } from './helpers/app.js'
+import { creditChecks } from '../../src/client/example.js'
+import { createCreditgateClient } from '../../src/client/index.js'
+import { ORG2, startApp, startSandbox } from '../helpers/app.js'
 
 const KEY = 'shop-key-0123456789abcdef'
 

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import t from 'tap'
-import { ConfigError, DATA_CENTRES, loadConfig } from '../src/config.js'
-import { openServer } from '../src/server.js'
+import { ConfigError, DATA_CENTRES, loadConfig } from '../../src/config.js'
+import { openServer } from '../../src/server.js'
 
 t.test('defaults are the ones in docs/contract.md', async (t) => {
   const config = loadConfig({})

@@ -2,12 +2,12 @@
 import { randomBytes } from 'node:crypto'
 import type { Page } from 'playwright-core'
 import t, { type Test } from 'tap'
-import type { Case } from '../src/domain/case.js'
-import { eventually, problem, startApp, startSandbox } from './helpers/app.js'
-import { launchChromium, postFromPage, signInThroughProvider } from './helpers/browser.js'
-import { CLIENT_SECRET, CONSOLE_CLIENT, startIdp } from './helpers/idp.js'
-import { startRedis } from './helpers/redis.js'
-import { receiver } from './helpers/webhooks.js'
+import type { Case } from '../../src/domain/case.js'
+import { eventually, problem, startApp, startSandbox } from '../helpers/app.js'
+import { launchChromium, postFromPage, signInThroughProvider } from '../helpers/browser.js'
+import { CLIENT_SECRET, CONSOLE_CLIENT, startIdp } from '../helpers/idp.js'
+import { startRedis } from '../helpers/redis.js'
+import { receiver } from '../helpers/webhooks.js'
 
 /**
  * The credit team's side of held orders in headless Chromium: the Cases worklist (release from the

@@ -3,9 +3,9 @@ import { existsSync } from 'node:fs'
 import { mkdir, stat } from 'node:fs/promises'
 import { chromium, type Page } from 'playwright-core'
 import t from 'tap'
-import { ageingBuckets } from '../src/domain/receivables.js'
-import { zohoContact } from '../src/sandbox/contacts.js'
-import { contactOnlyRules, ORG, problem, startApp, startSandbox } from './helpers/app.js'
+import { ageingBuckets } from '../../src/domain/receivables.js'
+import { zohoContact } from '../../src/sandbox/contacts.js'
+import { contactOnlyRules, ORG, problem, startApp, startSandbox } from '../helpers/app.js'
 
 /**
  * The credit console as operations staff meet it, in headless Chromium (Debian's package, driven

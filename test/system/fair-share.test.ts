@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
-import type { Sandbox } from '../src/sandbox/sandbox.js'
-import { addContacts, contactOnlyRules, eventually, problem, startApp, startSandbox, type TestApp } from './helpers/app.js'
-import { startRedis } from './helpers/redis.js'
+import type { Sandbox } from '../../src/sandbox/sandbox.js'
+import { addContacts, contactOnlyRules, eventually, problem, startApp, startSandbox, type TestApp } from '../helpers/app.js'
+import { startRedis } from '../helpers/redis.js'
 
 /**
  * The caller share (issue 23) as callers meet it: it bites only when there is someone to protect,

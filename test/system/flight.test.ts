@@ -2,11 +2,11 @@ import { Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pino from 'pino'
 import t, { type Test } from 'tap'
-import { createRedisFlight, flightKeys, LOCK_MS } from '../src/adapters/redis/flight.js'
-import { connectRedis, type RedisEvent, type RedisLink } from '../src/adapters/redis/link.js'
-import type { FlightFailure } from '../src/services/contacts.js'
-import { eventually } from './helpers/app.js'
-import { startRedis, type TestRedis } from './helpers/redis.js'
+import { createRedisFlight, flightKeys, LOCK_MS } from '../../src/adapters/redis/flight.js'
+import { connectRedis, type RedisEvent, type RedisLink } from '../../src/adapters/redis/link.js'
+import type { FlightFailure } from '../../src/services/contacts.js'
+import { eventually } from '../helpers/app.js'
+import { startRedis, type TestRedis } from '../helpers/redis.js'
 
 /**
  * The single flight over a real Redis, as two instances (two connections) see it: one leads

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process'
 import { cp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { eventually, ORG, sandboxEnv, startApp, startSandbox } from './helpers/app.js'
-import { STALL_MS, serverStall } from './helpers/stall.js'
+import { eventually, ORG, sandboxEnv, startApp, startSandbox } from '../helpers/app.js'
+import { STALL_MS, serverStall } from '../helpers/stall.js'
 
 /**
  * Schema-driven fuzzing: every operation of the OpenAPI document gets malformed path parameters,

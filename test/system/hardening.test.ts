@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process'
 import t from 'tap'
-import { SANDBOX_CREDENTIALS } from '../src/sandbox/contacts.js'
-import { contactOnlyRules, eventually, logCapture, ORG, problem, sandboxEnv, startApp, startSandbox } from './helpers/app.js'
-import { startRedis } from './helpers/redis.js'
+import { SANDBOX_CREDENTIALS } from '../../src/sandbox/contacts.js'
+import { contactOnlyRules, eventually, logCapture, ORG, problem, sandboxEnv, startApp, startSandbox } from '../helpers/app.js'
+import { startRedis } from '../helpers/redis.js'
 
 const SHOP_KEY = 'shop-key-0123456789abcdef'
 const ERP_KEY = 'erp-key-0123456789abcdef0'

@@ -1,13 +1,13 @@
 import pino from 'pino'
 import t from 'tap'
-import { createLocalHistory } from '../src/adapters/local/history.js'
-import { APPEND_BATCH, createRedisHistory, historyKey } from '../src/adapters/redis/history.js'
-import { connectRedis } from '../src/adapters/redis/link.js'
-import { newDecisionId } from '../src/domain/history.js'
-import type { NewEntry } from '../src/services/history.js'
-import { ORG, startApp, startSandbox } from './helpers/app.js'
-import { startRedis } from './helpers/redis.js'
-import { ruleSetOf } from './helpers/rules.js'
+import { createLocalHistory } from '../../src/adapters/local/history.js'
+import { APPEND_BATCH, createRedisHistory, historyKey } from '../../src/adapters/redis/history.js'
+import { connectRedis } from '../../src/adapters/redis/link.js'
+import { newDecisionId } from '../../src/domain/history.js'
+import type { NewEntry } from '../../src/services/history.js'
+import { ORG, startApp, startSandbox } from '../helpers/app.js'
+import { startRedis } from '../helpers/redis.js'
+import { ruleSetOf } from '../helpers/rules.js'
 
 /**
  * Decision records are written in batches (issue 30): what one turn of the event loop hands over

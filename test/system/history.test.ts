@@ -1,9 +1,9 @@
 import t from 'tap'
-import { createLocalHistory } from '../src/adapters/local/history.js'
-import { compareIds, DecisionRecordSchema, decisionTime, mergePages, newDecisionId, parseTime } from '../src/domain/history.js'
-import { SAMPLE_CONTACTS } from '../src/sandbox/contacts.js'
-import { eventually, ORG, problem, startApp, startSandbox } from './helpers/app.js'
-import { startRedis } from './helpers/redis.js'
+import { createLocalHistory } from '../../src/adapters/local/history.js'
+import { compareIds, DecisionRecordSchema, decisionTime, mergePages, newDecisionId, parseTime } from '../../src/domain/history.js'
+import { SAMPLE_CONTACTS } from '../../src/sandbox/contacts.js'
+import { eventually, ORG, problem, startApp, startSandbox } from '../helpers/app.js'
+import { startRedis } from '../helpers/redis.js'
 
 const KEYS = { shop: 'shop-key-0123456789abcdef', erp: 'erp-key-0123456789abcdef0', pos: 'pos-key-0123456789abcdef0' }
 const ADMIN = 'admin-key-0123456789abcdef'

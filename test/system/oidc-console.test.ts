@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
 import t, { type Test } from 'tap'
-import { logCapture, problem, startApp, startSandbox } from './helpers/app.js'
-import { launchChromium, postFromPage, signInThroughProvider as signIn } from './helpers/browser.js'
-import { CLIENT_SECRET, CONSOLE_CLIENT, startIdp } from './helpers/idp.js'
+import { logCapture, problem, startApp, startSandbox } from '../helpers/app.js'
+import { launchChromium, postFromPage, signInThroughProvider as signIn } from '../helpers/browser.js'
+import { CLIENT_SECRET, CONSOLE_CLIENT, startIdp } from '../helpers/idp.js'
 
 /**
  * The console's sign-in through the identity provider, in headless Chromium: the provider's own

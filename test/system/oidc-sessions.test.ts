@@ -1,10 +1,10 @@
 import { hash } from 'node:crypto'
 import t from 'tap'
-import { createLocalSessions } from '../src/adapters/local/sessions.js'
-import { algorithmsOf, createProvider, JWKS_COOLDOWN_MS } from '../src/adapters/oidc/provider.js'
-import { eventually, problem, startApp, startSandbox } from './helpers/app.js'
-import { AUDIENCE, CLIENT_SECRET, CONSOLE_CLIENT, startIdp } from './helpers/idp.js'
-import { startRedis } from './helpers/redis.js'
+import { createLocalSessions } from '../../src/adapters/local/sessions.js'
+import { algorithmsOf, createProvider, JWKS_COOLDOWN_MS } from '../../src/adapters/oidc/provider.js'
+import { eventually, problem, startApp, startSandbox } from '../helpers/app.js'
+import { AUDIENCE, CLIENT_SECRET, CONSOLE_CLIENT, startIdp } from '../helpers/idp.js'
+import { startRedis } from '../helpers/redis.js'
 
 const OPS_KEY = 'ops-key-0123456789abcdef'
 const ALICE = { sub: 'alice', name: 'Alice Approver', roles: ['approver' as const], via: 'oidc' as const }

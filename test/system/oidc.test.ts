@@ -1,9 +1,9 @@
 import { generateKeyPair, SignJWT, UnsecuredJWT } from 'jose'
 import t, { type Test } from 'tap'
-import { type Env, loadConfig } from '../src/config.js'
-import { actorFromClaims, claimAt } from '../src/domain/actor.js'
-import { eventually, metricValue, problem, sandboxEnv, startApp, startSandbox } from './helpers/app.js'
-import { AUDIENCE, startIdp } from './helpers/idp.js'
+import { type Env, loadConfig } from '../../src/config.js'
+import { actorFromClaims, claimAt } from '../../src/domain/actor.js'
+import { eventually, metricValue, problem, sandboxEnv, startApp, startSandbox } from '../helpers/app.js'
+import { AUDIENCE, startIdp } from '../helpers/idp.js'
 
 const SHOP_KEY = 'shop-key-0123456789abcdef'
 const OPS_KEY = 'ops-key-0123456789abcdef'

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
-import { openApiDocument } from '../src/cli/openapi.js'
-import { PROBLEMS, problemType } from '../src/errors.js'
-import { startApp, startSandbox } from './helpers/app.js'
+import { openApiDocument } from '../../src/cli/openapi.js'
+import { PROBLEMS, problemType } from '../../src/errors.js'
+import { startApp, startSandbox } from '../helpers/app.js'
 
 t.test('openapi/openapi.json is what the routes generate (run npm run openapi after changing them)', async (t) => {
   const committed = await readFile('openapi/openapi.json', 'utf8')

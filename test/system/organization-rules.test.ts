@@ -2,11 +2,11 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { main } from '../src/cli/rules.js'
-import { zohoContact } from '../src/sandbox/example-contact.js'
-import type { Sandbox } from '../src/sandbox/sandbox.js'
-import { RulesStartupError } from '../src/services/rule-sets/manager.js'
-import { eventually, ORG, ORG2, problem, startApp, startSandbox } from './helpers/app.js'
+import { main } from '../../src/cli/rules.js'
+import { zohoContact } from '../../src/sandbox/example-contact.js'
+import type { Sandbox } from '../../src/sandbox/sandbox.js'
+import { RulesStartupError } from '../../src/services/rule-sets/manager.js'
+import { eventually, ORG, ORG2, problem, startApp, startSandbox } from '../helpers/app.js'
 
 /**
  * Rules per organization (issue 27): RULES_DIR/<organization_id>/ decides for that organization

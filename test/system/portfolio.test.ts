@@ -1,5 +1,5 @@
 import t from 'tap'
-import { contactOnlyRules, ORG2, problem, startApp, startSandbox } from './helpers/app.js'
+import { contactOnlyRules, ORG2, problem, startApp, startSandbox } from '../helpers/app.js'
 
 /** GET /receivables, the portfolio: the snapshot's customers, sorted, searched and paged, with no Zoho call of its own. */
 const SHOP_KEY = 'shop-key-0123456789abcdef'

@@ -1,18 +1,18 @@
 import pino from 'pino'
 import t, { type Test } from 'tap'
-import { createLocalBudget } from '../src/adapters/local/budget.js'
-import { createLocalReceivables } from '../src/adapters/local/receivables.js'
-import { createLocalTokens } from '../src/adapters/local/tokens.js'
-import { budgetKeys } from '../src/adapters/redis/budget.js'
-import { receivablesKeys } from '../src/adapters/redis/receivables.js'
-import { createZohoBooks } from '../src/adapters/zoho/books.js'
-import type { ZohoBudget } from '../src/adapters/zoho/ports.js'
-import { BudgetRefused } from '../src/adapters/zoho/ports.js'
-import { createTokenMinter } from '../src/adapters/zoho/tokens.js'
-import { groupByCustomer, ListedInvoiceSchema, receivablesFacts, todayIn } from '../src/domain/receivables.js'
-import { listedInvoice, listedSalesOrder, SANDBOX_CREDENTIALS } from '../src/sandbox/contacts.js'
-import type { Sandbox } from '../src/sandbox/sandbox.js'
-import { createReceivablesService, type ReceivablesOptions } from '../src/services/receivables.js'
+import { createLocalBudget } from '../../src/adapters/local/budget.js'
+import { createLocalReceivables } from '../../src/adapters/local/receivables.js'
+import { createLocalTokens } from '../../src/adapters/local/tokens.js'
+import { budgetKeys } from '../../src/adapters/redis/budget.js'
+import { receivablesKeys } from '../../src/adapters/redis/receivables.js'
+import { createZohoBooks } from '../../src/adapters/zoho/books.js'
+import type { ZohoBudget } from '../../src/adapters/zoho/ports.js'
+import { BudgetRefused } from '../../src/adapters/zoho/ports.js'
+import { createTokenMinter } from '../../src/adapters/zoho/tokens.js'
+import { groupByCustomer, ListedInvoiceSchema, receivablesFacts, todayIn } from '../../src/domain/receivables.js'
+import { listedInvoice, listedSalesOrder, SANDBOX_CREDENTIALS } from '../../src/sandbox/contacts.js'
+import type { Sandbox } from '../../src/sandbox/sandbox.js'
+import { createReceivablesService, type ReceivablesOptions } from '../../src/services/receivables.js'
 import {
   addContacts,
   contactOnlyRules,
@@ -24,8 +24,8 @@ import {
   startSandbox,
   type TestApp,
   withoutPaymentRules,
-} from './helpers/app.js'
-import { startRedis } from './helpers/redis.js'
+} from '../helpers/app.js'
+import { startRedis } from '../helpers/redis.js'
 
 /**
  * Receivables facts (issue 10): overdue ageing and open sales orders, from organization-wide

@@ -1,10 +1,10 @@
 import t, { type Test } from 'tap'
-import { contactKey } from '../src/adapters/redis/cache.js'
-import { flightKeys, LOCK_MS } from '../src/adapters/redis/flight.js'
-import { zohoContact } from '../src/sandbox/contacts.js'
-import type { Sandbox } from '../src/sandbox/sandbox.js'
-import { contactOnlyRules, eventually, ORG, ORG2, problem, startApp, startSandbox, type TestApp } from './helpers/app.js'
-import { startRedis } from './helpers/redis.js'
+import { contactKey } from '../../src/adapters/redis/cache.js'
+import { flightKeys, LOCK_MS } from '../../src/adapters/redis/flight.js'
+import { zohoContact } from '../../src/sandbox/contacts.js'
+import type { Sandbox } from '../../src/sandbox/sandbox.js'
+import { contactOnlyRules, eventually, ORG, ORG2, problem, startApp, startSandbox, type TestApp } from '../helpers/app.js'
+import { startRedis } from '../helpers/redis.js'
 
 /** Adds n contacts with fresh ids to the sandbox's default organization; returns their ids. */
 function addContacts(sandbox: Sandbox, n: number, prefix = '48'): string[] {

@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap'
-import { budgetKeys } from '../src/adapters/redis/budget.js'
-import { contactKey } from '../src/adapters/redis/cache.js'
-import type { Sandbox } from '../src/sandbox/sandbox.js'
-import { addContacts, contactOnlyRules, eventually, logCapture, ORG, startApp, startSandbox, type TestApp } from './helpers/app.js'
-import { startCluster, startSentinels, type TestTopology } from './helpers/redis.js'
+import { budgetKeys } from '../../src/adapters/redis/budget.js'
+import { contactKey } from '../../src/adapters/redis/cache.js'
+import type { Sandbox } from '../../src/sandbox/sandbox.js'
+import { addContacts, contactOnlyRules, eventually, logCapture, ORG, startApp, startSandbox, type TestApp } from '../helpers/app.js'
+import { startCluster, startSentinels, type TestTopology } from '../helpers/redis.js'
 
 /**
  * Redis Sentinel and Redis Cluster, for real: a master, a replica and three Sentinels; three

@@ -1,8 +1,8 @@
 import { cp, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { zohoContact } from '../src/sandbox/example-contact.js'
-import { eventually, ORG, startApp, startSandbox } from './helpers/app.js'
+import { zohoContact } from '../../src/sandbox/example-contact.js'
+import { eventually, ORG, startApp, startSandbox } from '../helpers/app.js'
 
 /** A rules swap while Zoho is slow: each decision is made under the rules it began with. */
 t.test('a decision that began under the old rules is decided under them, one begun after the swap under the new ones', async (t) => {

@@ -2,9 +2,9 @@ import { spawn, spawnSync } from 'node:child_process'
 import { cp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { JSON_SCHEMAS, jsonSchemaText } from '../src/cli/rules.js'
-import { compileRuleSet } from '../src/rules/rule-set.js'
-import { eventually, problem, SHIPPED_RULES, startApp, startSandbox } from './helpers/app.js'
+import { JSON_SCHEMAS, jsonSchemaText } from '../../src/cli/rules.js'
+import { compileRuleSet } from '../../src/rules/rule-set.js'
+import { eventually, problem, SHIPPED_RULES, startApp, startSandbox } from '../helpers/app.js'
 
 const ADMIN = { 'x-api-key': 'ops-key-0123456789abcdef' }
 const CALLER = { 'x-api-key': 'shop-key-0123456789abcdef' }

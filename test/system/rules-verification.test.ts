@@ -1,7 +1,7 @@
 import t from 'tap'
-import { evaluateCompiled } from '../src/rules/compile.js'
-import { evaluate } from '../src/rules/reference.js'
-import { logCapture, problem, startApp, startSandbox } from './helpers/app.js'
+import { evaluateCompiled } from '../../src/rules/compile.js'
+import { evaluate } from '../../src/rules/reference.js'
+import { logCapture, problem, startApp, startSandbox } from '../helpers/app.js'
 
 /**
  * A decision is made only from a complete evaluation: whatever evaluates the rules, a run that

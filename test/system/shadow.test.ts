@@ -1,8 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { SAMPLE_CONTACTS, zohoContact } from '../src/sandbox/contacts.js'
-import { eventually, ORG, problem, SHIPPED_RULES, startApp, startSandbox } from './helpers/app.js'
+import { SAMPLE_CONTACTS, zohoContact } from '../../src/sandbox/contacts.js'
+import { eventually, ORG, problem, SHIPPED_RULES, startApp, startSandbox } from '../helpers/app.js'
 
 const ADMIN = 'admin-key-0123456789abcdef'
 const admin = { authorization: `Bearer ${ADMIN}` }

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
-import type { ContactFault } from '../src/sandbox/sandbox.js'
-import { ORG, problem, startApp, startSandbox } from './helpers/app.js'
+import type { ContactFault } from '../../src/sandbox/sandbox.js'
+import { ORG, problem, startApp, startSandbox } from '../helpers/app.js'
 
 /**
  * A stale copy answers only when Zoho cannot answer (down, timed out, rate limited, budget spent).

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, stat } from 'node:fs/promises'
 import { chromium } from 'playwright-core'
 import t from 'tap'
-import { startApp, startSandbox } from './helpers/app.js'
+import { startApp, startSandbox } from '../helpers/app.js'
 
 /**
  * Swagger UI as a developer meets it, in headless Chromium (Debian's package, driven by

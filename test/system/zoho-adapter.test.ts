@@ -1,14 +1,14 @@
 import pino from 'pino'
 import t from 'tap'
-import { createLocalBudget } from '../src/adapters/local/budget.js'
-import { createLocalTokens } from '../src/adapters/local/tokens.js'
-import { createZohoBooks } from '../src/adapters/zoho/books.js'
-import { BudgetRefused } from '../src/adapters/zoho/ports.js'
-import { createTokenMinter } from '../src/adapters/zoho/tokens.js'
-import { isProblem, type Problem } from '../src/errors.js'
-import { listedInvoice, SANDBOX_CREDENTIALS, zohoContact } from '../src/sandbox/contacts.js'
-import type { Sandbox } from '../src/sandbox/sandbox.js'
-import { ORG, startSandbox } from './helpers/app.js'
+import { createLocalBudget } from '../../src/adapters/local/budget.js'
+import { createLocalTokens } from '../../src/adapters/local/tokens.js'
+import { createZohoBooks } from '../../src/adapters/zoho/books.js'
+import { BudgetRefused } from '../../src/adapters/zoho/ports.js'
+import { createTokenMinter } from '../../src/adapters/zoho/tokens.js'
+import { isProblem, type Problem } from '../../src/errors.js'
+import { listedInvoice, SANDBOX_CREDENTIALS, zohoContact } from '../../src/sandbox/contacts.js'
+import type { Sandbox } from '../../src/sandbox/sandbox.js'
+import { ORG, startSandbox } from '../helpers/app.js'
 
 const silent = pino({ level: 'silent' })
 

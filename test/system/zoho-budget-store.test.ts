@@ -1,11 +1,11 @@
 import pino from 'pino'
 import t, { type Test } from 'tap'
-import { acquireWith, type BudgetLimits, createLocalBudget, type Share } from '../src/adapters/local/budget.js'
-import { budgetKeys, createRedisBudget, degradedShare, viewFresh } from '../src/adapters/redis/budget.js'
-import { connectRedis, EVENTS_CHANNEL, type RedisEvent } from '../src/adapters/redis/link.js'
-import { BudgetRefused, type BudgetVerdict, type ZohoBudget } from '../src/adapters/zoho/ports.js'
-import { eventually } from './helpers/app.js'
-import { startRedis, type TestRedis } from './helpers/redis.js'
+import { acquireWith, type BudgetLimits, createLocalBudget, type Share } from '../../src/adapters/local/budget.js'
+import { budgetKeys, createRedisBudget, degradedShare, viewFresh } from '../../src/adapters/redis/budget.js'
+import { connectRedis, EVENTS_CHANNEL, type RedisEvent } from '../../src/adapters/redis/link.js'
+import { BudgetRefused, type BudgetVerdict, type ZohoBudget } from '../../src/adapters/zoho/ports.js'
+import { eventually } from '../helpers/app.js'
+import { startRedis, type TestRedis } from '../helpers/redis.js'
 
 /**
  * The Zoho budget on its own: the in-process one with a clock the tests move, and the shared

@@ -1,7 +1,7 @@
 import pino from 'pino'
 import t from 'tap'
-import { createBaseCurrencies } from '../src/services/base-currency.js'
-import { logCapture } from './helpers/app.js'
+import { createBaseCurrencies } from '../../src/services/base-currency.js'
+import { logCapture } from '../helpers/app.js'
 
 t.test('base currencies: read once, retried until Zoho answers, re-read after refreshMs', async (t) => {
   let now = 0

@@ -1,9 +1,9 @@
 import pino from 'pino'
 import t from 'tap'
-import { createLocalCache } from '../src/adapters/local/cache.js'
-import { parseContact, type ZohoContact } from '../src/domain/contact.js'
-import { Problem } from '../src/errors.js'
-import { zohoContact } from '../src/sandbox/example-contact.js'
+import { createLocalCache } from '../../src/adapters/local/cache.js'
+import { parseContact, type ZohoContact } from '../../src/domain/contact.js'
+import { Problem } from '../../src/errors.js'
+import { zohoContact } from '../../src/sandbox/example-contact.js'
 import {
   type CacheEntry,
   type ContactCache,
@@ -11,7 +11,7 @@ import {
   createContactService,
   type FlightFailure,
   type SingleFlight,
-} from '../src/services/contacts.js'
+} from '../../src/services/contacts.js'
 
 /**
  * The contact service on its own, through its ports: an in-memory cache on a fake clock, a Zoho

@@ -1,11 +1,19 @@
 import fc from 'fast-check'
 import { Engine, type RuleResult } from 'json-rules-engine'
 import t from 'tap'
-import type { Facts } from '../src/domain/facts.js'
-import type { OperatorName } from '../src/rules/catalogue.js'
-import { summarise } from '../src/rules/reference.js'
-import { COMPARISONS, checkComplete, EvaluationError, formatFact, pathSteps, resolvePath, traceCondition } from '../src/rules/semantics.js'
-import { ruleSetOf } from './helpers/rules.js'
+import type { Facts } from '../../src/domain/facts.js'
+import type { OperatorName } from '../../src/rules/catalogue.js'
+import { summarise } from '../../src/rules/reference.js'
+import {
+  COMPARISONS,
+  checkComplete,
+  EvaluationError,
+  formatFact,
+  pathSteps,
+  resolvePath,
+  traceCondition,
+} from '../../src/rules/semantics.js'
+import { ruleSetOf } from '../helpers/rules.js'
 
 /**
  * What the compiled rules and the json-rules-engine reference share, so that the differential test

@@ -1,13 +1,13 @@
 import t from 'tap'
-import { parseContact } from '../src/domain/contact.js'
-import { buildFacts, type Facts } from '../src/domain/facts.js'
-import { type ReceivablesFacts, suppliedReceivables } from '../src/domain/receivables.js'
-import { createEngine, evaluate, summarise } from '../src/rules/reference.js'
-import { compileRuleSet, type RuleSet } from '../src/rules/rule-set.js'
-import { type Evaluation, EvaluationError } from '../src/rules/semantics.js'
-import { SAMPLE_CONTACTS, zohoContact } from '../src/sandbox/contacts.js'
-import { prepareRuleSetFrom } from '../src/services/rule-sets/fixtures.js'
-import { SHIPPED_RULES } from './helpers/app.js'
+import { parseContact } from '../../src/domain/contact.js'
+import { buildFacts, type Facts } from '../../src/domain/facts.js'
+import { type ReceivablesFacts, suppliedReceivables } from '../../src/domain/receivables.js'
+import { createEngine, evaluate, summarise } from '../../src/rules/reference.js'
+import { compileRuleSet, type RuleSet } from '../../src/rules/rule-set.js'
+import { type Evaluation, EvaluationError } from '../../src/rules/semantics.js'
+import { SAMPLE_CONTACTS, zohoContact } from '../../src/sandbox/contacts.js'
+import { prepareRuleSetFrom } from '../../src/services/rule-sets/fixtures.js'
+import { SHIPPED_RULES } from '../helpers/app.js'
 
 const shipped = async (): Promise<RuleSet> => {
   const loaded = await prepareRuleSetFrom('rules')
@@ -232,7 +232,7 @@ t.test('the rule set is immutable: evaluations cannot change it', async (t) => {
 
 t.test('rules/README.md documents every fact and every operator', async (t) => {
   const { readFile } = await import('node:fs/promises')
-  const { FACTS, OPERATORS } = await import('../src/rules/catalogue.js')
+  const { FACTS, OPERATORS } = await import('../../src/rules/catalogue.js')
   const doc = await readFile('rules/README.md', 'utf8')
   for (const fact of Object.keys(FACTS)) t.match(doc, new RegExp(`^\\| \`${fact}\` +\\|`, 'm'), `fact ${fact}`)
   for (const operator of Object.keys(OPERATORS)) {

@@ -2,6 +2,7 @@ import t, { type Test } from 'tap'
 import type { Sandbox } from '../../src/sandbox/sandbox.js'
 import { addContacts, contactOnlyRules, eventually, problem, startApp, startSandbox, type TestApp } from '../helpers/app.js'
 import { startRedis } from '../helpers/redis.js'
+import { CALLER, KEYS } from '../helpers/rules-folder.js'
 
 /**
  * The caller share (issue 23) as callers meet it: it bites only when there is someone to protect,
@@ -167,3 +168,57 @@ t.test(
     t.notOk(sandbox.stats.byStatus.has(429))
   },
 )
+
+// Issue 13, finding 5 (failed before its fix).
+t.test("one caller asking for 120 made-up contacts spends its share of the Zoho budget, not everyone's", async (t) => {
+  const redis = await startRedis(t)
+  const sandbox = await startSandbox(t)
+  const POS = { 'x-api-key': 'pos-key-0123456789abcdef' }
+  const env = {
+    ...KEYS,
+    API_KEYS: `${KEYS.API_KEYS},pos:pos-key-0123456789abcdef`,
+    REDIS_URL: redis.url,
+    ZOHO_REQUESTS_PER_MINUTE: '20',
+    RATE_LIMIT_PER_MINUTE: '0',
+    RULES_DIR: await contactOnlyRules(t),
+  }
+  // Two instances: the share is counted across them.
+  const apps = [(await startApp(t, sandbox, { env })).app, (await startApp(t, sandbox, { env })).app]
+  const made = Array.from({ length: 120 }, (_, i) => `99${String(i).padStart(10, '0')}`)
+  const answers = []
+  for (const [i, id] of made.entries())
+    answers.push(await (apps[i % 2] as (typeof apps)[0]).inject({ url: `/contacts/${id}/risk`, headers: CALLER }))
+  const statuses = answers.map((r) => r.statusCode)
+  t.same(statuses.slice(0, 15), Array(15).fill(404), 'the budget of 20 less the reserve of ⌈20 / 4⌉ = 5: fifteen look-ups reach Zoho')
+  t.same(statuses.slice(15), Array(105).fill(429), "the rest are this caller's own 429, not everyone's 503")
+  t.equal(sandbox.stats.contactCalls, 15)
+  const refused = answers[15] as (typeof answers)[0]
+  t.match(problem(t, refused, 429, 'rate_limited'), {
+    detail: /^this caller started 15 Zoho calls for uncached contacts of organization 10234695 in the last minute, its fair part being 10;/,
+  })
+  t.ok(Number(refused.headers['retry-after']) >= 1 && Number(refused.headers['retry-after']) <= 60, 'Retry-After says when')
+  // Unknown ids are remembered: asking again costs nothing and is not refused.
+  t.equal((await (apps[1] as (typeof apps)[0]).inject({ url: `/contacts/${made[0]}/risk`, headers: CALLER })).statusCode, 404)
+  // Another caller's uncached contacts still get answers, on either instance, from the reserve.
+  for (const app of apps) t.equal((await app.inject({ url: '/contacts/460000000031001/risk', headers: POS })).statusCode, 200)
+  t.equal((await (apps[0] as (typeof apps)[0]).inject({ url: '/contacts/460000000026049/risk', headers: POS })).statusCode, 200)
+  t.equal(sandbox.stats.contactCalls, 17)
+  t.notOk(sandbox.stats.byStatus.has(429), 'Zoho never refused us')
+})
+
+// Issue 13, finding 5 (failed before its fix).
+t.test('with a single key, or without keys, there is no one to share the Zoho budget with', async (t) => {
+  const sandbox = await startSandbox(t)
+  const rules = await contactOnlyRules(t)
+  const env = { ZOHO_REQUESTS_PER_MINUTE: '4', RATE_LIMIT_PER_MINUTE: '0', RULES_DIR: rules }
+  const single = (await startApp(t, sandbox, { env: { ...env, API_KEYS: KEYS.API_KEYS } })).app
+  const open = (await startApp(t, sandbox, { env })).app
+  for (const [app, headers, what] of [
+    [single, CALLER, 'the one key may spend the whole budget'],
+    [open, {}, 'without keys (development), neither is the budget split'],
+  ] as const) {
+    const statuses = []
+    for (let i = 0; i < 4; i++) statuses.push((await app.inject({ url: `/contacts/97${i}${what.length}/risk`, headers })).statusCode)
+    t.same(statuses, [404, 404, 404, 404], what)
+  }
+})

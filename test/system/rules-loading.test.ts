@@ -8,8 +8,9 @@ import { ADMIN, CALLER, rejected, rulesApp, rulesCopy } from '../helpers/rules-f
 
 /**
  * Loading the rules folder: at start-up, on a change (the watcher), on POST /rules/reload and on
- * SIGHUP. A change goes live with a new version; a broken or hostile one (too deep, too large, a
- * link out of the folder) is refused and the last good set stays.
+ * SIGHUP. A change goes live with a new version, requests in flight keep the one they began with;
+ * a broken or hostile change (too deep, too large, a link out of the folder) is refused and the
+ * last good set stays. (A swap while Zoho is slow: rules-hot-swap.test.ts.)
  */
 
 t.test('hot reload: create, modify, rename and delete each go live with a new version', async (t) => {
@@ -124,6 +125,33 @@ t.test('POST /rules/reload forces a reload (admin only)', async (t) => {
     rejected.errors.map((e: { file: string }) => e.file),
     ['large-order-review.json'],
   )
+})
+
+t.test('requests in flight during a swap complete, each with one consistent version', async (t) => {
+  const dir = await rulesCopy(t)
+  const { app, sandbox, status } = await rulesApp(t, dir)
+  const before = (await status()).version
+  sandbox.faults.latencyMs = 150
+  const inFlight = Array.from({ length: 40 }, (_, i) =>
+    app.inject({ url: `/contacts/46000000003100${(i % 6) + 1}/risk?order_amount=20000`, headers: CALLER }),
+  )
+  await writeFile(join(dir, 'large-order-review.json'), JSON.stringify(reviewRule(10000)))
+  const swap = (await app.inject({ method: 'POST', url: '/rules/reload', headers: ADMIN })).json()
+  t.equal(swap.result, 'activated')
+  const answers = (await Promise.all(inFlight)).map((r) => r.json())
+  t.equal(answers.length, 40)
+  for (const a of answers) {
+    const hasNewRule = a.reasons.some((r: { code: string }) => r.code === 'LARGE_ORDER')
+    if (a.rules_version === before) t.notOk(hasNewRule, 'old version, old rules')
+    else if (a.rules_version === swap.version) t.ok(hasNewRule, 'new version, new rules')
+    else t.fail(`unknown version ${a.rules_version}`)
+  }
+  t.ok(
+    answers.some((a) => a.rules_version === before),
+    'requests that started before the swap finished on the set they started with',
+  )
+  const after = (await app.inject({ url: '/contacts/460000000031001/risk?order_amount=20000', headers: CALLER })).json()
+  t.equal(after.rules_version, swap.version)
 })
 
 t.test('SIGHUP reloads the rules of a running server', async (t) => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import t from 'tap'
 import { AUTH_FAILURES_PER_MINUTE, keyFingerprint } from '../../src/plugins/access.js'
 import { logCapture, problem, startApp, startSandbox } from '../helpers/app.js'
+import { TWO_CALLERS } from '../helpers/keys.js'
 import { ADMIN, CALLER, KEYS, rulesApp, rulesCopy } from '../helpers/rules-folder.js'
 
 /**
@@ -11,9 +12,7 @@ import { ADMIN, CALLER, KEYS, rulesApp, rulesCopy } from '../helpers/rules-folde
 
 t.test('probes, metrics and docs stay open when keys are required', async (t) => {
   const sandbox = await startSandbox(t)
-  const { app } = await startApp(t, sandbox, {
-    env: { ...KEYS, API_KEYS: `${KEYS.API_KEYS},erp:erp-key-0123456789abcdef0`, WEBHOOK_SECRET: 'webhook-secret-0123456789' },
-  })
+  const { app } = await startApp(t, sandbox, { env: TWO_CALLERS })
   for (const url of ['/healthz', '/readyz', '/metrics', '/docs/json', '/docs/']) {
     t.equal((await app.inject({ url })).statusCode, 200, url)
   }

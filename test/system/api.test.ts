@@ -1,9 +1,15 @@
 import t from 'tap'
 import { RiskDecisionSchema } from '../../src/domain/decision.js'
+import { exactSum } from '../../src/lib/decimal.js'
 import type { RuleSet } from '../../src/rules/rule-set.js'
 import { openServer } from '../../src/server.js'
 import { prepareRuleSetFrom } from '../../src/services/rule-sets/fixtures.js'
-import { ORG, ORG2, problem, startApp, startSandbox } from '../helpers/app.js'
+import { metricValue as metric, ORG, ORG2, problem, startApp, startSandbox } from '../helpers/app.js'
+
+const SHOP = 'shop-key-0123456789abcdef'
+const ADMIN = 'ops-key-0123456789abcdef0'
+const KEYS = { API_KEYS: `shop:${SHOP}`, ADMIN_API_KEYS: `ops:${ADMIN}` }
+const auth = (key: string) => ({ authorization: `Bearer ${key}` })
 
 t.test('decisions for sandbox contacts', async (t) => {
   const sandbox = await startSandbox(t)
@@ -305,4 +311,93 @@ t.test('unknown routes and methods are problem+json', async (t) => {
   t.equal(res.headers['x-request-id'], 'order-42', 'a caller’s request id is kept')
   const odd = await app.inject({ url: '/healthz', headers: { 'x-request-id': 'bad id\u0007' } })
   t.not(odd.headers['x-request-id'], 'bad id\u0007', 'an unsafe one is replaced')
+})
+
+// Issue 31, finding 4 (failed before its fix).
+t.test('contact ids are canonical: a leading zero is a 400 and never reaches Zoho', async (t) => {
+  const sandbox = await startSandbox(t)
+  const { app } = await startApp(t, sandbox, { env: KEYS })
+  for (const [method, url] of [
+    ['GET', '/contacts/0460000000031013/risk'],
+    ['POST', '/contacts/0460000000031013/risk'],
+    ['GET', '/contacts/00/risk'],
+    ['GET', '/contacts/0460000000031013/receivables'],
+  ] as const) {
+    const res = await app.inject({ method, url, headers: auth(ADMIN), ...(method === 'POST' ? { payload: {} } : {}) })
+    t.match(problem(t, res, 400, 'invalid_contact_id').detail, /without a leading zero/, `${method} ${url}`)
+  }
+  problem(t, await app.inject({ url: '/decisions?contact_id=0460000000031013', headers: auth(ADMIN) }), 400, 'invalid_request')
+  t.equal(sandbox.stats.contactCalls, 0, 'Zoho is not asked')
+})
+
+// Issue 31, finding 4 (failed before its fix).
+t.test('a Zoho answer naming another contact is a 502 upstream_error, never cached or decided on', async (t) => {
+  const sandbox = await startSandbox(t)
+  const { app } = await startApp(t, sandbox, { env: KEYS })
+  // Asked for the customer 120 days overdue, "Zoho" sends one in good standing.
+  const other = sandbox.organizations.get(ORG)?.get('460000000031001')
+  sandbox.faults.contact.push({ status: 200, body: { code: 0, message: 'success', contact: other } })
+  const wrong = await app.inject({ url: '/contacts/460000000031013/risk', headers: auth(SHOP) })
+  t.match(problem(t, wrong, 502, 'upstream_error').detail, /contact_id 460000000031001, not the 460000000031013 asked for/)
+  const right = await app.inject({ url: '/contacts/460000000031013/risk', headers: auth(SHOP) })
+  t.equal(right.statusCode, 200)
+  t.match(right.json(), { contact_id: '460000000031013', decision: 'block', contact: { source: 'zoho' } })
+  t.equal(sandbox.stats.byContact.get('460000000031013'), 2, 'the wrong answer was not cached')
+  await app.history.flush()
+  t.same(
+    (await app.inject({ url: '/decisions', headers: auth(ADMIN) })).json().decisions.map((d: { contact_id: string }) => d.contact_id),
+    ['460000000031013'],
+    'nothing was decided on the wrong contact',
+  )
+})
+
+// Issue 31, finding 7 (failed before its fix).
+t.test('HEAD on the decision route decides nothing, records nothing and asks Zoho nothing', async (t) => {
+  const sandbox = await startSandbox(t)
+  const { app } = await startApp(t, sandbox, { env: KEYS })
+  const head = await app.inject({ method: 'HEAD', url: '/contacts/460000000031001/risk', headers: auth(SHOP) })
+  t.equal(head.statusCode, 405)
+  t.equal(head.headers.allow, 'GET, POST')
+  await app.history.flush()
+  t.equal(sandbox.stats.contactCalls, 0)
+  t.same((await app.inject({ url: '/decisions', headers: auth(ADMIN) })).json().decisions, [])
+  t.equal(await metric(app, 'creditgate_decisions_total{decision="allow"}'), 0)
+})
+
+// Issue 31, finding 8 (failed before its fix).
+t.test('an order 0.005 over the remaining credit is blocked; exactly the remaining credit is allowed', async (t) => {
+  const sandbox = await startSandbox(t)
+  const { app } = await startApp(t, sandbox, { env: KEYS })
+  // Credit limit 40,000 with 38,000 outstanding: 2,000 remain.
+  const get = async (amount: string) =>
+    (await app.inject({ url: `/contacts/460000000031004/risk?order_amount=${amount}`, headers: auth(SHOP) })).json()
+  const over = await get('2000.005')
+  t.equal(over.decision, 'block')
+  t.same(
+    over.reasons.map((r: { code: string }) => r.code),
+    ['CREDIT_LIMIT_EXCEEDED'],
+  )
+  t.equal(over.facts.exposure_bcy, 40000.005)
+  t.equal(over.facts.exposure_with_orders_bcy, 40000.005)
+  t.match(over.reasons[0].message, /^Exposure 40,000\.01 /)
+  t.equal((await get('2000')).decision, 'allow')
+  const post = await app.inject({
+    method: 'POST',
+    url: '/contacts/460000000031004/risk',
+    headers: auth(SHOP),
+    payload: { order: { amount: 2000.0001 } },
+  })
+  t.equal(post.json().decision, 'block', '0.0001 over, sent as JSON')
+  const dryRun = await app.inject({
+    method: 'POST',
+    url: '/risk/evaluate',
+    headers: auth(ADMIN),
+    payload: { contact: { outstanding_receivable_amount_bcy: 38000.1, credit_limit: 40000 }, order: { amount: 1999.905 } },
+  })
+  t.equal(dryRun.json().decision, 'block', '38,000.10 + 1,999.905 is 40,000.005, over 40,000')
+  t.equal(dryRun.json().facts.available_credit_bcy, 1999.9)
+  t.equal(exactSum(0.1, 0.2), 0.3, 'decimals add as decimals')
+  t.equal(exactSum(1 / 3, 1), 1 / 3 + 1, 'more than nine decimals: as floating point')
+  t.equal(exactSum(1e15, 0.01), 1e15 + 0.01, 'too large for whole hundredths: as floating point')
+  t.ok(Number.isNaN(exactSum(Number.NaN, 1)))
 })

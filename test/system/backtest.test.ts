@@ -2,9 +2,11 @@ import t from 'tap'
 import { fillRedisHistory, timeBacktest } from '../../src/cli/history-fill.js'
 import { backtest } from '../../src/cli/rules.js'
 import { SAMPLE_CONTACTS, zohoContact } from '../../src/sandbox/contacts.js'
+import { BACKTESTS_WAITING, createBacktester } from '../../src/services/rule-sets/backtest.js'
 import { readRulesFolder } from '../../src/services/rule-sets/sources.js'
 import { contactOnlyRules, ORG, problem, sandboxEnv, startApp, startBuiltService, startSandbox } from '../helpers/app.js'
 import { startRedis } from '../helpers/redis.js'
+import { ruleSetOf } from '../helpers/rules.js'
 
 const ADMIN = 'admin-key-0123456789abcdef'
 const ENV = { ADMIN_API_KEYS: `ops:${ADMIN}` }
@@ -200,4 +202,36 @@ t.test("100,000 recorded decisions are backtested off the service's thread: /hea
   // the backtest would block /healthz for seconds, and few probes would get through.
   t.ok(timing.probes >= 10, `probed throughout (${timing.probes} probes)`)
   t.ok(p99 < 500, `/healthz p99 ${p99.toFixed(1)} ms: never stalled`)
+})
+
+// Issue 31, finding 9 (failed before its fix).
+t.test('README and code agree: one backtest runs, two may wait, the next is 429', async (t) => {
+  const readme = await (await import('node:fs/promises')).readFile('README.md', 'utf8')
+  t.match(readme, /one backtest at a time, two more may wait \(then 429\)/)
+  t.equal(BACKTESTS_WAITING, 2)
+  const backtests = createBacktester()
+  t.teardown(() => backtests.close())
+  let release = () => {}
+  const held = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  // A backtest whose records have not all arrived yet: it runs until released.
+  async function* records() {
+    await held
+    yield* []
+  }
+  const set = ruleSetOf([
+    {
+      name: 'big',
+      conditions: { all: [{ fact: 'outstanding_bcy', operator: 'greaterThan', value: 1 }] },
+      type: 'block',
+      code: 'BIG',
+      message: 'big',
+    },
+  ])
+  const running = [backtests.run(set, { records: records(), limit: 10 })]
+  for (let i = 0; i < BACKTESTS_WAITING; i++) running.push(backtests.run(set, { records: records(), limit: 10 }))
+  await t.rejects(backtests.run(set, { records: records(), limit: 10 }), { code: 'rate_limited' }, 'the fourth is refused')
+  release()
+  for (const result of await Promise.all(running)) t.equal(result.evaluated, 0, 'the running one and the two waiting complete')
 })

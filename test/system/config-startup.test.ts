@@ -6,6 +6,9 @@ import { KEYS } from '../helpers/rules-folder.js'
 
 /** Starting the service from its environment: what stops start-up, and sandbox mode. */
 
+const SHOP = 'shop-key-0123456789abcdef'
+const ADMIN = 'ops-key-0123456789abcdef0'
+
 t.test('a wrong value: the server exits 1 with the one line naming it, and nothing else', async (t) => {
   const run = spawnSync(process.execPath, ['dist/server.js'], { env: { ...process.env, PORT: 'abc' }, encoding: 'utf8', timeout: 20_000 })
   t.equal(run.status, 1)
@@ -55,4 +58,17 @@ t.test('NODE_ENV=production without Zoho credentials does not start, unless the 
   t.teardown(() => server.close())
   t.equal(config.zoho.mode, 'sandbox')
   t.match((await server.inject({ url: '/readyz' })).json().checks.zoho.detail, /^bundled sandbox at /)
+})
+
+// Issue 31, finding 6 (failed before its fix).
+t.test('the same key name as a caller and an admin is refused at start-up; the default deployment starts', async (t) => {
+  const env = { ...process.env, PORT: '0', API_KEYS: `shop:${SHOP}`, ADMIN_API_KEYS: `ops:${ADMIN},shop:another-key-0123456789` }
+  // A server that starts (and listens) instead is stopped after 20 s: the test then fails.
+  const run = spawnSync(process.execPath, ['dist/server.js'], { env, encoding: 'utf8', timeout: 20_000 })
+  t.equal(run.status, 1)
+  t.equal(
+    run.stderr,
+    'creditgate: invalid configuration: ADMIN_API_KEYS the name "shop" is also in API_KEYS; every key needs a name of its own\n',
+  )
+  t.ok(loadConfig({ API_KEYS: `shop:${SHOP}`, ADMIN_API_KEYS: `ops:${ADMIN}` }), 'one caller key and one admin key, as documented')
 })

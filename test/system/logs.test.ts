@@ -1,14 +1,10 @@
 import t from 'tap'
 import { SANDBOX_CREDENTIALS } from '../../src/sandbox/contacts.js'
 import { logCapture, ORG, startApp, startSandbox } from '../helpers/app.js'
+import { ERP_KEY, TWO_CALLERS as KEYS, OPS_KEY, SHOP_KEY, WEBHOOK_SECRET } from '../helpers/keys.js'
 import { startRedis } from '../helpers/redis.js'
 
 /** What the logs say: one line per decision, and never a secret (keys, tokens, the webhook secret). */
-const SHOP_KEY = 'shop-key-0123456789abcdef'
-const ERP_KEY = 'erp-key-0123456789abcdef0'
-const OPS_KEY = 'ops-key-0123456789abcdef'
-const WEBHOOK_SECRET = 'webhook-secret-0123456789'
-const KEYS = { API_KEYS: `shop:${SHOP_KEY},erp:${ERP_KEY}`, ADMIN_API_KEYS: `ops:${OPS_KEY}`, WEBHOOK_SECRET }
 
 t.test('one decision log line per decision, and no secret in any log line', async (t) => {
   const redis = await startRedis(t)

@@ -1,13 +1,9 @@
 import t from 'tap'
 import { eventually, problem, startApp, startSandbox } from '../helpers/app.js'
+import { ERP_KEY, TWO_CALLERS as KEYS, SHOP_KEY } from '../helpers/keys.js'
 import { startRedis } from '../helpers/redis.js'
 
 /** Callers' rate limits (RATE_LIMIT_PER_MINUTE): per key, per address without keys, shared through Redis. */
-const SHOP_KEY = 'shop-key-0123456789abcdef'
-const ERP_KEY = 'erp-key-0123456789abcdef0'
-const OPS_KEY = 'ops-key-0123456789abcdef'
-const WEBHOOK_SECRET = 'webhook-secret-0123456789'
-const KEYS = { API_KEYS: `shop:${SHOP_KEY},erp:${ERP_KEY}`, ADMIN_API_KEYS: `ops:${OPS_KEY}`, WEBHOOK_SECRET }
 
 t.test('caller rate limits: 429 rate_limited with Retry-After, per key', async (t) => {
   const sandbox = await startSandbox(t)

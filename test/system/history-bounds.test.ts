@@ -30,7 +30,8 @@ import { ruleSetOf } from '../helpers/rules.js'
  * The decision history under load and hostile data (issue 31), one test per finding: each failed
  * before the fix. Decisions stay findable by their id whatever the load, records and pages are
  * bounded and never stall the service, times and cursors cannot make invalid stream ids, and a
- * Redis reply refusing a command is not an outage. test/audit.test.ts has the other findings.
+ * Redis reply refusing a command is not an outage. The other findings of issue 31 are in the files of
+ * their features (api, http-responses, config-startup, backtest).
  */
 const SHOP = 'shop-key-0123456789abcdef'
 const ADMIN = 'ops-key-0123456789abcdef0'

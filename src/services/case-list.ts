@@ -53,6 +53,7 @@ const INDEXES: Record<CaseState | 'all', (CaseState | undefined)[]> = {
 }
 
 /**
+ * Why indexes by state, not a read of every case: ../../docs/decisions/012-case-index-audit.md
  * A page of cases across organizations, oldest first: the indexes are merged by key, read a batch
  * at a time, and each case shown as it is now (an open case past its time, expired).
  */

@@ -58,6 +58,7 @@ export const caseIdFor = (org: string, contactId: string, reference: string) =>
 const CASE_ID = /^case_[0-9a-f]{24}$/
 const ATTEMPTS = 3
 
+/** Why a deterministic id, a revision compare-and-set and a leased outbox: ../../docs/decisions/009-cases.md */
 export function createCaseService(options: CaseServiceOptions): CaseService {
   const { store, policy } = options
   const clock = options.now ?? Date.now

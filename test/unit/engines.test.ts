@@ -9,7 +9,7 @@ t.test('engines names the oldest Node the code runs on, and the image and CI use
   const oldest = /^>=(\d+)\.(\d+)\.(\d+)$/.exec(pkg.engines.node)
   t.ok(oldest, `engines.node is a lower bound: ${pkg.engines.node}`)
   const [major, minor] = [Number(oldest?.[1]), Number(oldest?.[2])]
-  // crypto.hash (src/plugins/access.ts) exists from Node 20.12 and 21.7.
+  // crypto.hash (src/plugins/credentials.ts) exists from Node 20.12 and 21.7.
   t.ok(major > 21 || (major === 21 && minor >= 7) || (major === 20 && minor >= 12), 'admits no Node without crypto.hash')
   t.match(pkg.devDependencies.node, new RegExp(`^\\^?${major}\\.`), 'npm scripts run on that line')
   t.match(await readFile('Dockerfile', 'utf8'), new RegExp(`FROM node:${major}-bookworm-slim`), 'and so does the image')

@@ -11,6 +11,7 @@ import type { ContactSource } from '../../services/contacts.js'
 import type { PaymentsSource } from '../../services/payments.js'
 import type { ListingOptions, ReceivablesSource } from '../../services/receivables-ports.js'
 import { type AccessTokens, type BudgetRefusal, BudgetRefused, type ZohoBudget } from './ports.js'
+import { type Read, readList } from './read.js'
 
 export type ZohoOutcome = 'ok' | 'not_found' | 'error' | 'unavailable' | 'rejected_token' | 'rate_limited' | 'retry'
 
@@ -42,9 +43,6 @@ type Attempt<T> =
   | { kind: 'token_rejected' }
   | { kind: 'fail'; problem: Problem }
 
-/** Reads the body of a successful answer (HTTP 200, code 0); a string says why it cannot. */
-type Read<T> = (body: Record<string, unknown>) => { ok: true; value: T } | { ok: false; problem: string }
-
 /** The largest listing followed: 200 pages of 200 documents. */
 const MAX_PAGES = 200
 /**
@@ -53,27 +51,6 @@ const MAX_PAGES = 200
  */
 export const BACKGROUND_WAIT_MS = 4 * 60_000
 export const PER_PAGE = 200
-
-/** `page_context` as the pagination guide prints it (an object) or as the invoices example does (an array of one). */
-const hasMorePages = (body: Record<string, unknown>) => {
-  const context = Array.isArray(body.page_context) ? body.page_context[0] : body.page_context
-  return (context as { has_more_page?: unknown } | undefined)?.has_more_page === true
-}
-
-const readList =
-  <S extends z.ZodType>(key: string, schema: S): Read<{ items: z.output<S>[]; more: boolean }> =>
-  (body) => {
-    const list = body[key]
-    if (!Array.isArray(list)) return { ok: false, problem: `no "${key}" list` }
-    const items: z.output<S>[] = []
-    for (const [i, raw] of list.entries()) {
-      const parsed = schema.safeParse(raw)
-      if (!parsed.success)
-        return { ok: false, problem: `${key}[${i}].${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message}` }
-      items.push(parsed.data)
-    }
-    return { ok: true, value: { items, more: hasMorePages(body) } }
-  }
 
 /**
  * The Zoho Books client: Get Contact, and the organization-wide listings of open invoices and

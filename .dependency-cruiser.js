@@ -82,8 +82,8 @@ export default {
       name: 'no-import-of-the-sandbox',
       severity: 'error',
       comment:
-        'production code never imports the sandbox; the benchmark and the scale measurement (cli/bench.ts, cli/scale.ts) drive it as a test does, as the Zoho they measure against; server.ts is the one exception below',
-      from: { path: '^src/', pathNot: '^src/(sandbox/|cli/(bench|scale)\\.ts$|server\\.ts$)' },
+        'production code never imports the sandbox; the benchmark and the scale measurement (cli/bench.ts, cli/bench-evaluator.ts, cli/scale.ts) drive it as a test does, as the Zoho they measure against; server.ts is the one exception below',
+      from: { path: '^src/', pathNot: '^src/(sandbox/|cli/(bench|bench-evaluator|scale)\\.ts$|server\\.ts$)' },
       to: { path: '^src/sandbox/' },
     },
     {

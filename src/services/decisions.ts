@@ -12,7 +12,7 @@ import { type RuleSet, usesPayments, usesReceivables } from '../rules/rule-set.j
 import { checkComplete, type Evaluate, type Evaluation } from '../rules/semantics.js'
 import type { ContactService, LoadedContact } from './contacts.js'
 import type { Payments, PaymentsService } from './payments.js'
-import type { Receivables, ReceivablesService } from './receivables.js'
+import type { Receivables, ReceivablesService } from './receivables-ports.js'
 import type { ReservationService } from './reservations.js'
 
 export interface DecideInput {

@@ -86,7 +86,7 @@ export interface HistoryService {
  * What one list request may do: look at 10,000 entries or 16 MiB of them, and answer 512 KiB of
  * records (with a cursor for the rest), read 50 entries at a time. Bounded in bytes as well as in
  * entries, a page of the largest records (RECORD_BOUNDS: 32 of them) is read and written in a few
- * milliseconds, as bytes: four at once do not stall the service (test/audit-history.test.ts).
+ * milliseconds, as bytes: four at once do not stall the service (test/system/audit-history.test.ts).
  */
 export const LIST_BOUNDS = { scanned: 10_000, scannedBytes: 16 * 1024 * 1024, pageBytes: 512 * 1024, batch: 50 } as const
 const PAGE = 1000

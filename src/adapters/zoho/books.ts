@@ -9,7 +9,7 @@ import { Problem } from '../../errors.js'
 import type { OrganizationSource } from '../../services/base-currency.js'
 import type { ContactSource } from '../../services/contacts.js'
 import type { PaymentsSource } from '../../services/payments.js'
-import type { ListingOptions, ReceivablesSource } from '../../services/receivables.js'
+import type { ListingOptions, ReceivablesSource } from '../../services/receivables-ports.js'
 import { type AccessTokens, type BudgetRefusal, BudgetRefused, type ZohoBudget } from './ports.js'
 
 export type ZohoOutcome = 'ok' | 'not_found' | 'error' | 'unavailable' | 'rejected_token' | 'rate_limited' | 'retry'

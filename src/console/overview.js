@@ -5,7 +5,7 @@
 import { api, codesOf, history, notAvailable, problemText, recordedAt } from './api.js'
 import { barChart, COLOURS, countTicks, DECISIONS, fromZero, matrixTable, plot, summary } from './charts.js'
 import { $, announce, count, dataTable, h, show, when } from './lib.js'
-import { label, organizations, picked, query } from './organizations.js'
+import { label, picked, query } from './organizations.js'
 
 /**
  * @typedef {import('./api.js').Schemas} Schemas
@@ -246,7 +246,6 @@ function renderRulesStatus(r, org) {
       ),
     ),
   )
-  if (organizations().length === 0) $('rules-organizations').remove()
 }
 
 /** @param {Answer<Schemas['ShadowSummary']>} r */

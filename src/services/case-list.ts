@@ -26,6 +26,8 @@ const CURSOR = /^\d{15}\.case_[0-9a-f]{24}$/
 export const isCaseCursor = (text: string) => CURSOR.test(text)
 
 export interface CaseListQuery {
+  /** Only this organization's cases (its own index); every organization's without it. */
+  organization?: string | undefined
   state?: CaseState | undefined
   contactId?: string | undefined
   /** Opened at or after (ms). */

@@ -185,7 +185,7 @@ export function createCaseService(options: CaseServiceOptions): CaseService {
       return found && (expireCase(found, clock()) ?? found)
     },
     // Oldest first: the worklist's order.
-    list: (query) => listCases(store, options.organizations(), query, clock()),
+    list: (query) => listCases(store, query.organization === undefined ? options.organizations() : [query.organization], query, clock()),
     release: (caseId, actor, input) =>
       staff(caseId, (c, now) =>
         releaseCase(expireCase(c, now) ?? c, actor, input, now, policy, releaseLimit(options.limits(c.organization_id), actor)),

@@ -54,6 +54,8 @@ export interface HistoryEntry extends StoredEntry {
 }
 
 export interface ListQuery {
+  /** Only this organization's decisions (its own stream); every organization's without it. */
+  readonly organization?: string | undefined
   readonly contact_id?: string | undefined
   readonly decision?: Decision | undefined
   readonly sinceMs?: number | undefined
@@ -163,7 +165,13 @@ export function createHistoryService(options: {
       let last: HistoryEntry | undefined
       let stopped = false
       const range = { sinceMs: query.sinceMs, untilMs: query.untilMs }
-      scan: for await (const batch of historyBatches(store, organizations(), range, cursor, LIST_BOUNDS.batch)) {
+      scan: for await (const batch of historyBatches(
+        store,
+        query.organization === undefined ? organizations() : [query.organization],
+        range,
+        cursor,
+        LIST_BOUNDS.batch,
+      )) {
         for (const entry of batch) {
           if (scanned >= LIST_BOUNDS.scanned || scannedBytes >= LIST_BOUNDS.scannedBytes) {
             stopped = true

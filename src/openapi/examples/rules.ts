@@ -63,8 +63,22 @@ export const RULE_OPERATIONS: Record<string, Record<string, Record<string, Examp
         organization_id: null,
         own: false,
         organizations: [
-          { organization_id: '10234695', own: false, version: RULES_VERSION },
-          { organization_id: '10234696', own: true, version: 'sha256:f8d463b781e38cfb3eb2dcb6ab8ed362a7c3c2588c58542e3d10707fe69e70e4' },
+          {
+            organization_id: '10234695',
+            name: 'Northwind Traders India',
+            base_currency: 'INR',
+            default: true,
+            own: false,
+            version: RULES_VERSION,
+          },
+          {
+            organization_id: '10234696',
+            name: 'Northwind Gulf',
+            base_currency: 'AED',
+            default: false,
+            own: true,
+            version: 'sha256:f8d463b781e38cfb3eb2dcb6ab8ed362a7c3c2588c58542e3d10707fe69e70e4',
+          },
         ],
         version: RULES_VERSION,
         loaded_at: '2026-11-24T09:00:00.000Z',
@@ -123,6 +137,29 @@ export const RULE_OPERATIONS: Record<string, Record<string, Record<string, Examp
     },
   },
   backtestRules: { '200': { changes: ex('a lower threshold: 37 allows become blocks', COMPARISON) } },
+  getFactCatalogue: {
+    '200': {
+      catalogue: ex('the catalogue (two of its facts, one operator)', {
+        facts: [
+          {
+            name: 'outstanding_bcy',
+            kind: 'amount',
+            nullable: false,
+            source: 'contact',
+            description: 'outstanding receivables, base currency',
+          },
+          {
+            name: 'oldest_overdue_days',
+            kind: 'number',
+            nullable: false,
+            source: 'receivables',
+            description: 'days past due of the oldest overdue invoice; 0 when nothing is past due',
+          },
+        ],
+        operators: [{ name: 'greaterThan', words: 'is more than', description: 'fact > value (false when either side is missing)' }],
+      }),
+    },
+  },
   getShadowRules: {
     '200': {
       running: ex('a stricter shadow set, a day after loading', {

@@ -5,7 +5,7 @@ import { delimiter, join } from 'node:path'
 
 const NEEDS = [
   { what: 'redis-server', pkg: 'redis-server', found: () => onPath('redis-server') }, // tests start their own
-  { what: 'redis-cli', pkg: 'redis-tools', found: () => onPath('redis-cli') }, // creates the Redis Cluster of test/redis-topologies
+  { what: 'redis-cli', pkg: 'redis-tools', found: () => onPath('redis-cli') }, // creates the Redis Cluster of test/system/redis-topologies
   { what: '/usr/bin/chromium', pkg: 'chromium', found: () => executable('/usr/bin/chromium') }, // the Swagger UI test
   { what: 'promtool', pkg: 'prometheus', found: () => onPath('promtool') }, // the alert rule tests
 ]

@@ -24,6 +24,7 @@ import { authRoutes } from './routes/auth.js'
 import { cacheRoutes } from './routes/cache.js'
 import { caseRoutes } from './routes/cases.js'
 import { consoleRoutes } from './routes/console.js'
+import { factRoutes } from './routes/facts.js'
 import { healthRoutes } from './routes/health.js'
 import { historyRoutes } from './routes/history.js'
 import { paymentsRoutes } from './routes/payments.js'
@@ -86,6 +87,7 @@ export const app: FastifyPluginAsync<AppOptions> = async (app, { config, deps = 
   await app.register(healthRoutes)
   await app.register(problemRoutes)
   await app.register(rulesRoutes, { rulesDir: config.rulesDir })
+  await app.register(factRoutes)
   await app.register(cacheRoutes, { webhookSecret: config.webhookSecret })
   await app.register(riskRoutes)
   await app.register(caseRoutes)

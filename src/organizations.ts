@@ -8,6 +8,7 @@ import { type Group, GroupSchema } from './domain/group.js'
  * file — uses the environment's settings (ORG_TIME_ZONE, RELEASE_LIMITS, CALLBACK_URLS).
  * A setting given for an organization replaces the environment's for it: release limits and
  * callback targets are never merged with those of the environment.
+ * Why replaced, never merged: ../docs/decisions/013-organizations.md
  */
 
 export const isTimeZone = (zone: string) => {

@@ -14,7 +14,7 @@ import { parseContact } from '../domain/contact.js'
 import { listedInvoice, SANDBOX_ORGANIZATION_ID as ORG } from '../sandbox/contacts.js'
 import { zohoContact } from '../sandbox/example-contact.js'
 import { createSandbox } from '../sandbox/sandbox.js'
-import type { StoredCustomer } from '../services/receivables.js'
+import type { StoredCustomer } from '../services/receivables-ports.js'
 import { fillRedisHistory } from './history-fill.js'
 
 /**

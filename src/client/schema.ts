@@ -184,6 +184,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/rules/facts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The facts and operators a rule may use
+         * @description Every fact a rule may name, with its kind (which are amounts), whether it may be null, where its value comes from and what it means; every operator with its words. The credit console reads it to word facts and conditions; rules/README.md documents the same list for people.
+         */
+        get: operations["getFactCatalogue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/contacts/{contact_id}/cache": {
         parameters: {
             query?: never;
@@ -275,7 +295,7 @@ export interface paths {
         };
         /**
          * Credit cases: held orders, oldest first
-         * @description Cases of every organization, oldest first (by when they were opened): the worklist of held orders (`state=open`) and the record of who released, rejected or cleared what. An open case past CASE_EXPIRE_DAYS is shown expired. Read from an index by state and opening time, never the whole store: a page holds at most `limit` cases and `next_cursor` continues it. One request looks at no more than 5,000 cases: with `contact_id` (a filter over what is read) a page may come back short, or empty, with a cursor.
+         * @description Cases of every organization (or of one: `organization_id`), oldest first (by when they were opened): the worklist of held orders (`state=open`) and the record of who released, rejected or cleared what. An open case past CASE_EXPIRE_DAYS is shown expired. Read from an index by state and opening time, never the whole store: a page holds at most `limit` cases and `next_cursor` continues it. One request looks at no more than 5,000 cases: with `contact_id` (a filter over what is read) a page may come back short, or empty, with a cursor.
          */
         get: operations["listCases"];
         put?: never;
@@ -375,7 +395,7 @@ export interface paths {
         };
         /**
          * Past decisions, newest first
-         * @description Recorded decisions of every organization, newest first, filtered by contact and outcome and between two times (a time before 1970 means from the first). A page holds at most `limit` decisions and at most 512 KiB of them; `next_cursor` continues it. One request looks at no more than 10,000 decisions or 16 MiB of them: a page may come back short with a cursor when few match.
+         * @description Recorded decisions of every organization (or of one: `organization_id`), newest first, filtered by contact and outcome and between two times (a time before 1970 means from the first). A page holds at most `limit` decisions and at most 512 KiB of them; `next_cursor` continues it. One request looks at no more than 10,000 decisions or 16 MiB of them: a page may come back short with a cursor when few match.
          */
         get: operations["listDecisions"];
         put?: never;
@@ -1228,6 +1248,32 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null when there is none */
             next_cursor: string | null;
         };
+        FactCatalogue: {
+            facts: {
+                /** @enum {string} */
+                name: "contact" | "contact_id" | "contact_name" | "contact_type" | "status" | "currency_code" | "base_currency" | "outstanding_bcy" | "unused_credits_bcy" | "credit_limit" | "order_amount" | "exposure_bcy" | "available_credit_bcy" | "payment_terms" | "contact_age_seconds" | "custom_fields" | "overdue_bcy" | "oldest_overdue_days" | "overdue_invoices" | "overdue_ratio" | "open_orders_bcy" | "reserved_bcy" | "exposure_with_orders_bcy" | "paid_invoices_12m" | "avg_days_to_pay_12m" | "avg_days_late_12m" | "weighted_days_late_12m" | "days_late_trend" | "credit_review_overdue_days" | "credit_limit_expired" | "credit_limit_utilization" | "group_exposure_bcy";
+                /**
+                 * @description amount: money in the base currency (shown with two decimals); object: read with a `path`
+                 * @enum {string}
+                 */
+                kind: "amount" | "number" | "string" | "boolean" | "object";
+                /** @description true: the fact may be null (e.g. no credit limit, nothing paid in 12 months) */
+                nullable: boolean;
+                /**
+                 * @description Where its value comes from: the Zoho contact, the organization (its base currency), the open invoices and sales orders, the paid invoices of 12 months, the live reservations, the order asked about, or worked out from the contact and the order
+                 * @enum {string}
+                 */
+                source: "contact" | "organization" | "receivables" | "payments" | "reservations" | "order" | "computed";
+                description: string;
+            }[];
+            operators: {
+                /** @enum {string} */
+                name: "equal" | "notEqual" | "lessThan" | "lessThanInclusive" | "greaterThan" | "greaterThanInclusive" | "in" | "notIn" | "contains" | "doesNotContain";
+                /** @description How the console and the trace read it: "is more than" */
+                words: string;
+                description: string;
+            }[];
+        };
         Readiness: {
             /** @enum {string} */
             status: "ready" | "degraded" | "not_ready";
@@ -1248,6 +1294,12 @@ export interface components {
             /** @description Every organization callers may ask about, and the set that decides for it */
             organizations: {
                 organization_id: string;
+                /** @description What people call it (ORGANIZATIONS_FILE); null when not named */
+                name: string | null;
+                /** @description Its base currency as Zoho said; null until read (or not in ORGANIZATIONS_FILE) */
+                base_currency: string | null;
+                /** @description true: the organization a request without organization_id is about (ZOHO_ORGANIZATION_ID) */
+                default: boolean;
                 own: boolean;
                 version: string;
             }[];
@@ -1921,6 +1973,62 @@ export interface operations {
             };
         };
     };
+    getFactCatalogue: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FactCatalogue"];
+                };
+            };
+            /** @description `unauthorized` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `internal_error`, `evaluation_failed` */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     purgeContactCache: {
         parameters: {
             query?: {
@@ -2275,6 +2383,8 @@ export interface operations {
     listCases: {
         parameters: {
             query?: {
+                /** @description Only this organization’s cases (read from its own index); every organization’s without it */
+                organization_id?: string;
                 state?: "open" | "released" | "rejected" | "expired" | "cleared";
                 /** @description A Zoho id: 1 to 19 decimal digits without a leading zero, as a string (real ids exceed 2^53) */
                 contact_id?: string;
@@ -2662,6 +2772,8 @@ export interface operations {
     listDecisions: {
         parameters: {
             query?: {
+                /** @description Only this organization’s decisions; every organization’s without it */
+                organization_id?: string;
                 /** @description A Zoho id: 1 to 19 decimal digits without a leading zero, as a string (real ids exceed 2^53) */
                 contact_id?: string;
                 decision?: "allow" | "review" | "block";

@@ -1,16 +1,19 @@
 // @ts-check
-// The credit team's worklist: held orders (GET /cases), oldest first, each with its history (who did
+// The credit team's worklist: held orders (GET /cases) of the organization picked or of all, oldest first, each with its history (who did
 // what), released or rejected from the page (POST /cases/{id}/release | reject) by those whose role
 // may; the customer view shows a customer's cases the same way.
-import { ago, amount, announce, api, badge, h, problemText, roles, show, when, zoho } from './lib.js'
+import { api, problemText, roles } from './api.js'
+import { $, ago, amount, announce, badge, h, show, when, zoho } from './lib.js'
+import { label, linkTo, organizations, picked, query } from './organizations.js'
 
-/** @typedef {import('./lib.js').Answer} Answer */
 /**
- * @typedef {{ at: string, by: unknown, actor?: unknown, event: string, state: string, reason: string, note?: string }} Step
- * @typedef {{ case_id: string, state: string, organization_id: string, contact_id: string,
- *   order: { reference: string, amount: number, currency?: string }, decision_id: string, decision: string,
- *   reasons: { code: string, message: string }[], unreleasable: string[], opened_at: string, opened_by: string,
- *   expires_at: string, release: null | Record<string, unknown>, history: Step[] }} Case
+ * @typedef {import('./api.js').Schemas} Schemas
+ * @typedef {Schemas['Case']} Case
+ * @typedef {Schemas['CaseStep']} Step
+ */
+/**
+ * @template [T=any]
+ * @typedef {import('./api.js').Answer<T>} Answer
  */
 
 /** Customers' names by decision id: the decision that held the order recorded the contact's name. */
@@ -21,7 +24,9 @@ async function nameOf(decisionId) {
   if (!names.has(decisionId)) {
     names.set(
       decisionId,
-      api(`/decisions/${encodeURIComponent(decisionId)}`).then((r) => (r.ok ? r.data?.facts?.contact_name : undefined)),
+      api(`/decisions/${encodeURIComponent(decisionId)}`).then((/** @type {Answer<Schemas['DecisionRecord']>} */ r) =>
+        r.ok ? r.data.facts?.contact_name : undefined,
+      ),
     )
   }
   return names.get(decisionId)
@@ -127,10 +132,19 @@ function actions(c, done) {
  * @param {() => void} done
  */
 function caseBlock(c, name, done) {
-  const link = h('a', { href: `#customer/${c.contact_id}`, class: 'customer' }, name ? zoho(name) : `customer ${c.contact_id}`)
+  // The customer view asks in the organization the case is from.
+  const open = () => {
+    $('customer-org').value = c.organization_id
+  }
+  const link = h(
+    'a',
+    { href: linkTo(`#customer/${c.contact_id}`), class: 'customer', onclick: open },
+    name ? zoho(name) : `customer ${c.contact_id}`,
+  )
+  const where = picked() || organizations().length < 2 ? '' : `; ${label(c.organization_id)}`
   return h(
     'article',
-    { class: 'card case', 'data-case-id': c.case_id, 'data-state': c.state },
+    { class: 'card case', 'data-case-id': c.case_id, 'data-state': c.state, 'data-organization-id': c.organization_id },
     h(
       'h3',
       {},
@@ -145,7 +159,8 @@ function caseBlock(c, name, done) {
       'p',
       { class: 'note' },
       `${c.state}, opened ${when(c.opened_at)} (${ago(Date.now() - Date.parse(c.opened_at))} ago) by ${c.opened_by}`,
-      c.release ? `; released up to ${amount(c.release.amount)} until ${when(/** @type {string} */ (c.release.valid_until))}` : '',
+      c.release ? `; released up to ${amount(c.release.amount)} until ${when(c.release.valid_until)}` : '',
+      where,
     ),
     h(
       'ul',
@@ -171,13 +186,15 @@ async function caseBlocks(cases, done) {
 /** #cases: the open cases, oldest first, and the cases opened in the last 7 days that were closed since. */
 export async function casesView() {
   show('cases-out', h('p', { class: 'note' }, 'Reading the cases…'))
-  const [open, recent] = await Promise.all([api('/cases?state=open&limit=500'), api('/cases?since=7d&limit=500')])
+  /** @type {[Answer<Schemas['CasePage']>, Answer<Schemas['CasePage']>]} */
+  const [open, recent] = await Promise.all([
+    api(`/cases?${query({ state: 'open', limit: '500' })}`),
+    api(`/cases?${query({ since: '7d', limit: '500' })}`),
+  ])
   if (open.missing) return show('cases-out', h('p', { class: 'note', 'data-missing': '' }, 'Cases are not available on this server.'))
   if (!open.ok) return show('cases-out', h('p', { class: 'error', role: 'alert' }, problemText(open)))
-  /** @type {Case[]} */
   const waiting = open.data.cases
-  /** @type {Case[]} */
-  const closed = recent.ok ? recent.data.cases.filter((/** @type {Case} */ c) => c.state !== 'open').reverse() : []
+  const closed = recent.ok ? recent.data.cases.filter((c) => c.state !== 'open').reverse() : []
   const refresh = () => void casesView()
   show(
     'cases-out',
@@ -203,11 +220,11 @@ export async function casesView() {
  * @param {() => void} done
  */
 export async function customerCases(contactId, org, done) {
-  const r = await api(`/cases?${new URLSearchParams({ contact_id: contactId, limit: '100' })}`)
+  /** @type {Answer<Schemas['CasePage']>} */
+  const r = await api(`/cases?${query({ contact_id: contactId, limit: '100' }, org)}`)
   if (r.missing) return [h('p', { class: 'note', 'data-missing': '' }, 'Cases are not available on this server.')]
   if (!r.ok) return [h('p', { class: 'error' }, problemText(r))]
-  /** @type {Case[]} */
-  const cases = r.data.cases.filter((/** @type {Case} */ c) => !org || c.organization_id === org)
+  const cases = r.data.cases
   if (cases.length === 0) return [h('p', { class: 'note' }, 'No order of this customer has been held.')]
   cases.sort((a, b) => Number(b.state === 'open') - Number(a.state === 'open'))
   return caseBlocks(cases, done)

@@ -1,7 +1,7 @@
 // @ts-check
-// The console's small helpers, shared by its views (console.js, cases.js, portfolio.js): elements,
-// numbers and dates in words, and the one way to call the public API. Text from the API is always
-// set as text, never as HTML.
+// The console's small helpers, shared by its views: elements, numbers and dates in words, the
+// accessible table behind a chart. Text from the API is always set as text, never as HTML; the one
+// way to call the API is api.js.
 
 /**
  * An element with attributes and children (strings become text nodes).
@@ -62,65 +62,6 @@ export const zoho = (text) => h('bdi', {}, text)
 export const announce = (text) => {
   $('announce').textContent = text
 }
-
-/**
- * @typedef {{ name: string, roles: string[], csrf_token: string }} Me
- * @typedef {{ key: string | null, me: Me | null }} Credentials
- * @typedef {{ ok: boolean, status: number, data: any, missing?: boolean }} Answer
- */
-/** @type {() => Credentials} */
-let credentials = () => ({ key: null, me: null })
-/** @type {(message: string) => void} */
-let refused = () => {}
-
-/**
- * Where the API's credentials come from (the admin key or the signed-in person, kept by
- * console.js), and what to do when they are refused (401: sign in again).
- * @param {() => Credentials} get
- * @param {(message: string) => void} onRefused
- */
-export function configureApi(get, onRefused) {
-  credentials = get
-  refused = onRefused
-}
-
-/** The roles of whoever is signed in: an admin key is an admin. @returns {string[]} */
-export function roles() {
-  const { key, me } = credentials()
-  return me ? me.roles : key ? ['admin'] : []
-}
-
-/**
- * One call of the public API with the admin key, or as the signed-in person (the session cookie,
- * and the session's CSRF token on calls that change something). `missing`: the route is not on
- * this server (an older creditgate), which the views say instead of failing.
- * @param {string} path
- * @param {{ method?: string, body?: unknown }} [options]
- * @returns {Promise<Answer>}
- */
-export async function api(path, { method = 'GET', body } = {}) {
-  const { key, me } = credentials()
-  /** @type {Record<string, string>} */
-  const headers = me ? {} : { authorization: `Bearer ${key}` }
-  if (me && method !== 'GET') headers['x-csrf-token'] = me.csrf_token
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  let res
-  try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
-  } catch (err) {
-    return { ok: false, status: 0, data: { detail: `creditgate did not answer: ${/** @type {Error} */ (err).message}` } }
-  }
-  const type = res.headers.get('content-type') ?? ''
-  const data = type.includes('json') ? await res.json() : await res.text()
-  const missing = res.status === 404 && data?.code === 'not_found' && /^no route/.test(data.detail ?? '')
-  if (res.status === 401) refused(me ? 'The session has ended: sign in again.' : 'The key was refused: sign in again.')
-  return { ok: res.ok, status: res.status, data, missing }
-}
-/** @param {Answer} r */
-export const problemText = (r) =>
-  r.missing ? 'Not available on this server.' : `${r.status || ''} ${r.data?.detail ?? r.data?.title ?? 'failed'}`.trim()
-/** @param {string} what */
-export const notAvailable = (what) => h('p', { class: 'note', 'data-missing': '' }, `${what} is not available on this server.`)
 
 /**
  * A table of the numbers behind a chart (the accessible twin of the picture).

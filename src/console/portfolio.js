@@ -1,13 +1,18 @@
 // @ts-check
-// The portfolio: every customer with open receivables in the organization's snapshot
-// (GET /receivables: no Zoho call), sorted by exposure, overdue amount or oldest overdue days,
-// searched by name, each row linking to the customer view.
-import { $, age, amount, announce, api, count, h, problemText, show, when, zoho } from './lib.js'
+// The portfolio: every customer with open receivables in the snapshot of the organization picked,
+// or of each (GET /receivables: no Zoho call), sorted by exposure, overdue amount or oldest overdue
+// days, searched by name, each row linking to the customer view.
+import { api, problemText } from './api.js'
+import { $, age, amount, announce, count, h, show, when, zoho } from './lib.js'
+import { label, linkTo, organizations, picked } from './organizations.js'
 
 /**
- * @typedef {{ contact_id: string, contact_name: string | null, open_invoices: number, open_invoices_bcy: number,
- *   open_orders_bcy: number, exposure_bcy: number, overdue_bcy: number, overdue_invoices: number,
- *   oldest_overdue_days: number }} Row
+ * @typedef {import('./api.js').Schemas} Schemas
+ * @typedef {Schemas['Portfolio']['customers'][number]} Row
+ */
+/**
+ * @template [T=any]
+ * @typedef {import('./api.js').Answer<T>} Answer
  */
 
 /** Columns: [sort key or null, heading, cell]. @type {[string | null, string, (r: Row) => string][]} */
@@ -22,8 +27,8 @@ const COLUMNS = [
 /** Counts the portfolios asked for: an answer that comes after another was asked for is not shown. */
 let asked = 0
 
-/** @param {Row} r @param {string} org */
-function rowOf(r, org) {
+/** @param {Row} r @param {string} org @param {boolean} tagged */
+function rowOf(r, org, tagged) {
   const open = () => {
     // The customer view asks in the organization this row is from.
     $('customer-org').value = org
@@ -32,13 +37,14 @@ function rowOf(r, org) {
   return h(
     'tr',
     { 'data-contact-id': r.contact_id },
-    h('th', { scope: 'row' }, h('a', { href: `#customer/${r.contact_id}`, onclick: open }, name), ' ', h('code', {}, r.contact_id)),
+    h('th', { scope: 'row' }, h('a', { href: linkTo(`#customer/${r.contact_id}`), onclick: open }, name), ' ', h('code', {}, r.contact_id)),
     COLUMNS.map(([key, head, cell]) => h('td', { class: 'num', 'data-label': head, 'data-key': key ?? undefined }, cell(r))),
+    tagged ? h('td', { 'data-label': 'organization', 'data-key': 'organization' }, label(org)) : '',
   )
 }
 
-/** @param {string} sort */
-function head(sort) {
+/** @param {string} sort @param {boolean} tagged */
+function head(sort, tagged) {
   return h(
     'thead',
     {},
@@ -49,6 +55,7 @@ function head(sort) {
       COLUMNS.map(([key, label]) =>
         h('th', { scope: 'col', class: 'num', 'aria-sort': key === sort ? 'descending' : undefined }, key ? sortButton(key, label) : label),
       ),
+      tagged ? h('th', { scope: 'col' }, 'organization') : '',
     ),
   )
 }
@@ -69,59 +76,86 @@ const sortButton = (key, label) =>
     label,
   )
 
-/** #portfolio: the first page of the snapshot for the form's organization, sort and search; more on demand. */
-export async function portfolioView() {
-  const mine = ++asked
-  const org = $('portfolio-org').value
-  const sort = $('portfolio-sort').value
-  const q = $('portfolio-q').value.trim()
-  const query = new URLSearchParams({ sort, limit: '100' })
-  if (org) query.set('organization_id', org)
-  if (q) query.set('q', q)
-  show('portfolio-out', h('p', { class: 'note' }, 'Reading the portfolio…'))
-  const r = await api(`/receivables?${query}`)
-  if (mine !== asked) return
-  if (r.missing)
-    return show('portfolio-out', h('p', { class: 'note', 'data-missing': '' }, 'The portfolio is not available on this server.'))
-  if (!r.ok) return show('portfolio-out', h('p', { class: 'error', role: 'alert' }, problemText(r)))
+/**
+ * One organization's first page for the form's sort and search: its summary sentence, its rows
+ * (a body of their own) and its "Show more".
+ * @param {string | null} org null: the service's default organization
+ * @param {URLSearchParams} params
+ * @param {boolean} tagged rows say their organization (several shown)
+ */
+async function pageOf(org, params, tagged) {
+  const q = new URLSearchParams(params)
+  if (org) q.set('organization_id', org)
+  /** @type {Answer<Schemas['Portfolio']>} */
+  const r = await api(`/receivables?${q}`)
+  const name = org ? `organization ${label(org)}` : 'the organization'
+  if (r.missing) return { missing: true, sentence: 'The portfolio is not available on this server.' }
+  if (!r.ok) return { sentence: `${name}: ${problemText(r)}.`, error: true }
   const d = r.data
-  if (d.as_of === null)
-    return show(
-      'portfolio-out',
-      h('p', { class: 'note' }, 'No active rule reads receivables facts, so open invoices are not read from Zoho.'),
-    )
-  const body = h(
-    'tbody',
-    {},
-    d.customers.map((/** @type {Row} */ row) => rowOf(row, d.organization_id)),
+  if (d.as_of === null) return { sentence: `${name}: no active rule reads receivables facts, so open invoices are not read from Zoho.` }
+  const search = params.get('q')
+  const body = h('tbody', { 'data-organization-id': d.organization_id })
+  const add = (/** @type {Row[]} */ rows) => body.append(...rows.map((row) => rowOf(row, d.organization_id, tagged)))
+  add(d.customers)
+  const more = h(
+    'button',
+    { type: 'button', class: 'more', 'data-organization-id': d.organization_id, hidden: d.next_offset === null },
+    'Show more',
   )
-  const more = h('button', { type: 'button', id: 'portfolio-more', hidden: d.next_offset === null }, 'Show more')
   let next = d.next_offset
   more.addEventListener('click', async () => {
-    query.set('offset', String(next))
-    const page = await api(`/receivables?${query}`)
+    q.set('offset', String(next))
+    /** @type {Answer<Schemas['Portfolio']>} */
+    const page = await api(`/receivables?${q}`)
     if (!page.ok) return more.replaceWith(h('p', { class: 'error' }, problemText(page)))
-    body.append(...page.data.customers.map((/** @type {Row} */ row) => rowOf(row, d.organization_id)))
+    add(page.data.customers)
     next = page.data.next_offset
     more.hidden = next === null
   })
+  const sentence = `${count(d.total)} customer${d.total === 1 ? '' : 's'} with open receivables${search ? ` matching “${search}”` : ''}, organization ${label(d.organization_id)}; read from Zoho ${when(d.as_of)} (${age(d.age_seconds ?? 0)}).`
+  return { sentence, body, more, total: d.total }
+}
+
+/**
+ * #portfolio: the organization picked, or each organization one after the other (their amounts
+ * are in their own base currencies: never sorted together), for the form's sort and search.
+ */
+export async function portfolioView() {
+  const mine = ++asked
+  const sort = $('portfolio-sort').value
+  const q = $('portfolio-q').value.trim()
+  const params = new URLSearchParams({ sort, limit: '100' })
+  if (q) params.set('q', q)
+  const org = picked()
+  /** @type {(string | null)[]} */
+  const orgs = org ? [org] : organizations().map((o) => o.organization_id)
+  if (orgs.length === 0) orgs.push(null)
+  const tagged = orgs.length > 1
+  show('portfolio-out', h('p', { class: 'note' }, 'Reading the portfolio…'))
+  const pages = await Promise.all(orgs.map((o) => pageOf(o, params, tagged)))
+  if (mine !== asked) return
+  if (pages.some((p) => p.missing))
+    return show('portfolio-out', h('p', { class: 'note', 'data-missing': '' }, 'The portfolio is not available on this server.'))
+  const shown = pages.filter((p) => p.body)
+  const summary = h(
+    'p',
+    { id: 'portfolio-summary', class: pages.every((p) => p.error) ? 'error' : undefined },
+    pages.map((p) => p.sentence).join(' '),
+  )
+  if (shown.length === 0) return show('portfolio-out', summary)
   show(
     'portfolio-out',
-    h(
-      'p',
-      { id: 'portfolio-summary' },
-      `${count(d.total)} customer${d.total === 1 ? '' : 's'} with open receivables${q ? ` matching “${q}”` : ''}, organization ${d.organization_id}; read from Zoho ${when(d.as_of)} (${age(d.age_seconds)}).`,
-    ),
+    summary,
     h(
       'table',
       { id: 'portfolio-table', class: 'stack' },
       h('caption', { class: 'visually-hidden' }, 'Customers with open receivables'),
-      head(sort),
-      body,
+      head(sort, tagged),
+      shown.map((p) => p.body),
     ),
-    more,
+    ...shown.flatMap((p) => (p.more ? [p.more] : [])),
   )
-  announce(`${d.total} customers`)
+  announce(`${shown.reduce((n, p) => n + (p.total ?? 0), 0)} customers`)
 }
 
 $('portfolio-form').addEventListener('submit', (/** @type {Event} */ event) => {

@@ -15,7 +15,7 @@ import { createBaseCurrencies } from '../services/base-currency.js'
 import type { ContactSource } from '../services/contacts.js'
 import type { GroupSource } from '../services/group-exposure.js'
 import type { PaymentsSource } from '../services/payments.js'
-import type { ReceivablesSource } from '../services/receivables.js'
+import type { ReceivablesSource } from '../services/receivables-ports.js'
 
 /**
  * Zoho Books: the client, its access token and its per-organization budget (shared through Redis

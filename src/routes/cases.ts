@@ -73,10 +73,13 @@ export const caseRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         operationId: 'listCases',
         summary: 'Credit cases: held orders, oldest first',
-        description: `Cases of every organization, oldest first (by when they were opened): the worklist of held orders (\`state=open\`) and the record of who released, rejected or cleared what. An open case past CASE_EXPIRE_DAYS is shown expired. Read from an index by state and opening time, never the whole store: a page holds at most \`limit\` cases and \`next_cursor\` continues it. One request looks at no more than ${CASE_LIST_BOUNDS.scanned.toLocaleString('en')} cases: with \`contact_id\` (a filter over what is read) a page may come back short, or empty, with a cursor.`,
+        description: `Cases of every organization (or of one: \`organization_id\`), oldest first (by when they were opened): the worklist of held orders (\`state=open\`) and the record of who released, rejected or cleared what. An open case past CASE_EXPIRE_DAYS is shown expired. Read from an index by state and opening time, never the whole store: a page holds at most \`limit\` cases and \`next_cursor\` continues it. One request looks at no more than ${CASE_LIST_BOUNDS.scanned.toLocaleString('en')} cases: with \`contact_id\` (a filter over what is read) a page may come back short, or empty, with a cursor.`,
         tags,
         security,
         querystring: z.strictObject({
+          organization_id: ZohoIdSchema.optional().describe(
+            'Only this organization’s cases (read from its own index); every organization’s without it',
+          ),
           state: z.enum(CASE_STATES).optional(),
           contact_id: ZohoIdSchema.meta({ example: '460000000026049' }).optional(),
           since: TimeSchema.optional().describe('Opened at or after'),
@@ -87,8 +90,9 @@ export const caseRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (req) => {
-      const { state, contact_id, since, limit, cursor } = req.query
+      const { organization_id, state, contact_id, since, limit, cursor } = req.query
       return app.cases.list({
+        organization: organization_id === undefined ? undefined : app.zoho.organization(organization_id),
         state,
         contactId: contact_id,
         since: since === undefined ? undefined : parseTime(since, Date.now()),

@@ -1,5 +1,6 @@
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { extname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyPluginAsync } from 'fastify'
 import { Problem } from '../errors.js'
@@ -12,26 +13,19 @@ const TYPES = {
 } as const
 
 /**
- * The credit console's files: its own (src/console, copied beside the compiled code by `npm run
- * build`) and uPlot's prebuilt bundle from node_modules. Read once at start and served from memory;
- * only these names exist, so no path from a request ever reaches the file system.
+ * The credit console's files: its own (every file of src/console — the page, its ES modules, CSS
+ * and icon — copied beside the compiled code by `npm run build`) and uPlot's prebuilt bundle from
+ * node_modules. Read once at start and served from memory: only the names listed then exist, so
+ * no path from a request ever reaches the file system.
  */
 async function loadFiles(): Promise<Map<string, { type: string; body: Buffer }>> {
-  const own = (name: string) => fileURLToPath(new URL(`../console/${name}`, import.meta.url))
+  const dir = fileURLToPath(new URL('../console/', import.meta.url))
   const uplot = (name: string) => createRequire(import.meta.url).resolve(`uplot/dist/${name}`)
-  const sources: [string, string, keyof typeof TYPES][] = [
-    ['index.html', own('index.html'), 'html'],
-    ['console.js', own('console.js'), 'js'],
-    ['lib.js', own('lib.js'), 'js'],
-    ['cases.js', own('cases.js'), 'js'],
-    ['portfolio.js', own('portfolio.js'), 'js'],
-    ['console.css', own('console.css'), 'css'],
-    ['icon.svg', own('icon.svg'), 'svg'],
-    ['uplot.js', uplot('uPlot.iife.min.js'), 'js'],
-    ['uplot.css', uplot('uPlot.min.css'), 'css'],
-  ]
+  const typeOf = (name: string) => TYPES[extname(name).slice(1) as keyof typeof TYPES] as string | undefined
+  const sources: [string, string][] = (await readdir(dir)).filter((name) => typeOf(name)).map((name) => [name, join(dir, name)])
+  sources.push(['uplot.js', uplot('uPlot.iife.min.js')], ['uplot.css', uplot('uPlot.min.css')])
   const files = new Map<string, { type: string; body: Buffer }>()
-  for (const [name, path, type] of sources) files.set(name, { type: TYPES[type], body: await readFile(path) })
+  for (const [name, path] of sources) files.set(name, { type: typeOf(name) as string, body: await readFile(path) })
   return files
 }
 

@@ -83,10 +83,11 @@ export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async 
       schema: {
         operationId: 'listDecisions',
         summary: 'Past decisions, newest first',
-        description: `Recorded decisions of every organization, newest first, filtered by contact and outcome and between two times (a time before 1970 means from the first). A page holds at most \`limit\` decisions and at most 512 KiB of them; \`next_cursor\` continues it. One request looks at no more than 10,000 decisions or 16 MiB of them: a page may come back short with a cursor when few match.`,
+        description: `Recorded decisions of every organization (or of one: \`organization_id\`), newest first, filtered by contact and outcome and between two times (a time before 1970 means from the first). A page holds at most \`limit\` decisions and at most 512 KiB of them; \`next_cursor\` continues it. One request looks at no more than 10,000 decisions or 16 MiB of them: a page may come back short with a cursor when few match.`,
         tags: ['history'],
         security: CALLER_SECURITY,
         querystring: z.strictObject({
+          organization_id: ZohoIdSchema.optional().describe('Only this organization’s decisions; every organization’s without it'),
           contact_id: ZohoIdSchema.meta({ example: '460000000026049' }).optional(),
           decision: z.enum(DECISIONS).optional(),
           since: TimeSchema.optional(),
@@ -98,8 +99,9 @@ export const historyRoutes: FastifyPluginAsyncZod<{ rulesDir: string }> = async 
       },
     },
     async (req, reply) => {
-      const { contact_id, decision, since, until, limit, cursor } = req.query
-      const page = await app.history.list({ contact_id, decision, ...range(since, until), limit, cursor })
+      const { organization_id, contact_id, decision, since, until, limit, cursor } = req.query
+      const organization = organization_id === undefined ? undefined : app.zoho.organization(organization_id)
+      const page = await app.history.list({ organization, contact_id, decision, ...range(since, until), limit, cursor })
       // Written around the records as recorded, as bytes: a page costs a copy, not a parse and a serialization of each.
       return raw(reply, joinJson(page.decisions, '{"decisions":[', `],"next_cursor":${JSON.stringify(page.next_cursor)}}`))
     },

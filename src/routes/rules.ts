@@ -45,7 +45,16 @@ const RuleSetStatusSchema = z
       .describe('The organization asked about; null for the shared set (organizations without a folder of their own)'),
     own: z.boolean().describe('true: the organization’s own set (RULES_DIR/<organization_id>/); false: the shared set'),
     organizations: z
-      .array(z.object({ organization_id: z.string(), own: z.boolean(), version: z.string() }))
+      .array(
+        z.object({
+          organization_id: z.string(),
+          name: z.string().nullable().describe('What people call it (ORGANIZATIONS_FILE); null when not named'),
+          base_currency: z.string().nullable().describe('Its base currency as Zoho said; null until read (or not in ORGANIZATIONS_FILE)'),
+          default: z.boolean().describe('true: the organization a request without organization_id is about (ZOHO_ORGANIZATION_ID)'),
+          own: z.boolean(),
+          version: z.string(),
+        }),
+      )
       .describe('Every organization callers may ask about, and the set that decides for it'),
     version: z.string().describe('Content hash of the active set; every decision carries it'),
     loaded_at: z.string(),
@@ -140,6 +149,9 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
         own: set.own,
         organizations: app.zoho.organizations.map((org) => ({
           organization_id: org,
+          name: app.zoho.settings(org).name ?? null,
+          base_currency: app.zoho.baseCurrency(org),
+          default: org === app.zoho.organization(undefined),
           own: own.includes(org),
           version: rules.for(org).current().version,
         })),

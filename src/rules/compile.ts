@@ -20,7 +20,7 @@ import {
  * json-rules-engine's as creditgate configures it (reference.ts), which stays the reference: the
  * same ten comparison functions, a `path` read only inside an object (any other value is read as
  * it is), and every comparison of a rule evaluated when a trace is asked for. A differential test
- * (test/compile-differential.test.ts) and RULES_VERIFY_SAMPLE in production hold the two together.
+ * (test/unit/rules-compile-differential.test.ts) and RULES_VERIFY_SAMPLE in production hold the two together.
  */
 
 type FactMap = Readonly<Record<string, unknown>>

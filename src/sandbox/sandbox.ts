@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import formbody from '@fastify/formbody'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
-import { listedContact } from './contact-list.js'
+import Fastify, { type FastifyReply } from 'fastify'
 import {
   type Documents,
   listedSalesOrder,
@@ -13,10 +12,15 @@ import {
   sampleDocuments,
   sampleOrganizations,
 } from './contacts.js'
+import { registerListings } from './listings.js'
+import type { ContactFault, Sandbox, SandboxOptions, SandboxStats } from './types.js'
+
+export type { ContactFault, Sandbox, SandboxOptions, SandboxStats, TokenFault } from './types.js'
 
 /** Zoho's own limits, as the sandbox enforces them (docs/zoho.md), independent of what creditgate believes. */
 const MINTS_PER_WINDOW = 10
 const MINT_WINDOW_MS = 10 * 60_000
+const NOT_AUTHORIZED = { code: 57, message: 'You are not authorized to perform this operation' }
 
 /**
  * A Zoho Books stand-in that behaves like Zoho for the two calls creditgate makes: the OAuth
@@ -24,95 +28,6 @@ const MINT_WINDOW_MS = 10 * 60_000
  * Zoho's limits (100 calls/minute and 10 in flight per organization, 10 token mints per 10
  * minutes); and faults a test can inject.
  */
-
-/** One injected answer to a contact call, used instead of the real one. */
-export type ContactFault = { status: number; body?: unknown; headers?: Record<string, string> } | { hang: true } | { destroy: true }
-
-/** One injected answer to a token call. */
-export type TokenFault = { status?: number; body: unknown }
-
-export interface SandboxOptions {
-  organizations?: Map<string, Map<string, Record<string, unknown>>>
-  /** Invoices and sales orders per organization (default: the sample documents, dated from today). */
-  documents?: Map<string, Documents>
-  credentials?: { clientId: string; clientSecret: string; refreshToken: string }
-  tokenTtlSeconds?: number
-  requestsPerMinute?: number
-  maxConcurrency?: number
-  mintsPerWindow?: number
-  logger?: FastifyBaseLogger | boolean
-}
-
-export interface SandboxStats {
-  tokenCalls: number
-  contactCalls: number
-  /** Get Organization calls (base currencies). */
-  organizationCalls: number
-  /** Contact calls per contact id. */
-  byContact: Map<string, number>
-  /** Answers by HTTP status. */
-  byStatus: Map<number, number>
-  maxInFlight: number
-  /** Calls to List invoices and List sales orders (each page is one). */
-  listCalls: number
-  byList: Map<'invoices' | 'salesorders' | 'contacts', number>
-  /** Each listing call's path and query, in order (e.g. "/invoices?filter_by=Status.Unpaid&page=1…"). */
-  listRequests: string[]
-}
-
-const UNPAID = new Set(['sent', 'viewed', 'overdue', 'unpaid', 'partially_paid'])
-/** Which documents a listing's filter_by (or status) selects; undefined for a filter Zoho would refuse. */
-function listFilter(kind: 'invoices' | 'salesorders', filterBy: string | undefined, status: string | undefined) {
-  const named = filterBy ?? (status ? `Status.${status}` : 'Status.All')
-  const is = (statuses: string[]) => (doc: Record<string, unknown>) => statuses.includes(String(doc.status))
-  const invoices: Record<string, (doc: Record<string, unknown>) => boolean> = {
-    'Status.All': () => true,
-    'Status.Unpaid': (doc) => UNPAID.has(String(doc.status)) && Number(doc.balance) > 0,
-    'Status.OverDue': is(['overdue']),
-    'Status.PartiallyPaid': is(['partially_paid']),
-    'Status.Paid': is(['paid']),
-    'Status.Draft': is(['draft']),
-    'Status.Void': is(['void']),
-    'Status.Sent': is(['sent']),
-  }
-  const orders: Record<string, (doc: Record<string, unknown>) => boolean> = {
-    'Status.All': () => true,
-    'Status.Open': is(['open']),
-    'Status.PartiallyInvoiced': is(['partially_invoiced']),
-    'Status.Invoiced': is(['invoiced']),
-    'Status.Draft': is(['draft']),
-    'Status.Void': is(['void']),
-    'Status.Closed': is(['closed']),
-  }
-  return (kind === 'invoices' ? invoices : orders)[named]
-}
-
-export interface Sandbox {
-  readonly app: FastifyInstance
-  readonly stats: SandboxStats
-  readonly faults: { contact: ContactFault[]; list: ContactFault[]; token: TokenFault[]; latencyMs: number; down: boolean }
-  readonly organizations: Map<string, Map<string, Record<string, unknown>>>
-  readonly documents: Map<string, Documents>
-  /** Accounts URL and Books API base URL once listening. */
-  readonly accountsUrl: string
-  readonly apiBaseUrl: string
-  /** The environment that points creditgate at this sandbox, as an operator would point it at Zoho. */
-  readonly creditgateEnv: Readonly<Record<string, string>>
-  listen(port?: number, host?: string): Promise<string>
-  /** Forgets the calls of the current minute, as if a minute had passed (for Zoho's 100 a minute). */
-  resetLimits(): void
-  /** Holds every contact call from now on until the returned function is called (tests order events with it). */
-  hold(): () => void
-  /** Every access token issued so far stops working (as after a revocation). */
-  revokeTokens(): void
-  /** Every access token ever issued (tests look for them where they must not be). */
-  readonly issuedTokens: readonly string[]
-  resetStats(): void
-  close(): Promise<void>
-}
-
-const NOT_AUTHORIZED = { code: 57, message: 'You are not authorized to perform this operation' }
-
 export function createSandbox(options: SandboxOptions = {}): Sandbox {
   const organizations = options.organizations ?? sampleOrganizations()
   const documents = options.documents ?? (options.organizations ? new Map<string, Documents>() : sampleDocuments(Date.now()))
@@ -230,30 +145,6 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     return undefined
   }
 
-  /** A listing call: counted, limited like every call, its page and per_page (at most 200) checked before `answer`. */
-  function listing(
-    kind: 'invoices' | 'salesorders' | 'contacts',
-    query: { organization_id?: string; page?: string; per_page?: string },
-    authorization: string | undefined,
-    reply: FastifyReply,
-    answer: (page: number, perPage: number) => Promise<FastifyReply>,
-  ) {
-    stats.listCalls++
-    stats.byList.set(kind, (stats.byList.get(kind) ?? 0) + 1)
-    stats.listRequests.push(`/${kind}?${new URLSearchParams(query as Record<string, string>)}`)
-    const org = query.organization_id ?? ''
-    return inFlightFor(org, async (running) => {
-      const early = injected(faults.list, reply) ?? refused(org, authorization, running, reply)
-      if (early) return early
-      const page = Number(query.page ?? 1)
-      const perPage = Math.min(200, Number(query.per_page ?? 200))
-      if (!Number.isInteger(page) || page < 1 || !Number.isInteger(perPage) || perPage < 1) {
-        return reply.code(400).send({ code: 2, message: 'Invalid value passed for page' })
-      }
-      return answer(page, perPage)
-    })
-  }
-
   app.get<{ Params: { id: string }; Querystring: { organization_id?: string } }>('/books/v3/contacts/:id', async (req, reply) => {
     stats.contactCalls++
     stats.byContact.set(req.params.id, (stats.byContact.get(req.params.id) ?? 0) + 1)
@@ -284,66 +175,7 @@ export function createSandbox(options: SandboxOptions = {}): Sandbox {
     })
   })
 
-  /**
-   * List invoices and List sales orders as Zoho answers them: filters, `page`/`per_page` (at most
-   * 200), `page_context` (an array of one for invoices, an object for sales orders: both occur),
-   * ids over 2^53 printed as JSON numbers, " " for unset dates.
-   */
-  for (const kind of ['invoices', 'salesorders'] as const) {
-    type ListQuery = {
-      organization_id?: string
-      customer_id?: string
-      filter_by?: string
-      status?: string
-      date_start?: string
-      page?: string
-      per_page?: string
-    }
-    app.get<{ Querystring: ListQuery }>(`/books/v3/${kind}`, async (req, reply) => {
-      const org = req.query.organization_id ?? ''
-      return listing(kind, req.query, req.headers.authorization, reply, async (page, perPage) => {
-        const wanted = listFilter(kind, req.query.filter_by, req.query.status)
-        if (!wanted) return reply.code(400).send({ code: 2, message: 'Invalid value passed for filter_by' })
-        const all = (documents.get(org)?.[kind] ?? []).filter(
-          (doc) =>
-            wanted(doc) &&
-            (req.query.customer_id === undefined || doc.customer_id === req.query.customer_id) &&
-            (req.query.date_start === undefined || String(doc.date) >= req.query.date_start),
-        )
-        // Zoho prints the customer's display name on each listed document.
-        const named = (doc: Record<string, unknown>) => {
-          const contact = organizations.get(org)?.get(String(doc.customer_id)) as { contact_name?: unknown } | undefined
-          return doc.customer_name || contact?.contact_name === undefined ? doc : { ...doc, customer_name: contact.contact_name }
-        }
-        const items = all.slice((page - 1) * perPage, page * perPage).map(named)
-        const context = {
-          page,
-          per_page: perPage,
-          has_more_page: page * perPage < all.length,
-          applied_filter: req.query.filter_by ?? 'Status.All',
-          sort_column: 'created_time',
-          sort_order: 'D',
-        }
-        const body = { code: 0, message: 'success', [kind]: items, page_context: kind === 'invoices' ? [context] : context }
-        // Ids beyond 2^53 as JSON numbers, as Zoho's own examples print them.
-        const text = JSON.stringify(body).replace(/"((?:invoice|salesorder|customer)_id)":"(\d{16,19})"/g, '"$1":$2')
-        return reply.type('application/json;charset=UTF-8').send(text)
-      })
-    })
-  }
-
-  /** List contacts: the organization's contacts, 200 a page, each page one call against Zoho's limits. */
-  app.get<{ Querystring: { organization_id?: string; page?: string; per_page?: string } }>('/books/v3/contacts', async (req, reply) => {
-    const org = req.query.organization_id ?? ''
-    return listing('contacts', req.query, req.headers.authorization, reply, async (page, perPage) => {
-      const all = [...(organizations.get(org)?.values() ?? [])]
-      const contacts = all.slice((page - 1) * perPage, page * perPage).map(listedContact)
-      const page_context = { page, per_page: perPage, has_more_page: page * perPage < all.length, applied_filter: 'Status.All' }
-      const text = JSON.stringify({ code: 0, message: 'success', contacts, page_context })
-      // Ids beyond 2^53 as JSON numbers, as Zoho's own examples print them.
-      return reply.type('application/json;charset=UTF-8').send(text.replace(/"(contact_id|zcrm_account_id)":"(\d{16,19})"/g, '"$1":$2'))
-    })
-  })
+  registerListings(app, { stats, faults, organizations, documents, inFlightFor, injected, refused })
 
   // A small control surface for processes that cannot reach the object (benchmarks, compose).
   app.get('/__sandbox/stats', async () => ({

@@ -28,6 +28,7 @@ export interface AuditService {
   flush(): Promise<void>
 }
 
+/** One trail of people's actions (who, with which roles): ../../docs/decisions/012-case-index-audit.md */
 export function createAudit(store: AuditStore, onError: (err: unknown) => void, now: () => number = Date.now): AuditService {
   const pending = new Set<Promise<void>>()
   return {

@@ -26,6 +26,8 @@ const CURSOR = /^\d{15}\.case_[0-9a-f]{24}$/
 export const isCaseCursor = (text: string) => CURSOR.test(text)
 
 export interface CaseListQuery {
+  /** Only this organization's cases (its own index); every organization's without it. */
+  organization?: string | undefined
   state?: CaseState | undefined
   contactId?: string | undefined
   /** Opened at or after (ms). */
@@ -53,6 +55,7 @@ const INDEXES: Record<CaseState | 'all', (CaseState | undefined)[]> = {
 }
 
 /**
+ * Why indexes by state, not a read of every case: ../../docs/decisions/012-case-index-audit.md
  * A page of cases across organizations, oldest first: the indexes are merged by key, read a batch
  * at a time, and each case shown as it is now (an open case past its time, expired).
  */

@@ -58,6 +58,7 @@ export const caseIdFor = (org: string, contactId: string, reference: string) =>
 const CASE_ID = /^case_[0-9a-f]{24}$/
 const ATTEMPTS = 3
 
+/** Why a deterministic id, a revision compare-and-set and a leased outbox: ../../docs/decisions/009-cases.md */
 export function createCaseService(options: CaseServiceOptions): CaseService {
   const { store, policy } = options
   const clock = options.now ?? Date.now
@@ -184,7 +185,7 @@ export function createCaseService(options: CaseServiceOptions): CaseService {
       return found && (expireCase(found, clock()) ?? found)
     },
     // Oldest first: the worklist's order.
-    list: (query) => listCases(store, options.organizations(), query, clock()),
+    list: (query) => listCases(store, query.organization === undefined ? options.organizations() : [query.organization], query, clock()),
     release: (caseId, actor, input) =>
       staff(caseId, (c, now) =>
         releaseCase(expireCase(c, now) ?? c, actor, input, now, policy, releaseLimit(options.limits(c.organization_id), actor)),

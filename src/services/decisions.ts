@@ -14,7 +14,7 @@ import { checkComplete, type Evaluate, type Evaluation } from '../rules/semantic
 import type { ContactService, LoadedContact } from './contacts.js'
 import type { GroupExposureService, GroupOthers } from './group-exposure.js'
 import type { Payments, PaymentsService } from './payments.js'
-import type { Receivables, ReceivablesService } from './receivables.js'
+import type { Receivables, ReceivablesService } from './receivables-ports.js'
 import type { ReservationService } from './reservations.js'
 
 export interface DecideInput {

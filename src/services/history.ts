@@ -54,6 +54,8 @@ export interface HistoryEntry extends StoredEntry {
 }
 
 export interface ListQuery {
+  /** Only this organization's decisions (its own stream); every organization's without it. */
+  readonly organization?: string | undefined
   readonly contact_id?: string | undefined
   readonly decision?: Decision | undefined
   readonly sinceMs?: number | undefined
@@ -84,7 +86,7 @@ export interface HistoryService {
  * What one list request may do: look at 10,000 entries or 16 MiB of them, and answer 512 KiB of
  * records (with a cursor for the rest), read 50 entries at a time. Bounded in bytes as well as in
  * entries, a page of the largest records (RECORD_BOUNDS: 32 of them) is read and written in a few
- * milliseconds, as bytes: four at once do not stall the service (test/audit-history.test.ts).
+ * milliseconds, as bytes: four at once do not stall the service (test/system/history-bounds.test.ts).
  */
 export const LIST_BOUNDS = { scanned: 10_000, scannedBytes: 16 * 1024 * 1024, pageBytes: 512 * 1024, batch: 50 } as const
 const PAGE = 1000
@@ -163,7 +165,13 @@ export function createHistoryService(options: {
       let last: HistoryEntry | undefined
       let stopped = false
       const range = { sinceMs: query.sinceMs, untilMs: query.untilMs }
-      scan: for await (const batch of historyBatches(store, organizations(), range, cursor, LIST_BOUNDS.batch)) {
+      scan: for await (const batch of historyBatches(
+        store,
+        query.organization === undefined ? organizations() : [query.organization],
+        range,
+        cursor,
+        LIST_BOUNDS.batch,
+      )) {
         for (const entry of batch) {
           if (scanned >= LIST_BOUNDS.scanned || scannedBytes >= LIST_BOUNDS.scannedBytes) {
             stopped = true

@@ -5,6 +5,7 @@ import { createRedisClient } from '../adapters/redis/client.js'
 import { readPage } from '../adapters/redis/history.js'
 import type { Facts } from '../domain/facts.js'
 import type { DecisionRecord } from '../domain/history.js'
+import { readAhead } from '../lib/read-ahead.js'
 import type { RuleSet } from '../rules/rule-set.js'
 import { checkedEvaluate } from '../services/decisions.js'
 import { type HistoryRange, historyChunks } from '../services/history.js'
@@ -56,7 +57,8 @@ async function fromRedis(job: Job, source: RedisSource) {
   client.on('error', () => {})
   try {
     const store = { page: (org: string, range: HistoryRange, count: number) => readPage(client, org, range, count) }
-    for await (const chunk of historyChunks(store, source.organizations, source.range, source.limit, 2000)) await compare(job, chunk)
+    for await (const chunk of readAhead(historyChunks(store, source.organizations, source.range, source.limit, 2000)))
+      await compare(job, chunk)
   } finally {
     client.disconnect()
   }

@@ -218,7 +218,7 @@ async function outage() {
     rows.push(`  ${label}: ${median(runs)} calls in the window (runs ${runs.join(', ')}, all within ${Math.max(...spans)} ms) = ${(median(runs) / B).toFixed(1)} × B`)
   }
   const share = degradedPerMinute(B, S, N)
-  rows.push(`  creditgate degradedShare ⌊(B − S) / N⌋ = ${share} per instance: ${S} + ${N} × ${share} = ${S + N * share} (formula; test/budget.test.ts measures it)`)
+  rows.push(`  creditgate degradedShare ⌊(B − S) / N⌋ = ${share} per instance: ${S} + ${N} × ${share} = ${S + N * share} (formula; test/system/zoho-budget-instances.test.ts measures it)`)
   console.log(`B = ${B} per ${W} ms, N = ${N} instances, S = ${S} spent in Redis before it died, each instance then tries ${3 * B}:`)
   console.log(rows.join('\n'))
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { ReceivablesStore, Snapshot, StoredCustomer } from '../../services/receivables.js'
+import type { ReceivablesStore, Snapshot, StoredCustomer } from '../../services/receivables-ports.js'
 
 /** Claims of customers' reads kept at once; expired ones are forgotten first. */
 const MAX_CLAIMS = 10_000

@@ -45,7 +45,7 @@ export function createRedisClient(target: RedisTarget, offline: boolean): RedisC
   }
   const options: ClusterOptions = {
     // Not pipelined: a pipeline to a node whose slots moved mid-failover fails with MOVED where a
-    // single command is redirected (measured: test/redis-topologies.test.ts).
+    // single command is redirected (measured: test/system/redis-topologies.test.ts).
     enableAutoPipelining: false,
     enableOfflineQueue: offline,
     clusterRetryStrategy: retryStrategy,

@@ -116,6 +116,7 @@ export const appendArgs = (org: string, max: number, entries: readonly NewEntry[
 export const APPEND_BATCH = 200
 
 /**
+ * Why one script per organization per turn: ../../../docs/decisions/014-batched-history.md
  * Appends are batched: the entries handed over in one turn of the event loop are written together,
  * one script per organization (a round trip per turn, not per decision). Each append's promise
  * settles once its batch is written — in Redis, or, when Redis is down or fails, in the in-process

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { ReceivablesStore, Snapshot, StoredCustomer } from '../../services/receivables.js'
+import type { ReceivablesStore, Snapshot, StoredCustomer } from '../../services/receivables-ports.js'
 import { takeLock } from './client.js'
 import { type RedisConnection, viaRedis } from './connection.js'
 import type { RedisEvents } from './events.js'

@@ -11,9 +11,9 @@ import type { OrganizationSource } from '../../services/base-currency.js'
 import type { ContactSource } from '../../services/contacts.js'
 import type { GroupSource } from '../../services/group-exposure.js'
 import type { PaymentsSource } from '../../services/payments.js'
-import type { ListingOptions, ReceivablesSource } from '../../services/receivables.js'
-import { BACKGROUND_WAIT_MS, MAX_PAGES, PER_PAGE, type Read, readList } from './listing.js'
+import type { ListingOptions, ReceivablesSource } from '../../services/receivables-ports.js'
 import { type AccessTokens, type BudgetRefusal, BudgetRefused, type ZohoBudget } from './ports.js'
+import { type Read, readList } from './read.js'
 
 export type ZohoOutcome = 'ok' | 'not_found' | 'error' | 'unavailable' | 'rejected_token' | 'rate_limited' | 'retry'
 
@@ -44,6 +44,15 @@ type Attempt<T> =
   | { kind: 'retry'; why: string }
   | { kind: 'token_rejected' }
   | { kind: 'fail'; problem: Problem }
+
+/** The largest listing followed: 200 pages of 200 documents. */
+const MAX_PAGES = 200
+/**
+ * How long a background listing may wait for the budget in all: 200 pages at a minute's background
+ * calls (B − R, 67 by default) take three minutes, within the refresh lock's five.
+ */
+export const BACKGROUND_WAIT_MS = 4 * 60_000
+export const PER_PAGE = 200
 
 /**
  * The Zoho Books client: Get Contact, and the organization-wide listings of open invoices and

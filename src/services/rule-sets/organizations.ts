@@ -8,6 +8,7 @@ import { type ReloadResult, type RulesManager, type RulesManagerOptions, type Wa
 const ORGANIZATION_FOLDER = /^\d{1,19}$/
 
 /**
+ * Why a folder replaces the shared set, never overlays it: ../../../docs/decisions/013-organizations.md
  * The rule sets of a rules folder: the shared set (the files at its top) and, for every allowed
  * organization with a folder `<organization_id>/`, that organization's own set — validated,
  * fixture-gated (its own `tests/`), versioned and reloaded on its own. A change is reloaded only

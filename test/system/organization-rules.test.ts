@@ -91,10 +91,12 @@ t.test('each organization is decided by its own set; one without a folder by the
     'its own files, and the shared file it names in extends.json: nothing else of the shared set',
   )
   t.same([status.organization_id, status.own, status.fixtures.passed], [ORG, true, 3])
-  t.same(status.organizations, [
+  // Each organization's set; the console's fields (name, base_currency, default) beside them.
+  t.match(status.organizations, [
     { organization_id: ORG, own: true, version: own.rules_version },
     { organization_id: ORG2, own: false, version: shared.rules_version },
   ])
+  t.equal(status.organizations.length, 2)
   const sharedStatus = (await app.inject({ url: '/rules' })).json()
   t.same([sharedStatus.organization_id, sharedStatus.own, sharedStatus.version], [null, false, shared.rules_version])
   t.equal((await app.inject({ url: `/rules?organization_id=${ORG2}` })).json().version, shared.rules_version)

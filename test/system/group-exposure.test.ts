@@ -1,11 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { ConfigError, loadConfig } from '../../src/config.js'
+import { loadConfig } from '../../src/config.js'
 import { ACME_CRM_ACCOUNT } from '../../src/sandbox/contacts.js'
 import type { Sandbox } from '../../src/sandbox/sandbox.js'
 import { ORG, ORG2, startApp, startSandbox, type TestApp } from '../helpers/app.js'
+import { organizationsFile, throwsOneLine } from '../helpers/organizations-file.js'
 import { startRedis } from '../helpers/redis.js'
 
 /**
@@ -31,14 +29,6 @@ const GROUP = {
   rates: { [ORG]: 1, [ORG2]: 22.6 },
 }
 
-async function fileWith(t: Test, value: unknown): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'creditgate-group-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  const file = join(dir, 'organizations.json')
-  await writeFile(file, json(value))
-  return file
-}
-
 /** One rule on the group's exposure: over 20,000 (of the deciding organization's base currency) is blocked. */
 const groupRules = (t: Test) =>
   t.testdir({
@@ -51,7 +41,7 @@ const groupRules = (t: Test) =>
 
 async function setup(t: Test, env: Record<string, string> = {}, group: unknown = GROUP, sandbox?: Sandbox) {
   const zoho = sandbox ?? (await startSandbox(t))
-  const file = await fileWith(t, { organizations: [{ organization_id: ORG }, { organization_id: ORG2 }], groups: [group] })
+  const file = await organizationsFile(t, { organizations: [{ organization_id: ORG }, { organization_id: ORG2 }], groups: [group] })
   const { app } = await startApp(t, zoho, {
     env: { ...ALLOWED, RULES_DIR: groupRules(t), ORGANIZATIONS_FILE: file, RATE_LIMIT_PER_MINUTE: '0', ...env },
   })
@@ -156,18 +146,10 @@ t.test('a wrong group stops start-up with one line naming it', async (t) => {
     [{ ...GROUP, organizations: [ORG] }, /groups\[0\] \(northwind\) organizations: a group has at least two organizations/],
   ]
   for (const [group, message] of cases) {
-    const file = await fileWith(t, { organizations: [{ organization_id: ORG }], groups: [group] })
-    const load = () => loadConfig({ ...ALLOWED, ORGANIZATIONS_FILE: file })
-    t.throws(load, ConfigError)
-    try {
-      load()
-    } catch (err) {
-      t.match((err as Error).message, /^invalid configuration: ORGANIZATIONS_FILE groups\[/)
-      t.match((err as Error).message, message)
-      t.notMatch((err as Error).message, /\n/, 'one line')
-    }
+    const file = await organizationsFile(t, { organizations: [{ organization_id: ORG }], groups: [group] })
+    throwsOneLine(t, () => loadConfig({ ...ALLOWED, ORGANIZATIONS_FILE: file }), message)
   }
-  const twice = await fileWith(t, {
+  const twice = await organizationsFile(t, {
     organizations: [{ organization_id: ORG }],
     groups: [GROUP, { ...GROUP, id: 'other' }],
   })

@@ -1,10 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { ConfigError, loadConfig } from '../../src/config.js'
+import { loadConfig } from '../../src/config.js'
 import type { Sandbox } from '../../src/sandbox/sandbox.js'
 import { contactOnlyRules, eventually, ORG, ORG2, startApp, startSandbox, type TestApp } from '../helpers/app.js'
+import { organizationsFile, throwsOneLine } from '../helpers/organizations-file.js'
 import { startRedis } from '../helpers/redis.js'
 
 /**
@@ -16,16 +14,6 @@ import { startRedis } from '../helpers/redis.js'
 t.setTimeout(240_000)
 
 const ALLOWED = { ZOHO_ORGANIZATION_ID: ORG, ZOHO_ORGANIZATION_IDS: `${ORG},${ORG2}` }
-const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`
-
-/** The file in a folder of its own (t.testdir is the rules folder's). */
-async function organizationsFile(t: Test, organizations: unknown): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'creditgate-budgets-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  const file = join(dir, 'organizations.json')
-  await writeFile(file, json({ organizations }))
-  return file
-}
 
 t.test('a bad budget in the file stops start-up with one line naming the entry', async (t) => {
   const cases: [unknown, Record<string, string>, RegExp][] = [
@@ -45,19 +33,14 @@ t.test('a bad budget in the file stops start-up with one line naming the entry',
     ],
   ]
   for (const [organizations, env, message] of cases) {
-    const file = await organizationsFile(t, organizations)
-    const load = () => loadConfig({ ...ALLOWED, ...env, ORGANIZATIONS_FILE: file })
-    t.throws(load, ConfigError)
-    try {
-      load()
-    } catch (err) {
-      t.match((err as Error).message, message)
-      t.notMatch((err as Error).message, /\n/, 'one line')
-    }
+    const file = await organizationsFile(t, { organizations })
+    throwsOneLine(t, () => loadConfig({ ...ALLOWED, ...env, ORGANIZATIONS_FILE: file }), message)
   }
   const good = loadConfig({
     ...ALLOWED,
-    ORGANIZATIONS_FILE: await organizationsFile(t, [{ organization_id: ORG2, zoho_requests_per_minute: 20, zoho_max_concurrency: 2 }]),
+    ORGANIZATIONS_FILE: await organizationsFile(t, {
+      organizations: [{ organization_id: ORG2, zoho_requests_per_minute: 20, zoho_max_concurrency: 2 }],
+    }),
   })
   t.same(good.organizations, [{ organization_id: ORG2, zoho_requests_per_minute: 20, zoho_max_concurrency: 2 }])
 })
@@ -87,7 +70,7 @@ async function setup(t: Test, instances: 1 | 2, organizations: unknown, env: Rec
     ADMIN_API_KEYS: `ops:${ADMIN}`,
     RATE_LIMIT_PER_MINUTE: '0',
     RULES_DIR: await contactOnlyRules(t),
-    ORGANIZATIONS_FILE: await organizationsFile(t, organizations),
+    ORGANIZATIONS_FILE: await organizationsFile(t, { organizations }),
     ...env,
   }
   const redis = instances === 2 ? await startRedis(t) : undefined

@@ -150,3 +150,27 @@ t.test('two instances: concurrency per organization holds across them', async (t
   )
   t.equal(arrived(small) + arrived(large), 14)
 })
+
+t.test('two instances, two caller keys: the caller share keeps the reserve of the organization’s own budget', async (t) => {
+  const POS = 'pos-key-0123456789abcdef'
+  const { sandbox, apps } = await setup(
+    t,
+    2,
+    [
+      { organization_id: ORG, zoho_requests_per_minute: 8 },
+      { organization_id: ORG2, name: 'Gulf' },
+    ],
+    { API_KEYS: `shop:${KEY},pos:${POS}` },
+  )
+  // B = 8, R = ⌈8 / 4⌉ = 2; the base currency's reads at start took 2 of the minute. A lone caller
+  // may start calls while more than 2 are left, then only under its fair part ⌈8 / 2⌉ = 4: 4 calls.
+  const ids = addContactsTo(sandbox, ORG, 10, '485')
+  const answers = []
+  for (const [i, id] of ids.entries()) answers.push(await ask(apps[i % 2] as TestApp['app'], ORG, id))
+  const codes = answers.map((r) => (r.statusCode === 200 ? 200 : `${r.statusCode} ${r.json().code}`))
+  t.same(codes, [200, 200, 200, 200, ...Array(6).fill('429 rate_limited')], 'the share refuses (429), not the spent budget (503)')
+  t.equal(ids.filter((id) => sandbox.stats.byContact.has(id)).length, 4)
+  // The second caller is served from the reserve the share kept for it.
+  const pos = await apps[1]?.inject({ url: `/contacts/${ids[9]}/risk?organization_id=${ORG}`, headers: { 'x-api-key': POS } })
+  t.equal(pos?.statusCode, 200, 'pos: served from the reserve')
+})

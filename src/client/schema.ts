@@ -824,7 +824,10 @@ export interface components {
             credit_review_overdue_days: number | null;
             credit_limit_expired: boolean;
             credit_limit_utilization: number | null;
-            /** @description exposure_bcy plus the linked customers’ outstanding in the group’s other organizations; null when no rule uses it */
+            /**
+             * @description exposure_bcy plus the linked customers’ outstanding in the group’s other organizations; null when no rule uses it
+             * @default null
+             */
             group_exposure_bcy: number | null;
         };
         Reason: {

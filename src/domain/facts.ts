@@ -61,6 +61,8 @@ export const DecisionFactsSchema = z
     group_exposure_bcy: z
       .number()
       .nullable()
+      // Decisions recorded before the fact existed have none: read as null, never a failed answer.
+      .default(null)
       .describe('exposure_bcy plus the linked customers’ outstanding in the group’s other organizations; null when no rule uses it'),
   })
   .meta({ id: 'DecisionFacts' })

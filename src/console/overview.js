@@ -184,7 +184,7 @@ function renderBudget(r) {
           h(
             'p',
             { class: 'note' },
-            `${count(o.calls_last_minute)} of ${count(o.requests_per_minute)} Zoho calls in the last minute (ZOHO_REQUESTS_PER_MINUTE); at most ${o.max_concurrency} at once.`,
+            `${count(o.calls_last_minute)} Zoho calls in the last minute, of a budget of ${count(o.requests_per_minute)} calls a minute; at most ${o.max_concurrency} at once.`,
           ),
         )
       }),

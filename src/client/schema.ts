@@ -495,7 +495,7 @@ export interface paths {
         };
         /**
          * Zoho calls in the last minute per organization, against the budget
-         * @description Zoho blocks a whole organization beyond 100 calls a minute; creditgate spends at most ZOHO_REQUESTS_PER_MINUTE. With Redis the count is every instance’s (each call is announced to all).
+         * @description Zoho blocks a whole organization beyond 100 calls a minute; creditgate spends at most the organization’s budget (zoho_requests_per_minute in ORGANIZATIONS_FILE, else ZOHO_REQUESTS_PER_MINUTE). With Redis the count is every instance’s (each call is announced to all).
          */
         get: operations["getZohoBudget"];
         put?: never;
@@ -1468,9 +1468,9 @@ export interface components {
                 organization_id: string;
                 /** @description Zoho calls in the last minute, by every instance this one knows of */
                 calls_last_minute: number;
-                /** @description ZOHO_REQUESTS_PER_MINUTE */
+                /** @description The organization’s zoho_requests_per_minute (ORGANIZATIONS_FILE), else ZOHO_REQUESTS_PER_MINUTE */
                 requests_per_minute: number;
-                /** @description ZOHO_MAX_CONCURRENCY */
+                /** @description The organization’s zoho_max_concurrency (ORGANIZATIONS_FILE), else ZOHO_MAX_CONCURRENCY */
                 max_concurrency: number;
             }[];
         };
@@ -1889,7 +1889,7 @@ export interface operations {
                         weighted_days_late_12m?: number | null;
                         days_late_trend?: number | null;
                     };
-                    /** @description The day review and limit dates are compared with; default today in ORG_TIME_ZONE */
+                    /** @description The day review and limit dates are compared with; default today in the organization’s time zone (time_zone in ORGANIZATIONS_FILE, else ORG_TIME_ZONE) */
                     today?: string;
                     /** @description A whole candidate set: every rule file, as it would be in the rules folder */
                     rules?: {

@@ -28,8 +28,14 @@ const BudgetSchema = z
       z.object({
         organization_id: z.string(),
         calls_last_minute: z.number().int().min(0).describe('Zoho calls in the last minute, by every instance this one knows of'),
-        requests_per_minute: z.number().int().describe('ZOHO_REQUESTS_PER_MINUTE'),
-        max_concurrency: z.number().int().describe('ZOHO_MAX_CONCURRENCY'),
+        requests_per_minute: z
+          .number()
+          .int()
+          .describe('The organization’s zoho_requests_per_minute (ORGANIZATIONS_FILE), else ZOHO_REQUESTS_PER_MINUTE'),
+        max_concurrency: z
+          .number()
+          .int()
+          .describe('The organization’s zoho_max_concurrency (ORGANIZATIONS_FILE), else ZOHO_MAX_CONCURRENCY'),
       }),
     ),
   })
@@ -82,7 +88,7 @@ export const receivablesRoutes: FastifyPluginAsyncZod = async (app) => {
         operationId: 'getZohoBudget',
         summary: 'Zoho calls in the last minute per organization, against the budget',
         description:
-          'Zoho blocks a whole organization beyond 100 calls a minute; creditgate spends at most ZOHO_REQUESTS_PER_MINUTE. With Redis the count is every instance’s (each call is announced to all).',
+          'Zoho blocks a whole organization beyond 100 calls a minute; creditgate spends at most the organization’s budget (zoho_requests_per_minute in ORGANIZATIONS_FILE, else ZOHO_REQUESTS_PER_MINUTE). With Redis the count is every instance’s (each call is announced to all).',
         tags: ['operations'],
         security: CALLER_SECURITY,
         response: { 200: BudgetSchema, ...problemResponses(401, 403, 429) },

@@ -239,7 +239,7 @@ export const rulesRoutes: FastifyPluginAsyncZod<RulesRouteOptions> = async (app,
           receivables: SuppliedReceivablesSchema.optional(),
           payments: SuppliedPaymentsSchema.optional(),
           today: SuppliedTodaySchema.optional().describe(
-            'The day review and limit dates are compared with; default today in ORG_TIME_ZONE',
+            'The day review and limit dates are compared with; default today in the organization’s time zone (time_zone in ORGANIZATIONS_FILE, else ORG_TIME_ZONE)',
           ),
           rules: CandidateSchema.optional(),
           explain: z.boolean().optional(),

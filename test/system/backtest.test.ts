@@ -7,6 +7,7 @@ import { readRulesFolder } from '../../src/services/rule-sets/sources.js'
 import { contactOnlyRules, ORG, problem, sandboxEnv, startApp, startBuiltService, startSandbox } from '../helpers/app.js'
 import { startRedis } from '../helpers/redis.js'
 import { ruleSetOf } from '../helpers/rules.js'
+import { STALL_MS, serverStall } from '../helpers/stall.js'
 
 const ADMIN = 'admin-key-0123456789abcdef'
 const ENV = { ADMIN_API_KEYS: `ops:${ADMIN}` }
@@ -188,7 +189,10 @@ t.test("100,000 recorded decisions are backtested off the service's thread: /hea
   const sandbox = await startSandbox(t)
   const base = await startBuiltService(t, { ...sandboxEnv(sandbox, ENV), REDIS_URL: redis.url })
 
-  const timing = await timeBacktest(base, ADMIN, { rules: await lowerThreshold() })
+  const rules = await lowerThreshold()
+  await serverStall(base) // reads (and so resets) the service's longest event-loop delay
+  const timing = await timeBacktest(base, ADMIN, { rules })
+  const stallMs = await serverStall(base)
   t.equal(timing.status, 200)
   const result = timing.body as { evaluated: number; changed: number; matrix: { allow: { block: number } } }
   t.equal(result.evaluated, 100_000)
@@ -198,10 +202,14 @@ t.test("100,000 recorded decisions are backtested off the service's thread: /hea
   const { elapsedMs: elapsed, healthzP99Ms: p99 } = timing
   t.comment(`backtest of 100,000 decisions: ${elapsed.toFixed(0)} ms; /healthz p99 ${p99.toFixed(1)} ms over ${timing.probes} probes`)
   // The targets (≤ 2 s, /healthz p99 ≤ 50 ms) are figures of `npm run bench` on a quiet machine;
-  // here the machine is shared, so this checks what a stall would break: on the service's thread
-  // the backtest would block /healthz for seconds, and few probes would get through.
+  // here the machine is shared, so this checks what a stall would break, measured inside the
+  // service (its event loop's longest delay, not a wall-clock bound that also counts other
+  // processes' turns): on the service's thread the backtest would hold the loop for seconds.
   t.ok(timing.probes >= 10, `probed throughout (${timing.probes} probes)`)
-  t.ok(p99 < 500, `/healthz p99 ${p99.toFixed(1)} ms: never stalled`)
+  t.ok(
+    stallMs < STALL_MS,
+    `the service's event loop was never held longer than ${Math.round(stallMs)} ms (/healthz p99 ${p99.toFixed(1)} ms)`,
+  )
 })
 
 // Issue 31, finding 9 (failed before its fix).

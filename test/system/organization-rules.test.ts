@@ -2,7 +2,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { main } from '../../src/cli/rules.js'
+import { backtest as backtestCommand, main } from '../../src/cli/rules.js'
 import { zohoContact } from '../../src/sandbox/example-contact.js'
 import type { Sandbox } from '../../src/sandbox/sandbox.js'
 import { RulesStartupError } from '../../src/services/rule-sets/manager.js'
@@ -247,6 +247,27 @@ t.test('backtests and shadow rules of an organization never read another organiz
     rules: [{ file: 'own.json', content: { ...OWN_RULE, conditions: { all: [{ ...OWN_RULE.conditions.all[0], value: 40000 }] } } }],
   })
   t.same([candidate.evaluated, candidate.changed, candidate.matrix.block.allow], [3, 1, 1], 'only 30,000 changes (block → allow)')
+
+  // The same candidate checked and backtested for ORG from outside: POST /rules/validate runs ORG's own
+  // fixtures (30,000 must block), and npm run rules:backtest -- --organization compares ORG's decisions only.
+  const loose = { file: 'own.json', content: { ...OWN_RULE, conditions: { all: [{ ...OWN_RULE.conditions.all[0], value: 40000 }] } } }
+  const validate = async (body: Record<string, unknown>) =>
+    (await app.inject({ method: 'POST', url: '/rules/validate', headers: admin, payload: body })).json()
+  const checked = await validate({
+    organization_id: ORG,
+    rules: [loose, { file: 'inactive.json', content: JSON.parse(await readFile('rules/inactive-contact.json', 'utf8')) }],
+  })
+  t.equal(checked.valid, false, 'ORG’s fixtures reject a set that lets 30,000 through')
+  t.match(checked.fixtures.failures, [{ file: 'tests/own.json', case: '30,000.00 is over', message: 'decision allow, expected block' }])
+  const candidateDir = await mkdtemp(join(tmpdir(), 'creditgate-candidate-'))
+  t.teardown(() => rm(candidateDir, { recursive: true, force: true }))
+  await writeFile(join(candidateDir, 'own.json'), json(loose.content))
+  const base = await app.listen({ port: 0, host: '127.0.0.1' })
+  const lines: string[] = []
+  const env = { CREDITGATE_URL: base, CREDITGATE_ADMIN_KEY: 'admin-key-0123456789abcdef' }
+  t.equal(await backtestCommand([candidateDir, '--organization', ORG], env, (line = '') => lines.push(line)), 0, lines.join('\n'))
+  t.match(lines.join('\n'), `on 3 recorded decisions of organization ${ORG}`, 'ORG’s 3 decisions, not ORG2’s 4')
+  t.match(lines.join('\n'), '3 evaluated, 1 would change')
 
   await eventually(async () => {
     const s = (await app.inject({ url: `/rules/shadow?organization_id=${ORG}`, headers: admin })).json()

@@ -4,6 +4,7 @@ import type { CustomerPayments } from '../../src/domain/payments.js'
 import type { CustomerReceivables } from '../../src/domain/receivables.js'
 import { Problem } from '../../src/errors.js'
 import type { DecisionServiceOptions } from '../../src/services/decisions.js'
+import type { GroupExposureService, GroupOthers } from '../../src/services/group-exposure.js'
 import type { Payments } from '../../src/services/payments.js'
 import type { Receivables } from '../../src/services/receivables.js'
 import { contact, contactsOf, failing, failModeReview, NOW, ORG, service, without } from '../helpers/decisions.js'
@@ -272,3 +273,63 @@ t.test('reservations: the hold is given who asks and what Zoho lists, and its re
   const plain = await none.decide({ org: ORG, contactId: '42' })
   t.same([plain.facts?.reserved_bcy, plain.reservation, seen.at(-1)], [0, undefined, ''])
 })
+
+/** Review a group exposure over 20,000. Reads group_exposure_bcy. */
+const GROUP = ruleSetOf([
+  {
+    name: 'group-exposure',
+    conditions: { all: [{ fact: 'group_exposure_bcy', operator: 'greaterThan', value: 20000 }] },
+    type: 'review',
+    code: 'GROUP_EXPOSURE_OVER_LIMIT',
+    message: 'Group exposure {{group_exposure_bcy}}',
+  },
+])
+
+/** Group listings that answer `others` (or fail with it), counting the look-ups. */
+function groupsOf(others: GroupOthers | Problem): GroupExposureService & { reads: number } {
+  return {
+    reads: 0,
+    async othersFor() {
+      this.reads++
+      if (others instanceof Problem) throw others
+      return others
+    },
+    async refreshDue() {},
+    ages: () => ({}),
+    stop() {},
+  }
+}
+
+t.test(
+  'group exposure: the linked customers elsewhere are added to this exposure; a rule set that does not read it asks nothing',
+  async (t) => {
+    const groups = groupsOf({ othersBcy: 15000, asOf: NOW })
+    const decisions = service({ contacts: contactsOf([contact('42')]), rules: () => GROUP, groups })
+    const answer = await decisions.decide({ org: ORG, contactId: '42', order: { amount: 6000 } })
+    t.equal(answer.facts?.group_exposure_bcy, (answer.facts?.exposure_bcy as number) + 15000)
+    t.same(
+      answer.reasons.map((r) => r.code),
+      (answer.facts?.exposure_bcy as number) + 15000 > 20000 ? ['GROUP_EXPOSURE_OVER_LIMIT'] : [],
+    )
+    const plain = await service({ contacts: contactsOf([contact('42')]), groups }).decide({ org: ORG, contactId: '42' })
+    t.same([groups.reads, plain.facts?.group_exposure_bcy], [1, null], 'the order rules do not read it: no look-up, null')
+  },
+)
+
+t.test(
+  'FAIL_MODE=review: group balances Zoho cannot give send the order to review with GROUP_EXPOSURE_UNAVAILABLE; closed refuses',
+  async (t) => {
+    const unavailable = new Problem('upstream_unavailable', 'the group listing of 10234696 is 2 hours old')
+    const review = service({ contacts: contactsOf([contact('42')]), rules: () => GROUP, groups: groupsOf(unavailable), failMode: 'review' })
+    t.same(
+      without(await review.decide({ org: ORG, contactId: '42' }), 'decision_id'),
+      failModeReview(
+        GROUP,
+        'GROUP_EXPOSURE_UNAVAILABLE',
+        'No group exposure data: the group listing of 10234696 is 2 hours old. Review the order by hand.',
+      ),
+    )
+    const closed = service({ contacts: contactsOf([contact('42')]), rules: () => GROUP, groups: groupsOf(unavailable) })
+    await t.rejects(closed.decide({ org: ORG, contactId: '42' }), { code: 'upstream_unavailable' })
+  },
+)

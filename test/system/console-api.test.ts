@@ -50,6 +50,7 @@ t.test('the fact catalogue, the organizations, and one organization’s decision
         'open_orders_bcy',
         'reserved_bcy',
         'exposure_with_orders_bcy',
+        'group_exposure_bcy',
       ],
       'the amounts',
     )

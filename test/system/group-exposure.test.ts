@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap'
+import { groupKeys } from '../../src/adapters/redis/group-balances.js'
 import { loadConfig } from '../../src/config.js'
 import { ACME_CRM_ACCOUNT } from '../../src/sandbox/contacts.js'
 import type { Sandbox } from '../../src/sandbox/sandbox.js'
@@ -130,7 +131,7 @@ t.test('two instances share one listing through Redis', async (t) => {
   t.equal((await decide(one.app, ORG2, ACME_GULF)).json().facts.group_exposure_bcy, 21761.06)
   t.equal((await decide(two.app, ORG2, ACME_GULF)).json().facts.group_exposure_bcy, 21761.06)
   t.equal(sandbox.stats.byList.get('contacts'), 1, 'India listed once for both instances')
-  t.match(await redis.client.get(`creditgate:v1:{${ORG}}:group`), `"${ACME_CRM_ACCOUNT}":62400`, 'the balances are in Redis, by link value')
+  t.match(await redis.client.get(groupKeys(ORG).snapshot), `"${ACME_CRM_ACCOUNT}":62400`, 'the balances are in Redis, by link value')
 })
 
 t.test('a wrong group stops start-up with one line naming it', async (t) => {

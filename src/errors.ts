@@ -151,12 +151,14 @@ export const problemType = (code: ProblemCode) => `/problems/${code}`
 export class Problem extends Error {
   override name = 'Problem'
   readonly status: number
-  constructor(
-    readonly code: ProblemCode,
-    readonly detail: string,
-    readonly options: { retryAfterSeconds?: number; cause?: unknown } = {},
-  ) {
+  readonly code: ProblemCode
+  readonly detail: string
+  readonly options: { retryAfterSeconds?: number; cause?: unknown }
+  constructor(code: ProblemCode, detail: string, options: Problem['options'] = {}) {
     super(detail, { cause: options.cause })
+    this.code = code
+    this.detail = detail
+    this.options = options
     this.status = PROBLEMS[code].status
   }
 

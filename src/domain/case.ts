@@ -83,11 +83,10 @@ const iso = (ms: number) => new Date(ms).toISOString()
 
 export class CaseConflict extends Error {
   override name = 'CaseConflict'
-  constructor(
-    readonly kind: 'state' | 'unreleasable' | 'limit' | 'invalid',
-    message: string,
-  ) {
+  readonly kind: 'state' | 'unreleasable' | 'limit' | 'invalid'
+  constructor(kind: CaseConflict['kind'], message: string) {
     super(message)
+    this.kind = kind
   }
 }
 

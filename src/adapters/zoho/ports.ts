@@ -54,12 +54,11 @@ const REFUSALS: Record<BudgetRefusal, (limit: number) => string> = {
 
 /** No Zoho call now: the budget is spent, Zoho asked us to pause, or too many are in flight. */
 export class BudgetRefused extends Problem {
-  constructor(
-    org: string,
-    readonly verdict: Extract<BudgetVerdict, { ok: false }>,
-  ) {
+  readonly verdict: Extract<BudgetVerdict, { ok: false }>
+  constructor(org: string, verdict: Extract<BudgetVerdict, { ok: false }>) {
     super('upstream_unavailable', `no Zoho call for organization ${org}: ${REFUSALS[verdict.reason](verdict.limit)}`, {
       retryAfterSeconds: Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)),
     })
+    this.verdict = verdict
   }
 }

@@ -44,3 +44,16 @@ t.test('readAhead passes a failure of the source on to the consumer', async (t) 
   t.same(got, [1])
   t.same(unhandled, [], 'the failure read ahead is not reported as an unhandled rejection')
 })
+
+t.test('readAhead stops the source when the consumer stops early', async (t) => {
+  let stopped = false
+  async function* source() {
+    try {
+      for (let i = 1; ; i++) yield i
+    } finally {
+      stopped = true
+    }
+  }
+  for await (const item of readAhead(source())) if (item === 2) break
+  t.ok(stopped, 'the source ran its finally (the backtest worker tells its reader thread to stop there)')
+})

@@ -217,6 +217,28 @@ t.test('the shared budget', async (t) => {
     t.equal((await refusal(a.budget.acquire(ORG))).verdict.reason, 'spent')
   })
 
+  t.test('back on Redis, an add-back that fails takes Redis down again; the next return adds the calls', async (t) => {
+    const redis = await startRedis(t)
+    const a = await instance(t, redis, limits({}), clock(Date.now()).now)
+    await redis.kill()
+    await gone(a)
+    await a.budget.acquire(ORG)
+    await a.budget.acquire(ORG)
+    const calls = budgetKeys(ORG)[0] as string
+    // The first return finds the calls' key holding a value of another type: the add-back fails.
+    let returns = 0
+    a.link.beforeUp(async () => {
+      returns++
+      if (returns === 1) await a.link.client.set(calls, 'not a sorted set')
+      else await a.link.client.del(calls)
+    }, 'check')
+    await redis.start()
+    await eventually(() => a.link.up, 'the instance to use Redis again', 10_000)
+    t.ok(returns >= 2, 'not used until a return added the calls')
+    await redis.client.connect()
+    t.equal(await redis.client.zcard(calls), 2)
+  })
+
   t.test('an instance that has not reached Redis since it started takes a tenth of the budget', async (t) => {
     const redis = await startRedis(t)
     await redis.kill()

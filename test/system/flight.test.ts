@@ -1,5 +1,7 @@
 import { Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { getHeapStatistics, setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import pino from 'pino'
 import t, { type Test } from 'tap'
 import { createRedisFlight, flightKeys, LOCK_MS } from '../../src/adapters/redis/flight.js'
@@ -115,6 +117,21 @@ t.test('a wait ends after its time when nobody finishes', async (t) => {
   const started = Date.now()
   await flights[0]?.wait(KEY, 50)
   t.ok(Date.now() - started >= 45)
+})
+
+t.test('a wait that has ended keeps nothing of its contact', async (t) => {
+  const [flight] = (await instances(t, 1)).flights as [ReturnType<typeof createRedisFlight>]
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const heap = () => {
+    gc()
+    return getHeapStatistics().used_heap_size
+  }
+  const before = heap()
+  // A key of 8 MB in the heap (slice() makes repeat()'s string flat): whatever the wait keeps of it shows.
+  await flight.wait(`10234695:${'1'.repeat(8_000_001).slice(1)}`, 1)
+  const after = heap()
+  t.ok(after - before < 4_000_000, `the heap grew by ${after - before} bytes`)
 })
 
 t.test('a failed leader leaves its failure for the followers, for a few seconds', async (t) => {

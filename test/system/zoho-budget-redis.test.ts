@@ -6,6 +6,7 @@ import { connectRedis, EVENTS_CHANNEL, type RedisEvent } from '../../src/adapter
 import type { ZohoBudget } from '../../src/adapters/zoho/ports.js'
 import { eventually } from '../helpers/app.js'
 import { clock, limits, ORG, OTHER, refusal, T, THIRD, taken } from '../helpers/budget.js'
+import { bigString, heapInUse } from '../helpers/heap.js'
 import { startRedis, type TestRedis } from '../helpers/redis.js'
 
 /**
@@ -154,6 +155,29 @@ t.test('the shared budget', async (t) => {
     const spent = await refusal(a.budget.acquire(ORG))
     t.equal(spent.detail, `no Zoho call for organization ${ORG}: the budget of 2 calls per minute is spent`, '⌊(4 − 2) / 1⌋')
     t.equal(spent.verdict.retryAfterMs, 10_000, 'until the older announced call leaves the minute')
+  })
+
+  t.test('an announced call is forgotten once one a minute newer is announced', async (t) => {
+    const redis = await startRedis(t)
+    await redis.client.connect()
+    const a = await instance(t, redis, limits({}))
+    const marks = new Set<string>()
+    a.link.onEvent((event) => {
+      if (event.type === 'flight_done') marks.add(event.key)
+    })
+    /** Publishes the event, then a mark behind it: heard, the event was too. */
+    const announce = async (event: RedisEvent) => {
+      const mark = `mark ${marks.size}`
+      await redis.client.publish(EVENTS_CHANNEL, JSON.stringify(event))
+      await redis.client.publish(EVENTS_CHANNEL, JSON.stringify({ type: 'flight_done', key: mark }))
+      await eventually(() => marks.has(mark), 'the announcement to arrive')
+    }
+    const before = heapInUse()
+    // A call with an id of 6 MB: kept, it shows in the heap.
+    await announce({ type: 'zoho_call', org: ORG, id: bigString(6_000_000), at: T - 60_000 })
+    await announce({ type: 'zoho_call', org: ORG, id: 'a minute later', at: T })
+    const after = heapInUse()
+    t.ok(after - before < 3_000_000, `the heap grew by ${after - before} bytes`)
   })
 
   t.test('while Redis is down, the calls it held when last read count', async (t) => {

@@ -53,7 +53,8 @@ export function summarise(
   const alerts: Alert[] = []
   const fired: string[] = []
   const evaluated: string[] = []
-  const trace: TraceRule[] = []
+  // Only when asked for: a trace costs a walk of every rule's conditions.
+  const trace: TraceRule[] | undefined = options.explain ? [] : undefined
   for (const rule of ruleSet.rules) {
     const { name, event } = rule.definition
     const outcome = outcomes.get(name)
@@ -67,14 +68,14 @@ export function summarise(
       if (rule.type === 'alert') alerts.push({ rule: name, code: event.params.code, message })
       else reasons.push({ rule: name, code: event.params.code, severity: rule.type, message })
     }
-    if (options.explain) {
+    if (trace) {
       const conditions: TraceCondition[] = []
       traceConditions(outcome.conditions as unknown as ConditionNode, conditions)
       trace.push({ rule: name, file: rule.file, type: rule.type, fired: outcome.result, conditions })
     }
   }
   const decision: Decision = reasons.some((r) => r.severity === 'block') ? 'block' : reasons.length > 0 ? 'review' : 'allow'
-  return { decision, reasons, alerts, fired, evaluated, ...(options.explain ? { trace } : {}) }
+  return { decision, reasons, alerts, fired, evaluated, ...(trace ? { trace } : {}) }
 }
 
 function traceConditions(node: ConditionNode, out: TraceCondition[]): void {

@@ -6,6 +6,7 @@ import { createRedisFlight, flightKeys, LOCK_MS } from '../../src/adapters/redis
 import { connectRedis, type RedisEvent, type RedisLink } from '../../src/adapters/redis/link.js'
 import type { FlightFailure } from '../../src/services/contacts.js'
 import { eventually } from '../helpers/app.js'
+import { bigString, heapInUse } from '../helpers/heap.js'
 import { startRedis, type TestRedis } from '../helpers/redis.js'
 
 /**
@@ -115,6 +116,15 @@ t.test('a wait ends after its time when nobody finishes', async (t) => {
   const started = Date.now()
   await flights[0]?.wait(KEY, 50)
   t.ok(Date.now() - started >= 45)
+})
+
+t.test('a wait that has ended keeps nothing of its contact', async (t) => {
+  const [flight] = (await instances(t, 1)).flights as [ReturnType<typeof createRedisFlight>]
+  const before = heapInUse()
+  // A key of 8 MB: whatever the wait keeps of it shows in the heap.
+  await flight.wait(`10234695:${bigString(8_000_000)}`, 1)
+  const after = heapInUse()
+  t.ok(after - before < 4_000_000, `the heap grew by ${after - before} bytes`)
 })
 
 t.test('a failed leader leaves its failure for the followers, for a few seconds', async (t) => {

@@ -132,6 +132,24 @@ t.test('the token shared through Redis', async (t) => {
     t.equal(sandbox.stats.tokenCalls, 0)
   })
 
+  t.test('a token stored between this instance’s read and its lock is used: no mint', async (t) => {
+    const sandbox = await startSandbox(t)
+    const credential = randomUUID()
+    const keys = keysFor(credential)
+    const redisSaw = await watchCommands(t, [keys.lock])
+    const { link, tokens } = await instance(t, sandbox, credential, { clock: { now: T0 } })
+    const got = tokens.get()
+    // Its read is sent; on its own connection, Redis runs this store after the read and before the lock.
+    await link.client.set(keys.token, JSON.stringify({ token: 'their-token', expiresAt: T0 + HOUR_MS }))
+    t.equal(await got, 'their-token')
+    t.equal(sandbox.stats.tokenCalls, 0)
+    await redisSaw.settled()
+    t.ok(
+      redisSaw.seen.some((args) => isLockAttempt(args, keys.lock)),
+      'it found the token under the lock',
+    )
+  })
+
   t.test('while another instance holds the refresh lock, this one waits up to 15 s for the token it stores', async (t) => {
     const sandbox = await startSandbox(t)
     const credential = randomUUID()

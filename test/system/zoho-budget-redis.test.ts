@@ -6,6 +6,7 @@ import { connectRedis, EVENTS_CHANNEL, type RedisEvent } from '../../src/adapter
 import type { ZohoBudget } from '../../src/adapters/zoho/ports.js'
 import { eventually } from '../helpers/app.js'
 import { clock, limits, ORG, OTHER, refusal, T, THIRD, taken } from '../helpers/budget.js'
+import { bigString, heapInUse } from '../helpers/heap.js'
 import { startRedis, type TestRedis } from '../helpers/redis.js'
 
 /**
@@ -156,6 +157,29 @@ t.test('the shared budget', async (t) => {
     t.equal(spent.verdict.retryAfterMs, 10_000, 'until the older announced call leaves the minute')
   })
 
+  t.test('an announced call is forgotten once one a minute newer is announced', async (t) => {
+    const redis = await startRedis(t)
+    await redis.client.connect()
+    const a = await instance(t, redis, limits({}))
+    const marks = new Set<string>()
+    a.link.onEvent((event) => {
+      if (event.type === 'flight_done') marks.add(event.key)
+    })
+    /** Publishes the event, then a mark behind it: heard, the event was too. */
+    const announce = async (event: RedisEvent) => {
+      const mark = `mark ${marks.size}`
+      await redis.client.publish(EVENTS_CHANNEL, JSON.stringify(event))
+      await redis.client.publish(EVENTS_CHANNEL, JSON.stringify({ type: 'flight_done', key: mark }))
+      await eventually(() => marks.has(mark), 'the announcement to arrive')
+    }
+    const before = heapInUse()
+    // A call with an id of 6 MB: kept, it shows in the heap.
+    await announce({ type: 'zoho_call', org: ORG, id: bigString(6_000_000), at: T - 60_000 })
+    await announce({ type: 'zoho_call', org: ORG, id: 'a minute later', at: T })
+    const after = heapInUse()
+    t.ok(after - before < 3_000_000, `the heap grew by ${after - before} bytes`)
+  })
+
   t.test('while Redis is down, the calls it held when last read count', async (t) => {
     const redis = await startRedis(t)
     await redis.client.connect()
@@ -215,6 +239,28 @@ t.test('the shared budget', async (t) => {
     await a.budget.acquire(ORG)
     await a.budget.acquire(ORG)
     t.equal((await refusal(a.budget.acquire(ORG))).verdict.reason, 'spent')
+  })
+
+  t.test('back on Redis, an add-back that fails takes Redis down again; the next return adds the calls', async (t) => {
+    const redis = await startRedis(t)
+    const a = await instance(t, redis, limits({}), clock(Date.now()).now)
+    await redis.kill()
+    await gone(a)
+    await a.budget.acquire(ORG)
+    await a.budget.acquire(ORG)
+    const calls = budgetKeys(ORG)[0] as string
+    // The first return finds the calls' key holding a value of another type: the add-back fails.
+    let returns = 0
+    a.link.beforeUp(async () => {
+      returns++
+      if (returns === 1) await a.link.client.set(calls, 'not a sorted set')
+      else await a.link.client.del(calls)
+    }, 'check')
+    await redis.start()
+    await eventually(() => a.link.up, 'the instance to use Redis again', 10_000)
+    t.ok(returns >= 2, 'not used until a return added the calls')
+    await redis.client.connect()
+    t.equal(await redis.client.zcard(calls), 2)
   })
 
   t.test('an instance that has not reached Redis since it started takes a tenth of the budget', async (t) => {

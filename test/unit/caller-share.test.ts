@@ -94,6 +94,23 @@ t.test('in process: calls allowed but not yet in the budget count too (concurren
   t.match(await busy.take(ORG, 'shop'), { ok: false, used: 5, fair: 5 }, 'the reserve is reached by the budget’s 7 calls')
 })
 
+t.test('in process: as many calls allowed as in the budget: a refusal waits on the budget’s, which came later', async (t) => {
+  const clock = { ms: T0 }
+  // Each call allowed at T0 and T0 + 10 s reached the budget 5 s after it was allowed.
+  const budget: { part: BudgetPart } = { part: { perMinute: 2, reserve: 0, calls: [] } }
+  const share = createLocalCallerShare(
+    () => budget.part,
+    () => clock.ms,
+  )
+  t.same(await share.take(ORG, 'shop'), { ok: true })
+  clock.ms = T0 + 10_000
+  t.same(await share.take(ORG, 'shop'), { ok: true })
+  budget.part = { ...budget.part, calls: [T0 + 5_000, T0 + 15_000] }
+  clock.ms = T0 + 20_000
+  // Allowed [T0, T0 + 10 s], the budget's [T0 + 5 s, T0 + 15 s]: the budget's first call leaves the minute at T0 + 65 s.
+  t.match(await share.take(ORG, 'shop'), { ok: false, used: 2, fair: 1, retryAfterMs: 45_000 })
+})
+
 t.test('in process: the callers that asked are counted over the minute; a noted take counts like one', async (t) => {
   const clock = { ms: T0 }
   // 9 of 10 calls spent: every take is decided by the fair part.

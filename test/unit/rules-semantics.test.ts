@@ -3,7 +3,7 @@ import { Engine, type RuleResult } from 'json-rules-engine'
 import t from 'tap'
 import type { Facts } from '../../src/domain/facts.js'
 import type { OperatorName } from '../../src/rules/catalogue.js'
-import { summarise } from '../../src/rules/reference.js'
+import { createEngine, summarise } from '../../src/rules/reference.js'
 import {
   COMPARISONS,
   checkComplete,
@@ -181,6 +181,17 @@ t.test('json-rules-engine’s results: exactly one definite result per rule, or 
   t.strictSame(
     thrown(() => summarise(set, facts, [result('first', true), result('watch', undefined)])),
     new EvaluationError('rule watch produced no result (2 of 2 rules did)'),
+  )
+})
+
+t.test('the reference engine refuses a fact it was not given, rather than reading it as undefined', async (t) => {
+  const set = ruleSet('first')
+  await t.rejects(createEngine(set).run({}), { message: 'Undefined fact: outstanding_bcy' })
+  const given = await createEngine(set).run({ outstanding_bcy: undefined })
+  t.same(
+    given.failureResults.map((r) => r.name),
+    ['first'],
+    'a fact given, even undefined, is compared (and is not greater than 1)',
   )
 })
 

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events'
 import t from 'tap'
 import { acquireWith, createLocalBudget, type Share } from '../../src/adapters/local/budget.js'
 import { degradedShare, viewFresh } from '../../src/adapters/redis/budget.js'
@@ -96,6 +97,37 @@ t.test('the in-process budget', async (t) => {
     await new Promise(setImmediate)
     t.equal(got, true, 'woken by the release, not by its next look')
     ;(await waiting)()
+  })
+
+  t.test('twenty callers wait for a slot: no leak warning, and none leaves a listener or a timer behind', async (t) => {
+    const warnings: string[] = []
+    const warned = (warning: Error) => warnings.push(warning.name)
+    process.on('warning', warned)
+    t.teardown(() => process.off('warning', warned))
+    // The budget's own EventTarget, recorded as it is made, to count the waiters listening on it.
+    const made: EventTarget[] = []
+    const Plain = globalThis.EventTarget
+    globalThis.EventTarget = class extends Plain {
+      constructor() {
+        super()
+        made.push(this)
+      }
+    }
+    const budget = createLocalBudget(limits({ maxConcurrency: 1, waitMs: 60_000 }), undefined, clock().now)
+    globalThis.EventTarget = Plain
+    const released = made[0] as EventTarget
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length
+    const idle = timers()
+    const held = await budget.acquire(ORG)
+    // Each waiter, once it has its slot, releases it at once: the next one is woken.
+    const waiting = Array.from({ length: 20 }, () => budget.acquire(ORG).then((release) => release()))
+    await new Promise(setImmediate)
+    t.equal(getEventListeners(released, 'release').length, 20, 'every waiter listens for a release')
+    held()
+    await Promise.all(waiting)
+    t.same(warnings, [], 'twenty listeners are not a leak')
+    t.equal(getEventListeners(released, 'release').length, 0, 'a woken waiter stops listening')
+    t.equal(timers(), idle, 'a waiter woken by a release leaves no timer running')
   })
 
   t.test('background calls leave the reserve to decisions; the part says what the minute holds', async (t) => {

@@ -8,7 +8,7 @@ import type { DecisionRecord } from '../domain/history.js'
 import { readAhead } from '../lib/read-ahead.js'
 import type { RuleSet } from '../rules/rule-set.js'
 import { checkedEvaluate } from '../services/decisions.js'
-import { type HistoryRange, historyChunks } from '../services/history.js'
+import { type HistoryRange, historyBatches } from '../services/history.js'
 import type { RedisSource } from '../services/rule-sets/backtest.js'
 import { type ComparisonCounter, createComparison, lacksFacts } from '../services/rule-sets/compare.js'
 
@@ -41,14 +41,18 @@ interface Job {
 }
 const jobs = new Map<number, Job>()
 
+/** Compares one record, unless the job has all it wants (then false). */
+async function compareRecord(job: Job, record: DecisionRecord): Promise<boolean> {
+  if (job.left-- <= 0) return false
+  const comparable = !lacksFacts(job.ruleSet, record.facts, record.cut)
+  job.comparison.add(record, comparable ? await evaluate(job.ruleSet, record.facts as Facts) : undefined)
+  return true
+}
+
 async function compare(job: Job, records: Uint8Array) {
   // Buffer's UTF-8 decoding, not TextDecoder's: a tenth of the time on a chunk of 2,000 records.
   const text = Buffer.from(records.buffer, records.byteOffset, records.byteLength).toString('utf8')
-  for (const record of JSON.parse(`[${text}]`) as DecisionRecord[]) {
-    if (job.left-- <= 0) return
-    const comparable = !lacksFacts(job.ruleSet, record.facts, record.cut)
-    job.comparison.add(record, comparable ? await evaluate(job.ruleSet, record.facts as Facts) : undefined)
-  }
+  for (const record of JSON.parse(`[${text}]`) as DecisionRecord[]) if (!(await compareRecord(job, record))) return
 }
 
 /** Reads the recorded decisions from Redis here, with a client of its own: the service's thread never decodes them. */
@@ -57,8 +61,13 @@ async function fromRedis(job: Job, source: RedisSource) {
   client.on('error', () => {})
   try {
     const store = { page: (org: string, range: HistoryRange, count: number) => readPage(client, org, range, count) }
-    for await (const chunk of readAhead(historyChunks(store, source.organizations, source.range, source.limit, 2000)))
-      await compare(job, chunk)
+    let left = source.limit
+    for await (const batch of readAhead(historyBatches(store, source.organizations, source.range, undefined, 2000))) {
+      for (const entry of batch) {
+        // Each record parsed on its own: a third of the time of parsing a page's records joined.
+        if (left-- <= 0 || !(await compareRecord(job, JSON.parse(entry.json.toString()) as DecisionRecord))) return
+      }
+    }
   } finally {
     client.disconnect()
   }

@@ -202,15 +202,18 @@ export async function readPage(
   const raw = await client.xrevrangeBuffer(historyKey(org), end, start, 'COUNT', count)
   return raw.map(([id, fields]) => {
     const entry: { id: string; json: Buffer; contactId?: string; decision?: string } = { id: id.toString(), json: EMPTY }
+    // The field names are one letter: compared as bytes, not decoded (a backtest reads 400,000 of them).
     for (let i = 0; i < fields.length; i += 2) {
-      const name = fields[i]?.toString()
+      const name = fields[i]
       const value = fields[i + 1] as Buffer
-      if (name === 'j') entry.json = value
-      else if (name === 'c') entry.contactId = value.toString()
-      else if (name === 'o') entry.decision = value.toString()
+      if (name?.length !== 1) continue
+      if (name[0] === J) entry.json = value
+      else if (name[0] === C) entry.contactId = value.toString()
+      else if (name[0] === O) entry.decision = value.toString()
     }
     return entry
   })
 }
 
 const EMPTY = Buffer.alloc(0)
+const [J, C, O] = [0x6a, 0x63, 0x6f] // 'j', 'c', 'o'

@@ -28,7 +28,17 @@ t.test('the running service serves the same document and Swagger UI', async (t) 
     'allow',
     'block',
     'overdue',
+    'review',
+  ])
+  // Only a POST carries an order reference: only a POST can be released, and an allowed one holds its amount.
+  t.same(Object.keys(risk.post.responses['200'].content['application/json'].examples).sort(), [
+    'alert',
+    'allow',
+    'block',
+    'held',
+    'overdue',
     'released',
+    'reserved',
     'review',
   ])
   t.same(Object.keys(risk.get.responses['404'].content['application/problem+json'].examples).sort(), ['contact_not_found', 'not_found'])

@@ -148,6 +148,30 @@ export const DECISION_EXAMPLES: Record<string, Example> = {
   },
 }
 
+/**
+ * A held order sent again with its reference after a person released its case: only a POST carries
+ * a reference, so only a POST is released (and, allowed, it holds its amount like any other).
+ */
+export const RELEASED_EXAMPLE: Example = {
+  summary: 'allow: a held order released by the credit team (the same reference, within the tolerance)',
+  value: decision({
+    contact_id: '460000000031012',
+    facts: facts({
+      contact_id: '460000000031012',
+      contact_name: 'Meridian Foods',
+      outstanding_bcy: 18000,
+      order_amount: 8000,
+      exposure_bcy: 26000,
+      exposure_with_orders_bcy: 26000,
+    }),
+    overridden: [HELD_REASON],
+    release: RELEASE,
+    case: { case_id: CASE_ID, state: 'released', status_url: `/cases/${CASE_ID}` },
+    reservation: { reference: 'SO-1001', amount: 8000, expires_at: '2026-11-25T10:21:03.310Z', mode: 'shared' },
+    evaluated_at: '2026-11-24T10:21:03.310Z',
+  }),
+}
+
 const RECORD = {
   decision_id: '019ab5a1-6c2e-7f3a-9d41-2b7c5e8f0a13',
   organization_id: '10234695',
@@ -172,21 +196,7 @@ const RECORD = {
 
 /** Examples by operationId and status: the decisions, and the one a release allowed. */
 export const DECISION_OPERATIONS: Record<string, Record<string, Record<string, Example>>> = {
-  getContactRisk: {
-    '200': {
-      ...DECISION_EXAMPLES,
-      released: {
-        summary: 'allow: a held order released by the credit team (the same reference, within the tolerance)',
-        value: {
-          ...((DECISION_EXAMPLES.allow as Example).value as object),
-          contact_id: '460000000031012',
-          overridden: [HELD_REASON],
-          release: RELEASE,
-          case: { case_id: CASE_ID, state: 'released', status_url: `/cases/${CASE_ID}` },
-        },
-      },
-    },
-  },
+  getContactRisk: { '200': DECISION_EXAMPLES },
   getDecision: { '200': { block: ex('a blocked order, as recorded', RECORD) } },
   listDecisions: {
     '200': {

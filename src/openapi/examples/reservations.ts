@@ -1,4 +1,4 @@
-import { DECISION_EXAMPLES, decision, facts } from './decisions.js'
+import { DECISION_EXAMPLES, decision, facts, RELEASED_EXAMPLE } from './decisions.js'
 import { type Example, ex } from './example.js'
 
 const LIMITED = { contact_id: '460000000031005', contact_name: 'Harbor Supplies', outstanding_bcy: 30000, credit_limit: 40000 }
@@ -41,7 +41,7 @@ const RESERVATION_EXAMPLES: Record<string, Example> = {
 
 /** Examples by operationId and status: orders with a reference, and what they hold. */
 export const RESERVATION_OPERATIONS: Record<string, Record<string, Record<string, Example>>> = {
-  postContactRisk: { '200': { ...DECISION_EXAMPLES, ...RESERVATION_EXAMPLES } },
+  postContactRisk: { '200': { ...DECISION_EXAMPLES, ...RESERVATION_EXAMPLES, released: RELEASED_EXAMPLE } },
   cancelReservation: {
     '200': {
       cancelled: ex('the order was dropped: its 8,000.00 no longer counts', {

@@ -18,7 +18,7 @@ const LAYERS = [
   // users (a Zoho error is a Problem, a Redis link takes a RedisTarget). The engine and the domain
   // below know neither HTTP statuses nor the environment.
   { name: 'catalogue', path: '^src/((errors|problem-schema|config|organizations)\\.ts$|config/)' },
-  // The pure rules engine: catalogue, schema, rule-set, bounds, compile, semantics, reference.
+  // The pure rules engine: catalogue and contact-fields, schema, rule-set, bounds, compile, semantics, reference.
   { name: 'engine', path: '^src/rules/' },
   { name: 'domain', path: '^src/domain/' },
   { name: 'lib', path: '^src/lib/' },

@@ -98,7 +98,7 @@ t.test('console page: its own files only, a strict policy, no inline script', as
   t.ok(scripts.length >= 2)
   for (const tag of scripts) t.match(tag, /\ssrc="\/console\/[a-z]+\.js"/, `${tag} loads a file of the console`)
   t.notMatch(html, /\sstyle=|\son[a-z]+=/, 'no inline style or handler attributes')
-  for (const file of ['console.js', 'console.css', 'uplot.js', 'uplot.css']) {
+  for (const file of ['console.js', 'console.css', 'controls.css', 'uplot.js', 'uplot.css']) {
     const asset = await app.inject({ url: `/console/${file}` })
     t.equal(asset.statusCode, 200, file)
     t.ok(asset.body.length > 500, `${file} has content`)

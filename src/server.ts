@@ -7,7 +7,7 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import pino, { type DestinationStream } from 'pino'
 import { type AppDeps, app } from './app.js'
 import { type Config, ConfigError, type Env, loadConfig } from './config.js'
-import { loggerOptions, RequestLog } from './lib/logging.js'
+import { loggerOptions, RequestLog, stdoutLog } from './lib/logging.js'
 import { clientErrorHandler, frameworkErrors } from './plugins/errors.js'
 import { RulesStartupError } from './services/rule-sets/manager.js'
 
@@ -33,8 +33,8 @@ const HEADERS_TIMEOUT_MS = 10_000
 
 /** Fastify as creditgate runs it — logging, request ids, body limits, JSON only — with the app registered. */
 export async function buildServer(config: Config, options: ServerOptions = {}): Promise<FastifyInstance> {
-  // Asynchronous writes (flushed on exit): a decision never waits for stdout.
-  const logger: FastifyBaseLogger = pino(loggerOptions(config.logLevel), options.logStream ?? pino.destination({ dest: 1, sync: false }))
+  // Asynchronous writes, a turn of the event loop at a time (flushed on exit): a decision never waits for stdout.
+  const logger: FastifyBaseLogger = pino(loggerOptions(config.logLevel), options.logStream ?? stdoutLog())
   const server = Fastify({
     loggerInstance: logger,
     logController: new RequestLog(),

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import t from 'tap'
 import { SANDBOX_CREDENTIALS } from '../../src/sandbox/contacts.js'
 import { logCapture, ORG, startApp, startSandbox } from '../helpers/app.js'
@@ -97,5 +98,30 @@ t.test('the webhook secret never reaches a log line, however its name is encoded
   t.notOk(
     logs.raw.some((line) => line.includes(secret)),
     'no line carries the secret',
+  )
+})
+
+t.test('stdout takes a turn of lines as one write, in their order, and the last turn is written on exit', async (t) => {
+  // 1,000 lines in one turn, 1,000 in the next, then process.exit in that same turn: the second
+  // turn's lines never reach sonic-boom by the event loop; the exit hook writes them after it.
+  const script = `
+    import { pino } from 'pino'
+    import { stdoutLog } from './src/lib/logging.ts'
+    const log = pino({}, stdoutLog())
+    for (let i = 0; i < 1000; i++) log.info({ i, text: 'crédit ✓' }, 'line')
+    setImmediate(() => {
+      for (let i = 1000; i < 2000; i++) log.info({ i, text: 'crédit ✓' }, 'line')
+      process.exit(3)
+    })`
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })
+  t.equal(run.status, 3, run.stderr)
+  const lines = run.stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { i: number; text: string })
+  t.equal(lines.length, 2000, 'no line lost')
+  t.ok(
+    lines.every((line, at) => line.i === at && line.text === 'crédit ✓'),
+    'every line whole, in the order it was logged',
   )
 })

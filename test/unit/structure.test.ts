@@ -25,7 +25,7 @@ const EXEMPT = new Set([
   'src/client/schema.ts',
 ])
 
-t.test('no file in src/ is over 300 lines (TypeScript, the console\'s modules, HTML and CSS), except generated code', async (t) => {
+t.test('no file in src/ is over 300 lines (TypeScript, the console’s modules, HTML and CSS), except generated code', async (t) => {
   const long = files('src')
     .filter((path) => !EXEMPT.has(path))
     .map((path) => ({ path, lines: read(path).split('\n').length - 1 }))

@@ -2,7 +2,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
-import { createLocalSessions } from '../adapters/local/sessions.js'
+import { createLocalSessions, LOCAL_LOGINS } from '../adapters/local/sessions.js'
 import { createProvider, type Provider } from '../adapters/oidc/provider.js'
 import { createBatchedStore } from '../adapters/redis/rate-limit-store.js'
 import { createRedisSessions } from '../adapters/redis/sessions.js'
@@ -57,7 +57,13 @@ const accessPlugin: FastifyPluginAsync<{ config: Config }> = async (app, { confi
   if (config.apiKeys.length === 0) app.log.warn('API_KEYS is not set: the decision API is open to anyone who can reach it')
   const provider = config.oidc ? startProvider(app, config.oidc) : undefined
   const sessions = config.oidc?.clientId
-    ? createSessions(app.shared.store({ local: () => createLocalSessions(), redis: (link) => createRedisSessions(link) }))
+    ? createSessions(
+        app.shared.store({ local: () => createLocalSessions(), redis: (link) => createRedisSessions(link) }),
+        app.shared.store({
+          local: () => createLocalSessions(LOCAL_LOGINS),
+          redis: (link) => createRedisSessions(link, createLocalSessions(LOCAL_LOGINS)),
+        }),
+      )
     : undefined
   app.decorate('oidcProvider', provider)
   app.decorate('sessions', sessions)

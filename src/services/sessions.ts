@@ -35,11 +35,15 @@ const keyOf = (kind: string, secret: string) => `${kind}:${hash('sha256', secret
 /** A browser's secret of the expected form (43 base64url characters), so nothing else reaches the store. */
 const SECRET = /^[A-Za-z0-9_-]{43}$/
 
-/** Console sessions kept on the server, the browser holding only a secret: ../../docs/decisions/011-oidc.md */
-export function createSessions(store: SessionStore, now: () => number = Date.now) {
+/**
+ * Console sessions kept on the server, the browser holding only a secret: ../../docs/decisions/011-oidc.md
+ * Sign-ins under way go to a store of their own (`logins`): anyone may start one, and in a bounded
+ * store shared with sessions a flood of them would push the people signed in out.
+ */
+export function createSessions(store: SessionStore, logins: SessionStore = store, now: () => number = Date.now) {
   const read = async <T>(kind: string, secret: string | undefined): Promise<T | undefined> => {
     if (!secret || !SECRET.test(secret)) return undefined
-    const json = await store.get(keyOf(kind, secret))
+    const json = await (kind === 'login' ? logins : store).get(keyOf(kind, secret))
     return json === undefined ? undefined : (JSON.parse(json) as T)
   }
   return {
@@ -59,12 +63,12 @@ export function createSessions(store: SessionStore, now: () => number = Date.now
     },
     /** Remembers a sign-in under way by its `state`. */
     async begin(state: string, login: PendingLogin): Promise<void> {
-      await store.set(keyOf('login', state), JSON.stringify(login), LOGIN_TTL_SECONDS)
+      await logins.set(keyOf('login', state), JSON.stringify(login), LOGIN_TTL_SECONDS)
     },
     /** The sign-in under way for `state`, once: a replayed callback finds nothing. */
     async finish(state: string | undefined): Promise<PendingLogin | undefined> {
       const login = await read<PendingLogin>('login', state)
-      if (login && state) await store.delete(keyOf('login', state))
+      if (login && state) await logins.delete(keyOf('login', state))
       return login
     },
   }

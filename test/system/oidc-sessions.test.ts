@@ -2,6 +2,7 @@ import { hash } from 'node:crypto'
 import t from 'tap'
 import { createLocalSessions } from '../../src/adapters/local/sessions.js'
 import { algorithmsOf, createProvider, JWKS_COOLDOWN_MS } from '../../src/adapters/oidc/provider.js'
+import { newSecret } from '../../src/services/sessions.js'
 import { eventually, problem, startApp, startSandbox } from '../helpers/app.js'
 import { AUDIENCE, CLIENT_SECRET, CONSOLE_CLIENT, startIdp } from '../helpers/idp.js'
 import { startRedis } from '../helpers/redis.js'
@@ -70,6 +71,24 @@ t.test('memory sessions: bounded, and expired entries are gone', async (t) => {
   t.equal(await store.get('c'), '3')
   now = 10_000
   t.equal(await store.get('c'), undefined, 'expired')
+})
+
+t.test('sign-ins under way, however many, never push a signed-in person out (no Redis)', async (t) => {
+  const idp = await startIdp(t)
+  const sandbox = await startSandbox(t)
+  const env = { ADMIN_API_KEYS: `ops:${OPS_KEY}`, ...idp.env, OIDC_CLIENT_ID: CONSOLE_CLIENT, OIDC_CLIENT_SECRET: CLIENT_SECRET }
+  const { app } = await startApp(t, sandbox, { env })
+  const sessions = app.sessions as NonNullable<typeof app.sessions>
+  const { id } = await sessions.open(ALICE, Date.now() + 60_000)
+  // More sign-ins than the session store holds, as anyone could start them (GET /auth/login needs no key).
+  for (let i = 0; i < 10_001; i++) await sessions.begin(newSecret(), { verifier: newSecret(), returnTo: '/console' })
+  const login = await app.inject({ url: '/auth/login' })
+  t.equal(login.statusCode, 302, 'the route starts one more')
+  t.same(
+    (await app.inject({ url: '/auth/me', headers: { cookie: `creditgate_session=${id}` } })).json(),
+    { ...ALICE, csrf_token: (await sessions.find(id))?.csrf },
+    'the person is still signed in',
+  )
 })
 
 t.test('algorithms: what each published key can verify, never a shared-secret one', async (t) => {

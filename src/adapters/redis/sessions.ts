@@ -8,8 +8,7 @@ const PREFIX = 'creditgate:v1:auth:'
  * Sessions in Redis, shared by the instances (a sign-out ends the session everywhere); while
  * Redis is down, in this process (a person may have to sign in again: never a 5xx).
  */
-export function createRedisSessions(link: RedisConnection): SessionStore {
-  const memory = createLocalSessions()
+export function createRedisSessions(link: RedisConnection, memory: SessionStore = createLocalSessions()): SessionStore {
   return {
     get: (key) =>
       viaRedis(

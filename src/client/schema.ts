@@ -1001,7 +1001,7 @@ export interface components {
             /** @description An open case expires then (CASE_EXPIRE_DAYS after it was opened or re-opened) */
             expires_at: string;
             release: components["schemas"]["Release"] | null;
-            /** @description Every transition: who, when, why. Repeated asks for an open case keep one "updated" step, the latest */
+            /** @description Every transition: who, when, why. Repeated asks for an open case keep one "updated" step, the latest; at most 100 steps, the first and the newest 99 (the audit trail has every transition) */
             history: components["schemas"]["CaseStep"][];
             /** @description Counts the changes of the case; every change writes only over the revision it read */
             revision: number;
@@ -1238,7 +1238,7 @@ export interface components {
             /** @description An open case expires then (CASE_EXPIRE_DAYS after it was opened or re-opened) */
             expires_at: string;
             release: components["schemas"]["Release"] | null;
-            /** @description Every transition: who, when, why. Repeated asks for an open case keep one "updated" step, the latest */
+            /** @description Every transition: who, when, why. Repeated asks for an open case keep one "updated" step, the latest; at most 100 steps, the first and the newest 99 (the audit trail has every transition) */
             history: components["schemas"]["CaseStep"][];
             /** @description Counts the changes of the case; every change writes only over the revision it read */
             revision: number;

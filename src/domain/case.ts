@@ -43,7 +43,9 @@ export const CaseSchema = z
     release: ReleaseSchema.nullable(),
     history: z
       .array(CaseStepSchema)
-      .describe('Every transition: who, when, why. Repeated asks for an open case keep one "updated" step, the latest'),
+      .describe(
+        'Every transition: who, when, why. Repeated asks for an open case keep one "updated" step, the latest; at most 100 steps, the first and the newest 99 (the audit trail has every transition)',
+      ),
     revision: z.number().int().min(1).describe('Counts the changes of the case; every change writes only over the revision it read'),
   })
   .meta({ id: 'Case' })
@@ -91,13 +93,22 @@ export class CaseConflict extends Error {
 }
 
 /**
+ * Steps a case keeps: the first (opened) and the newest. An order system alternating an order
+ * between held and allowed re-opens and clears its case without end; every transition but
+ * "updated" is in the audit trail as well, so the case itself stays this size.
+ */
+export const CASE_HISTORY_MAX = 100
+
+/**
  * The case after a transition, recorded in its history. An "updated" step replaces an "updated"
  * step just before it: an order system asking again and again keeps a case's history (and its size
  * in Redis) the same, measured in docs/decisions/009-cases.md.
  */
 const step = (c: Case, nowMs: number, s: Omit<CaseStep, 'at' | 'state'>, state: CaseState): Case => {
   const kept = s.event === 'updated' && c.history.at(-1)?.event === 'updated' ? c.history.slice(0, -1) : c.history
-  return { ...c, state, revision: c.revision + 1, history: [...kept, { at: iso(nowMs), state, ...s }] }
+  const history = [...kept, { at: iso(nowMs), state, ...s }]
+  if (history.length > CASE_HISTORY_MAX) history.splice(1, history.length - CASE_HISTORY_MAX)
+  return { ...c, state, revision: c.revision + 1, history }
 }
 
 const held = (hold: Hold) => ({

@@ -21,15 +21,37 @@ export function createLocalOutbox(): OutboxStore {
   }
 }
 
-/** Callback deliveries noted in this process, per case. */
-export function createLocalDeliveries(): DeliveryLog {
-  const cases = new Map<string, Map<string, Delivery>>()
+/** A case's deliveries are kept this long after their last change, in Redis (a `PEXPIRE`) and here. */
+export const DELIVERIES_TTL_MS = 30 * 86_400_000
+/** Deliveries kept per case, the newest: a case has a handful of events (opened, released, …); 100 is ten re-opening loops. */
+export const DELIVERIES_PER_CASE = 100
+
+/**
+ * Callback deliveries noted in this process, per case: dropped DELIVERIES_TTL_MS after the case's
+ * last note, as Redis expires them (looked at on every note and list), and the newest
+ * DELIVERIES_PER_CASE of a case.
+ */
+export function createLocalDeliveries(now: () => number = Date.now): DeliveryLog {
+  /** By case, in the order of their last note: the first is the one to expire first. */
+  const cases = new Map<string, { lastMs: number; deliveries: Map<string, Delivery> }>()
+  const prune = () => {
+    for (const [caseId, kept] of cases) {
+      if (now() - kept.lastMs < DELIVERIES_TTL_MS) return
+      cases.delete(caseId)
+    }
+  }
   return {
     async note(caseId, delivery) {
-      const found = cases.get(caseId) ?? new Map<string, Delivery>()
-      found.set(delivery.event_id, delivery)
-      cases.set(caseId, found)
+      prune()
+      const deliveries = cases.get(caseId)?.deliveries ?? new Map<string, Delivery>()
+      cases.delete(caseId)
+      cases.set(caseId, { lastMs: now(), deliveries })
+      deliveries.set(delivery.event_id, delivery)
+      if (deliveries.size > DELIVERIES_PER_CASE) deliveries.delete(deliveries.keys().next().value as string)
     },
-    list: async (caseId) => [...(cases.get(caseId)?.values() ?? [])],
+    async list(caseId) {
+      prune()
+      return [...(cases.get(caseId)?.deliveries.values() ?? [])]
+    },
   }
 }

@@ -42,6 +42,7 @@ export function createRedisOutbox(link: RedisConnection, local: OutboxStore): Ou
         link,
         async () => {
           await put(event, 0)
+          return []
         },
         () => local.add(event),
       ),

@@ -47,7 +47,7 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
   for (const event of CASE_EVENTS) transitions.inc({ event }, 0)
   const deliveries = new Counter({
     name: 'creditgate_callbacks_total',
-    help: 'Callback deliveries by result: delivered (2xx), failed (retried later), gave_up (24 h of failures, or no URL for the caller)',
+    help: 'Callback deliveries by result: delivered (2xx), failed (retried later), gave_up (24 h of failures or unsent, no URL for the caller, or a full in-process outbox)',
     labelNames: ['result'],
     registers,
   })
@@ -69,10 +69,10 @@ const casesPlugin: FastifyPluginAsync<{ config: Config; timing?: Partial<CaseTim
     targets: (org) => app.zoho.settings(org).callbacks,
     backoffMs: timing?.backoffMs,
     leaseMs: timing?.leaseMs,
-    onResult: (result, event, detail) => {
+    onResult: (result, event, detail, attempts) => {
       deliveries.inc({ result })
       // The event id and the caller's name only: never the URL's query or the secret.
-      const line = { event_id: event.id, caller: event.caller, attempts: event.attempts + 1, detail }
+      const line = { event_id: event.id, caller: event.caller, attempts, detail }
       if (result === 'delivered') log.info(line, 'callback delivered')
       else log.warn(line, result === 'failed' ? 'callback failed, will retry' : 'callback given up')
     },

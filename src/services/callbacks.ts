@@ -19,9 +19,11 @@ export interface OutboxEvent {
 /**
  * The durable outbox. `lease` takes the events due by `nowMs` and hides them for `leaseMs`, so
  * that one instance sends each; `done` removes an event, `retry` makes it due again at `dueMs`.
+ * `add` returns the events it pushed out to make room (a bounded store, full), which the service
+ * gives up.
  */
 export interface OutboxStore {
-  add(event: OutboxEvent): Promise<void>
+  add(event: OutboxEvent): Promise<OutboxEvent[]>
   lease(nowMs: number, leaseMs: number, max: number): Promise<OutboxEvent[]>
   done(event: OutboxEvent): Promise<void>
   retry(event: OutboxEvent, dueMs: number): Promise<void>
@@ -74,7 +76,8 @@ export interface CallbackOptions {
   timeoutMs?: number
   /** How long a leased event stays hidden from the other workers (default a minute, past the 10 s timeout). */
   leaseMs?: number
-  onResult?: (result: DeliveryResult, event: OutboxEvent, detail: string) => void
+  /** After each attempt or give-up: `attempts` made in all (0: given up unsent). */
+  onResult?: (result: DeliveryResult, event: OutboxEvent, detail: string, attempts: number) => void
 }
 
 export const GIVE_UP_MS = 24 * 3_600_000
@@ -115,6 +118,11 @@ export function createCallbacks(options: CallbackOptions) {
       last_result: result,
       at: new Date(now).toISOString(),
     })
+  /** Noted on the case and told (metrics, log); failed is noted pending: it is retried. */
+  const report = async (event: OutboxEvent, result: DeliveryResult, attempts: number, detail: string, now: number) => {
+    await note(event, result === 'failed' ? 'pending' : result, attempts, detail, now)
+    options.onResult?.(result, event, detail, attempts)
+  }
   return {
     /** Queues the event for the caller that opened the case, if that caller has a callback URL. */
     async enqueue(kind: CaseEventKind, c: Case): Promise<void> {
@@ -123,8 +131,10 @@ export function createCallbacks(options: CallbackOptions) {
       const type = `case.${kind}`
       const body = JSON.stringify({ type, timestamp: new Date(now).toISOString(), data: c })
       const event = { id: newMessageId(), caseId: c.case_id, type, caller: c.opened_by, body, attempts: 0, firstMs: now }
-      await store.add(event)
+      const pushed = await store.add(event)
       await note(event, 'pending', 0, null, now)
+      for (const old of pushed)
+        await report(old, 'gave_up', old.attempts, 'the outbox was full: the oldest event made room for a newer one', now)
     },
     deliveries: (caseId: string) => options.deliveries.list(caseId),
     /** Sends what is due; the number of events handled. */
@@ -133,21 +143,23 @@ export function createCallbacks(options: CallbackOptions) {
       const due = await store.lease(now, options.leaseMs ?? LEASE_MS, BATCH)
       await Promise.all(
         due.map(async (event) => {
+          // Not sent in time (a backlog behind a target that hangs): never sent later than that.
+          if (now - event.firstMs > GIVE_UP_MS) {
+            await store.done(event)
+            return report(event, 'gave_up', event.attempts, `not sent within ${GIVE_UP_MS / 3_600_000} hours of the event`, now)
+          }
           const outcome = await deliver(event, now)
           const attempts = event.attempts + 1
           if (outcome === 'delivered' || outcome === 'gave_up') {
             const detail = outcome === 'gave_up' ? 'no CALLBACK_URLS entry for the caller any more' : 'accepted'
             await store.done(event)
-            await note(event, outcome, attempts, detail, now)
-            options.onResult?.(outcome, event, detail)
-            return
+            return report(event, outcome, attempts, detail, now)
           }
           const dueMs = now + Math.min(base * 2 ** (attempts - 1), MAX_BACKOFF_MS)
           const given = dueMs - event.firstMs > GIVE_UP_MS
           if (given) await store.done(event)
           else await store.retry({ ...event, attempts }, dueMs)
-          await note(event, given ? 'gave_up' : 'pending', attempts, outcome, now)
-          options.onResult?.(given ? 'gave_up' : 'failed', event, outcome)
+          await report(event, given ? 'gave_up' : 'failed', attempts, outcome, now)
         }),
       )
       return due.length

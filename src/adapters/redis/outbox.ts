@@ -1,4 +1,5 @@
 import type { Delivery, DeliveryLog, OutboxEvent, OutboxStore } from '../../services/callbacks.js'
+import { DELIVERIES_TTL_MS } from '../local/outbox.js'
 import { type RedisConnection, viaRedis } from './connection.js'
 
 /** Event ids by due time, and the events by id (one hash tag: one script reaches both in a Cluster). */
@@ -41,6 +42,7 @@ export function createRedisOutbox(link: RedisConnection, local: OutboxStore): Ou
         link,
         async () => {
           await put(event, 0)
+          return []
         },
         () => local.add(event),
       ),
@@ -80,9 +82,8 @@ export function createRedisOutbox(link: RedisConnection, local: OutboxStore): Ou
   }
 }
 
-/** A case's callback deliveries (event id → JSON), kept 30 days after the last change. */
+/** A case's callback deliveries (event id → JSON), kept 30 days after the last change (DELIVERIES_TTL_MS). */
 export const deliveriesKey = (caseId: string) => `creditgate:v1:{callbacks}:deliveries:${caseId}`
-const DELIVERIES_TTL_MS = 30 * 86_400_000
 
 export function createRedisDeliveries(link: RedisConnection, local: DeliveryLog): DeliveryLog {
   const { client } = link

@@ -1,5 +1,4 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { Cluster } from 'ioredis'
 import { fetchedAtMs, ZohoContactSchema } from '../../domain/contact.js'
 import type { CacheEntry, ContactCache } from '../../services/contacts.js'
 import { type RedisConnection, viaRedis } from './connection.js'
@@ -51,9 +50,6 @@ export function readEntry(raw: string): CacheEntry | undefined {
 /** How long after Redis lost its data the in-process copies may refill it. */
 const REFILL_WINDOW_MS = 10 * 60_000
 const HOT_ENTRIES = 50_000
-/** Purges remembered while Redis is down, to replay by name: 100 a second for 100 s, about 9 MB of heap (measured). */
-export const MISSED_PURGES = 10_000
-const CONTACT_KEYS = 'creditgate:v1:*:contact:*'
 
 /**
  * Redis shared by all instances, with two in-process layers:
@@ -65,11 +61,6 @@ const CONTACT_KEYS = 'creditgate:v1:*:contact:*'
  *   a Redis outage then costs no Zoho calls for contacts this instance has seen.
  * Purges made while Redis is down are replayed when it returns, so an invalidated contact is
  * not served later; if Redis came back empty, the in-process copies refill it instead of Zoho.
- * Past MISSED_PURGES, which contacts were purged is no longer known: the return then drops every
- * fresh copy in Redis, purged and published as if named (only a fresh copy is served without
- * asking Zoho; an older one is served only as stale, flagged, when Zoho cannot answer). That costs
- * a read of every copy in Redis and at most the Zoho calls of the last CONTACT_CACHE_TTL_SECONDS
- * again, never a changed contact served as fresh.
  */
 export function createRedisCache(
   link: RedisConnection & RedisEvents & DataLoss,
@@ -89,44 +80,10 @@ export function createRedisCache(
     return local.delete(org, contactId)
   }
   const missedDeletes = new Map<string, [string, string]>()
-  /** More purges were missed than remembered: every fresh copy in Redis must go before it is used again. */
-  let missedMore = false
   link.onEvent((event) => {
     if (event.type === 'invalidated') void forget(event.org, event.contactId)
   })
-  const purge = async (org: string, contactId: string) => {
-    await redis.delete(org, contactId)
-    await link.publish({ type: 'invalidated', org, contactId })
-  }
-  /** Every fresh copy in Redis, on each master of a Cluster, purged; on a failure Redis stays unused, and the next return tries again. */
-  const purgeFresh = async () => {
-    let purged = 0
-    const nodes = link.client instanceof Cluster ? link.client.nodes('master') : [link.client]
-    missedMore = false
-    try {
-      for (const node of nodes) {
-        let cursor = '0'
-        do {
-          const [next, keys] = await node.scan(cursor, 'MATCH', CONTACT_KEYS, 'COUNT', 1000, 'TYPE', 'string')
-          cursor = next
-          const entries = await Promise.all(keys.map((key) => node.get(key)))
-          for (const [i, key] of keys.entries()) {
-            const entry = readEntry(entries[i] ?? '')
-            if (!entry || !fresh(entry)) continue
-            const [org, contactId] = key.slice('creditgate:v1:'.length).split(':contact:') as [string, string]
-            await purge(org, contactId)
-            purged++
-          }
-        } while (cursor !== '0')
-      }
-      log.warn({ purged }, 'more cache purges were made while redis was down than kept: every fresh copy purged')
-    } catch (err) {
-      missedMore = true
-      link.failed(err)
-    }
-  }
   link.beforeUp(async () => {
-    if (missedMore) await purgeFresh()
     if (missedDeletes.size === 0) return
     const pending = [...missedDeletes.entries()]
     missedDeletes.clear()
@@ -175,11 +132,12 @@ export function createRedisCache(
       await forget(org, contactId)
       await viaRedis(
         link,
-        () => purge(org, contactId),
         async () => {
-          const key = contactKey(org, contactId)
-          if (missedDeletes.size < MISSED_PURGES || missedDeletes.has(key)) missedDeletes.set(key, [org, contactId])
-          else missedMore = true
+          await redis.delete(org, contactId)
+          await link.publish({ type: 'invalidated', org, contactId })
+        },
+        async () => {
+          missedDeletes.set(contactKey(org, contactId), [org, contactId])
         },
       )
     },

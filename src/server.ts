@@ -33,7 +33,7 @@ const HEADERS_TIMEOUT_MS = 10_000
 
 /** Fastify as creditgate runs it — logging, request ids, body limits, JSON only — with the app registered. */
 export async function buildServer(config: Config, options: ServerOptions = {}): Promise<FastifyInstance> {
-  // Asynchronous writes, a turn of the event loop at a time (flushed on exit): a decision never waits for stdout.
+  // A turn of the event loop's lines written at once, after the turn (and on exit).
   const logger: FastifyBaseLogger = pino(loggerOptions(config.logLevel), options.logStream ?? stdoutLog())
   const server = Fastify({
     loggerInstance: logger,

@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs'
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify'
-import { type DestinationStream, type LoggerOptions, pino } from 'pino'
+import type { DestinationStream, LoggerOptions } from 'pino'
 
 /** Query parameters whose values never reach a log line (the webhook secret may come as ?secret=). */
 const SECRET_NAMES = new Set(['secret', 'token', 'key', 'api_key', 'apikey', 'access_token', 'refresh_token', 'client_secret', 'password'])
@@ -93,34 +93,51 @@ export class RequestLog extends LogController {
   }
 }
 
+/** What each log writes when the process exits: one listener for them all. */
+const atExit = new Set<() => void>()
+const PAUSE = new Int32Array(new SharedArrayBuffer(4))
+
 /**
- * Standard output for the log, a turn of the event loop at a time: the lines logged in one turn go
- * to pino's asynchronous destination (sonic-boom) as one write. sonic-boom measures its whole
- * pending text (up to 16 KB) on every write it is given, which under load cost a decision's log
- * line more than its JSON; joined per turn, it is measured once. A decision never waits for
- * stdout, and nothing is lost on exit: sonic-boom writes what it holds synchronously (pino's own
- * exit hook, registered first), then the lines of the last turn follow, in their order.
+ * Standard output for the log, a turn of the event loop at a time: the lines logged in one turn are
+ * written together, synchronously, once the turn is over — one write where pino's asynchronous
+ * destination (sonic-boom) measured its whole pending text for every line, half of a decision log
+ * line's CPU. Nothing is ever in flight: lines reach stdout in the order they were logged, and those
+ * of the last turn are written on exit. A reader that lags by more than the pipe holds makes the
+ * turn wait, as Node's own stdout does on a pipe; a reader that is gone (EPIPE) ends the log, not the
+ * service.
  */
 export function stdoutLog(fd = 1): DestinationStream {
-  const out = pino.destination({ dest: fd, sync: false })
   let lines: string[] = []
+  let gone = false
   const flush = () => {
     if (lines.length === 0) return
     const text = lines.join('')
     lines = []
-    out.write(text)
+    if (!gone) gone = !writeAll(fd, text)
   }
-  process.once('exit', () => {
-    if (lines.length === 0) return
-    try {
-      writeSync(fd, lines.join(''))
-    } catch {
-      // stdout closed: nowhere left to write
-    }
-  })
+  if (atExit.size === 0)
+    process.once('exit', () => {
+      for (const write of atExit) write()
+    })
+  atExit.add(flush)
   return {
     write(line: string) {
       if (lines.push(line) === 1) setImmediate(flush)
     },
   }
+}
+
+/** Writes all of `text`, as sonic-boom's synchronous mode does: on from where a short write stopped, again after 10 ms while a non-blocking pipe is full. False once stdout is closed. */
+function writeAll(fd: number, text: string): boolean {
+  let left = Buffer.from(text)
+  while (left.length > 0) {
+    try {
+      left = left.subarray(writeSync(fd, left))
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code !== 'EAGAIN' && code !== 'EBUSY') return false
+      Atomics.wait(PAUSE, 0, 0, 10)
+    }
+  }
+  return true
 }

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import t from 'tap'
 import { SANDBOX_CREDENTIALS } from '../../src/sandbox/contacts.js'
 import { logCapture, ORG, startApp, startSandbox } from '../helpers/app.js'
@@ -101,27 +102,51 @@ t.test('the webhook secret never reaches a log line, however its name is encoded
   )
 })
 
-t.test('stdout takes a turn of lines as one write, in their order, and the last turn is written on exit', async (t) => {
-  // 1,000 lines in one turn, 1,000 in the next, then process.exit in that same turn: the second
-  // turn's lines never reach sonic-boom by the event loop; the exit hook writes them after it.
+/** Runs a script that logs `perTurn` lines in one turn and as many in the next, then exits; its stdout read after `readAfterMs`. */
+async function logThenExit(perTurn: number, readAfterMs: number) {
   const script = `
     import { pino } from 'pino'
     import { stdoutLog } from './src/lib/logging.ts'
     const log = pino({}, stdoutLog())
-    for (let i = 0; i < 1000; i++) log.info({ i, text: 'crédit ✓' }, 'line')
+    for (let i = 0; i < ${perTurn}; i++) log.info({ i, text: 'crédit ✓' }, 'line')
     setImmediate(() => {
-      for (let i = 1000; i < 2000; i++) log.info({ i, text: 'crédit ✓' }, 'line')
+      for (let i = ${perTurn}; i < ${2 * perTurn}; i++) log.info({ i, text: 'crédit ✓' }, 'line')
       process.exit(3)
     })`
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 })
-  t.equal(run.status, 3, run.stderr)
-  const lines = run.stdout
-    .trimEnd()
-    .split('\n')
-    .map((line) => JSON.parse(line) as { i: number; text: string })
-  t.equal(lines.length, 2000, 'no line lost')
-  t.ok(
-    lines.every((line, at) => line.i === at && line.text === 'crédit ✓'),
-    'every line whole, in the order it was logged',
-  )
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] })
+  child.stdout.pause()
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk
+  })
+  const chunks: Buffer[] = []
+  child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk))
+  // A reader that falls behind (the pipe fills up and the writes wait), then reads it all.
+  if (readAfterMs > 0) await new Promise((resolve) => setTimeout(resolve, readAfterMs))
+  child.stdout.resume()
+  const [status] = (await once(child, 'close')) as [number | null]
+  return { status, stderr, out: Buffer.concat(chunks).toString('utf8') }
+}
+
+t.test('stdout takes a turn of lines at once, in their order, and the last turn is written on exit', async (t) => {
+  // The second turn's lines never reach sonic-boom by the event loop (process.exit in that same
+  // turn): the exit hook writes them after what sonic-boom held, also to a reader that lags.
+  for (const [perTurn, readAfterMs] of [
+    [1000, 0],
+    [5000, 1000],
+  ] as const) {
+    const run = await logThenExit(perTurn, readAfterMs)
+    t.equal(run.status, 3, run.stderr)
+    const lines = run.out.trimEnd().split('\n')
+    t.equal(lines.length, 2 * perTurn, `${perTurn} lines a turn, read after ${readAfterMs} ms: no line lost`)
+    const whole = lines.every((line, at) => {
+      try {
+        const parsed = JSON.parse(line) as { i: number; text: string }
+        return parsed.i === at && parsed.text === 'crédit ✓'
+      } catch {
+        return false
+      }
+    })
+    t.ok(whole, 'every line whole, in the order it was logged')
+  }
 })

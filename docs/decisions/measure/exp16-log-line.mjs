@@ -1,7 +1,7 @@
 import { pino } from 'pino'
 import { loggerOptions, stdoutLog } from '../../../dist/lib/logging.js'
 // CPU per decision log line: `plain` (pino's asynchronous sonic-boom, as before), `turn` (stdoutLog,
-// a turn of the event loop at a time), `mw4k` (sonic-boom with maxWrite 4096). Output goes to stdout:
+// a turn of the event loop's lines written at once), `mw4k` (sonic-boom with maxWrite 4096). Output goes to stdout:
 // redirect it to /dev/null or a pipe (`| cat > /dev/null`).
 const mode = process.argv[2] === 'turn' ? 'real' : process.argv[2] === 'plain' ? 'def' : process.argv[2]
 const dest = pino.destination({ dest: 1, sync: false, ...(mode === 'mw4k' ? { maxWrite: 4096 } : {}) })

@@ -5,6 +5,7 @@ import t from 'tap'
 import { createLocalDeliveries, createLocalOutbox, OUTBOX_EVENTS_IN_PROCESS } from '../../src/adapters/local/outbox.js'
 import { openCase } from '../../src/domain/case.js'
 import { createCallbacks, GIVE_UP_MS } from '../../src/services/callbacks.js'
+import { hold, POLICY } from '../helpers/cases.js'
 
 /**
  * The in-process outbox (without Redis, and while it is down) in front of a callback target that
@@ -12,21 +13,16 @@ import { createCallbacks, GIVE_UP_MS } from '../../src/services/callbacks.js'
  * way the worker gives events up, and no event is sent more than 24 hours after it happened.
  */
 const ORG = '10234695'
-const POLICY = { expireDays: 14, releaseValidDays: 7, tolerance: 0.1 }
 const T0 = Date.parse('2026-12-01T09:00:00.000Z')
 const caseOf = (n: number) =>
   openCase(
-    {
+    hold({
       caseId: `case_${n.toString(16).padStart(24, '0')}`,
       org: ORG,
-      contactId: '460000000031004',
       order: { reference: `SO-${n}`, amount: 8000 },
       decisionId: `d${n}`,
-      decision: 'block',
       reasons: [],
-      unreleasable: [],
-      caller: 'shop',
-    },
+    }),
     T0,
     POLICY,
   )

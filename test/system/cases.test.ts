@@ -14,6 +14,7 @@ import { createCallbacks, GIVE_UP_MS } from '../../src/services/callbacks.js'
 import { caseIdFor, createCaseService } from '../../src/services/cases.js'
 import { readRulesFolder } from '../../src/services/rule-sets/sources.js'
 import { eventually, metricValue, ORG, problem, startApp, startSandbox } from '../helpers/app.js'
+import { decided, hold, POLICY } from '../helpers/cases.js'
 import { startRedis } from '../helpers/redis.js'
 import { receiver } from '../helpers/webhooks.js'
 
@@ -49,20 +50,7 @@ const decide = async (app: App, contact: string, amount: number, reference: stri
 const act = (app: App, caseId: string, what: 'release' | 'reject', payload: Record<string, unknown>, key = ADMIN) =>
   app.inject({ method: 'POST', url: `/cases/${caseId}/${what}`, headers: auth(key), payload })
 
-const POLICY = { expireDays: 14, releaseValidDays: 7, tolerance: 0.1 }
 const DAY = 86_400_000
-const hold = (over: Partial<Parameters<typeof openCase>[0]> = {}) => ({
-  caseId: 'case_000000000000000000000001',
-  org: ORG,
-  contactId: EASTERN,
-  order: { reference: 'SO-1', amount: 8000 },
-  decisionId: 'd1',
-  decision: 'block' as const,
-  reasons: [{ rule: 'credit-limit-exceeded', code: 'CREDIT_LIMIT_EXCEEDED', severity: 'block' as const, message: 'over' }],
-  unreleasable: [],
-  caller: 'shop',
-  ...over,
-})
 const ops = keyActor('ops', true)
 
 t.test('the case state machine: open, release, reject, expire, re-open, all with who, when and why', async (t) => {
@@ -138,20 +126,13 @@ t.test('the case service: a rejected case stays rejected; the sweep expires; a f
     onEvent: (kind) => events.push(kind),
     onError: (err) => errors.push(err),
   })
-  const answer = (decision: RiskDecision['decision']): RiskDecision => ({
-    decision_id: `d${now}`,
-    decision,
-    contact_id: EASTERN,
-    organization_id: ORG,
-    reasons: decision === 'allow' ? [] : [{ rule: 'manual-credit-hold', code: 'MANUAL_CREDIT_HOLD', severity: 'block', message: 'hold' }],
-    alerts: [],
-    facts: null,
-    rules_version: 'v',
-    contact: null,
-    receivables: null,
-    payments: null,
-    evaluated_at: '',
-  })
+  const answer = (decision: RiskDecision['decision']): RiskDecision =>
+    decided({
+      decision_id: `d${now}`,
+      decision,
+      contact_id: EASTERN,
+      reasons: decision === 'allow' ? [] : [{ rule: 'manual-credit-hold', code: 'MANUAL_CREDIT_HOLD', severity: 'block', message: 'hold' }],
+    })
   const input = { org: ORG, contactId: EASTERN, order: { amount: 10, reference: 'R' }, caller: 'shop' }
   t.same(await cases.settle({ ...input, order: { amount: 10 } }, answer('block')), answer('block'), 'no reference, no case')
   t.same(await cases.settle(input, answer('allow')), answer('allow'), 'an allowed order opens nothing')

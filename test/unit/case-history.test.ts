@@ -1,28 +1,26 @@
 import t from 'tap'
 import { CASE_HISTORY_MAX, clearCase, holdAgain, openCase } from '../../src/domain/case.js'
+import { hold, POLICY } from '../helpers/cases.js'
 
 /** A case's history stays bounded however often its order goes between held and allowed. */
 
-const POLICY = { expireDays: 14, releaseValidDays: 7, tolerance: 0.1 }
-const hold = (n: number) => ({
-  caseId: 'case-1',
-  org: '10234695',
-  contactId: '460000000031012',
-  order: { reference: 'SO-1001', amount: 8000 + n },
-  decisionId: `decision-${n}`,
-  decision: 'review' as const,
-  reasons: [{ rule: 'overdue-over-30-days', code: 'OVERDUE_OVER_30_DAYS', severity: 'review' as const, message: 'late' }],
-  unreleasable: [],
-  caller: 'shop',
-})
+const held = (n: number) =>
+  hold({
+    caseId: 'case-1',
+    contactId: '460000000031012',
+    order: { reference: 'SO-1001', amount: 8000 + n },
+    decisionId: `decision-${n}`,
+    decision: 'review',
+    reasons: [{ rule: 'overdue-over-30-days', code: 'OVERDUE_OVER_30_DAYS', severity: 'review', message: 'late' }],
+  })
 
 t.test('held and allowed 200 times: the first step and the newest 99 kept, every change counted', async (t) => {
-  let c = openCase(hold(0), 0, POLICY)
+  let c = openCase(held(0), 0, POLICY)
   for (let n = 1; n <= 200; n++) {
     const cleared = clearCase(c, 'shop', `allowed-${n}`, n * 1000)
     if (!cleared) throw new Error('the case was not open')
     c = cleared
-    c = holdAgain(c, hold(n), n * 1000 + 500, POLICY).next
+    c = holdAgain(c, held(n), n * 1000 + 500, POLICY).next
   }
   t.equal(c.state, 'open')
   t.equal(c.revision, 401, 'opened, then 200 clears and 200 re-openings')
@@ -34,9 +32,9 @@ t.test('held and allowed 200 times: the first step and the newest 99 kept, every
 })
 
 t.test('under the bound nothing is dropped', async (t) => {
-  let c = openCase(hold(0), 0, POLICY)
+  let c = openCase(held(0), 0, POLICY)
   c = clearCase(c, 'shop', 'allowed-1', 1000) ?? c
-  c = holdAgain(c, hold(1), 2000, POLICY).next
+  c = holdAgain(c, held(1), 2000, POLICY).next
   t.same(
     c.history.map((s) => s.event),
     ['opened', 'cleared', 'reopened'],

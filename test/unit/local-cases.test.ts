@@ -5,6 +5,7 @@ import { type Case, openCase } from '../../src/domain/case.js'
 import type { RiskDecision } from '../../src/domain/decision.js'
 import type { RuleSet } from '../../src/rules/rule-set.js'
 import { caseIdFor, createCaseService } from '../../src/services/cases.js'
+import { decided, hold, POLICY } from '../helpers/cases.js'
 
 /**
  * The in-process case store's bound (without Redis it is the store): a count per organization,
@@ -13,23 +14,9 @@ import { caseIdFor, createCaseService } from '../../src/services/cases.js'
  */
 const ORG = '10234695'
 const CONTACT = '460000000031004'
-const POLICY = { expireDays: 14, releaseValidDays: 7, tolerance: 0.1 }
 const T0 = Date.parse('2026-12-01T09:00:00.000Z')
 
-const held = (reference: string): RiskDecision => ({
-  decision_id: `d-${reference}`,
-  decision: 'block',
-  contact_id: CONTACT,
-  organization_id: ORG,
-  reasons: [{ rule: 'credit-limit-exceeded', code: 'CREDIT_LIMIT_EXCEEDED', severity: 'block', message: 'over' }],
-  alerts: [],
-  facts: null,
-  rules_version: 'v',
-  contact: null,
-  receivables: null,
-  payments: null,
-  evaluated_at: '',
-})
+const held = (reference: string): RiskDecision => decided({ decision_id: `d-${reference}`, contact_id: CONTACT, organization_id: ORG })
 
 t.test(
   'a full organization: a closed case makes room for a new one; all open, the new one is refused and the decision still held',
@@ -85,17 +72,14 @@ t.test(
 t.test(`the default keeps ${CASES_PER_ORGANIZATION} cases of an organization, oldest closed first, and pages them in order`, async (t) => {
   const store = createLocalCases()
   const first = openCase(
-    {
+    hold({
       caseId: 'case_000000000000000000000000',
       org: ORG,
       contactId: CONTACT,
       order: { reference: 'R', amount: 1 },
       decisionId: 'd',
-      decision: 'block',
       reasons: [],
-      unreleasable: [],
-      caller: 'shop',
-    },
+    }),
     T0,
     POLICY,
   )

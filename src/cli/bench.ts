@@ -43,6 +43,9 @@ const CACHED_CONTACT = '460000000026049'
 /** BENCH_PARTS: which parts run (default all of them). */
 const PARTS = new Set((process.env.BENCH_PARTS ?? 'table,costs,evaluator,backtest').split(','))
 
+/** A target's verdict as the bench prints it. */
+const met = (ok: boolean) => (ok ? 'met' : 'not met')
+
 async function main(): Promise<void> {
   const zen = '@gorules/zen-engine'
   if (
@@ -121,7 +124,7 @@ async function main(): Promise<void> {
     `cold burst: 1,000 requests over 100 uncached contacts (Zoho latency ${sandbox.faults.latencyMs} ms): ` +
     `${sandbox.stats.contactCalls} Zoho contact calls, ${sandbox.stats.tokenCalls} token calls, ` +
     `statuses ${JSON.stringify(Object.fromEntries(statuses))}, p50 ${latencies[499]?.toFixed(0)} ms, p99 ${latencies[989]?.toFixed(0)} ms, all done in ${burstMs.toFixed(0)} ms` +
-    ` (target: exactly 100 contact calls, 1 token call, all answered 200: ${sandbox.stats.contactCalls === 100 && sandbox.stats.tokenCalls === 1 && statuses.get(200) === 1000 ? 'met' : 'not met'})`
+    ` (target: exactly 100 contact calls, 1 token call, all answered 200: ${met(sandbox.stats.contactCalls === 100 && sandbox.stats.tokenCalls === 1 && statuses.get(200) === 1000)})`
   agent.destroy()
 
   const cachedBody = await fetch(`${app}/contacts/${CACHED_CONTACT}/risk`, { headers: { authorization: `Bearer ${KEY}` } })
@@ -209,7 +212,7 @@ async function main(): Promise<void> {
     out()
     // The targets of issue 30, from this run's ratios.
     const target = (name: string, value: number, ok: boolean, goal: string) =>
-      out(`${name} = ${value.toFixed(2)}  (target ${goal}: ${ok ? 'met' : 'not met'})`)
+      out(`${name} = ${value.toFixed(2)}  (target ${goal}: ${met(ok)})`)
     target('throughput a/c (cached ÷ bare)', a.rps / c.rps, a.rps >= 0.5 * c.rps, '≥ 0.50')
     target('throughput a/d (cached ÷ peer)', a.rps / d.rps, a.rps >= 0.8 * d.rps, '≥ 0.80')
     target('p99 a/c (cached ÷ bare)', a.p99 / Math.max(c.p99, 0.001), a.p99 <= 1.5 * c.p99, '≤ 1.50')
@@ -244,7 +247,6 @@ async function main(): Promise<void> {
     out(
       `| 1 decision (the first backtest: starts the worker) | 1 | ${idle.elapsedMs.toFixed(0)} | ${idle.healthzP99Ms.toFixed(1)} (${idle.probes} probes) |`,
     )
-    const met = (ok: boolean) => (ok ? 'met' : 'not met')
     out(
       `backtest of 100,000: ${timing.elapsedMs.toFixed(0)} ms (target ≤ 2,000: ${met(evaluated === 100_000 && timing.elapsedMs <= 2000)}); ` +
         `/healthz p99 meanwhile ${timing.healthzP99Ms.toFixed(1)} ms (target ≤ 50: ${met(timing.healthzP99Ms <= 50)})`,

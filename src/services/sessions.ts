@@ -41,9 +41,9 @@ const SECRET = /^[A-Za-z0-9_-]{43}$/
  * store shared with sessions a flood of them would push the people signed in out.
  */
 export function createSessions(store: SessionStore, logins: SessionStore = store, now: () => number = Date.now) {
-  const read = async <T>(kind: string, secret: string | undefined): Promise<T | undefined> => {
+  const read = async <T>(from: SessionStore, kind: string, secret: string | undefined): Promise<T | undefined> => {
     if (!secret || !SECRET.test(secret)) return undefined
-    const json = await (kind === 'login' ? logins : store).get(keyOf(kind, secret))
+    const json = await from.get(keyOf(kind, secret))
     return json === undefined ? undefined : (JSON.parse(json) as T)
   }
   return {
@@ -55,7 +55,7 @@ export function createSessions(store: SessionStore, logins: SessionStore = store
       return { id, session }
     },
     async find(id: string | undefined): Promise<Session | undefined> {
-      const session = await read<Session>('session', id)
+      const session = await read<Session>(store, 'session', id)
       return session && session.expiresAt > now() ? session : undefined
     },
     async close(id: string | undefined): Promise<void> {
@@ -67,7 +67,7 @@ export function createSessions(store: SessionStore, logins: SessionStore = store
     },
     /** The sign-in under way for `state`, once: a replayed callback finds nothing. */
     async finish(state: string | undefined): Promise<PendingLogin | undefined> {
-      const login = await read<PendingLogin>('login', state)
+      const login = await read<PendingLogin>(logins, 'login', state)
       if (login && state) await logins.delete(keyOf('login', state))
       return login
     },
